@@ -1,0 +1,5 @@
+"""`python -m coope` runs the command line."""
+
+from coope.cli.main import main
+
+main()

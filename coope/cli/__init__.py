@@ -1,0 +1,1 @@
+"""The `coope` command line: Typer + Rich, `--json` everywhere, one error handler."""

@@ -1,0 +1,71 @@
+"""coope daemon: run the daemon in the foreground."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Signup(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+
+
+def daemon(
+    host: Annotated[str, typer.Option(envvar="COOPE_HOST", show_envvar=True)] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            envvar="COOPE_PORT",
+            show_envvar=True,
+            min=0,
+            max=65535,
+            help="0 picks a free port (printed at start).",
+        ),
+    ] = 8765,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="COOPE_DATA_DIR",
+            show_envvar=True,
+            help="Where the database and keys live [default: ~/.local/share/coope].",
+        ),
+    ] = None,
+    tls_cert: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    tls_key: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    signup: Annotated[
+        Signup,
+        typer.Option(
+            envvar="COOPE_SIGNUP",
+            show_envvar=True,
+            help="closed: only admins create accounts (the first is always allowed).",
+        ),
+    ] = Signup.open,
+    log_level: Annotated[LogLevel, typer.Option()] = LogLevel.info,
+    json: Annotated[bool, typer.Option("--json", help="Log JSON lines instead of text.")] = False,
+) -> None:
+    """Run the coope daemon (Ctrl-C or SIGTERM stops it cleanly)."""
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together")
+    # The daemon's stack is imported only here, so other commands start fast.
+    from coope.daemon.config import DaemonConfig, SignupPolicy
+    from coope.daemon.main import run
+
+    config = DaemonConfig.from_env(
+        host=host,
+        port=port,
+        data_dir=data_dir.expanduser() if data_dir else None,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        signup=SignupPolicy(signup.value),
+    )
+    run(config, log_level=log_level.value, log_format="json" if json else "text")

@@ -1,0 +1,44 @@
+"""The `coope` command: groups are registered here; heavy imports wait inside the commands."""
+
+from __future__ import annotations
+
+import typer
+
+from coope import __version__
+from coope.cli import admin, auth, daemon, tokens
+from coope.cli.runtime import EXIT_HELP
+
+app = typer.Typer(
+    name="coope",
+    help="Terminal-first real-time collaboration.",
+    epilog=EXIT_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"coope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Terminal-first real-time collaboration."""
+
+
+app.command("daemon")(daemon.daemon)
+auth.register(app)
+app.add_typer(tokens.app, name="token")
+app.add_typer(admin.app, name="admin")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,118 @@
+"""What every command shares: the common options, the client, and the one error handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+from coope.cli import credentials, output
+from coope.core.errors import (
+    BadRequest,
+    Conflict,
+    CoopeError,
+    DaemonUnreachable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+
+if TYPE_CHECKING:
+    from coope.client import CoopeClient
+
+T = TypeVar("T")
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="COOPE_SERVER",
+        show_envvar=True,
+        help="Daemon URL (default: the last one logged in to, else http://127.0.0.1:8765).",
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="COOPE_TOKEN",
+        show_envvar=True,
+        help="Session or API token (default: the saved login for the server).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+# Exit codes by error family, documented in `coope --help` and the README.
+EXIT_CODES: list[tuple[type[CoopeError], int]] = [
+    (Unauthenticated, 3),
+    (Forbidden, 4),
+    (NotFound, 5),
+    (Conflict, 6),
+    (InvalidInput, 7),
+    (BadRequest, 7),
+    (RateLimited, 8),
+    (DaemonUnreachable, 9),
+    (Unavailable, 9),
+]
+EXIT_HELP = (
+    "Exit codes: 0 ok, 1 internal error, 2 usage, 3 not logged in / bad credentials, "
+    "4 forbidden, 5 not found, 6 conflict, 7 invalid input, 8 rate limited, 9 daemon unreachable."
+)
+
+
+def exit_code(error: CoopeError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return 1
+
+
+def resolve_server(server: str | None) -> str:
+    from coope.client import DEFAULT_SERVER
+
+    return (server or credentials.default_server() or DEFAULT_SERVER).rstrip("/")
+
+
+def client(server: str | None, token: str | None, *, need_login: bool = True) -> CoopeClient:
+    """A client for the chosen server, with the explicit token or the saved login."""
+    from coope.client import CoopeClient
+
+    url = resolve_server(server)
+    if token is None:
+        saved = credentials.saved_login(url)
+        token = saved["token"] if saved else None
+    if token is None and need_login:
+        raise Unauthenticated(f"not logged in to {url}: run `coope login USER` or pass --token")
+    return CoopeClient(url, token)
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's async body; turn every coope error into `error: ...` and its exit code."""
+    import asyncio
+
+    try:
+        return asyncio.run(_awaited(work))
+    except CoopeError as exc:
+        output.error(exc.message)
+        raise typer.Exit(exit_code(exc)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+async def _awaited(work: Callable[[], Awaitable[T]]) -> T:
+    return await work()
+
+
+def read_password(password_stdin: bool, *, confirm: bool = False) -> str:
+    if password_stdin:
+        import sys
+
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise InvalidInput("--password-stdin: no password on standard input")
+        return line
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))

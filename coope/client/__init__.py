@@ -1,0 +1,7 @@
+"""The typed async client of the coope daemon."""
+
+from coope.client.client import CoopeClient
+from coope.client.events import EventStream
+from coope.client.transport import DEFAULT_SERVER
+
+__all__ = ["DEFAULT_SERVER", "CoopeClient", "EventStream"]

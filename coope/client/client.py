@@ -1,0 +1,56 @@
+"""`CoopeClient`: the one typed async client of the daemon."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from coope.client.accounts import AdminApi, AuthApi, TokensApi
+from coope.client.events import EventStream
+from coope.client.transport import DEFAULT_SERVER, Transport
+from coope.core.schemas import HealthOut
+
+
+class CoopeClient:
+    """`async with CoopeClient(server, token) as client: await client.auth.whoami()`
+
+    One aiohttp session for everything; one attribute per area of the API. Errors are the same
+    `CoopeError` classes the daemon raised.
+    """
+
+    def __init__(
+        self, server: str = DEFAULT_SERVER, token: str | None = None, *, timeout_s: float = 30.0
+    ) -> None:
+        self._transport = Transport(server, token, timeout_s)
+        self.auth = AuthApi(self._transport)
+        self.tokens = TokensApi(self._transport)
+        self.admin = AdminApi(self._transport)
+
+    @property
+    def server(self) -> str:
+        return self._transport.server
+
+    @property
+    def token(self) -> str | None:
+        return self._transport.token
+
+    async def health(self) -> HealthOut:
+        result: HealthOut = await self._transport.call("GET", "/api/v1/health", HealthOut)
+        return result
+
+    def events(self) -> EventStream:
+        """The live event stream; use as `async with client.events() as events`."""
+        return EventStream(self._transport)
+
+    async def __aenter__(self) -> CoopeClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()

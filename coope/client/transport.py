@@ -1,0 +1,80 @@
+"""The HTTP seam of the client: one aiohttp session, errors rebuilt from the daemon's bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import aiohttp
+from pydantic import BaseModel
+
+from coope.core.errors import DaemonUnreachable, InternalError, error_from_body
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_SERVER = "http://127.0.0.1:8765"
+
+
+class Transport:
+    def __init__(self, server: str, token: str | None, timeout_s: float) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        model: type[M] | None = None,
+        *,
+        body: BaseModel | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send one request; return `model` parsed from the answer (None for 204).
+
+        Bodies are built unvalidated (`model_construct`): the daemon is the one judge of input, so
+        a script gets the same `InvalidInput` and message whether it uses this client or not.
+        """
+        payload = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self.session.request(
+                method, self.server + path, json=payload, params=query, headers=self.headers()
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise DaemonUnreachable(
+                f"cannot reach the daemon at {self.server}: {exc or type(exc).__name__}"
+                " (is `coope daemon` running? set --server or COOPE_SERVER)"
+            ) from exc
+        if status >= 400:
+            raise error_from_body(_json_or_none(raw), status)
+        if model is None or status == 204:
+            return None
+        data = _json_or_none(raw)
+        if data is None:
+            raise InternalError(f"the daemon answered {method} {path} with a non-JSON body")
+        return model.model_validate(data)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""The coope daemon: storage, services and the HTTP/websocket transport around them."""

@@ -1,0 +1,70 @@
+"""`create_app(config)`: the daemon's aiohttp application, wired from its parts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+from aiohttp import WSCloseCode, web
+
+from coope.daemon.bus import InProcessBus
+from coope.daemon.clock import Clock, SystemClock
+from coope.daemon.config import DaemonConfig
+from coope.daemon.http import accounts, admin, system, tokens, webhooks
+from coope.daemon.http.keys import CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
+from coope.daemon.http.middleware import errors_as_json
+from coope.daemon.http.openapi import build_openapi
+from coope.daemon.http.routes import RouteTable, add_routes
+from coope.daemon.services import Services
+from coope.daemon.services.secrets import load_or_create_secret
+from coope.daemon.storage.sqlite import SqliteStorage
+from coope.daemon.ws.events import events_socket
+
+ROUTE_TABLES: list[RouteTable] = [
+    system.routes,
+    accounts.routes,
+    tokens.routes,
+    admin.routes,
+    webhooks.routes,
+]
+
+
+def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Application:
+    """Build the daemon. Storage opens when the app starts and is drained when it stops."""
+    clock = clock or SystemClock()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(config.data_dir, 0o700)
+    storage = SqliteStorage(config.db_path)
+    bus = InProcessBus()
+    secret = load_or_create_secret(config.data_dir / "jwt-secret")
+    services = Services.build(config, storage, bus, clock, secret)
+
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_as_json])
+    app[CONFIG] = config
+    app[SERVICES] = services
+    app[STARTED_AT] = clock.now()
+    app[WEBSOCKETS] = set()
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await storage.start()
+        yield
+        await bus.aclose()
+        await storage.aclose()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(_close_websockets)
+
+    add_routes(app, ROUTE_TABLES)
+    openapi = build_openapi(ROUTE_TABLES)
+
+    async def openapi_json(request: web.Request) -> web.Response:
+        return web.json_response(openapi)
+
+    app.router.add_get("/api/v1/openapi.json", openapi_json)
+    app.router.add_get("/api/v1/ws", events_socket)
+    return app
+
+
+async def _close_websockets(app: web.Application) -> None:
+    for ws in app[WEBSOCKETS].copy():
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"daemon shutting down")

@@ -1,0 +1,61 @@
+"""Daemon configuration: one value object built from flags and environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class SignupPolicy(StrEnum):
+    OPEN = "open"  # anyone may create an account
+    CLOSED = "closed"  # only admins create accounts (the very first account is always allowed)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "coope"
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    signup: SignupPolicy = SignupPolicy.OPEN
+    session_ttl_s: float = 30 * 24 * 3600
+    login_max_failures: int = 5
+    login_window_s: float = 300.0
+    max_body_bytes: int = 1024 * 1024
+    clerk_webhook_secret: str | None = None
+    idp_public_key: str | None = None  # PEM text of the identity provider's RS256 key
+    ws_heartbeat_s: float = 20.0
+    ws_auth_timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> DaemonConfig:
+        """Read the settings that come from the environment, then apply explicit overrides."""
+        env: dict[str, object] = {}
+        if secret := os.environ.get("COOPE_CLERK_WEBHOOK_SECRET"):
+            env["clerk_webhook_secret"] = secret
+        if key := os.environ.get("COOPE_IDP_PUBLIC_KEY"):
+            env["idp_public_key"] = _pem_or_file(key)
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**env)  # type: ignore[arg-type]
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "coope.db"
+
+
+def _pem_or_file(value: str) -> str:
+    """Accept the PEM text itself or the path of a file holding it."""
+    if "-----BEGIN" in value:
+        return value
+    return Path(value).expanduser().read_text()

@@ -1,0 +1,1 @@
+"""The REST transport: thin handlers that parse, call a service and serialise."""

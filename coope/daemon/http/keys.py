@@ -1,0 +1,14 @@
+"""Typed application state shared by the transport modules."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coope.daemon.config import DaemonConfig
+from coope.daemon.services import Services
+
+SERVICES = web.AppKey("services", Services)
+CONFIG = web.AppKey("config", DaemonConfig)
+STARTED_AT = web.AppKey("started_at", float)
+# Open websockets, closed with "going away" when the daemon shuts down.
+WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")

@@ -1,0 +1,28 @@
+"""Webhooks from the external identity provider."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coope.core.errors import NotFound
+from coope.core.schemas import UserOut, WebhookOut
+from coope.daemon.http.keys import SERVICES
+from coope.daemon.http.routes import RouteTable
+
+routes = RouteTable("webhooks")
+
+
+@routes.post(
+    "/api/v1/webhooks/clerk",
+    summary="Clerk user sync (svix-signed user.created / user.updated / user.deleted).",
+    response=WebhookOut,
+    auth=False,
+    raw_body=True,
+)
+async def clerk(request: web.Request) -> WebhookOut:
+    sync = request.app[SERVICES].clerk
+    if sync is None:
+        raise NotFound("Clerk webhooks are not configured: set COOPE_CLERK_WEBHOOK_SECRET")
+    # The signature covers the exact bytes, so they are verified before any parsing.
+    user = await sync.deliver(await request.read(), request.headers)
+    return WebhookOut(received=True, user=UserOut.of(user) if user else None)

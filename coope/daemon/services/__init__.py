@@ -1,0 +1,62 @@
+"""Use cases of the daemon. Services take and return domain values and raise `CoopeError`s; they
+know nothing of HTTP or websockets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coope.daemon.bus import EventBus
+from coope.daemon.clock import Clock
+from coope.daemon.config import DaemonConfig
+from coope.daemon.services.accounts import AccountService
+from coope.daemon.services.admin import AdminService
+from coope.daemon.services.auth import AuthService
+from coope.daemon.services.clerk import ClerkSync
+from coope.daemon.services.ratelimit import FailureLimiter
+from coope.daemon.services.tokens import TokenService
+from coope.daemon.storage import Storage
+
+
+@dataclass(frozen=True)
+class Services:
+    auth: AuthService
+    accounts: AccountService
+    tokens: TokenService
+    admin: AdminService
+    clerk: ClerkSync | None
+    bus: EventBus
+    clock: Clock
+
+    @classmethod
+    def build(
+        cls,
+        config: DaemonConfig,
+        storage: Storage,
+        bus: EventBus,
+        clock: Clock,
+        session_secret: bytes,
+    ) -> Services:
+        auth = AuthService(
+            storage,
+            bus,
+            clock,
+            session_secret=session_secret,
+            session_ttl_s=config.session_ttl_s,
+            idp_public_key=config.idp_public_key,
+        )
+        limiter = FailureLimiter(clock, config.login_max_failures, config.login_window_s)
+        accounts = AccountService(storage, auth, clock, limiter, signup=config.signup)
+        clerk = (
+            ClerkSync(storage, auth, clock, config.clerk_webhook_secret)
+            if config.clerk_webhook_secret
+            else None
+        )
+        return cls(
+            auth=auth,
+            accounts=accounts,
+            tokens=TokenService(storage, auth, clock),
+            admin=AdminService(storage, accounts, auth, bus),
+            clerk=clerk,
+            bus=bus,
+            clock=clock,
+        )

@@ -1,0 +1,1 @@
+"""Websocket transport: the per-client event stream (and, later, signalling and document sync)."""

@@ -1,0 +1,81 @@
+"""Fixtures: a real daemon on an ephemeral loopback port with a temp data dir."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from coope.client import CoopeClient
+from coope.daemon.app import create_app
+from coope.daemon.clock import ManualClock
+from coope.daemon.config import DaemonConfig
+from tests.helpers import RunningDaemon
+
+DaemonFactory = Callable[..., Awaitable[RunningDaemon]]
+
+
+@pytest.fixture(autouse=True)
+async def fail_on_leaked_tasks() -> AsyncIterator[None]:
+    """Every task a test starts must be finished by the time its fixtures are torn down."""
+    before = asyncio.all_tasks()
+    yield
+    current = asyncio.current_task()
+    for _ in range(50):
+        leaked = {t for t in asyncio.all_tasks() - before if t is not current and not t.done()}
+        if not leaked:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"tasks leaked by the test: {leaked}")
+
+
+@pytest.fixture
+async def start_daemon(tmp_path: Path) -> AsyncIterator[DaemonFactory]:
+    """Start daemons with config overrides (and, with `manual_clock=True`, a movable clock)."""
+    runners: list[web.AppRunner] = []
+
+    async def start(*, manual_clock: bool = False, **overrides: Any) -> RunningDaemon:
+        data_dir = tmp_path / f"daemon{len(runners)}"
+        config = DaemonConfig(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
+        clock = ManualClock() if manual_clock else None
+        app = create_app(config, clock=clock)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        return RunningDaemon(f"http://127.0.0.1:{port}", app, config, clock)
+
+    yield start
+    for runner in reversed(runners):
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def daemon(start_daemon: DaemonFactory) -> RunningDaemon:
+    return await start_daemon()
+
+
+@pytest.fixture
+async def anon(daemon: RunningDaemon) -> AsyncIterator[CoopeClient]:
+    """A client with no credentials."""
+    async with daemon.client() as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(daemon: RunningDaemon) -> AsyncIterator[CoopeClient]:
+    """The daemon's first account, hence its admin."""
+    async with await daemon.user("root") as client:
+        yield client
+
+
+@pytest.fixture
+async def alice(daemon: RunningDaemon, admin: CoopeClient) -> AsyncIterator[CoopeClient]:
+    """An ordinary user (created after `admin`, so not an admin)."""
+    async with await daemon.user("alice") as client:
+        yield client
