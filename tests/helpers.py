@@ -64,8 +64,18 @@ class DaemonProcess:
         self.url = ""
 
     def start(self, timeout: float = 20.0) -> DaemonProcess:
-        cmd = [sys.executable, "-m", "coope", "daemon", "--port", "0",
-               "--data-dir", str(self.data_dir), "--json", *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "coope",
+            "daemon",
+            "--port",
+            "0",
+            "--data-dir",
+            str(self.data_dir),
+            "--json",
+            *self.args,
+        ]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
         )

@@ -28,7 +28,9 @@ class AuthApi:
         self, username: str, password: str, display_name: str | None = None
     ) -> SessionOut:
         """Create an account; the client then uses the new session."""
-        body = SignupIn.model_construct(username=username, password=password, display_name=display_name)
+        body = SignupIn.model_construct(
+            username=username, password=password, display_name=display_name
+        )
         session: SessionOut = await self._t.call(
             "POST", "/api/v1/auth/signup", SessionOut, body=body
         )
@@ -101,7 +103,10 @@ class AdminApi:
 
     async def set_role(self, username: str, role: Role) -> UserOut:
         result: UserOut = await self._t.call(
-            "POST", f"/api/v1/admin/users/{_seg(username)}/role", UserOut, body=RoleIn.model_construct(role=role)
+            "POST",
+            f"/api/v1/admin/users/{_seg(username)}/role",
+            UserOut,
+            body=RoleIn.model_construct(role=role),
         )
         return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from coope.core.errors import InvalidInput
 
@@ -50,7 +51,9 @@ def check_password(password: str) -> None:
 
 def username_from_hint(hint: str) -> str:
     """Turn free text (an email's local part, a display name) into a valid username stem."""
-    name = re.sub(r"[^a-z0-9_.-]+", "-", hint.strip().lower()).strip("-._")
+    # "Élodie" becomes "elodie", not "lodie": accents are dropped before anything is replaced.
+    ascii_hint = unicodedata.normalize("NFKD", hint).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9_.-]+", "-", ascii_hint.strip().lower()).strip("-._")
     if not name or not name[0].isalpha():
         name = "u" + name
     name = name[:USERNAME_MAX]

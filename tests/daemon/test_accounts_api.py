@@ -15,7 +15,10 @@ async def test_first_account_is_admin_and_later_ones_are_users(daemon: RunningDa
         a = await first.auth.signup("Root", PASSWORD, display_name="The Root")
         b = await second.auth.signup("bob", PASSWORD)
     assert (a.first_user, a.user.role, a.user.username, a.user.display_name) == (
-        True, Role.ADMIN, "root", "The Root",
+        True,
+        Role.ADMIN,
+        "root",
+        "The Root",
     )
     assert (b.first_user, b.user.role) == (False, Role.USER)
 
