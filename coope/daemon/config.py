@@ -35,6 +35,7 @@ class DaemonConfig:
     max_body_bytes: int = 1024 * 1024
     clerk_webhook_secret: str | None = None
     idp_public_key: str | None = None  # PEM text of the identity provider's RS256 key
+    idp_issuer: str | None = None  # when set, IdP tokens must carry exactly this `iss`
     ws_heartbeat_s: float = 20.0
     ws_auth_timeout_s: float = 10.0
 
@@ -46,6 +47,8 @@ class DaemonConfig:
             env["clerk_webhook_secret"] = secret
         if key := os.environ.get("COOPE_IDP_PUBLIC_KEY"):
             env["idp_public_key"] = _pem_or_file(key)
+        if issuer := os.environ.get("COOPE_IDP_ISSUER"):
+            env["idp_issuer"] = issuer
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
 

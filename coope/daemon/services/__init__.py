@@ -43,6 +43,7 @@ class Services:
             session_secret=session_secret,
             session_ttl_s=config.session_ttl_s,
             idp_public_key=config.idp_public_key,
+            idp_issuer=config.idp_issuer,
         )
         limiter = FailureLimiter(clock, config.login_max_failures, config.login_window_s)
         accounts = AccountService(storage, auth, clock, limiter, signup=config.signup)

@@ -83,7 +83,9 @@ class AccountService:
         self._limiter.check(*keys)
         user = await self._storage.get_user_by_name(name)
         stored = await self._storage.get_password_hash(user.id) if user else None
-        if user is None or not await verify_password(password, stored):
+        # Always pay for one hash check, so that unknown names answer as slowly as wrong passwords.
+        password_ok = await verify_password(password, stored)
+        if user is None or not password_ok:
             self._limiter.fail(*keys)
             log.info("login failed", extra={"user": name, "client": client})
             raise Unauthenticated("wrong username or password")

@@ -47,6 +47,7 @@ class AuthService:
         session_secret: bytes,
         session_ttl_s: float,
         idp_public_key: str | None = None,
+        idp_issuer: str | None = None,
     ) -> None:
         self._storage = storage
         self._bus = bus
@@ -54,6 +55,7 @@ class AuthService:
         self._secret = session_secret
         self._ttl = session_ttl_s
         self._idp_key = idp_public_key
+        self._idp_issuer = idp_issuer
 
     # --- issuing ---------------------------------------------------------------------------
 
@@ -112,7 +114,9 @@ class AuthService:
 
     async def _from_idp(self, token: str) -> Principal:
         assert self._idp_key is not None
-        claims = self._decode(token, self._idp_key, IDP_ALGORITHM, ["exp", "iat", "sub"])
+        claims = self._decode(
+            token, self._idp_key, IDP_ALGORITHM, ["exp", "iat", "sub"], issuer=self._idp_issuer
+        )
         user = await self._storage.get_user_by_external_id(str(claims["sub"]))
         if user is None:
             raise Unauthenticated("this identity is not known to the daemon yet")

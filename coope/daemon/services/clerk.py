@@ -37,7 +37,10 @@ class ClerkSync:
     async def deliver(self, body: bytes, headers: Mapping[str, str]) -> User | None:
         """Verify and apply one delivery. Returns the affected user, if any."""
         self._verify(body, headers)
-        delivery_id = headers.get("svix-id", "")
+        # svix also accepts the Standard Webhooks header names; the id is under one or the other.
+        delivery_id = headers.get("svix-id") or headers.get("webhook-id")
+        if not delivery_id:
+            raise BadRequest("webhook delivery has no svix-id header")
         payload = _parse(body)
         kind, data = payload["type"], payload["data"]
         if kind not in HANDLED:

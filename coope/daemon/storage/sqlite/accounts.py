@@ -171,7 +171,9 @@ def upsert_external_user_txn(
         return _insert_user_txn(conn, new, Role.USER if has_users else Role.ADMIN)
     username = _free_username_txn(conn, profile.username_hint, own_id=user.id)
     conn.execute(
-        "UPDATE users SET username = ?, display_name = ?, email = ?, disabled = 0 WHERE id = ?",
+        # `disabled` is left alone: neither an admin's lock-out nor a provider deletion (after which
+        # svix may still deliver a late update) is undone by a profile change.
+        "UPDATE users SET username = ?, display_name = ?, email = ? WHERE id = ?",
         (username, profile.display_name, profile.email, user.id),
     )
     return _require_user_txn(conn, user.id)

@@ -1,0 +1,358 @@
+"""Session JWT hardening: forged, tampered, expired and malformed credentials are all refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from coope.client import CoopeClient
+from coope.core.errors import Unauthenticated
+from coope.core.models import AuthKind
+from tests.conftest import DaemonFactory
+from tests.helpers import RunningDaemon
+
+WHOAMI = "/api/v1/auth/whoami"
+
+
+# --- helpers (also used by test_idp.py) -----------------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def segment(value: Any) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """A token's claims, read without checking anything."""
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+def session_secret(daemon: RunningDaemon) -> bytes:
+    return bytes.fromhex((daemon.config.data_dir / "jwt-secret").read_text().strip())
+
+
+def hmac_by_hand(claims: dict[str, Any], key: bytes, alg: str = "HS256") -> str:
+    """An HMAC-signed token built without pyjwt, which refuses PEM text as an HMAC key and warns
+    about keys shorter than the hash (a warning is an error in this test suite)."""
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    signing_input = segment({"alg": alg, "typ": "JWT"}) + "." + segment(claims)
+    mac = hmac.new(key, signing_input.encode(), digest).digest()
+    return signing_input + "." + b64url(mac)
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+async def whoami_raw(daemon: RunningDaemon, authorization: str | None) -> tuple[int, Any]:
+    """GET whoami with exactly this Authorization header (or none): (status, JSON body)."""
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(daemon.url + WHOAMI, headers=headers) as response,
+    ):
+        assert response.content_type == "application/json", await response.text()
+        return response.status, await response.json()
+
+
+def assert_unauthenticated(status: int, body: Any) -> str:
+    assert status == 401, body
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == "unauthenticated", body
+    message = body["error"]["message"]
+    assert isinstance(message, str) and message, body
+    return str(message)
+
+
+async def refused(daemon: RunningDaemon, token: str) -> str:
+    """Assert the daemon refuses `token`, through the typed client; return its message."""
+    async with daemon.client(token) as client:
+        with pytest.raises(Unauthenticated) as refusal:
+            await client.auth.whoami()
+    return refusal.value.message
+
+
+async def accepted_as(daemon: RunningDaemon, token: str) -> tuple[str, AuthKind]:
+    async with daemon.client(token) as client:
+        me = await client.auth.whoami()
+    return me.user.username, me.auth
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def alice_token(alice: CoopeClient) -> str:
+    assert alice.token is not None
+    return alice.token
+
+
+@pytest.fixture
+async def admin_id(admin: CoopeClient) -> int:
+    return (await admin.auth.whoami()).user.id
+
+
+def sign(daemon: RunningDaemon, claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, session_secret(daemon), algorithm="HS256")
+
+
+# --- positive controls ------------------------------------------------------------------------
+
+
+async def test_real_session_token_is_accepted(daemon: RunningDaemon, alice_token: str) -> None:
+    assert await accepted_as(daemon, alice_token) == ("alice", AuthKind.SESSION)
+    claims = claims_of(alice_token)
+    assert jwt.get_unverified_header(alice_token)["alg"] == "HS256"
+    assert set(claims) == {"iss", "sub", "jti", "iat", "exp"}
+    assert claims["iss"] == "coope"
+
+
+async def test_token_forged_with_the_real_secret_and_a_real_session_is_accepted(
+    daemon: RunningDaemon, alice_token: str
+) -> None:
+    # The control for every forgery below: this harness does know how to make a good token, so
+    # each refusal is caused by the one thing that test changes.
+    reissued = sign(daemon, claims_of(alice_token))
+    assert reissued == alice_token  # same claims, same key: the very same token
+    hand_made = hmac_by_hand(claims_of(alice_token), session_secret(daemon))
+    assert await accepted_as(daemon, hand_made) == ("alice", AuthKind.SESSION)
+
+
+async def test_bearer_scheme_is_case_insensitive(daemon: RunningDaemon, alice_token: str) -> None:
+    status, body = await whoami_raw(daemon, f"bearer {alice_token}")
+    assert (status, body["user"]["username"], body["auth"]) == (200, "alice", "session")
+
+
+# --- forged and tampered tokens ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+async def test_unsigned_alg_none_token_is_refused(
+    daemon: RunningDaemon, alice_token: str, alg: str
+) -> None:
+    unsigned = segment({"alg": alg, "typ": "JWT"}) + "." + segment(claims_of(alice_token)) + "."
+    assert "alg value is not allowed" in await refused(daemon, unsigned)
+    status, body = await whoami_raw(daemon, f"Bearer {unsigned}")
+    assert_unauthenticated(status, body)
+
+
+async def test_alg_none_header_with_the_original_signature_is_refused(
+    daemon: RunningDaemon, alice_token: str
+) -> None:
+    _, payload, signature = alice_token.split(".")
+    relabelled = segment({"alg": "none", "typ": "JWT"}) + "." + payload + "." + signature
+    assert "alg value is not allowed" in await refused(daemon, relabelled)
+
+
+async def test_token_signed_with_a_wrong_key_is_refused(
+    daemon: RunningDaemon, alice_token: str
+) -> None:
+    wrong = jwt.encode(claims_of(alice_token), b"w" * 32, algorithm="HS256")
+    assert "signature" in (await refused(daemon, wrong)).lower()
+
+
+async def test_jwt_secret_file_text_is_not_the_key(daemon: RunningDaemon, alice_token: str) -> None:
+    # The key is the decoded bytes; the hex text of the file must not work as a key as well.
+    text_key = (daemon.config.data_dir / "jwt-secret").read_text().strip().encode()
+    await refused(daemon, jwt.encode(claims_of(alice_token), text_key, algorithm="HS256"))
+
+
+@pytest.mark.parametrize("claim", ["sub", "exp", "jti", "iss"])
+async def test_tampered_claim_under_the_original_signature_is_refused(
+    daemon: RunningDaemon, admin: CoopeClient, alice_token: str, admin_id: int, claim: str
+) -> None:
+    header, _, signature = alice_token.split(".")
+    claims = claims_of(alice_token)
+    assert admin.token is not None
+    changes: dict[str, Any] = {
+        "sub": str(admin_id),
+        "exp": claims["exp"] + 365 * 24 * 3600,
+        "jti": claims_of(admin.token)["jti"],
+        "iss": "coope-admin",
+    }
+    assert changes[claim] != claims[claim]
+    tampered = header + "." + segment({**claims, claim: changes[claim]}) + "." + signature
+    await refused(daemon, tampered)
+    status, body = await whoami_raw(daemon, f"Bearer {tampered}")
+    assert "signature" in assert_unauthenticated(status, body).lower()
+    # Nothing was spoiled by the attempt: the real token still works.
+    assert await accepted_as(daemon, alice_token) == ("alice", AuthKind.SESSION)
+
+
+async def test_well_signed_token_naming_another_user_for_a_session_is_refused(
+    daemon: RunningDaemon, alice_token: str, admin_id: int
+) -> None:
+    # Even with the key, a session belongs to one user: alice's jti cannot carry admin's sub.
+    claims = {**claims_of(alice_token), "sub": str(admin_id)}
+    assert "ended" in await refused(daemon, sign(daemon, claims))
+
+
+async def test_well_signed_token_for_an_unknown_session_is_refused(
+    daemon: RunningDaemon, alice_token: str, admin_id: int
+) -> None:
+    now = int(time.time())
+    claims = {
+        "iss": "coope",
+        "sub": str(admin_id),
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + 3600,
+    }
+    assert "ended" in await refused(daemon, sign(daemon, claims))
+    status, body = await whoami_raw(daemon, "Bearer " + sign(daemon, claims))
+    assert "ended" in assert_unauthenticated(status, body)
+
+
+async def test_token_of_a_logged_out_session_is_refused_even_when_re_signed(
+    daemon: RunningDaemon, alice: CoopeClient, alice_token: str
+) -> None:
+    await alice.auth.logout()
+    fresh = sign(daemon, {**claims_of(alice_token), "iat": int(time.time())})
+    assert "ended" in await refused(daemon, fresh)
+
+
+@pytest.mark.parametrize("issuer", ["evil", "Coope", "", None])
+async def test_token_with_a_wrong_or_missing_issuer_is_refused(
+    daemon: RunningDaemon, alice_token: str, issuer: str | None
+) -> None:
+    claims = claims_of(alice_token)
+    if issuer is None:
+        del claims["iss"]
+    else:
+        claims["iss"] = issuer
+    message = await refused(daemon, sign(daemon, claims))
+    assert "iss" in message
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "jti"])
+async def test_token_missing_a_required_claim_is_refused(
+    daemon: RunningDaemon, alice_token: str, claim: str
+) -> None:
+    claims = claims_of(alice_token)
+    del claims[claim]
+    assert claim in await refused(daemon, sign(daemon, claims))
+
+
+@pytest.mark.parametrize("sub", ["alice", "", "2.0", 2, None])
+async def test_token_with_a_malformed_subject_is_refused(
+    daemon: RunningDaemon, alice_token: str, sub: Any
+) -> None:
+    claims = {**claims_of(alice_token), "sub": sub}
+    status, body = await whoami_raw(daemon, "Bearer " + sign(daemon, claims))
+    assert_unauthenticated(status, body)
+
+
+async def test_expired_token_is_refused(daemon: RunningDaemon, alice_token: str) -> None:
+    now = int(time.time())
+    expired = sign(daemon, {**claims_of(alice_token), "iat": now - 7200, "exp": now - 3600})
+    assert "expired" in await refused(daemon, expired)
+
+
+async def test_session_past_its_lifetime_is_refused_by_the_daemon_clock(
+    start_daemon: DaemonFactory,
+) -> None:
+    daemon = await start_daemon(manual_clock=True, session_ttl_s=3600)
+    assert daemon.clock is not None
+    async with await daemon.user("zoe") as zoe:
+        assert zoe.token is not None
+        assert (await zoe.auth.whoami()).user.username == "zoe"
+        daemon.clock.advance(3601)
+        # The JWT's own `exp` is still in the future by the wall clock; the stored session is
+        # what says the session is over.
+        assert claims_of(zoe.token)["exp"] > time.time()
+        assert "expired" in await refused(daemon, zoe.token)
+
+
+async def test_rs256_token_is_refused_when_no_idp_key_is_configured(
+    daemon: RunningDaemon, alice_token: str
+) -> None:
+    assert daemon.config.idp_public_key is None
+    rs256 = jwt.encode(claims_of(alice_token), new_rsa_key(), algorithm="RS256")
+    assert jwt.get_unverified_header(rs256)["alg"] == "RS256"
+    assert "alg value is not allowed" in await refused(daemon, rs256)
+    status, body = await whoami_raw(daemon, f"Bearer {rs256}")
+    assert_unauthenticated(status, body)
+
+
+@pytest.mark.parametrize("alg", ["HS384", "HS512"])
+async def test_other_hmac_algorithms_are_refused_even_with_the_real_secret(
+    daemon: RunningDaemon, alice_token: str, alg: str
+) -> None:
+    token = hmac_by_hand(claims_of(alice_token), session_secret(daemon), alg)
+    assert jwt.get_unverified_header(token)["alg"] == alg
+    assert "alg value is not allowed" in await refused(daemon, token)
+
+
+# --- malformed credentials --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "a.b.c",
+        "a.b",
+        "...",
+        "a.b.c.d",
+        segment({"alg": "HS256"}) + "..",
+        segment([1, 2]) + "." + segment({}) + ".",
+        segment("HS256") + "." + segment({}) + ".",
+        b64url(b"\xff\xfe\xfd") + "." + segment({}) + ".",
+        segment({"alg": ["HS256"]}) + "." + segment({"sub": "1"}) + ".",
+        segment({"alg": {"HS256": 1}}) + "." + segment({"sub": "1"}) + ".",
+        segment({"alg": "HS256"}) + "." + b64url(b"not json") + "." + b64url(b"sig"),
+        segment({"alg": "HS256"}) + "." + segment([]) + "." + b64url(b"sig"),
+        "eyJ" + "A" * 3000,
+        "coope_",
+        "coope_not-a-real-api-token",
+        "%00%01",
+        "null",
+        "{}",
+    ],
+)
+async def test_garbage_bearer_is_refused_as_json_401(daemon: RunningDaemon, token: str) -> None:
+    status, body = await whoami_raw(daemon, f"Bearer {token}")
+    assert_unauthenticated(status, body)
+
+
+async def test_garbage_through_the_client_is_unauthenticated(daemon: RunningDaemon) -> None:
+    assert "invalid" in await refused(daemon, "not-a-jwt")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Basic YWxpY2U6Y29ycmVjdCBob3JzZSBiYXR0ZXJ5",
+        "Token {token}",
+        "JWT {token}",
+        "Bearer",
+        "Bearer   ",
+        "{token}",
+        "Bearer: {token}",
+        "",
+    ],
+)
+async def test_non_bearer_authorization_header_is_refused(
+    daemon: RunningDaemon, alice_token: str, authorization: str
+) -> None:
+    status, body = await whoami_raw(daemon, authorization.format(token=alice_token))
+    assert_unauthenticated(status, body)
+
+
+async def test_missing_authorization_header_is_refused(daemon: RunningDaemon) -> None:
+    status, body = await whoami_raw(daemon, None)
+    assert "Bearer" in assert_unauthenticated(status, body)
