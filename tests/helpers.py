@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from aiohttp import web
 
@@ -62,6 +63,9 @@ class DaemonProcess:
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
+        # The log goes to a file: a pipe nobody reads would stall a busy daemon once it filled.
+        self.log_path = data_dir.parent / f"{data_dir.name}.log"
+        self._log: IO[str] | None = None
 
     def start(self, timeout: float = 20.0) -> DaemonProcess:
         cmd = [
@@ -76,8 +80,9 @@ class DaemonProcess:
             "--json",
             *self.args,
         ]
+        self._log = open(self.log_path, "a")  # closed in _reap
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+            cmd, stdout=subprocess.PIPE, stderr=self._log, text=True, env=self.env
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -93,9 +98,8 @@ class DaemonProcess:
         return self
 
     def stderr_text(self) -> str:
-        if self.proc is None or self.proc.poll() is None or self.proc.stderr is None:
-            return ""
-        return self.proc.stderr.read()
+        """Everything the daemon logged so far (JSON lines)."""
+        return self.log_path.read_text() if self.log_path.exists() else ""
 
     def terminate(self, timeout: float = 20.0) -> int:
         assert self.proc is not None
@@ -103,14 +107,18 @@ class DaemonProcess:
         return self._reap(timeout)
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        """SIGKILL if still running; always reap the process and close its files."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.proc.kill()
-            self._reap(10)
+        self._reap(10)
 
     def _reap(self, timeout: float) -> int:
         assert self.proc is not None
         code = self.proc.wait(timeout)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        if self._log is not None and not self._log.closed:
+            self._log.close()
         return code

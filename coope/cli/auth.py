@@ -42,7 +42,7 @@ def signup(
         output.success(f"signed up and logged in as {session.user.username} on {c.server}")
         if session.first_user:
             output.info("[bold]You are the first user of this daemon, so you are its admin.[/bold]")
-        output.info(f"credentials saved in {path}")
+        output.info(f"credentials saved in {output.escape(str(path))}")
 
     runtime.run(body)
 

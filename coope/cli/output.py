@@ -20,7 +20,8 @@ __all__ = ["emit_json", "error", "escape", "info", "success", "table", "warning"
 def _console(stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # emoji=False: a name like "bot:smile:" is printed as typed, not turned into a picture.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def escape(text: str) -> str:
@@ -58,7 +59,7 @@ def warning(message: str) -> None:
 
 
 def error(message: str) -> None:
-    _console(True).print(f"[red]error:[/red] {escape(message)}", emoji=False)
+    _console(True).print(f"[red]error:[/red] {escape(message)}")
 
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:

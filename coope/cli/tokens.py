@@ -34,7 +34,7 @@ def create(
         if json:
             output.emit_json(created)
             return
-        output.success(f"token {created.info.id} ({output.escape(created.info.name)}) created")
+        output.success(f"token {created.info.id} ({created.info.name}) created")
         output.info(created.token)
         output.warning("this is the only time the token is shown")
 
