@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 import pytest
@@ -17,110 +13,18 @@ from coope.client import CoopeClient
 from coope.core.errors import Unauthenticated
 from coope.core.schemas import UserOut
 from tests.conftest import DaemonFactory
+from tests.daemon.identity import (
+    WEBHOOK_PATH,
+    Delivery,
+    accepted,
+    new_webhook_secret,
+    send_webhook,
+    user_deleted,
+    user_event,
+)
 from tests.helpers import PASSWORD, RunningDaemon
 
-WEBHOOK_PATH = "/api/v1/webhooks/clerk"
-
-
-# --- helpers (also used by test_idp.py) -----------------------------------------------------
-
-
-def new_webhook_secret() -> str:
-    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
-
-
-def user_event(
-    external_id: str = "user_abc",
-    *,
-    kind: str = "user.created",
-    username: str | None = "alice",
-    first_name: str | None = "Alice",
-    last_name: str | None = "Liddell",
-    email: str | None = "alice@example.com",
-) -> dict[str, Any]:
-    """A Clerk `user.created` / `user.updated` payload."""
-    addresses = [{"id": "idn_1", "email_address": email}] if email else []
-    return {
-        "type": kind,
-        "object": "event",
-        "data": {
-            "id": external_id,
-            "username": username,
-            "first_name": first_name,
-            "last_name": last_name,
-            "email_addresses": addresses,
-            "primary_email_address_id": "idn_1" if email else None,
-        },
-    }
-
-
-def user_deleted(external_id: str = "user_abc") -> dict[str, Any]:
-    return {
-        "type": "user.deleted",
-        "object": "event",
-        "data": {"id": external_id, "deleted": True, "object": "user"},
-    }
-
-
-class Delivery:
-    """The answer to one webhook delivery. Every answer must be a JSON object."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        self.status = status
-        self.body = body
-
-    @property
-    def user(self) -> UserOut | None:
-        user = self.body.get("user")
-        return UserOut.model_validate(user) if user is not None else None
-
-    def assert_error(self, status: int, code: str) -> str:
-        """Assert this is the error `{"error": {"code", "message"}}`; return the message."""
-        assert self.status == status, self.body
-        assert set(self.body) == {"error"}, self.body
-        error = self.body["error"]
-        assert error["code"] == code, error
-        assert isinstance(error["message"], str) and error["message"], error
-        return str(error["message"])
-
-
-async def send_webhook(
-    daemon: RunningDaemon,
-    secret: str,
-    payload: dict[str, Any] | str,
-    *,
-    msg_id: str | None = None,
-    timestamp: datetime | None = None,
-    header_prefix: str = "svix",
-) -> Delivery:
-    """Sign `payload` like svix does and POST it to the daemon's Clerk endpoint."""
-    body = payload if isinstance(payload, str) else json.dumps(payload)
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    timestamp = timestamp or datetime.now(UTC)
-    signature = Webhook(secret).sign(msg_id, timestamp, body)
-    headers = {
-        f"{header_prefix}-id": msg_id,
-        f"{header_prefix}-timestamp": str(int(timestamp.timestamp())),
-        f"{header_prefix}-signature": signature,
-        "Content-Type": "application/json",
-    }
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(daemon.url + WEBHOOK_PATH, data=body.encode(), headers=headers) as response,
-    ):
-        assert response.content_type == "application/json", await response.text()
-        answer = await response.json()
-        assert isinstance(answer, dict), answer
-        return Delivery(response.status, answer)
-
-
-async def accepted(
-    daemon: RunningDaemon, secret: str, payload: dict[str, Any], **kw: Any
-) -> UserOut | None:
-    delivery = await send_webhook(daemon, secret, payload, **kw)
-    assert delivery.status == 200, delivery.body
-    assert delivery.body["received"] is True
-    return delivery.user
+# --- helpers ---------------------------------------------------------------------------------
 
 
 async def find_users(admin: CoopeClient, search: str) -> list[UserOut]:

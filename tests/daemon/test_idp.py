@@ -14,16 +14,19 @@ from coope.client import CoopeClient
 from coope.core.models import AuthKind
 from coope.core.schemas import UserOut
 from tests.conftest import DaemonFactory
-from tests.daemon.test_clerk_webhook import accepted, new_webhook_secret, user_deleted, user_event
-from tests.daemon.test_jwt import (
+from tests.daemon.identity import (
+    accepted,
     accepted_as,
     assert_unauthenticated,
     claims_of,
     hmac_by_hand,
     new_rsa_key,
+    new_webhook_secret,
     refused,
     segment,
     session_secret,
+    user_deleted,
+    user_event,
     whoami_raw,
 )
 from tests.helpers import RunningDaemon

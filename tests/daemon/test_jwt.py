@@ -2,95 +2,29 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from typing import Any
 
-import aiohttp
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from coope.client import CoopeClient
-from coope.core.errors import Unauthenticated
 from coope.core.models import AuthKind
 from tests.conftest import DaemonFactory
+from tests.daemon.identity import (
+    accepted_as,
+    assert_unauthenticated,
+    b64url,
+    claims_of,
+    hmac_by_hand,
+    new_rsa_key,
+    refused,
+    segment,
+    session_secret,
+    whoami_raw,
+)
 from tests.helpers import RunningDaemon
-
-WHOAMI = "/api/v1/auth/whoami"
-
-
-# --- helpers (also used by test_idp.py) -----------------------------------------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def segment(value: Any) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")).encode())
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    """A token's claims, read without checking anything."""
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return claims
-
-
-def session_secret(daemon: RunningDaemon) -> bytes:
-    return bytes.fromhex((daemon.config.data_dir / "jwt-secret").read_text().strip())
-
-
-def hmac_by_hand(claims: dict[str, Any], key: bytes, alg: str = "HS256") -> str:
-    """An HMAC-signed token built without pyjwt, which refuses PEM text as an HMAC key and warns
-    about keys shorter than the hash (a warning is an error in this test suite)."""
-    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
-    signing_input = segment({"alg": alg, "typ": "JWT"}) + "." + segment(claims)
-    mac = hmac.new(key, signing_input.encode(), digest).digest()
-    return signing_input + "." + b64url(mac)
-
-
-def new_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-async def whoami_raw(daemon: RunningDaemon, authorization: str | None) -> tuple[int, Any]:
-    """GET whoami with exactly this Authorization header (or none): (status, JSON body)."""
-    headers = {"Authorization": authorization} if authorization is not None else {}
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(daemon.url + WHOAMI, headers=headers) as response,
-    ):
-        assert response.content_type == "application/json", await response.text()
-        return response.status, await response.json()
-
-
-def assert_unauthenticated(status: int, body: Any) -> str:
-    assert status == 401, body
-    assert set(body) == {"error"}, body
-    assert body["error"]["code"] == "unauthenticated", body
-    message = body["error"]["message"]
-    assert isinstance(message, str) and message, body
-    return str(message)
-
-
-async def refused(daemon: RunningDaemon, token: str) -> str:
-    """Assert the daemon refuses `token`, through the typed client; return its message."""
-    async with daemon.client(token) as client:
-        with pytest.raises(Unauthenticated) as refusal:
-            await client.auth.whoami()
-    return refusal.value.message
-
-
-async def accepted_as(daemon: RunningDaemon, token: str) -> tuple[str, AuthKind]:
-    async with daemon.client(token) as client:
-        me = await client.auth.whoami()
-    return me.user.username, me.auth
-
 
 # --- fixtures ---------------------------------------------------------------------------------
 
