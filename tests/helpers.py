@@ -15,7 +15,8 @@ from typing import IO
 
 from aiohttp import web
 
-from coope.client import CoopeClient
+from coope.client import CoopeClient, EventStream
+from coope.core.schemas import Event
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
 
@@ -122,3 +123,15 @@ class DaemonProcess:
         if self._log is not None and not self._log.closed:
             self._log.close()
         return code
+
+
+async def next_event(events: EventStream, *types: str, timeout: float = 5.0) -> Event:
+    """The next event of one of `types`, skipping others (presence, typing...) on the way."""
+
+    async def find() -> Event:
+        async for event in events:
+            if event.type in types:
+                return event
+        raise AssertionError(f"the event stream ended before a {types} event")
+
+    return await asyncio.wait_for(find(), timeout)

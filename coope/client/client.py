@@ -6,6 +6,7 @@ from types import TracebackType
 
 from coope.client.accounts import AdminApi, AuthApi, TokensApi
 from coope.client.events import EventStream
+from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import DEFAULT_SERVER, Transport
 from coope.core.schemas import HealthOut
 
@@ -24,6 +25,9 @@ class CoopeClient:
         self.auth = AuthApi(self._transport)
         self.tokens = TokensApi(self._transport)
         self.admin = AdminApi(self._transport)
+        self.friends = FriendsApi(self._transport)
+        self.presence = PresenceApi(self._transport)
+        self.chat = ChatApi(self._transport)
 
     @property
     def server(self) -> str:

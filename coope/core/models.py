@@ -74,3 +74,77 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.user.is_admin
+
+
+class PresenceState(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatus:
+    """What a user chose to show: `away` set by hand, a status text, and when last seen."""
+
+    away: bool = False
+    text: str = ""
+    last_seen_at: float | None = None
+
+
+class RoomKind(StrEnum):
+    DM = "dm"
+    GROUP = "group"
+
+
+class RoomRole(StrEnum):
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: int
+    kind: RoomKind
+    name: str
+    created_by: int
+    created_at: float
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMember:
+    user_id: int
+    username: str
+    role: RoomRole
+    joined_at: float
+    last_read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSummary:
+    """A room as one member sees it in their list."""
+
+    room: Room
+    members: list[RoomMember]
+    unread: int
+    last_read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A chat message. `seq` is its place in the room; `rev` the room sequence number of its
+    latest change (creation, edit, deletion or reaction), which is what resuming clients ask by."""
+
+    id: int
+    room_id: int
+    seq: int
+    rev: int
+    author_id: int
+    author: str
+    client_id: str
+    body: str
+    reply_to: int | None
+    created_at: float
+    edited_at: float | None
+    deleted: bool
+    reactions: dict[str, list[str]]

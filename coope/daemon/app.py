@@ -10,7 +10,7 @@ from aiohttp import WSCloseCode, web
 from coope.daemon.bus import InProcessBus
 from coope.daemon.clock import Clock, SystemClock
 from coope.daemon.config import DaemonConfig
-from coope.daemon.http import accounts, admin, system, tokens, webhooks
+from coope.daemon.http import accounts, admin, chat, friends, system, tokens, webhooks
 from coope.daemon.http.keys import CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
 from coope.daemon.http.middleware import errors_as_json
 from coope.daemon.http.openapi import build_openapi
@@ -26,6 +26,8 @@ ROUTE_TABLES: list[RouteTable] = [
     tokens.routes,
     admin.routes,
     webhooks.routes,
+    friends.routes,
+    chat.routes,
 ]
 
 

@@ -11,7 +11,10 @@ from coope.daemon.config import DaemonConfig
 from coope.daemon.services.accounts import AccountService
 from coope.daemon.services.admin import AdminService
 from coope.daemon.services.auth import AuthService
+from coope.daemon.services.chat import ChatService
 from coope.daemon.services.clerk import ClerkSync
+from coope.daemon.services.friends import FriendService
+from coope.daemon.services.presence import PresenceService
 from coope.daemon.services.ratelimit import FailureLimiter
 from coope.daemon.services.tokens import TokenService
 from coope.daemon.storage import Storage
@@ -24,6 +27,9 @@ class Services:
     tokens: TokenService
     admin: AdminService
     clerk: ClerkSync | None
+    presence: PresenceService
+    friends: FriendService
+    chat: ChatService
     bus: EventBus
     clock: Clock
 
@@ -52,8 +58,12 @@ class Services:
             if config.clerk_webhook_secret
             else None
         )
+        presence = PresenceService(storage, bus, clock)
         return cls(
             auth=auth,
+            presence=presence,
+            friends=FriendService(storage, bus, clock, presence),
+            chat=ChatService(storage, bus, clock),
             accounts=accounts,
             tokens=TokenService(storage, auth, clock),
             admin=AdminService(storage, accounts, auth, bus),

@@ -2,9 +2,16 @@
 
 Authentication is either the usual `Authorization` header on the upgrade request, or (for browsers,
 which cannot set headers on a websocket) a first message `{"type": "auth", "token": "..."}`.
-The server then sends `ready`, forwards the events published for the user, answers
-`{"type": "ping"}` with `pong`, and closes the socket (code 4401) the moment the credential is
-revoked or the account disabled.
+The server then sends `ready`, forwards the events published for the user, and closes the
+socket (code 4401) the moment the credential is revoked or the account disabled.
+
+What a client may send (anything else gets an `error` event):
+- `{"type": "ping", "id": ...}` -> `pong`
+- `{"type": "presence", "state": "online" | "away"}`: this connection is active or idle
+- `{"type": "typing", "room_id": N}`: shown to the room's other members, never stored
+- `{"type": "message.send", "room_id": N, "body": "...", "client_id": "...", "reply_to": M}`
+  -> `message.sent` with the stored message (the same as the REST endpoint, without a round trip
+  per message)
 """
 
 from __future__ import annotations
@@ -13,16 +20,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from coope.core.errors import CoopeError, Unauthenticated
-from coope.core.models import Principal
+from coope.core.errors import BadRequest, CoopeError, Unauthenticated
+from coope.core.models import PresenceState, Principal
 from coope.core.schemas import Event, UserOut
+from coope.core.social_schemas import CLIENT_ID_MAX, MessageOut
 from coope.daemon.bus import Subscription, user_topic
 from coope.daemon.http.keys import CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
+from coope.daemon.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,8 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
             principal = await _first_message_auth(request, ws)
             if principal is None:
                 return ws
-        await _serve(ws, principal, services.bus.subscribe([user_topic(principal.user.id)]))
+        subscription = services.bus.subscribe([user_topic(principal.user.id)])
+        await _serve(ws, services, principal, subscription)
     finally:
         request.app[WEBSOCKETS].discard(ws)
     return ws
@@ -76,7 +87,9 @@ async def _first_message_auth(request: web.Request, ws: web.WebSocketResponse) -
         return None
 
 
-async def _serve(ws: web.WebSocketResponse, principal: Principal, sub: Subscription) -> None:
+async def _serve(
+    ws: web.WebSocketResponse, services: Services, principal: Principal, sub: Subscription
+) -> None:
     await ws.send_str(
         _event(
             "ready",
@@ -84,11 +97,13 @@ async def _serve(ws: web.WebSocketResponse, principal: Principal, sub: Subscript
             auth=principal.kind.value,
         )
     )
+    connection_id = uuid.uuid4().hex
     pump = asyncio.create_task(_pump(ws, principal, sub), name="ws-event-pump")
+    await services.presence.connected(principal, connection_id)
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
-                await _on_client_message(ws, msg.data)
+                await _on_client_message(ws, services, principal, connection_id, msg.data)
             elif msg.type is WSMsgType.BINARY:
                 await ws.send_str(_event("error", code="bad_request", message="send JSON text"))
     finally:
@@ -96,13 +111,14 @@ async def _serve(ws: web.WebSocketResponse, principal: Principal, sub: Subscript
         with contextlib.suppress(asyncio.CancelledError):
             await pump
         await sub.aclose()
+        await services.presence.disconnected(principal, connection_id)
 
 
 async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscription) -> None:
     async for event in sub:
         if ws.closed:
             return
-        await ws.send_str(event.model_dump_json())
+        await ws.send_str(event.to_json())
         if event.type == "auth.revoked" and event.data.get("credential_id") in (
             None,
             principal.credential_id,
@@ -114,17 +130,81 @@ async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscripti
         await ws.close(code=1013, message=b"too far behind: reconnect")
 
 
-async def _on_client_message(ws: web.WebSocketResponse, data: str) -> None:
+async def _on_client_message(
+    ws: web.WebSocketResponse,
+    services: Services,
+    principal: Principal,
+    connection_id: str,
+    data: str,
+) -> None:
     try:
         payload = json.loads(data)
     except ValueError:
         payload = None
-    kind = payload.get("type") if isinstance(payload, dict) else None
-    if kind == "ping":
+    if not isinstance(payload, dict):
+        await ws.send_str(_event("error", code="bad_request", message="send a JSON object"))
+        return
+    kind = payload.get("type")
+    try:
+        if kind == "ping":
+            await ws.send_str(_event("pong", id=payload.get("id")))
+        elif kind == "presence":
+            state = PresenceState(str(payload.get("state")))
+            if state is PresenceState.OFFLINE:
+                raise ValueError("offline")
+            await services.presence.connection_state(principal, connection_id, state)
+        elif kind == "typing":
+            await services.chat.typing(principal, _int(payload, "room_id"))
+        elif kind == "message.send":
+            message = await services.chat.send(
+                principal,
+                _int(payload, "room_id"),
+                _str(payload, "body"),
+                _optional_str(payload, "client_id"),
+                _int(payload, "reply_to") if payload.get("reply_to") is not None else None,
+            )
+            await ws.send_str(
+                _event(
+                    "message.sent",
+                    client_id=message.client_id,
+                    message=MessageOut.of(message).model_dump(mode="json"),
+                )
+            )
+        else:
+            raise BadRequest(f"unknown message type: {kind!r}")
+    except ValueError:
         await ws.send_str(
-            _event("pong", id=payload.get("id") if isinstance(payload, dict) else None)
+            _event(
+                "error",
+                code="bad_request",
+                message=f"bad {kind} message",
+                client_id=payload.get("client_id"),
+            )
         )
-    else:
+    except CoopeError as exc:
         await ws.send_str(
-            _event("error", code="bad_request", message=f"unknown message type: {kind!r}")
+            _event("error", code=exc.code, message=exc.message, client_id=payload.get("client_id"))
         )
+
+
+def _int(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest(f"{key!r} must be an integer")
+    return value
+
+
+def _str(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str):
+        raise BadRequest(f"{key!r} must be a string")
+    return value
+
+
+def _optional_str(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX:
+        raise BadRequest(f"{key!r} must be a string of 1 to {CLIENT_ID_MAX} characters")
+    return value

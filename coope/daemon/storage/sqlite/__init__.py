@@ -6,10 +6,12 @@ from pathlib import Path
 
 from coope.daemon.storage.interface import Storage
 from coope.daemon.storage.sqlite.accounts import SqliteAccounts
+from coope.daemon.storage.sqlite.chat import SqliteChat
 from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.social import SqliteSocial
 
 
-class SqliteStorage(SqliteAccounts, Storage):
+class SqliteStorage(SqliteAccounts, SqliteSocial, SqliteChat, Storage):
     def __init__(self, path: Path) -> None:
         self.db = SqliteDatabase(path)
 

@@ -10,11 +10,11 @@ from coope.core.rules import USERNAME_MAX, username_from_hint
 from coope.daemon.storage.interface import AccountStore, ExternalProfile, NewUser
 from coope.daemon.storage.sqlite.database import SqliteDatabase
 
-_USER_COLUMNS = "id, username, display_name, role, disabled, created_at, external_id, email"
+USER_COLUMNS = "id, username, display_name, role, disabled, created_at, external_id, email"
 _TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked"
 
 
-def _user(row: sqlite3.Row) -> User:
+def user_from_row(row: sqlite3.Row) -> User:
     return User(
         id=row["id"],
         username=row["username"],
@@ -41,13 +41,13 @@ def _token(row: sqlite3.Row) -> ApiToken:
 
 
 def get_user_txn(conn: sqlite3.Connection, user_id: int) -> User | None:
-    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
-    return _user(row) if row else None
+    row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+    return user_from_row(row) if row else None
 
 
 def _user_where_txn(conn: sqlite3.Connection, column: str, value: str) -> User | None:
-    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE {column} = ?", (value,)).fetchone()
-    return _user(row) if row else None
+    row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {column} = ?", (value,)).fetchone()
+    return user_from_row(row) if row else None
 
 
 def _insert_user_txn(conn: sqlite3.Connection, new: NewUser, role: Role) -> User:
@@ -92,10 +92,10 @@ def list_users_txn(
         params = [pattern, pattern, pattern]
     total = conn.execute(f"SELECT COUNT(*) FROM users {where}", params).fetchone()[0]
     rows = conn.execute(
-        f"SELECT {_USER_COLUMNS} FROM users {where} ORDER BY username LIMIT ? OFFSET ?",
+        f"SELECT {USER_COLUMNS} FROM users {where} ORDER BY username LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
-    return [_user(r) for r in rows], int(total)
+    return [user_from_row(r) for r in rows], int(total)
 
 
 def _require_user_txn(conn: sqlite3.Connection, user_id: int) -> User:

@@ -1,0 +1,222 @@
+"""Wire schemas for friends, presence and chat, shared by the daemon and the client."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from coope.core.models import (
+    Message,
+    PresenceState,
+    RoomKind,
+    RoomMember,
+    RoomRole,
+    RoomSummary,
+    User,
+)
+from coope.core.schemas import Schema, to_datetime
+
+MESSAGE_MAX = 4000
+ROOM_NAME_MAX = 80
+STATUS_TEXT_MAX = 140
+CLIENT_ID_MAX = 64
+EMOJI_MAX = 32
+
+
+class UserRef(Schema):
+    username: str
+    display_name: str
+
+    @classmethod
+    def of(cls, user: User) -> UserRef:
+        return cls(username=user.username, display_name=user.display_name)
+
+
+class UsernameIn(Schema):
+    username: str = Field(min_length=1, max_length=200)
+
+
+# --- friends and presence -------------------------------------------------------------------
+
+
+class FriendRequestOut(Schema):
+    outcome: Literal["requested", "already_requested", "friends", "already_friends"]
+    user: UserRef
+
+
+class PendingRequestOut(Schema):
+    user: UserRef
+    created_at: datetime
+
+
+class FriendRequestsOut(Schema):
+    incoming: list[PendingRequestOut]
+    outgoing: list[PendingRequestOut]
+
+
+class PresenceOut(Schema):
+    username: str
+    state: PresenceState
+    text: str
+    last_seen_at: datetime | None = Field(description="When the user was last connected")
+
+
+class FriendOut(Schema):
+    user: UserRef
+    presence: PresenceOut
+
+
+class FriendListOut(Schema):
+    friends: list[FriendOut]
+
+
+class UserRefListOut(Schema):
+    users: list[UserRef]
+
+
+class StatusIn(Schema):
+    state: Literal["online", "away"] | None = Field(
+        default=None, description="away stays until set back to online; omit to keep"
+    )
+    text: str | None = Field(default=None, max_length=STATUS_TEXT_MAX, description="omit to keep")
+
+
+# --- rooms ----------------------------------------------------------------------------------
+
+
+class RoomCreateIn(Schema):
+    name: str = Field(min_length=1, max_length=ROOM_NAME_MAX)
+    members: list[str] = Field(default_factory=list, max_length=200)
+
+
+class RoomRenameIn(Schema):
+    name: str = Field(min_length=1, max_length=ROOM_NAME_MAX)
+
+
+class MemberOut(Schema):
+    username: str
+    role: RoomRole
+    last_read_seq: int
+
+    @classmethod
+    def of(cls, member: RoomMember) -> MemberOut:
+        return cls(username=member.username, role=member.role, last_read_seq=member.last_read_seq)
+
+
+class RoomOut(Schema):
+    id: int
+    kind: RoomKind
+    name: str = Field(description="For direct rooms: the other person's username")
+    members: list[MemberOut]
+    last_seq: int
+    unread: int
+    last_read_seq: int
+
+    @classmethod
+    def of(cls, summary: RoomSummary, viewer: str) -> RoomOut:
+        room = summary.room
+        name = room.name
+        if room.kind is RoomKind.DM:
+            others = [m.username for m in summary.members if m.username != viewer]
+            name = others[0] if others else viewer
+        return cls(
+            id=room.id,
+            kind=room.kind,
+            name=name,
+            members=[MemberOut.of(m) for m in summary.members],
+            last_seq=room.last_seq,
+            unread=summary.unread,
+            last_read_seq=summary.last_read_seq,
+        )
+
+
+class RoomListOut(Schema):
+    rooms: list[RoomOut]
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+class MessageIn(Schema):
+    body: str = Field(min_length=1, max_length=MESSAGE_MAX)
+    client_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=CLIENT_ID_MAX,
+        description="Your id for this message: sending it again stores nothing new",
+    )
+    reply_to: int | None = Field(default=None, description="Id of the message answered")
+
+
+class MessageEditIn(Schema):
+    body: str = Field(min_length=1, max_length=MESSAGE_MAX)
+
+
+class MessageOut(Schema):
+    id: int
+    room_id: int
+    seq: int = Field(description="Place in the room")
+    rev: int = Field(description="Room sequence number of the latest change")
+    author: str
+    client_id: str
+    body: str = Field(description="Empty once deleted")
+    reply_to: int | None
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    reactions: dict[str, list[str]] = Field(description="emoji -> usernames")
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(
+            id=m.id,
+            room_id=m.room_id,
+            seq=m.seq,
+            rev=m.rev,
+            author=m.author,
+            client_id=m.client_id,
+            body=m.body,
+            reply_to=m.reply_to,
+            created_at=to_datetime(m.created_at),
+            edited_at=to_datetime(m.edited_at),
+            deleted=m.deleted,
+            reactions=m.reactions,
+        )
+
+
+class MessagePageOut(Schema):
+    messages: list[MessageOut]
+    has_more: bool = Field(description="More exist beyond this page in the direction asked")
+
+
+class HistoryQuery(Schema):
+    before: int | None = Field(default=None, ge=0, description="Only messages with seq below")
+    after: int | None = Field(default=None, ge=0, description="Only messages with seq above")
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ChangesQuery(Schema):
+    after: int = Field(ge=0, description="The last room sequence number you saw")
+    limit: int = Field(default=500, ge=1, le=1000)
+
+
+class ReadIn(Schema):
+    seq: int = Field(ge=0)
+
+
+class ReadOut(Schema):
+    room_id: int
+    last_read_seq: int
+    unread: int
+
+
+class SearchQuery(Schema):
+    q: str = Field(min_length=1, max_length=200)
+    room: int | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class SearchOut(Schema):
+    messages: list[MessageOut]

@@ -1,0 +1,274 @@
+"""Rooms and messages."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from coope.core.models import Principal, RoomSummary
+from coope.core.social_schemas import (
+    ChangesQuery,
+    HistoryQuery,
+    MessageEditIn,
+    MessageIn,
+    MessageOut,
+    MessagePageOut,
+    ReadIn,
+    ReadOut,
+    RoomCreateIn,
+    RoomListOut,
+    RoomOut,
+    RoomRenameIn,
+    SearchOut,
+    SearchQuery,
+    UsernameIn,
+)
+from coope.daemon.http.keys import SERVICES
+from coope.daemon.http.routes import RouteTable
+
+routes = RouteTable("chat")
+
+
+class RoomPath(BaseModel):
+    room_id: int
+
+
+class MemberPath(BaseModel):
+    room_id: int
+    username: str
+
+
+class UserPath(BaseModel):
+    username: str
+
+
+class MessagePath(BaseModel):
+    message_id: int
+
+
+class ReactionPath(BaseModel):
+    message_id: int
+    emoji: str
+
+
+def _out(principal: Principal, summary: RoomSummary) -> RoomOut:
+    return RoomOut.of(summary, principal.user.username)
+
+
+@routes.get(
+    "/api/v1/rooms",
+    summary="Your rooms, most recently active first, with unread counts.",
+    response=RoomListOut,
+)
+async def list_rooms(request: web.Request, principal: Principal) -> RoomListOut:
+    rooms = await request.app[SERVICES].chat.rooms(principal)
+    return RoomListOut(rooms=[_out(principal, r) for r in rooms])
+
+
+@routes.post(
+    "/api/v1/rooms",
+    summary="Create a group room; you administer it.",
+    body=RoomCreateIn,
+    response=RoomOut,
+    status=201,
+)
+async def create_room(request: web.Request, principal: Principal, body: RoomCreateIn) -> RoomOut:
+    room = await request.app[SERVICES].chat.create_group(principal, body.name, body.members)
+    return _out(principal, room)
+
+
+@routes.get(
+    "/api/v1/rooms/{room_id}", summary="One of your rooms.", params=RoomPath, response=RoomOut
+)
+async def get_room(request: web.Request, principal: Principal, params: RoomPath) -> RoomOut:
+    return _out(principal, await request.app[SERVICES].chat.room(principal, params.room_id))
+
+
+@routes.get(
+    "/api/v1/direct/{username}",
+    summary="Your direct room with a friend, if any.",
+    params=UserPath,
+    response=RoomOut,
+)
+async def get_direct(request: web.Request, principal: Principal, params: UserPath) -> RoomOut:
+    room = await request.app[SERVICES].chat.direct_room(principal, params.username)
+    return _out(principal, room)
+
+
+@routes.post(
+    "/api/v1/direct/{username}/messages",
+    summary="Message a friend (their direct room is made with the first message).",
+    params=UserPath,
+    body=MessageIn,
+    response=MessageOut,
+    status=201,
+)
+async def send_direct(
+    request: web.Request, principal: Principal, params: UserPath, body: MessageIn
+) -> MessageOut:
+    message = await request.app[SERVICES].chat.send_direct(
+        principal, params.username, body.body, body.client_id, body.reply_to
+    )
+    return MessageOut.of(message)
+
+
+@routes.post(
+    "/api/v1/rooms/{room_id}/name",
+    summary="Rename a group room (its admin only).",
+    params=RoomPath,
+    body=RoomRenameIn,
+    response=RoomOut,
+)
+async def rename_room(
+    request: web.Request, principal: Principal, params: RoomPath, body: RoomRenameIn
+) -> RoomOut:
+    room = await request.app[SERVICES].chat.rename(principal, params.room_id, body.name)
+    return _out(principal, room)
+
+
+@routes.post(
+    "/api/v1/rooms/{room_id}/members",
+    summary="Add a member (the room's admin only).",
+    params=RoomPath,
+    body=UsernameIn,
+    response=RoomOut,
+)
+async def add_member(
+    request: web.Request, principal: Principal, params: RoomPath, body: UsernameIn
+) -> RoomOut:
+    room = await request.app[SERVICES].chat.add_member(principal, params.room_id, body.username)
+    return _out(principal, room)
+
+
+@routes.delete(
+    "/api/v1/rooms/{room_id}/members/{username}",
+    summary="Remove a member (admin), or yourself (leave).",
+    params=MemberPath,
+)
+async def remove_member(request: web.Request, principal: Principal, params: MemberPath) -> None:
+    await request.app[SERVICES].chat.remove_member(principal, params.room_id, params.username)
+
+
+@routes.post("/api/v1/rooms/{room_id}/leave", summary="Leave a group room.", params=RoomPath)
+async def leave_room(request: web.Request, principal: Principal, params: RoomPath) -> None:
+    await request.app[SERVICES].chat.leave(principal, params.room_id)
+
+
+@routes.get(
+    "/api/v1/rooms/{room_id}/messages",
+    summary="History by position: the newest page, or before/after a seq.",
+    params=RoomPath,
+    query=HistoryQuery,
+    response=MessagePageOut,
+)
+async def history(
+    request: web.Request, principal: Principal, params: RoomPath, query: HistoryQuery
+) -> MessagePageOut:
+    messages, more = await request.app[SERVICES].chat.history(
+        principal, params.room_id, query.before, query.after, query.limit
+    )
+    return MessagePageOut(messages=[MessageOut.of(m) for m in messages], has_more=more)
+
+
+@routes.get(
+    "/api/v1/rooms/{room_id}/changes",
+    summary="Everything created or changed after a room sequence number (to resume).",
+    params=RoomPath,
+    query=ChangesQuery,
+    response=MessagePageOut,
+)
+async def changes(
+    request: web.Request, principal: Principal, params: RoomPath, query: ChangesQuery
+) -> MessagePageOut:
+    messages, more = await request.app[SERVICES].chat.changes(
+        principal, params.room_id, query.after, query.limit
+    )
+    return MessagePageOut(messages=[MessageOut.of(m) for m in messages], has_more=more)
+
+
+@routes.post(
+    "/api/v1/rooms/{room_id}/messages",
+    summary="Send a message.",
+    params=RoomPath,
+    body=MessageIn,
+    response=MessageOut,
+    status=201,
+)
+async def send(
+    request: web.Request, principal: Principal, params: RoomPath, body: MessageIn
+) -> MessageOut:
+    message = await request.app[SERVICES].chat.send(
+        principal, params.room_id, body.body, body.client_id, body.reply_to
+    )
+    return MessageOut.of(message)
+
+
+@routes.post(
+    "/api/v1/rooms/{room_id}/read",
+    summary="Move your read marker forward.",
+    params=RoomPath,
+    body=ReadIn,
+    response=ReadOut,
+)
+async def mark_read(
+    request: web.Request, principal: Principal, params: RoomPath, body: ReadIn
+) -> ReadOut:
+    room = await request.app[SERVICES].chat.mark_read(principal, params.room_id, body.seq)
+    return ReadOut(room_id=room.room.id, last_read_seq=room.last_read_seq, unread=room.unread)
+
+
+@routes.patch(
+    "/api/v1/messages/{message_id}",
+    summary="Edit your message.",
+    params=MessagePath,
+    body=MessageEditIn,
+    response=MessageOut,
+)
+async def edit(
+    request: web.Request, principal: Principal, params: MessagePath, body: MessageEditIn
+) -> MessageOut:
+    message = await request.app[SERVICES].chat.edit(principal, params.message_id, body.body)
+    return MessageOut.of(message)
+
+
+@routes.delete(
+    "/api/v1/messages/{message_id}",
+    summary="Delete your message (a tombstone stays).",
+    params=MessagePath,
+    response=MessageOut,
+)
+async def delete(request: web.Request, principal: Principal, params: MessagePath) -> MessageOut:
+    return MessageOut.of(await request.app[SERVICES].chat.delete(principal, params.message_id))
+
+
+@routes.put(
+    "/api/v1/messages/{message_id}/reactions/{emoji}",
+    summary="React to a message.",
+    params=ReactionPath,
+    response=MessageOut,
+)
+async def react(request: web.Request, principal: Principal, params: ReactionPath) -> MessageOut:
+    chat = request.app[SERVICES].chat
+    return MessageOut.of(await chat.react(principal, params.message_id, params.emoji, True))
+
+
+@routes.delete(
+    "/api/v1/messages/{message_id}/reactions/{emoji}",
+    summary="Take your reaction back.",
+    params=ReactionPath,
+    response=MessageOut,
+)
+async def unreact(request: web.Request, principal: Principal, params: ReactionPath) -> MessageOut:
+    chat = request.app[SERVICES].chat
+    return MessageOut.of(await chat.react(principal, params.message_id, params.emoji, False))
+
+
+@routes.get(
+    "/api/v1/messages/search",
+    summary="Search the messages of your rooms.",
+    query=SearchQuery,
+    response=SearchOut,
+)
+async def search(request: web.Request, principal: Principal, query: SearchQuery) -> SearchOut:
+    messages = await request.app[SERVICES].chat.search(principal, query.q, query.room, query.limit)
+    return SearchOut(messages=[MessageOut.of(m) for m in messages])

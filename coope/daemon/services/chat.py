@@ -1,0 +1,366 @@
+"""Chat: direct rooms between friends, group rooms, and their messages.
+
+Only members read or write a room, and to anyone else a room they are not in does not exist
+(`NotFound`). Membership is cached per room in memory and changed only through this service, so
+checking it costs nothing on the hot path and a removed member stops receiving at once: events
+fan out to the members the cache holds at the moment of publishing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.models import Message, Principal, RoomKind, RoomRole, RoomSummary, User
+from coope.core.schemas import Event
+from coope.core.social_schemas import EMOJI_MAX, MESSAGE_MAX, MessageOut, RoomOut
+from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.clock import Clock
+from coope.daemon.services.users import find_other_user, find_user
+from coope.daemon.storage import Storage
+
+# Typing notices are ephemeral; one per person per room every few seconds is plenty.
+_TYPING_EVERY_S = 2.0
+
+
+@dataclass
+class _RoomState:
+    kind: RoomKind
+    members: dict[int, RoomRole]
+
+
+class ChatService:
+    def __init__(self, storage: Storage, bus: EventBus, clock: Clock) -> None:
+        self._storage = storage
+        self._bus = bus
+        self._clock = clock
+        self._rooms: dict[int, _RoomState] = {}
+        self._typing: dict[tuple[int, int], float] = {}
+
+    # --- membership ------------------------------------------------------------------------
+
+    async def _state(self, room_id: int) -> _RoomState | None:
+        state = self._rooms.get(room_id)
+        if state is None:
+            room = await self._storage.get_room(room_id)
+            if room is None:
+                return None
+            members = await self._storage.room_members(room_id)
+            state = self._rooms.setdefault(
+                room_id, _RoomState(room.kind, {m.user_id: m.role for m in members})
+            )
+        return state
+
+    async def _member_state(self, principal: Principal, room_id: int) -> _RoomState:
+        state = await self._state(room_id)
+        if state is None or principal.user.id not in state.members:
+            raise NotFound(f"no room {room_id}")
+        return state
+
+    async def _admin_state(self, principal: Principal, room_id: int) -> _RoomState:
+        state = await self._member_state(principal, room_id)
+        if state.kind is RoomKind.DM:
+            raise InvalidInput("direct rooms have no members to manage and no name")
+        if state.members[principal.user.id] is not RoomRole.ADMIN:
+            raise Forbidden("only the room's admin can do that")
+        return state
+
+    async def _publish(self, user_ids: list[int] | set[int], event: Event) -> None:
+        for user_id in user_ids:
+            await self._bus.publish(user_topic(user_id), event)
+
+    async def _forget(self, room_id: int) -> None:
+        """Drop the cached membership; the next use reloads it from storage."""
+        self._rooms.pop(room_id, None)
+
+    # --- rooms -----------------------------------------------------------------------------
+
+    async def rooms(self, principal: Principal) -> list[RoomSummary]:
+        return await self._storage.rooms_of(principal.user.id)
+
+    async def room(self, principal: Principal, room_id: int) -> RoomSummary:
+        await self._member_state(principal, room_id)
+        for summary in await self._storage.rooms_of(principal.user.id):
+            if summary.room.id == room_id:
+                return summary
+        raise NotFound(f"no room {room_id}")
+
+    async def direct_room(self, principal: Principal, username: str) -> RoomSummary:
+        other = await find_other_user(self._storage, principal, username)
+        room = await self._storage.find_dm(principal.user.id, other.id)
+        if room is None:
+            raise NotFound(f"you have no direct room with {other.username} yet")
+        return await self.room(principal, room.id)
+
+    async def create_group(
+        self, principal: Principal, name: str, usernames: list[str]
+    ) -> RoomSummary:
+        name = _room_name(name)
+        members: dict[int, User] = {}
+        for username in usernames:
+            user = await find_user(self._storage, username)
+            if user.id != principal.user.id:
+                await self._check_can_add(principal, user)
+                members[user.id] = user
+        room = await self._storage.create_group(
+            principal.user.id, name, list(members), self._clock.now()
+        )
+        summary = await self.room(principal, room.id)
+        await self._announce_room(room.id, "room.joined", set(members) | {principal.user.id})
+        return summary
+
+    async def _check_can_add(self, principal: Principal, user: User) -> None:
+        if await self._storage.is_blocked_between(principal.user.id, user.id):
+            raise Forbidden(f"you cannot add {user.username}")
+
+    async def add_member(self, principal: Principal, room_id: int, username: str) -> RoomSummary:
+        await self._admin_state(principal, room_id)
+        user = await find_user(self._storage, username)
+        await self._check_can_add(principal, user)
+        if await self._storage.add_member(room_id, user.id, self._clock.now()):
+            await self._forget(room_id)
+            await self._announce_room(room_id, "room.joined", {user.id})
+            await self._announce_room(room_id, "room.updated")
+        return await self.room(principal, room_id)
+
+    async def remove_member(
+        self, principal: Principal, room_id: int, username: str
+    ) -> RoomSummary | None:
+        user = await find_user(self._storage, username)
+        if user.id == principal.user.id:
+            await self.leave(principal, room_id)
+            return None
+        state = await self._admin_state(principal, room_id)
+        if user.id not in state.members:
+            raise NotFound(f"{user.username} is not in this room")
+        await self._drop_member(room_id, user.id)
+        return await self.room(principal, room_id)
+
+    async def leave(self, principal: Principal, room_id: int) -> None:
+        state = await self._member_state(principal, room_id)
+        if state.kind is RoomKind.DM:
+            raise InvalidInput("a direct room cannot be left; remove or block the friend instead")
+        await self._drop_member(room_id, principal.user.id)
+
+    async def _drop_member(self, room_id: int, user_id: int) -> None:
+        await self._storage.remove_member(room_id, user_id)
+        await self._forget(room_id)
+        await self._publish([user_id], Event(type="room.left", data={"room_id": room_id}))
+        await self._announce_room(room_id, "room.updated")
+
+    async def rename(self, principal: Principal, room_id: int, name: str) -> RoomSummary:
+        await self._admin_state(principal, room_id)
+        await self._storage.rename_room(room_id, _room_name(name))
+        await self._announce_room(room_id, "room.updated")
+        return await self.room(principal, room_id)
+
+    async def _announce_room(self, room_id: int, kind: str, to: set[int] | None = None) -> None:
+        """Send each recipient the room as they see it (a direct room is named by the other)."""
+        state = await self._state(room_id)
+        if state is None:
+            return
+        members = await self._storage.room_members(room_id)
+        room = await self._storage.get_room(room_id)
+        assert room is not None
+        for member in members:
+            if to is not None and member.user_id not in to:
+                continue
+            summary = RoomSummary(room, members, 0, member.last_read_seq)
+            out = RoomOut.of(summary, member.username)
+            await self._publish(
+                [member.user_id], Event(type=kind, data=out.model_dump(mode="json"))
+            )
+
+    # --- messages --------------------------------------------------------------------------
+
+    async def send(
+        self,
+        principal: Principal,
+        room_id: int,
+        body: str,
+        client_id: str | None = None,
+        reply_to: int | None = None,
+    ) -> Message:
+        state = await self._member_state(principal, room_id)
+        if state.kind is RoomKind.DM:
+            await self._check_direct_allowed(principal, state)
+        return await self._post(principal, room_id, state, body, client_id, reply_to)
+
+    async def send_direct(
+        self,
+        principal: Principal,
+        username: str,
+        body: str,
+        client_id: str | None = None,
+        reply_to: int | None = None,
+    ) -> Message:
+        """Message a friend; their direct room is created with the first message."""
+        other = await find_other_user(self._storage, principal, username)
+        await self._check_friends(principal, other)
+        _check_body(body)
+        room, created = await self._storage.get_or_create_dm(
+            principal.user.id, other.id, self._clock.now()
+        )
+        state = await self._member_state(principal, room.id)
+        message = await self._post(principal, room.id, state, body, client_id, reply_to)
+        if created:
+            await self._announce_room(room.id, "room.joined")
+        return message
+
+    async def _check_friends(self, principal: Principal, other: User) -> None:
+        if await self._storage.is_blocked_between(principal.user.id, other.id) or not (
+            await self._storage.are_friends(principal.user.id, other.id)
+        ):
+            raise Forbidden(f"you can only message friends directly; {other.username} is not one")
+
+    async def _check_direct_allowed(self, principal: Principal, state: _RoomState) -> None:
+        other_ids = [uid for uid in state.members if uid != principal.user.id]
+        other = await self._storage.get_user(other_ids[0]) if other_ids else None
+        if other is None:
+            raise Forbidden("this direct room has no one else in it")
+        await self._check_friends(principal, other)
+
+    async def _post(
+        self,
+        principal: Principal,
+        room_id: int,
+        state: _RoomState,
+        body: str,
+        client_id: str | None,
+        reply_to: int | None,
+    ) -> Message:
+        _check_body(body)
+        message, stored = await self._storage.post_message(
+            room_id,
+            principal.user.id,
+            client_id or uuid.uuid4().hex,
+            body,
+            reply_to,
+            self._clock.now(),
+        )
+        if stored:
+            self._typing.pop((room_id, principal.user.id), None)
+            await self._publish_message(state, "message.created", message)
+        return message
+
+    async def _publish_message(self, state: _RoomState, kind: str, message: Message) -> None:
+        event = Event(
+            type=kind, seq=message.rev, data=MessageOut.of(message).model_dump(mode="json")
+        )
+        await self._publish(list(state.members), event)
+
+    async def _own_message(
+        self, principal: Principal, message_id: int
+    ) -> tuple[Message, _RoomState]:
+        message, state = await self._visible_message(principal, message_id)
+        if message.author_id != principal.user.id:
+            raise Forbidden("you can only change your own messages")
+        return message, state
+
+    async def _visible_message(
+        self, principal: Principal, message_id: int
+    ) -> tuple[Message, _RoomState]:
+        message = await self._storage.get_message(message_id)
+        state = await self._state(message.room_id) if message else None
+        if message is None or state is None or principal.user.id not in state.members:
+            raise NotFound(f"no message {message_id}")
+        return message, state
+
+    async def edit(self, principal: Principal, message_id: int, body: str) -> Message:
+        _check_body(body)
+        _, state = await self._own_message(principal, message_id)
+        message = await self._storage.edit_message(message_id, body, self._clock.now())
+        await self._publish_message(state, "message.updated", message)
+        return message
+
+    async def delete(self, principal: Principal, message_id: int) -> Message:
+        before, state = await self._own_message(principal, message_id)
+        message = await self._storage.delete_message(message_id, self._clock.now())
+        if not before.deleted:
+            await self._publish_message(state, "message.deleted", message)
+        return message
+
+    async def react(self, principal: Principal, message_id: int, emoji: str, on: bool) -> Message:
+        emoji = emoji.strip()
+        if not emoji or len(emoji) > EMOJI_MAX or any(c.isspace() for c in emoji):
+            raise InvalidInput(
+                f"a reaction is one emoji or short code, at most {EMOJI_MAX} characters"
+            )
+        before, state = await self._visible_message(principal, message_id)
+        message = await self._storage.set_reaction(
+            message_id, principal.user.id, emoji, on, self._clock.now()
+        )
+        if message.rev != before.rev:
+            await self._publish_message(state, "message.updated", message)
+        return message
+
+    async def history(
+        self, principal: Principal, room_id: int, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        await self._member_state(principal, room_id)
+        page = await self._storage.messages(room_id, before=before, after=after, limit=limit + 1)
+        has_more = len(page) > limit
+        if has_more:
+            page = page[:limit] if after is not None else page[1:]
+        return page, has_more
+
+    async def changes(
+        self, principal: Principal, room_id: int, after: int, limit: int
+    ) -> tuple[list[Message], bool]:
+        await self._member_state(principal, room_id)
+        page = await self._storage.changes(room_id, after, limit + 1)
+        return page[:limit], len(page) > limit
+
+    async def mark_read(self, principal: Principal, room_id: int, seq: int) -> RoomSummary:
+        await self._member_state(principal, room_id)
+        await self._storage.mark_read(room_id, principal.user.id, seq)
+        summary = await self.room(principal, room_id)
+        # The user's other devices update their unread counts too.
+        event = Event(
+            type="room.read",
+            data={
+                "room_id": room_id,
+                "last_read_seq": summary.last_read_seq,
+                "unread": summary.unread,
+            },
+        )
+        await self._publish([principal.user.id], event)
+        return summary
+
+    async def search(
+        self, principal: Principal, query: str, room_id: int | None, limit: int
+    ) -> list[Message]:
+        if room_id is not None:
+            await self._member_state(principal, room_id)
+        terms = query.split()
+        if not terms:
+            raise InvalidInput("search for at least one word")
+        # Each word is quoted so FTS5 operators in user text are searched for, not obeyed.
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        return await self._storage.search_messages(principal.user.id, match, room_id, limit)
+
+    async def typing(self, principal: Principal, room_id: int) -> None:
+        state = await self._member_state(principal, room_id)
+        key, now = (room_id, principal.user.id), self._clock.now()
+        if now - self._typing.get(key, 0.0) < _TYPING_EVERY_S:
+            return
+        self._typing[key] = now
+        event = Event(type="typing", data={"room_id": room_id, "user": principal.user.username})
+        await self._publish([uid for uid in state.members if uid != principal.user.id], event)
+
+
+def _check_body(body: str) -> None:
+    if not body.strip():
+        raise InvalidInput("a message cannot be empty", details={"field": "body"})
+    if len(body) > MESSAGE_MAX:
+        raise InvalidInput(
+            f"a message can be at most {MESSAGE_MAX} characters", details={"field": "body"}
+        )
+
+
+def _room_name(name: str) -> str:
+    name = " ".join(name.split()).removeprefix("#")
+    if not name:
+        raise InvalidInput("a room needs a name", details={"field": "name"})
+    return name

@@ -1,0 +1,238 @@
+"""SQLite implementation of `SocialStore`: friends, requests, blocks and presence preferences."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from coope.core.errors import Forbidden
+from coope.core.models import User, UserStatus
+from coope.daemon.storage.interface import FriendRequestOutcome, SocialStore
+from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
+from coope.daemon.storage.sqlite.database import SqliteDatabase
+
+_U = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
+
+
+def _exists(conn: sqlite3.Connection, sql: str, *args: object) -> bool:
+    return bool(conn.execute(f"SELECT EXISTS ({sql})", args).fetchone()[0])
+
+
+def blocked_between_txn(conn: sqlite3.Connection, a: int, b: int) -> bool:
+    return _exists(
+        conn,
+        "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
+        " OR (blocker_id = ? AND blocked_id = ?)",
+        a,
+        b,
+        b,
+        a,
+    )
+
+
+def are_friends_txn(conn: sqlite3.Connection, a: int, b: int) -> bool:
+    return _exists(conn, "SELECT 1 FROM friendships WHERE user_id = ? AND friend_id = ?", a, b)
+
+
+def _befriend_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -> None:
+    conn.execute(
+        "DELETE FROM friend_requests"
+        " WHERE (from_id = ? AND to_id = ?) OR (from_id = ? AND to_id = ?)",
+        (a, b, b, a),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO friendships (user_id, friend_id, created_at) VALUES (?, ?, ?)",
+        [(a, b, now), (b, a, now)],
+    )
+
+
+def request_friend_txn(
+    conn: sqlite3.Connection, from_id: int, to_id: int, now: float
+) -> FriendRequestOutcome:
+    if blocked_between_txn(conn, from_id, to_id):
+        # The same answer whichever side blocked, so a blocked user cannot tell.
+        raise Forbidden("you cannot send this user a friend request")
+    if are_friends_txn(conn, from_id, to_id):
+        return FriendRequestOutcome.ALREADY_FRIENDS
+    if _exists(
+        conn, "SELECT 1 FROM friend_requests WHERE from_id = ? AND to_id = ?", to_id, from_id
+    ):
+        _befriend_txn(conn, from_id, to_id, now)
+        return FriendRequestOutcome.FRIENDS
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)",
+        (from_id, to_id, now),
+    )
+    return (
+        FriendRequestOutcome.REQUESTED if cur.rowcount else FriendRequestOutcome.ALREADY_REQUESTED
+    )
+
+
+def _users_with_time(conn: sqlite3.Connection, sql: str, arg: int) -> list[tuple[User, float]]:
+    return [(user_from_row(r), r["created_at"]) for r in conn.execute(sql, (arg,))]
+
+
+def friend_requests_txn(
+    conn: sqlite3.Connection, user_id: int
+) -> tuple[list[tuple[User, float]], list[tuple[User, float]]]:
+    incoming = _users_with_time(
+        conn,
+        f"SELECT {_U}, r.created_at AS created_at FROM friend_requests r"
+        " JOIN users u ON u.id = r.from_id WHERE r.to_id = ? ORDER BY r.created_at",
+        user_id,
+    )
+    outgoing = _users_with_time(
+        conn,
+        f"SELECT {_U}, r.created_at AS created_at FROM friend_requests r"
+        " JOIN users u ON u.id = r.to_id WHERE r.from_id = ? ORDER BY r.created_at",
+        user_id,
+    )
+    return incoming, outgoing
+
+
+def accept_friend_txn(conn: sqlite3.Connection, user_id: int, from_id: int, now: float) -> bool:
+    if not _exists(
+        conn, "SELECT 1 FROM friend_requests WHERE from_id = ? AND to_id = ?", from_id, user_id
+    ):
+        return False
+    _befriend_txn(conn, user_id, from_id, now)
+    return True
+
+
+def block_txn(conn: sqlite3.Connection, blocker_id: int, blocked_id: int, now: float) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+        (blocker_id, blocked_id, now),
+    )
+    pair = (blocker_id, blocked_id, blocked_id, blocker_id)
+    conn.execute(
+        "DELETE FROM friendships WHERE (user_id = ? AND friend_id = ?)"
+        " OR (user_id = ? AND friend_id = ?)",
+        pair,
+    )
+    conn.execute(
+        "DELETE FROM friend_requests"
+        " WHERE (from_id = ? AND to_id = ?) OR (from_id = ? AND to_id = ?)",
+        pair,
+    )
+
+
+def _status(row: sqlite3.Row | None) -> UserStatus:
+    if row is None:
+        return UserStatus()
+    return UserStatus(away=bool(row["away"]), text=row["text"], last_seen_at=row["last_seen_at"])
+
+
+class SqliteSocial(SocialStore):
+    db: SqliteDatabase
+
+    async def request_friend(self, from_id: int, to_id: int, now: float) -> FriendRequestOutcome:
+        return await self.db.write(request_friend_txn, from_id, to_id, now)
+
+    async def friend_requests(
+        self, user_id: int
+    ) -> tuple[list[tuple[User, float]], list[tuple[User, float]]]:
+        return await self.db.read(friend_requests_txn, user_id)
+
+    async def accept_friend(self, user_id: int, from_id: int, now: float) -> bool:
+        return await self.db.write(accept_friend_txn, user_id, from_id, now)
+
+    async def delete_friend_request(self, from_id: int, to_id: int) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM friend_requests WHERE from_id = ? AND to_id = ?", (from_id, to_id)
+            )
+            return cur.rowcount > 0
+
+        return await self.db.write(txn)
+
+    async def remove_friend(self, user_id: int, friend_id: int) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM friendships WHERE (user_id = ? AND friend_id = ?)"
+                " OR (user_id = ? AND friend_id = ?)",
+                (user_id, friend_id, friend_id, user_id),
+            )
+            return cur.rowcount > 0
+
+        return await self.db.write(txn)
+
+    async def friends(self, user_id: int) -> list[User]:
+        def txn(conn: sqlite3.Connection) -> list[User]:
+            rows = conn.execute(
+                f"SELECT {_U} FROM friendships f JOIN users u ON u.id = f.friend_id"
+                " WHERE f.user_id = ? ORDER BY u.username",
+                (user_id,),
+            )
+            return [user_from_row(r) for r in rows]
+
+        return await self.db.read(txn)
+
+    async def friend_ids(self, user_id: int) -> list[int]:
+        def txn(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute("SELECT friend_id FROM friendships WHERE user_id = ?", (user_id,))
+            return [r[0] for r in rows]
+
+        return await self.db.read(txn)
+
+    async def are_friends(self, a: int, b: int) -> bool:
+        return await self.db.read(are_friends_txn, a, b)
+
+    async def block(self, blocker_id: int, blocked_id: int, now: float) -> None:
+        await self.db.write(block_txn, blocker_id, blocked_id, now)
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
+                (blocker_id, blocked_id),
+            )
+            return cur.rowcount > 0
+
+        return await self.db.write(txn)
+
+    async def blocked_users(self, blocker_id: int) -> list[User]:
+        def txn(conn: sqlite3.Connection) -> list[User]:
+            rows = conn.execute(
+                f"SELECT {_U} FROM blocks b JOIN users u ON u.id = b.blocked_id"
+                " WHERE b.blocker_id = ? ORDER BY u.username",
+                (blocker_id,),
+            )
+            return [user_from_row(r) for r in rows]
+
+        return await self.db.read(txn)
+
+    async def is_blocked_between(self, a: int, b: int) -> bool:
+        return await self.db.read(blocked_between_txn, a, b)
+
+    async def get_statuses(self, user_ids: list[int]) -> dict[int, UserStatus]:
+        def txn(conn: sqlite3.Connection) -> dict[int, UserStatus]:
+            marks = ",".join("?" * len(user_ids))
+            rows = conn.execute(
+                f"SELECT * FROM user_status WHERE user_id IN ({marks})", user_ids
+            ).fetchall()
+            found = {r["user_id"]: _status(r) for r in rows}
+            return {uid: found.get(uid, UserStatus()) for uid in user_ids}
+
+        return await self.db.read(txn) if user_ids else {}
+
+    async def set_status(self, user_id: int, away: bool, text: str) -> UserStatus:
+        def txn(conn: sqlite3.Connection) -> UserStatus:
+            conn.execute(
+                "INSERT INTO user_status (user_id, away, text) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET away = excluded.away, text = excluded.text",
+                (user_id, int(away), text),
+            )
+            row = conn.execute("SELECT * FROM user_status WHERE user_id = ?", (user_id,))
+            return _status(row.fetchone())
+
+        return await self.db.write(txn)
+
+    async def set_last_seen(self, user_id: int, when: float) -> None:
+        def txn(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO user_status (user_id, last_seen_at) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                (user_id, when),
+            )
+
+        await self.db.write(txn)
