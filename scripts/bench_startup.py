@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,33 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import start_daemon, stop_daemon
+
 GOAL_HELP_S = 0.3
 PASSWORD = "bench password 1"
-
-
-def start_daemon(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "coope", "daemon", "--port", "0", "--data-dir", str(data_dir)]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "listening on " not in line:
-        stop_daemon(proc)
-        raise SystemExit(f"the daemon did not start (first line: {line!r})")
-    return proc, line.split("listening on ", 1)[1].split()[0]
-
-
-def stop_daemon(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def time_once(cmd: list[str], env: dict[str, str]) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from coope import __version__
-from coope.cli import admin, auth, daemon, tokens
+from coope.cli import admin, auth, chat, daemon, friends, tokens
 from coope.cli.runtime import EXIT_HELP
 
 app = typer.Typer(
@@ -38,6 +38,9 @@ app.command("daemon")(daemon.daemon)
 auth.register(app)
 app.add_typer(tokens.app, name="token")
 app.add_typer(admin.app, name="admin")
+app.add_typer(friends.app, name="friend")
+app.command("status")(friends.status)
+app.add_typer(chat.app, name="chat")
 
 
 def main() -> None:

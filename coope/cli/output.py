@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["emit_json", "error", "escape", "info", "success", "table", "warning"]
+__all__ = [
+    "emit_json",
+    "error",
+    "escape",
+    "info",
+    "print_renderable",
+    "success",
+    "table",
+    "warning",
+]
 
 
 @cache
@@ -69,3 +78,8 @@ def table(columns: list[str], rows: list[list[str]], title: str | None = None) -
     for row in rows:
         grid.add_row(*(escape(cell) for cell in row))
     _console(False).print(grid)
+
+
+def print_renderable(renderable: Any) -> None:
+    """Print something Rich knows how to draw (a Table, a Panel...)."""
+    _console(False).print(renderable)

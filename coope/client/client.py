@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from types import TracebackType
 
 from coope.client.accounts import AdminApi, AuthApi, TokensApi
 from coope.client.events import EventStream
+from coope.client.follow import ChangeKind, follow_room
 from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import DEFAULT_SERVER, Transport
 from coope.core.schemas import HealthOut
+from coope.core.social_schemas import MessageOut
 
 
 class CoopeClient:
@@ -40,6 +43,11 @@ class CoopeClient:
     async def health(self) -> HealthOut:
         result: HealthOut = await self._transport.call("GET", "/api/v1/health", HealthOut)
         return result
+
+    def follow_room(self, room_id: int, after: int) -> AsyncIterator[tuple[ChangeKind, MessageOut]]:
+        """Every change in a room after sequence number `after`, live and in order; reconnects
+        and catches up by itself (see `coope.client.follow`)."""
+        return follow_room(self, room_id, after)
 
     def events(self) -> EventStream:
         """The live event stream; use as `async with client.events() as events`."""

@@ -11,101 +11,29 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from coope import __version__
-from coope.cli.main import app
-from tests.helpers import PASSWORD, DaemonProcess
+from tests.cli.clitools import Cli, assert_fails, assert_ok
+from tests.helpers import PASSWORD
 
 UNREACHABLE = "http://127.0.0.1:1"
-COMMANDS = ["daemon", "signup", "login", "logout", "whoami", "token", "admin"]
-
-runner = CliRunner()
-
-
-@dataclass
-class Cli:
-    """`coope` as one person: their own config dir (saved logins), talking to the test daemon."""
-
-    server: str
-    config_home: Path
-
-    def __call__(self, *args: str, input: str | None = None, **env: str | None) -> Result:
-        full_env: dict[str, str | None] = {
-            "XDG_CONFIG_HOME": str(self.config_home),
-            "COOPE_SERVER": None,
-            "COOPE_TOKEN": None,
-            "NO_COLOR": "1",
-            **env,
-        }
-        return runner.invoke(app, list(args), input=input, env=full_env)
-
-    @property
-    def credentials_path(self) -> Path:
-        return self.config_home / "coope" / "credentials.json"
-
-    def credentials(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.credentials_path.read_text())
-        return data
-
-    def json(self, *args: str, input: str | None = None, **env: str | None) -> Any:
-        """Run a command with `--json`; it must succeed with nothing on stderr."""
-        result = self(*args, "--json", input=input, **env)
-        assert_ok(result)
-        return json.loads(result.stdout)
-
-    def signup(self, username: str) -> dict[str, Any]:
-        out: dict[str, Any] = self.json(
-            "signup", username, "--password-stdin", "--server", self.server, input=PASSWORD + "\n"
-        )
-        return out
-
-
-def assert_ok(result: Result) -> None:
-    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr, result.exception)
-    assert result.stderr == ""
-
-
-def assert_fails(result: Result, code: int, message: str) -> str:
-    """The command failed the documented way: exit `code`, one `error:` line on stderr only."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    # A deliberate exit, not an exception that escaped the error handler.
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert message in lines[0]
-    return lines[0]
-
-
-# --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data").start()
-    try:
-        yield daemon.url
-    finally:
-        try:
-            daemon.terminate()
-        finally:
-            daemon.kill()
-
-
-@pytest.fixture(scope="module")
-def make_cli(server: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Cli]:
-    def make() -> Cli:
-        return Cli(server, tmp_path_factory.mktemp("config"))
-
-    return make
+COMMANDS = [
+    "daemon",
+    "signup",
+    "login",
+    "logout",
+    "whoami",
+    "token",
+    "admin",
+    "friend",
+    "status",
+    "chat",
+]
 
 
 @pytest.fixture(scope="module")

@@ -165,7 +165,8 @@ def rooms_of_txn(conn: sqlite3.Connection, user_id: int) -> list[RoomSummary]:
         " (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > m.last_read_seq"
         "  AND x.author_id != m.user_id AND x.deleted = 0) AS unread"
         " FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?"
-        " ORDER BY r.last_seq DESC, r.id DESC",
+        " ORDER BY COALESCE((SELECT x.created_at FROM messages x WHERE x.room_id = r.id"
+        "  ORDER BY x.seq DESC LIMIT 1), r.created_at) DESC, r.id DESC",
         (user_id,),
     ).fetchall()
     members = room_members_txn(conn, [r["id"] for r in rows])

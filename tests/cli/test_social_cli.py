@@ -1,0 +1,157 @@
+"""`coope friend`, `coope status` and `coope chat` against a real daemon subprocess."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from tests.cli.clitools import Cli, assert_fails
+
+People = tuple[Cli, Cli, Cli]
+
+
+_trio = itertools.count()
+
+
+@pytest.fixture
+def people(make_cli: Callable[[], Cli]) -> People:
+    """Three people with fresh accounts (the module shares one daemon); the first two are
+    friends."""
+    n = next(_trio)
+    clis = tuple(make_cli() for _ in range(3))
+    for cli, name in zip(clis, ("ann", "ben", "cat"), strict=True):
+        cli.signup(f"{name}{n}")
+    ann, ben, _ = clis
+    ann.json("friend", "add", _name(ben))
+    assert ben.json("friend", "add", _name(ann))["outcome"] == "friends"
+    return clis  # type: ignore[return-value]
+
+
+def _name(cli: Cli) -> str:
+    return str(cli.credentials()["servers"][cli.server]["username"])
+
+
+def test_friend_flow_and_presence_listing(people: People) -> None:
+    ann, ben, cat = people
+    friends = ann.json("friend", "list")
+    assert [(f["user"]["username"], f["presence"]["state"]) for f in friends] == [
+        (_name(ben), "offline")
+    ]
+    assert cat.json("friend", "add", _name(ann))["outcome"] == "requested"
+    pending = ann.json("friend", "requests")
+    assert [r["user"]["username"] for r in pending["incoming"]] == [_name(cat)]
+    ann.json("friend", "decline", _name(cat))
+    assert ann.json("friend", "requests") == {"incoming": [], "outgoing": []}
+    ann.json("friend", "block", _name(cat))
+    assert_fails(cat("friend", "add", _name(ann)), 4, "cannot send")
+    assert [u["username"] for u in ann.json("friend", "blocked")] == [_name(cat)]
+    human = ann("friend", "list")
+    assert human.exit_code == 0 and _name(ben) in human.stdout and "offline" in human.stdout
+
+
+def test_status_sets_away_and_text(people: People) -> None:
+    ann, _, _ = people
+    shown = ann.json("status", "away", "--text", "at lunch")
+    assert (shown["state"], shown["text"]) == ("offline", "at lunch")  # no live connection
+    assert ann.json("status")["text"] == "at lunch"
+    assert ann("status", "sleeping").exit_code == 2
+
+
+def test_direct_chat_send_tail_edit_react_search(people: People) -> None:
+    ann, ben, cat = people
+    sent = ann.json("chat", "send", f"@{_name(ben)}", "hello [ben] :wave:")
+    assert sent["body"] == "hello [ben] :wave:"
+    reply = ben.json(
+        "chat", "send", f"@{_name(ann)}", "-", "--reply-to", str(sent["id"]), input="from stdin\n"
+    )
+    assert (reply["body"], reply["reply_to"]) == ("from stdin", sent["id"])
+
+    rooms = ann.json("chat", "rooms")
+    assert [(r["kind"], r["name"], r["unread"]) for r in rooms] == [("dm", _name(ben), 1)]
+    page = ann.json("chat", "tail", f"@{_name(ben)}")
+    assert [m["body"] for m in page["messages"]] == ["hello [ben] :wave:", "from stdin"]
+    assert ann.json("chat", "rooms")[0]["unread"] == 0  # tail marked it read
+
+    human = ann("chat", "tail", f"@{_name(ben)}")
+    assert "hello [ben] :wave:" in human.stdout  # markup and emoji codes shown as typed
+
+    ann.json("chat", "edit", str(sent["id"]), "hello again")
+    ben.json("chat", "react", str(sent["id"]), "👍")
+    assert_fails(ben("chat", "edit", str(sent["id"]), "mine now"), 4, "your own messages")
+    found = ben.json("chat", "search", "again")
+    assert [(m["id"], m["reactions"]) for m in found] == [(sent["id"], {"👍": [_name(ben)]})]
+    assert cat.json("chat", "search", "again") == []
+    ann.json("chat", "delete", str(sent["id"]))
+    assert ben.json("chat", "search", "again") == []
+    assert_fails(cat("chat", "send", f"@{_name(ann)}", "hi"), 4, "friends")
+    assert_fails(ann("chat", "tail", f"@{_name(cat)}"), 5, "no direct room")
+
+
+def test_group_rooms_by_name(people: People) -> None:
+    ann, ben, cat = people
+    room = ann.json("chat", "room", "create", "crew", "-m", _name(ben))
+    assert sorted(m["username"] for m in room["members"]) == sorted([_name(ann), _name(ben)])
+    ben.json("chat", "send", "#crew", "in the crew")
+    assert_fails(cat("chat", "send", "#crew", "let me in"), 5, "no room called #crew")
+    assert_fails(ben("chat", "room", "add", "#crew", _name(cat)), 4, "admin")
+    ann.json("chat", "room", "add", "#crew", _name(cat))
+    assert [m["body"] for m in cat.json("chat", "history", "#crew")["messages"]] == ["in the crew"]
+    ann.json("chat", "room", "rename", str(room["id"]), "team")
+    assert_fails(ann("chat", "send", "#crew", "old name"), 5, "#crew")
+    ann.json("chat", "room", "remove", "#team", _name(cat))
+    assert_fails(cat("chat", "history", str(room["id"])), 5, "no room")
+    ben.json("chat", "room", "leave", "#team")
+    assert [r["name"] for r in ben.json("chat", "rooms") if r["kind"] == "group"] == []
+    assert_fails(ann("chat", "send", "team", "no prefix"), 7, "@user, #room")
+
+
+def test_tail_follow_prints_live_messages(people: People) -> None:
+    ann, ben, _ = people
+    ann.json("chat", "send", f"@{_name(ben)}", "before")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(ben.config_home)}
+    env.pop("COOPE_TOKEN", None)
+    env.pop("COOPE_SERVER", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "coope",
+            "chat",
+            "tail",
+            f"@{_name(ann)}",
+            "--follow",
+            "--json",
+            "--limit",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert (first["change"], first["message"]["body"]) == ("created", "before")
+        sent = ann.json("chat", "send", f"@{_name(ben)}", "live one")
+        live = json.loads(proc.stdout.readline())
+        assert (live["change"], live["message"]["id"]) == ("created", sent["id"])
+        ann.json("chat", "edit", str(sent["id"]), "live one, edited")
+        edited = json.loads(proc.stdout.readline())
+        assert (edited["change"], edited["message"]["body"]) == ("updated", "live one, edited")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
