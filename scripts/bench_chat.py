@@ -191,7 +191,13 @@ def main() -> None:
     parser.add_argument("--room-size", type=int, default=10)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--server", help="Use this running daemon (fresh, e.g. under a profiler) instead"
+    )
     args = parser.parse_args()
+    if args.server:
+        asyncio.run(run(args, args.server))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_daemon(Path(tmp) / "data", None, "--log-level", "warning")
         try:

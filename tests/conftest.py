@@ -40,6 +40,9 @@ async def start_daemon(tmp_path: Path) -> AsyncIterator[DaemonFactory]:
 
     async def start(*, manual_clock: bool = False, **overrides: Any) -> RunningDaemon:
         data_dir = tmp_path / f"daemon{len(runners)}"
+        # Cheap password hashing unless a test asks otherwise: the suite creates many accounts,
+        # and the cost setting does not change what is checked.
+        overrides.setdefault("scrypt_log2_n", 10)
         config = DaemonConfig(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
         clock = ManualClock() if manual_clock else None
         app = create_app(config, clock=clock)

@@ -7,9 +7,10 @@ document from the same models, so the published contract is the one the code enf
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from coope.core import rules
 from coope.core.models import ApiToken, AuthKind, Role, User
@@ -179,11 +180,9 @@ class Event(Schema):
     data: dict[str, Any] = Field(default_factory=dict)
     seq: int | None = None
     ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    _json: str | None = PrivateAttr(default=None)
 
-    def to_json(self) -> str:
+    @cached_property
+    def json_text(self) -> str:
         """The JSON text, made once however many sockets it fans out to (events are never
         changed after they are published)."""
-        if self._json is None:
-            self._json = self.model_dump_json()
-        return self._json
+        return self.model_dump_json()

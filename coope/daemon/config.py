@@ -30,6 +30,7 @@ class DaemonConfig:
     tls_key: Path | None = None
     signup: SignupPolicy = SignupPolicy.OPEN
     session_ttl_s: float = 30 * 24 * 3600
+    scrypt_log2_n: int = 14  # password hashing cost (each stored hash keeps its own)
     login_max_failures: int = 5
     login_window_s: float = 300.0
     max_body_bytes: int = 1024 * 1024

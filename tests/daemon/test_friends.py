@@ -338,9 +338,10 @@ async def test_blocking_yourself_is_invalid(alice: CoopeClient) -> None:
 async def test_a_blocked_user_cannot_reach_the_blocker_through_the_old_direct_room(
     alice: CoopeClient, bob: CoopeClient
 ) -> None:
-    """Blocking is silent: typing notices and reactions in the old direct room stop too."""
+    """Blocking is silent: typing notices, reactions and edits in the old direct room stop too."""
     await befriend(alice, bob)
     hello = await alice.chat.send_direct("bob", "hello")
+    answer = await bob.chat.send_direct("alice", "hi")
     await alice.friends.block("bob")
     async with alice.events() as alice_events, bob.events() as bob_events:
         await ping(alice_events)
@@ -348,5 +349,10 @@ async def test_a_blocked_user_cannot_reach_the_blocker_through_the_old_direct_ro
         await bob_events.send({"type": "typing", "room_id": hello.room_id})
         with contextlib.suppress(Forbidden):
             await bob.chat.react(hello.id, "👎")
+        with contextlib.suppress(Forbidden):
+            await bob.chat.edit(answer.id, "you will regret this")
         await assert_none_within(alice_events, of_type("typing", "message.updated"))
-    assert (await alice.chat.history(hello.room_id)).messages[0].reactions == {}
+    assert [(m.body, m.reactions) for m in (await alice.chat.history(hello.room_id)).messages] == [
+        ("hello", {}),
+        ("hi", {}),
+    ]

@@ -14,6 +14,7 @@ from coope.daemon.services.auth import AuthService
 from coope.daemon.services.chat import ChatService
 from coope.daemon.services.clerk import ClerkSync
 from coope.daemon.services.friends import FriendService
+from coope.daemon.services.passwords import PasswordHasher
 from coope.daemon.services.presence import PresenceService
 from coope.daemon.services.ratelimit import FailureLimiter
 from coope.daemon.services.tokens import TokenService
@@ -52,7 +53,14 @@ class Services:
             idp_issuer=config.idp_issuer,
         )
         limiter = FailureLimiter(clock, config.login_max_failures, config.login_window_s)
-        accounts = AccountService(storage, auth, clock, limiter, signup=config.signup)
+        accounts = AccountService(
+            storage,
+            auth,
+            clock,
+            limiter,
+            PasswordHasher(config.scrypt_log2_n),
+            signup=config.signup,
+        )
         clerk = (
             ClerkSync(storage, auth, clock, config.clerk_webhook_secret)
             if config.clerk_webhook_secret

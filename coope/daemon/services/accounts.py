@@ -11,7 +11,7 @@ from coope.core.models import AuthKind, Principal, Role, Session, User
 from coope.daemon.clock import Clock
 from coope.daemon.config import SignupPolicy
 from coope.daemon.services.auth import AuthService
-from coope.daemon.services.passwords import hash_password, verify_password
+from coope.daemon.services.passwords import PasswordHasher
 from coope.daemon.services.ratelimit import FailureLimiter
 from coope.daemon.storage import NewUser, Storage
 
@@ -33,6 +33,7 @@ class AccountService:
         auth: AuthService,
         clock: Clock,
         limiter: FailureLimiter,
+        passwords: PasswordHasher,
         *,
         signup: SignupPolicy,
     ) -> None:
@@ -40,6 +41,7 @@ class AccountService:
         self._auth = auth
         self._clock = clock
         self._limiter = limiter
+        self._passwords = passwords
         self._signup = signup
 
     async def create_user(
@@ -57,7 +59,7 @@ class AccountService:
         new = NewUser(
             username=name,
             display_name=(display_name or "").strip() or name,
-            password_hash=await hash_password(password),
+            password_hash=await self._passwords.hash(password),
             role=role,
             created_at=self._clock.now(),
         )
@@ -84,7 +86,7 @@ class AccountService:
         user = await self._storage.get_user_by_name(name)
         stored = await self._storage.get_password_hash(user.id) if user else None
         # Always pay for one hash check, so that unknown names answer as slowly as wrong passwords.
-        password_ok = await verify_password(password, stored)
+        password_ok = await self._passwords.verify(password, stored)
         if user is None or not password_ok:
             self._limiter.fail(*keys)
             log.info("login failed", extra={"user": name, "client": client})

@@ -36,6 +36,7 @@ class ChatService:
         self._bus = bus
         self._clock = clock
         self._rooms: dict[int, _RoomState] = {}
+        self._versions: dict[int, int] = {}
         self._typing: dict[tuple[int, int], float] = {}
 
     # --- membership ------------------------------------------------------------------------
@@ -43,13 +44,16 @@ class ChatService:
     async def _state(self, room_id: int) -> _RoomState | None:
         state = self._rooms.get(room_id)
         if state is None:
+            version = self._versions.get(room_id, 0)
             room = await self._storage.get_room(room_id)
             if room is None:
                 return None
             members = await self._storage.room_members(room_id)
-            state = self._rooms.setdefault(
-                room_id, _RoomState(room.kind, {m.user_id: m.role for m in members})
-            )
+            state = _RoomState(room.kind, {m.user_id: m.role for m in members})
+            # Cache only what is still current: a membership change while we were reading
+            # would otherwise be undone by this older list.
+            if self._versions.get(room_id, 0) == version:
+                self._rooms[room_id] = state
         return state
 
     async def _member_state(self, principal: Principal, room_id: int) -> _RoomState:
@@ -70,9 +74,10 @@ class ChatService:
         for user_id in user_ids:
             await self._bus.publish(user_topic(user_id), event)
 
-    async def _forget(self, room_id: int) -> None:
+    def _forget(self, room_id: int) -> None:
         """Drop the cached membership; the next use reloads it from storage."""
         self._rooms.pop(room_id, None)
+        self._versions[room_id] = self._versions.get(room_id, 0) + 1
 
     # --- rooms -----------------------------------------------------------------------------
 
@@ -119,7 +124,7 @@ class ChatService:
         user = await find_user(self._storage, username)
         await self._check_can_add(principal, user)
         if await self._storage.add_member(room_id, user.id, self._clock.now()):
-            await self._forget(room_id)
+            self._forget(room_id)
             await self._announce_room(room_id, "room.joined", {user.id})
             await self._announce_room(room_id, "room.updated")
         return await self.room(principal, room_id)
@@ -145,7 +150,7 @@ class ChatService:
 
     async def _drop_member(self, room_id: int, user_id: int) -> None:
         await self._storage.remove_member(room_id, user_id)
-        await self._forget(room_id)
+        self._forget(room_id)
         await self._publish([user_id], Event(type="room.left", data={"room_id": room_id}))
         await self._announce_room(room_id, "room.updated")
 
@@ -183,9 +188,8 @@ class ChatService:
         reply_to: int | None = None,
     ) -> Message:
         state = await self._member_state(principal, room_id)
-        if state.kind is RoomKind.DM:
-            await self._check_direct_allowed(principal, state)
-        return await self._post(principal, room_id, state, body, client_id, reply_to)
+        await self._check_reachable(principal, state)
+        return await self._post(principal, room_id, body, client_id, reply_to)
 
     async def send_direct(
         self,
@@ -199,13 +203,18 @@ class ChatService:
         other = await find_other_user(self._storage, principal, username)
         await self._check_friends(principal, other)
         _check_body(body)
-        room, created = await self._storage.get_or_create_dm(
-            principal.user.id, other.id, self._clock.now()
+        room, created, message, stored = await self._storage.post_direct(
+            principal.user.id,
+            other.id,
+            client_id or uuid.uuid4().hex,
+            body,
+            reply_to,
+            self._clock.now(),
         )
-        state = await self._member_state(principal, room.id)
-        message = await self._post(principal, room.id, state, body, client_id, reply_to)
-        if created:
+        if created:  # the room first, so clients know where the message belongs
             await self._announce_room(room.id, "room.joined")
+        if stored:
+            await self._publish_message("message.created", message)
         return message
 
     async def _check_friends(self, principal: Principal, other: User) -> None:
@@ -214,7 +223,10 @@ class ChatService:
         ):
             raise Forbidden(f"you can only message friends directly; {other.username} is not one")
 
-    async def _check_direct_allowed(self, principal: Principal, state: _RoomState) -> None:
+    async def _check_reachable(self, principal: Principal, state: _RoomState) -> None:
+        """In a direct room, only friends reach each other (no one after a block)."""
+        if state.kind is not RoomKind.DM:
+            return
         other_ids = [uid for uid in state.members if uid != principal.user.id]
         other = await self._storage.get_user(other_ids[0]) if other_ids else None
         if other is None:
@@ -225,7 +237,6 @@ class ChatService:
         self,
         principal: Principal,
         room_id: int,
-        state: _RoomState,
         body: str,
         client_id: str | None,
         reply_to: int | None,
@@ -241,10 +252,14 @@ class ChatService:
         )
         if stored:
             self._typing.pop((room_id, principal.user.id), None)
-            await self._publish_message(state, "message.created", message)
+            await self._publish_message("message.created", message)
         return message
 
-    async def _publish_message(self, state: _RoomState, kind: str, message: Message) -> None:
+    async def _publish_message(self, kind: str, message: Message) -> None:
+        # Membership as it is now, after the write: someone removed meanwhile gets nothing.
+        state = await self._state(message.room_id)
+        if state is None:
+            return
         event = Event(
             type=kind, seq=message.rev, data=MessageOut.of(message).model_dump(mode="json")
         )
@@ -270,15 +285,17 @@ class ChatService:
     async def edit(self, principal: Principal, message_id: int, body: str) -> Message:
         _check_body(body)
         _, state = await self._own_message(principal, message_id)
+        await self._check_reachable(principal, state)
         message = await self._storage.edit_message(message_id, body, self._clock.now())
-        await self._publish_message(state, "message.updated", message)
+        await self._publish_message("message.updated", message)
         return message
 
     async def delete(self, principal: Principal, message_id: int) -> Message:
-        before, state = await self._own_message(principal, message_id)
+        # Deleting stays allowed after a block: taking one's words back reaches no one new.
+        before, _ = await self._own_message(principal, message_id)
         message = await self._storage.delete_message(message_id, self._clock.now())
         if not before.deleted:
-            await self._publish_message(state, "message.deleted", message)
+            await self._publish_message("message.deleted", message)
         return message
 
     async def react(self, principal: Principal, message_id: int, emoji: str, on: bool) -> Message:
@@ -288,11 +305,12 @@ class ChatService:
                 f"a reaction is one emoji or short code, at most {EMOJI_MAX} characters"
             )
         before, state = await self._visible_message(principal, message_id)
+        await self._check_reachable(principal, state)
         message = await self._storage.set_reaction(
             message_id, principal.user.id, emoji, on, self._clock.now()
         )
         if message.rev != before.rev:
-            await self._publish_message(state, "message.updated", message)
+            await self._publish_message("message.updated", message)
         return message
 
     async def history(
@@ -342,6 +360,7 @@ class ChatService:
 
     async def typing(self, principal: Principal, room_id: int) -> None:
         state = await self._member_state(principal, room_id)
+        await self._check_reachable(principal, state)
         key, now = (room_id, principal.user.id), self._clock.now()
         if now - self._typing.get(key, 0.0) < _TYPING_EVERY_S:
             return

@@ -8,8 +8,11 @@ import hashlib
 import hmac
 import secrets
 
-# ~16 MiB of memory and a few tens of milliseconds per hash: costly to brute-force, cheap to log in.
-_N, _R, _P, _DKLEN = 2**14, 8, 1, 32
+# 2**14 with r=8: ~16 MiB of memory and a few tens of milliseconds per hash, costly to
+# brute-force and cheap to log in with. Each hash records its own cost, so changing the setting
+# never locks anyone out.
+DEFAULT_LOG2_N = 14
+_R, _P, _DKLEN = 8, 1, 32
 
 
 def _b64(raw: bytes) -> str:
@@ -22,10 +25,11 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
     )
 
 
-def hash_password_sync(password: str) -> str:
+def hash_password_sync(password: str, log2_n: int = DEFAULT_LOG2_N) -> str:
     salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, _N, _R, _P, _DKLEN)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    n = 2**log2_n
+    digest = _scrypt(password, salt, n, _R, _P, _DKLEN)
+    return f"scrypt${n}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_password_sync(password: str, encoded: str) -> bool:
@@ -40,15 +44,16 @@ def verify_password_sync(password: str, encoded: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-# Verifying against this when the user does not exist keeps "no such user" and "wrong password"
-# equally slow, so response times do not reveal which usernames exist.
-_DUMMY_HASH = hash_password_sync(secrets.token_urlsafe(16))
+class PasswordHasher:
+    def __init__(self, log2_n: int = DEFAULT_LOG2_N) -> None:
+        self._log2_n = log2_n
+        # Verifying against this when the user does not exist keeps "no such user" and "wrong
+        # password" equally slow, so response times do not reveal which usernames exist.
+        self._dummy = hash_password_sync(secrets.token_urlsafe(16), log2_n)
 
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(hash_password_sync, password, self._log2_n)
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(hash_password_sync, password)
-
-
-async def verify_password(password: str, encoded: str | None) -> bool:
-    ok = await asyncio.to_thread(verify_password_sync, password, encoded or _DUMMY_HASH)
-    return ok and encoded is not None
+    async def verify(self, password: str, encoded: str | None) -> bool:
+        ok = await asyncio.to_thread(verify_password_sync, password, encoded or self._dummy)
+        return ok and encoded is not None

@@ -8,6 +8,8 @@ Connection state lives in memory: presence is about this daemon's live sockets.
 
 from __future__ import annotations
 
+import asyncio
+
 from coope.core.models import PresenceState, Principal, UserStatus
 from coope.core.schemas import Event, to_datetime
 from coope.core.social_schemas import STATUS_TEXT_MAX, PresenceOut
@@ -24,6 +26,7 @@ class PresenceService:
         self._connections: dict[int, dict[str, PresenceState]] = {}
         self._status: dict[int, UserStatus] = {}
         self._usernames: dict[int, str] = {}
+        self._announce_locks: dict[int, asyncio.Lock] = {}
 
     def state_of(self, user_id: int) -> PresenceState:
         connections = self._connections.get(user_id)
@@ -68,8 +71,6 @@ class PresenceService:
             self._status[user_id] = _with_last_seen(self._status.get(user_id), now)
             await self._storage.set_last_seen(user_id, now)
         await self._announce_if_changed(user_id, before)
-        if user_id not in self._connections:
-            self._status.pop(user_id, None)  # reloaded on the next connection
 
     async def connection_state(
         self, principal: Principal, connection_id: str, state: PresenceState
@@ -94,22 +95,28 @@ class PresenceService:
         away = current.away if state is None else state == "away"
         new_text = current.text if text is None else text.strip()[:STATUS_TEXT_MAX]
         stored = await self._storage.set_status(user.id, away, new_text)
-        if user.id in self._connections:
-            self._status[user.id] = stored
+        self._status[user.id] = stored
         await self._announce(user.id, user.username, stored)
         return self._out(user.id, user.username, stored)
 
     async def _announce_if_changed(self, user_id: int, before: PresenceState) -> None:
         if self.state_of(user_id) is not before:
-            status = self._status.get(user_id) or UserStatus()
-            await self._announce(user_id, self._usernames.get(user_id, ""), status)
+            await self._announce(user_id, self._usernames.get(user_id, ""), UserStatus())
 
-    async def _announce(self, user_id: int, username: str, status: UserStatus) -> None:
-        event = Event(
-            type="presence", data=self._out(user_id, username, status).model_dump(mode="json")
-        )
-        for friend_id in [user_id, *await self._storage.friend_ids(user_id)]:
-            await self._bus.publish(user_topic(friend_id), event)
+    async def _announce(self, user_id: int, username: str, fallback: UserStatus) -> None:
+        # One announcement per user at a time, each built from the state at the moment it is
+        # sent: a disconnect racing a reconnect can never leave friends with the older state.
+        lock = self._announce_locks.setdefault(user_id, asyncio.Lock())
+        async with lock:
+            friend_ids = await self._storage.friend_ids(user_id)
+            status = self._status.get(user_id, fallback)
+            event = Event(
+                type="presence", data=self._out(user_id, username, status).model_dump(mode="json")
+            )
+            for friend_id in [user_id, *friend_ids]:
+                await self._bus.publish(user_topic(friend_id), event)
+        if not lock.locked() and user_id not in self._connections:
+            self._announce_locks.pop(user_id, None)
 
 
 def _with_last_seen(status: UserStatus | None, when: float) -> UserStatus:

@@ -200,8 +200,18 @@ class ChatStore(ABC):
     async def find_dm(self, a: int, b: int) -> Room | None: ...
 
     @abstractmethod
-    async def get_or_create_dm(self, a: int, b: int, now: float) -> tuple[Room, bool]:
-        """The one direct room of the pair, and whether it was created now."""
+    async def post_direct(
+        self,
+        author_id: int,
+        other_id: int,
+        client_id: str,
+        body: str,
+        reply_to: int | None,
+        now: float,
+    ) -> tuple[Room, bool, Message, bool]:
+        """Post into the pair's direct room, creating the room in the same transaction if need
+        be (so a refused first message leaves no empty room). Returns (room, room created,
+        message, message stored now) as `post_message` does."""
 
     @abstractmethod
     async def create_group(

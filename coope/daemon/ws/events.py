@@ -118,7 +118,7 @@ async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscripti
     async for event in sub:
         if ws.closed:
             return
-        await ws.send_str(event.to_json())
+        await ws.send_str(event.json_text)
         if event.type == "auth.revoked" and event.data.get("credential_id") in (
             None,
             principal.credential_id,

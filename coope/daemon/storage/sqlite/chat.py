@@ -52,24 +52,25 @@ def _messages(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Message
             ids,
         ):
             reactions[r["message_id"]].setdefault(r["emoji"], []).append(r["username"])
-    return [
-        Message(
-            id=r["id"],
-            room_id=r["room_id"],
-            seq=r["seq"],
-            rev=r["rev"],
-            author_id=r["author_id"],
-            author=r["author"],
-            client_id=r["client_id"],
-            body=r["body"],
-            reply_to=r["reply_to"],
-            created_at=r["created_at"],
-            edited_at=r["edited_at"],
-            deleted=bool(r["deleted"]),
-            reactions=reactions.get(r["id"], {}),
-        )
-        for r in rows
-    ]
+    return [_message(r, reactions.get(r["id"], {})) for r in rows]
+
+
+def _message(r: sqlite3.Row, reactions: dict[str, list[str]]) -> Message:
+    return Message(
+        id=r["id"],
+        room_id=r["room_id"],
+        seq=r["seq"],
+        rev=r["rev"],
+        author_id=r["author_id"],
+        author=r["author"],
+        client_id=r["client_id"],
+        body=r["body"],
+        reply_to=r["reply_to"],
+        created_at=r["created_at"],
+        edited_at=r["edited_at"],
+        deleted=bool(r["deleted"]),
+        reactions=reactions,
+    )
 
 
 def get_room_txn(conn: sqlite3.Connection, room_id: int) -> Room | None:
@@ -222,12 +223,14 @@ def post_message_txn(
     ):
         raise InvalidInput("reply_to: no such message in this room", details={"field": "reply_to"})
     seq = _next_seq(conn, room_id)
-    cur = conn.execute(
+    row = conn.execute(
         "INSERT INTO messages (room_id, seq, rev, author_id, client_id, body, reply_to, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING *, (SELECT username FROM users WHERE id = author_id) AS author",
         (room_id, seq, seq, author_id, client_id, body, reply_to, now),
-    )
-    return _require_message(conn, int(cur.lastrowid or 0)), True
+    ).fetchone()
+    # A new message has no reactions: no need for _messages' second query on the hot path.
+    return _message(row, {}), True
 
 
 def edit_message_txn(conn: sqlite3.Connection, message_id: int, body: str, now: float) -> Message:
@@ -348,8 +351,23 @@ class SqliteChat(ChatStore):
 
         return await self.db.read(txn)
 
-    async def get_or_create_dm(self, a: int, b: int, now: float) -> tuple[Room, bool]:
-        return await self.db.write(get_or_create_dm_txn, a, b, now)
+    async def post_direct(
+        self,
+        author_id: int,
+        other_id: int,
+        client_id: str,
+        body: str,
+        reply_to: int | None,
+        now: float,
+    ) -> tuple[Room, bool, Message, bool]:
+        def txn(conn: sqlite3.Connection) -> tuple[Room, bool, Message, bool]:
+            room, created = get_or_create_dm_txn(conn, author_id, other_id, now)
+            message, stored = post_message_txn(
+                conn, room.id, author_id, client_id, body, reply_to, now
+            )
+            return room, created, message, stored
+
+        return await self.db.write(txn)
 
     async def create_group(
         self, creator_id: int, name: str, member_ids: list[int], now: float
