@@ -34,3 +34,22 @@ async def _until_closed(events):  # type: ignore[no-untyped-def]
             yield event
     except Unauthenticated:
         return
+
+
+async def test_social_flows_do_not_block_the_loop(daemon: RunningDaemon) -> None:
+    with blockbuster_ctx("coope"):
+        async with await daemon.user("ann") as ann, await daemon.user("ben") as ben:
+            async with ann.events() as events:
+                await ann.friends.request("ben")
+                await ben.friends.accept("ann")
+                sent = await ben.chat.send_direct("ann", "hi there")
+                room = await ann.chat.create_room("team", ["ben"])
+                await ann.chat.send(room.id, "hello team")
+                await ann.chat.react(sent.id, "👍")
+                await ben.chat.edit(sent.id, "hi again")
+                await ann.chat.mark_read(sent.room_id, sent.seq)
+                assert [m.id for m in await ann.chat.search("again")] == [sent.id]
+                await ben.presence.set("away", "out")
+                await events.send({"type": "typing", "room_id": room.id})
+                await ben.chat.delete(sent.id)
+                assert (await ann.chat.rooms())[0].id == room.id
