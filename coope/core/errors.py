@@ -11,6 +11,7 @@ class from the error body; the CLI maps the family to an exit code.
     ├── Forbidden                   forbidden            403
     │   └── SignupClosed            signup_closed        403
     ├── NotFound                    not_found            404
+    │   └── Gone                    gone                 410   (expired, used up, revoked)
     ├── MethodNotAllowed            method_not_allowed   405
     ├── Conflict                    conflict             409
     ├── PayloadTooLarge             payload_too_large    413
@@ -72,6 +73,11 @@ class SignupClosed(Forbidden):
 class NotFound(CoopeError):
     code = "not_found"
     status = 404
+
+
+class Gone(NotFound):
+    code = "gone"
+    status = 410
 
 
 class MethodNotAllowed(CoopeError):
@@ -172,6 +178,7 @@ __all__ = [
     "Conflict",
     "DaemonUnreachable",
     "Forbidden",
+    "Gone",
     "InternalError",
     "InvalidInput",
     "MethodNotAllowed",

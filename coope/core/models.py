@@ -148,3 +148,60 @@ class Message:
     edited_at: float | None
     deleted: bool
     reactions: dict[str, list[str]]
+
+
+class WorkspaceRole(StrEnum):
+    OWNER = "owner"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+    @property
+    def can_edit(self) -> bool:
+        return self is not WorkspaceRole.VIEWER
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: int
+    name: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceMember:
+    user_id: int
+    username: str
+    role: WorkspaceRole
+    joined_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    workspace_id: int
+    role: WorkspaceRole
+    created_by: int
+    created_at: float
+    expires_at: float | None
+    max_uses: int | None
+    uses: int
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: int
+    workspace_id: int
+    parent_id: int | None
+    title: str
+    icon: str
+    cover: str | None
+    position: str
+    archived_root: int | None
+    created_by: int
+    created_at: float
+    updated_at: float
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_root is not None

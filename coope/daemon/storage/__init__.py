@@ -1,5 +1,5 @@
 """Everything the daemon keeps on disk goes through here."""
 
-from coope.daemon.storage.interface import ExternalProfile, NewUser, Storage
+from coope.daemon.storage.interface import ExternalProfile, NewPage, NewUser, Storage
 
-__all__ = ["ExternalProfile", "NewUser", "Storage"]
+__all__ = ["ExternalProfile", "NewPage", "NewUser", "Storage"]

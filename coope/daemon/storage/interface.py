@@ -9,7 +9,9 @@ from enum import StrEnum
 
 from coope.core.models import (
     ApiToken,
+    Invite,
     Message,
+    Page,
     Role,
     Room,
     RoomMember,
@@ -17,6 +19,9 @@ from coope.core.models import (
     Session,
     User,
     UserStatus,
+    Workspace,
+    WorkspaceMember,
+    WorkspaceRole,
 )
 
 
@@ -288,7 +293,146 @@ class ChatStore(ABC):
         """Full-text search over live messages of the rooms the user is a member of."""
 
 
-class Storage(AccountStore, SocialStore, ChatStore):
+@dataclass(frozen=True)
+class NewPage:
+    workspace_id: int
+    parent_id: int | None
+    title: str
+    icon: str
+    position: str
+    created_by: int
+    created_at: float
+
+
+class WorkspaceStore(ABC):
+    """Workspaces, their members and invites."""
+
+    @abstractmethod
+    async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace: ...
+
+    @abstractmethod
+    async def get_workspace(self, workspace_id: int) -> Workspace | None: ...
+
+    @abstractmethod
+    async def workspaces_of(self, user_id: int) -> list[tuple[Workspace, WorkspaceRole]]: ...
+
+    @abstractmethod
+    async def all_workspaces(self) -> list[Workspace]: ...
+
+    @abstractmethod
+    async def rename_workspace(self, workspace_id: int, name: str) -> Workspace: ...
+
+    @abstractmethod
+    async def delete_workspace(self, workspace_id: int) -> list[str]:
+        """Delete it with all its pages; return the cover files no page uses any more."""
+
+    @abstractmethod
+    async def workspace_members(self, workspace_id: int) -> list[WorkspaceMember]: ...
+
+    @abstractmethod
+    async def member_role(self, workspace_id: int, user_id: int) -> WorkspaceRole | None: ...
+
+    @abstractmethod
+    async def set_member(
+        self, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
+    ) -> None:
+        """Add a member or change their role (not to or from owner: see transfer)."""
+
+    @abstractmethod
+    async def remove_member(self, workspace_id: int, user_id: int) -> bool: ...
+
+    @abstractmethod
+    async def transfer_ownership(self, workspace_id: int, from_id: int, to_id: int) -> None:
+        """The new owner must be a member; the old one becomes an editor. One transaction."""
+
+    @abstractmethod
+    async def create_invite(self, invite: Invite) -> Invite: ...
+
+    @abstractmethod
+    async def invites(self, workspace_id: int) -> list[Invite]: ...
+
+    @abstractmethod
+    async def get_invite(self, code: str) -> Invite | None: ...
+
+    @abstractmethod
+    async def revoke_invite(self, code: str) -> bool: ...
+
+    @abstractmethod
+    async def redeem_invite(
+        self, code: str, user_id: int, now: float
+    ) -> tuple[Workspace, WorkspaceRole, bool]:
+        """Join through an invite: raises `NotFound` (no such code) or `Gone` (expired, used up,
+        revoked). A member already in the workspace keeps their role and uses no invite.
+        Returns (workspace, role, newly joined)."""
+
+
+class PageStore(ABC):
+    """The page tree and page content (an update log compacted into snapshots)."""
+
+    @abstractmethod
+    async def create_page(self, new: NewPage, content: bytes | None) -> Page: ...
+
+    @abstractmethod
+    async def get_page(self, page_id: int) -> Page | None: ...
+
+    @abstractmethod
+    async def pages_of(self, workspace_id: int, *, archived: bool = False) -> list[Page]:
+        """Live pages (or, with archived, the roots of archived subtrees), in tree order."""
+
+    @abstractmethod
+    async def last_child_position(self, workspace_id: int, parent_id: int | None) -> str | None: ...
+
+    @abstractmethod
+    async def update_page(
+        self,
+        page_id: int,
+        now: float,
+        *,
+        title: str | None = None,
+        icon: str | None = None,
+        cover: str | None = None,
+        clear_cover: bool = False,
+    ) -> Page: ...
+
+    @abstractmethod
+    async def move_page(
+        self, page_id: int, parent_id: int | None, position: str, now: float
+    ) -> Page:
+        """Re-parent; raises `InvalidInput` if `parent_id` is the page or one of its descendants."""
+
+    @abstractmethod
+    async def archive_subtree(self, page_id: int, now: float) -> list[int]: ...
+
+    @abstractmethod
+    async def restore_subtree(self, root_id: int, now: float) -> Page:
+        """Bring an archived subtree back; under its old parent if that is live, else on top."""
+
+    @abstractmethod
+    async def delete_subtree(self, root_id: int) -> tuple[list[int], list[str]]:
+        """Delete an archived subtree for good: (page ids, cover files no longer used)."""
+
+    @abstractmethod
+    async def search_pages(
+        self, workspace_ids: list[int], query: str, limit: int
+    ) -> list[tuple[Page, str]]:
+        """Live pages matching in title or text, with a snippet."""
+
+    @abstractmethod
+    async def load_content(self, page_id: int) -> tuple[bytes | None, list[bytes], int]:
+        """(snapshot, updates logged after it in order, the last update's sequence number)."""
+
+    @abstractmethod
+    async def append_update(self, page_id: int, data: bytes, now: float) -> int: ...
+
+    @abstractmethod
+    async def compact(self, page_id: int, snapshot: bytes, upto_seq: int) -> None:
+        """Replace the log up to `upto_seq` with `snapshot` (which must contain it)."""
+
+    @abstractmethod
+    async def set_body_text(self, page_id: int, text: str) -> None: ...
+
+
+class Storage(AccountStore, SocialStore, ChatStore, WorkspaceStore, PageStore):
     """Everything the daemon stores, behind one lifecycle."""
 
     @abstractmethod

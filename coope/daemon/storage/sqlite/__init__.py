@@ -8,10 +8,14 @@ from coope.daemon.storage.interface import Storage
 from coope.daemon.storage.sqlite.accounts import SqliteAccounts
 from coope.daemon.storage.sqlite.chat import SqliteChat
 from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.pages import SqlitePages
 from coope.daemon.storage.sqlite.social import SqliteSocial
+from coope.daemon.storage.sqlite.workspaces import SqliteWorkspaces
 
 
-class SqliteStorage(SqliteAccounts, SqliteSocial, SqliteChat, Storage):
+class SqliteStorage(
+    SqliteAccounts, SqliteSocial, SqliteChat, SqliteWorkspaces, SqlitePages, Storage
+):
     def __init__(self, path: Path) -> None:
         self.db = SqliteDatabase(path)
 

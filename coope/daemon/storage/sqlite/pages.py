@@ -1,0 +1,276 @@
+"""SQLite implementation of `PageStore`: the page tree, content log and snapshots, search."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from coope.core.errors import InvalidInput, NotFound
+from coope.core.models import Page
+from coope.daemon.storage.interface import NewPage, PageStore
+from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.workspaces import unused_covers_txn
+
+_PAGE_COLUMNS = (
+    "id, workspace_id, parent_id, title, icon, cover, position, archived_root, created_by,"
+    " created_at, updated_at"
+)
+
+
+def _page(row: sqlite3.Row) -> Page:
+    return Page(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        parent_id=row["parent_id"],
+        title=row["title"],
+        icon=row["icon"],
+        cover=row["cover"],
+        position=row["position"],
+        archived_root=row["archived_root"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def get_page_txn(conn: sqlite3.Connection, page_id: int) -> Page | None:
+    row = conn.execute(f"SELECT {_PAGE_COLUMNS} FROM pages WHERE id = ?", (page_id,)).fetchone()
+    return _page(row) if row else None
+
+
+def _require_page(conn: sqlite3.Connection, page_id: int) -> Page:
+    page = get_page_txn(conn, page_id)
+    if page is None:
+        raise NotFound("no such page")
+    return page
+
+
+def _subtree_ids(conn: sqlite3.Connection, page_id: int) -> list[int]:
+    rows = conn.execute(
+        "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+        " SELECT p.id FROM pages p JOIN sub ON p.parent_id = sub.id) SELECT id FROM sub",
+        (page_id,),
+    )
+    return [r[0] for r in rows]
+
+
+def move_page_txn(
+    conn: sqlite3.Connection, page_id: int, parent_id: int | None, position: str, now: float
+) -> Page:
+    page = _require_page(conn, page_id)
+    if parent_id is not None:
+        if parent_id in _subtree_ids(conn, page_id):
+            raise InvalidInput("a page cannot move under itself or one of its own sub-pages")
+        parent = _require_page(conn, parent_id)
+        if parent.workspace_id != page.workspace_id or parent.archived:
+            raise InvalidInput("the new parent must be a live page of the same workspace")
+    conn.execute(
+        "UPDATE pages SET parent_id = ?, position = ?, updated_at = ? WHERE id = ?",
+        (parent_id, position, now, page_id),
+    )
+    return _require_page(conn, page_id)
+
+
+def restore_txn(conn: sqlite3.Connection, root_id: int, now: float) -> Page:
+    root = _require_page(conn, root_id)
+    if root.archived_root != root_id:
+        raise InvalidInput("only the page that was archived can be restored, with its sub-pages")
+    parent = get_page_txn(conn, root.parent_id) if root.parent_id is not None else None
+    if parent is None or parent.archived:
+        conn.execute("UPDATE pages SET parent_id = NULL WHERE id = ?", (root_id,))
+    conn.execute(
+        "UPDATE pages SET archived_root = NULL, updated_at = ? WHERE archived_root = ?",
+        (now, root_id),
+    )
+    return _require_page(conn, root_id)
+
+
+def delete_subtree_txn(conn: sqlite3.Connection, root_id: int) -> tuple[list[int], list[str]]:
+    root = _require_page(conn, root_id)
+    if root.archived_root != root_id:
+        raise InvalidInput("archive the page first; pages are deleted for good from the trash")
+    rows = conn.execute(
+        "SELECT id, cover FROM pages WHERE archived_root = ?", (root_id,)
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    marks = ",".join("?" * len(ids))
+    # Live pages may have been moved under an archived one meanwhile: keep them, on top.
+    conn.execute(
+        f"UPDATE pages SET parent_id = NULL WHERE parent_id IN ({marks}) AND id NOT IN ({marks})",
+        [*ids, *ids],
+    )
+    conn.execute(f"UPDATE pages SET parent_id = NULL WHERE id IN ({marks})", ids)
+    conn.execute(f"DELETE FROM pages WHERE id IN ({marks})", ids)
+    return ids, unused_covers_txn(conn, [r[1] for r in rows if r[1]])
+
+
+class SqlitePages(PageStore):
+    db: SqliteDatabase
+
+    async def create_page(self, new: NewPage, content: bytes | None) -> Page:
+        def txn(conn: sqlite3.Connection) -> Page:
+            cur = conn.execute(
+                "INSERT INTO pages (workspace_id, parent_id, title, icon, position, created_by,"
+                " created_at, updated_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.workspace_id,
+                    new.parent_id,
+                    new.title,
+                    new.icon,
+                    new.position,
+                    new.created_by,
+                    new.created_at,
+                    new.created_at,
+                    content,
+                ),
+            )
+            return _require_page(conn, int(cur.lastrowid or 0))
+
+        return await self.db.write(txn)
+
+    async def get_page(self, page_id: int) -> Page | None:
+        return await self.db.read(get_page_txn, page_id)
+
+    async def pages_of(self, workspace_id: int, *, archived: bool = False) -> list[Page]:
+        def txn(conn: sqlite3.Connection) -> list[Page]:
+            where = "archived_root = id" if archived else "archived_root IS NULL"
+            rows = conn.execute(
+                f"SELECT {_PAGE_COLUMNS} FROM pages WHERE workspace_id = ? AND {where}"
+                " ORDER BY position, id",
+                (workspace_id,),
+            )
+            return [_page(r) for r in rows]
+
+        return await self.db.read(txn)
+
+    async def last_child_position(self, workspace_id: int, parent_id: int | None) -> str | None:
+        def txn(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT MAX(position) FROM pages WHERE workspace_id = ? AND parent_id IS ?",
+                (workspace_id, parent_id),
+            ).fetchone()
+            return row[0] if row else None
+
+        return await self.db.read(txn)
+
+    async def update_page(
+        self,
+        page_id: int,
+        now: float,
+        *,
+        title: str | None = None,
+        icon: str | None = None,
+        cover: str | None = None,
+        clear_cover: bool = False,
+    ) -> Page:
+        def txn(conn: sqlite3.Connection) -> Page:
+            _require_page(conn, page_id)
+            fields: dict[str, object] = {"updated_at": now}
+            if title is not None:
+                fields["title"] = title
+            if icon is not None:
+                fields["icon"] = icon
+            if cover is not None or clear_cover:
+                fields["cover"] = cover
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            conn.execute(f"UPDATE pages SET {sets} WHERE id = ?", [*fields.values(), page_id])
+            return _require_page(conn, page_id)
+
+        return await self.db.write(txn)
+
+    async def move_page(
+        self, page_id: int, parent_id: int | None, position: str, now: float
+    ) -> Page:
+        return await self.db.write(move_page_txn, page_id, parent_id, position, now)
+
+    async def archive_subtree(self, page_id: int, now: float) -> list[int]:
+        def txn(conn: sqlite3.Connection) -> list[int]:
+            if _require_page(conn, page_id).archived:
+                raise InvalidInput("this page is already in the trash")
+            ids = [
+                i
+                for i in _subtree_ids(conn, page_id)
+                if get_page_txn(conn, i) is not None and not _require_page(conn, i).archived
+            ]
+            marks = ",".join("?" * len(ids))
+            conn.execute(
+                f"UPDATE pages SET archived_root = ?, updated_at = ? WHERE id IN ({marks})",
+                [page_id, now, *ids],
+            )
+            return ids
+
+        return await self.db.write(txn)
+
+    async def restore_subtree(self, root_id: int, now: float) -> Page:
+        return await self.db.write(restore_txn, root_id, now)
+
+    async def delete_subtree(self, root_id: int) -> tuple[list[int], list[str]]:
+        return await self.db.write(delete_subtree_txn, root_id)
+
+    async def search_pages(
+        self, workspace_ids: list[int], query: str, limit: int
+    ) -> list[tuple[Page, str]]:
+        def txn(conn: sqlite3.Connection) -> list[tuple[Page, str]]:
+            marks = ",".join("?" * len(workspace_ids))
+            rows = conn.execute(
+                f"SELECT {', '.join('p.' + c.strip() for c in _PAGE_COLUMNS.split(','))},"
+                " snippet(pages_fts, -1, '[', ']', '…', 12) AS snippet"
+                " FROM pages_fts f JOIN pages p ON p.id = f.rowid"
+                f" WHERE pages_fts MATCH ? AND p.workspace_id IN ({marks})"
+                " AND p.archived_root IS NULL ORDER BY f.rank LIMIT ?",
+                [query, *workspace_ids, limit],
+            )
+            return [(_page(r), r["snippet"]) for r in rows]
+
+        return await self.db.read(txn) if workspace_ids else []
+
+    async def load_content(self, page_id: int) -> tuple[bytes | None, list[bytes], int]:
+        def txn(conn: sqlite3.Connection) -> tuple[bytes | None, list[bytes], int]:
+            row = conn.execute(
+                "SELECT snapshot, snapshot_seq FROM pages WHERE id = ?", (page_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound("no such page")
+            updates = conn.execute(
+                "SELECT seq, data FROM page_updates WHERE page_id = ? ORDER BY seq", (page_id,)
+            ).fetchall()
+            last = updates[-1][0] if updates else row["snapshot_seq"]
+            return row["snapshot"], [u["data"] for u in updates], int(last)
+
+        return await self.db.read(txn)
+
+    async def append_update(self, page_id: int, data: bytes, now: float) -> int:
+        def txn(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM page_updates WHERE page_id = ?), 0),"
+                " snapshot_seq) FROM pages WHERE id = ?",
+                (page_id, page_id),
+            ).fetchone()
+            if row is None or row[0] is None:
+                raise NotFound("no such page")
+            seq = int(row[0]) + 1
+            conn.execute(
+                "INSERT INTO page_updates (page_id, seq, data) VALUES (?, ?, ?)",
+                (page_id, seq, data),
+            )
+            conn.execute("UPDATE pages SET updated_at = ? WHERE id = ?", (now, page_id))
+            return seq
+
+        return await self.db.write(txn)
+
+    async def compact(self, page_id: int, snapshot: bytes, upto_seq: int) -> None:
+        def txn(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE pages SET snapshot = ?, snapshot_seq = ? WHERE id = ?",
+                (snapshot, upto_seq, page_id),
+            )
+            conn.execute(
+                "DELETE FROM page_updates WHERE page_id = ? AND seq <= ?", (page_id, upto_seq)
+            )
+
+        await self.db.write(txn)
+
+    async def set_body_text(self, page_id: int, text: str) -> None:
+        def txn(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE pages SET body_text = ? WHERE id = ?", (text, page_id))
+
+        await self.db.write(txn)

@@ -1,0 +1,272 @@
+"""SQLite implementation of `WorkspaceStore`: workspaces, members, invites."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from coope.core.errors import Conflict, Gone, InvalidInput, NotFound
+from coope.core.models import Invite, Workspace, WorkspaceMember, WorkspaceRole
+from coope.daemon.storage.interface import WorkspaceStore
+from coope.daemon.storage.sqlite.database import SqliteDatabase
+
+
+def _workspace(row: sqlite3.Row) -> Workspace:
+    return Workspace(id=row["id"], name=row["name"], created_at=row["created_at"])
+
+
+def _invite(row: sqlite3.Row) -> Invite:
+    return Invite(
+        code=row["code"],
+        workspace_id=row["workspace_id"],
+        role=WorkspaceRole(row["role"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        max_uses=row["max_uses"],
+        uses=row["uses"],
+        revoked=bool(row["revoked"]),
+    )
+
+
+def get_workspace_txn(conn: sqlite3.Connection, workspace_id: int) -> Workspace | None:
+    row = conn.execute("SELECT * FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
+    return _workspace(row) if row else None
+
+
+def _require_workspace(conn: sqlite3.Connection, workspace_id: int) -> Workspace:
+    workspace = get_workspace_txn(conn, workspace_id)
+    if workspace is None:
+        raise NotFound("no such workspace")
+    return workspace
+
+
+def member_role_txn(
+    conn: sqlite3.Connection, workspace_id: int, user_id: int
+) -> WorkspaceRole | None:
+    row = conn.execute(
+        "SELECT role FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
+        (workspace_id, user_id),
+    ).fetchone()
+    return WorkspaceRole(row[0]) if row else None
+
+
+def unused_covers_txn(conn: sqlite3.Connection, candidates: list[str]) -> list[str]:
+    """Of these cover files, the ones no remaining page uses (covers are shared by content)."""
+    return [
+        c
+        for c in set(candidates)
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM pages WHERE cover = ?)", (c,)).fetchone()[
+            0
+        ]
+    ]
+
+
+def _set_member_txn(
+    conn: sqlite3.Connection, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
+) -> None:
+    current = member_role_txn(conn, workspace_id, user_id)
+    if WorkspaceRole.OWNER in (current, role):
+        raise InvalidInput("ownership changes hands only by a transfer")
+    conn.execute(
+        "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
+        (workspace_id, user_id, role.value, now),
+    )
+
+
+def redeem_invite_txn(
+    conn: sqlite3.Connection, code: str, user_id: int, now: float
+) -> tuple[Workspace, WorkspaceRole, bool]:
+    row = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
+    if row is None:
+        raise NotFound("no such invite")
+    invite = _invite(row)
+    if invite.revoked:
+        raise Gone("this invite was revoked")
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise Gone("this invite has expired")
+    workspace = _require_workspace(conn, invite.workspace_id)
+    current = member_role_txn(conn, invite.workspace_id, user_id)
+    if current is not None:
+        return workspace, current, False
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        raise Gone("this invite has been used up")
+    conn.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
+    conn.execute(
+        "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
+        " VALUES (?, ?, ?, ?)",
+        (invite.workspace_id, user_id, invite.role.value, now),
+    )
+    return workspace, invite.role, True
+
+
+def transfer_txn(conn: sqlite3.Connection, workspace_id: int, from_id: int, to_id: int) -> None:
+    if member_role_txn(conn, workspace_id, from_id) is not WorkspaceRole.OWNER:
+        raise Conflict("only the current owner can hand the workspace over")
+    if member_role_txn(conn, workspace_id, to_id) is None:
+        raise InvalidInput("the new owner must be a member of the workspace first")
+    conn.execute(
+        "UPDATE workspace_members SET role = 'editor' WHERE workspace_id = ? AND user_id = ?",
+        (workspace_id, from_id),
+    )
+    conn.execute(
+        "UPDATE workspace_members SET role = 'owner' WHERE workspace_id = ? AND user_id = ?",
+        (workspace_id, to_id),
+    )
+
+
+class SqliteWorkspaces(WorkspaceStore):
+    db: SqliteDatabase
+
+    async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace:
+        def txn(conn: sqlite3.Connection) -> Workspace:
+            cur = conn.execute(
+                "INSERT INTO workspaces (name, created_at) VALUES (?, ?)", (name, now)
+            )
+            workspace_id = int(cur.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
+                " VALUES (?, ?, 'owner', ?)",
+                (workspace_id, owner_id, now),
+            )
+            return _require_workspace(conn, workspace_id)
+
+        return await self.db.write(txn)
+
+    async def get_workspace(self, workspace_id: int) -> Workspace | None:
+        return await self.db.read(get_workspace_txn, workspace_id)
+
+    async def workspaces_of(self, user_id: int) -> list[tuple[Workspace, WorkspaceRole]]:
+        def txn(conn: sqlite3.Connection) -> list[tuple[Workspace, WorkspaceRole]]:
+            rows = conn.execute(
+                "SELECT w.*, m.role FROM workspace_members m"
+                " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?"
+                " ORDER BY w.name COLLATE NOCASE, w.id",
+                (user_id,),
+            )
+            return [(_workspace(r), WorkspaceRole(r["role"])) for r in rows]
+
+        return await self.db.read(txn)
+
+    async def all_workspaces(self) -> list[Workspace]:
+        def txn(conn: sqlite3.Connection) -> list[Workspace]:
+            rows = conn.execute("SELECT * FROM workspaces ORDER BY name COLLATE NOCASE, id")
+            return [_workspace(r) for r in rows]
+
+        return await self.db.read(txn)
+
+    async def rename_workspace(self, workspace_id: int, name: str) -> Workspace:
+        def txn(conn: sqlite3.Connection) -> Workspace:
+            conn.execute("UPDATE workspaces SET name = ? WHERE id = ?", (name, workspace_id))
+            return _require_workspace(conn, workspace_id)
+
+        return await self.db.write(txn)
+
+    async def delete_workspace(self, workspace_id: int) -> list[str]:
+        def txn(conn: sqlite3.Connection) -> list[str]:
+            covers = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT cover FROM pages WHERE workspace_id = ? AND cover IS NOT NULL",
+                    (workspace_id,),
+                )
+            ]
+            # Children first: a page's parent must exist while the page does.
+            conn.execute(
+                "UPDATE pages SET parent_id = NULL WHERE workspace_id = ?", (workspace_id,)
+            )
+            conn.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id,))
+            return unused_covers_txn(conn, covers)
+
+        return await self.db.write(txn)
+
+    async def workspace_members(self, workspace_id: int) -> list[WorkspaceMember]:
+        def txn(conn: sqlite3.Connection) -> list[WorkspaceMember]:
+            rows = conn.execute(
+                "SELECT m.*, u.username FROM workspace_members m JOIN users u ON u.id = m.user_id"
+                " WHERE m.workspace_id = ?"
+                " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END,"
+                " u.username",
+                (workspace_id,),
+            )
+            return [
+                WorkspaceMember(
+                    r["user_id"], r["username"], WorkspaceRole(r["role"]), r["joined_at"]
+                )
+                for r in rows
+            ]
+
+        return await self.db.read(txn)
+
+    async def member_role(self, workspace_id: int, user_id: int) -> WorkspaceRole | None:
+        return await self.db.read(member_role_txn, workspace_id, user_id)
+
+    async def set_member(
+        self, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
+    ) -> None:
+        await self.db.write(_set_member_txn, workspace_id, user_id, role, now)
+
+    async def remove_member(self, workspace_id: int, user_id: int) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            if member_role_txn(conn, workspace_id, user_id) is WorkspaceRole.OWNER:
+                raise Conflict("the owner cannot leave: transfer the workspace first")
+            cur = conn.execute(
+                "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
+                (workspace_id, user_id),
+            )
+            return cur.rowcount > 0
+
+        return await self.db.write(txn)
+
+    async def transfer_ownership(self, workspace_id: int, from_id: int, to_id: int) -> None:
+        await self.db.write(transfer_txn, workspace_id, from_id, to_id)
+
+    async def create_invite(self, invite: Invite) -> Invite:
+        def txn(conn: sqlite3.Connection) -> Invite:
+            conn.execute(
+                "INSERT INTO invites (code, workspace_id, role, created_by, created_at,"
+                " expires_at, max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    invite.code,
+                    invite.workspace_id,
+                    invite.role.value,
+                    invite.created_by,
+                    invite.created_at,
+                    invite.expires_at,
+                    invite.max_uses,
+                ),
+            )
+            return invite
+
+        return await self.db.write(txn)
+
+    async def invites(self, workspace_id: int) -> list[Invite]:
+        def txn(conn: sqlite3.Connection) -> list[Invite]:
+            rows = conn.execute(
+                "SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at",
+                (workspace_id,),
+            )
+            return [_invite(r) for r in rows]
+
+        return await self.db.read(txn)
+
+    async def get_invite(self, code: str) -> Invite | None:
+        def txn(conn: sqlite3.Connection) -> Invite | None:
+            row = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
+            return _invite(row) if row else None
+
+        return await self.db.read(txn)
+
+    async def revoke_invite(self, code: str) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE invites SET revoked = 1 WHERE code = ? AND revoked = 0", (code,)
+            )
+            return cur.rowcount > 0
+
+        return await self.db.write(txn)
+
+    async def redeem_invite(
+        self, code: str, user_id: int, now: float
+    ) -> tuple[Workspace, WorkspaceRole, bool]:
+        return await self.db.write(redeem_invite_txn, code, user_id, now)
