@@ -10,7 +10,17 @@ from aiohttp import WSCloseCode, web
 from coope.daemon.bus import InProcessBus
 from coope.daemon.clock import Clock, SystemClock
 from coope.daemon.config import DaemonConfig
-from coope.daemon.http import accounts, admin, chat, friends, system, tokens, webhooks
+from coope.daemon.http import (
+    accounts,
+    admin,
+    chat,
+    friends,
+    pages,
+    system,
+    tokens,
+    webhooks,
+    workspaces,
+)
 from coope.daemon.http.keys import CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
 from coope.daemon.http.middleware import errors_as_json
 from coope.daemon.http.openapi import build_openapi
@@ -18,6 +28,7 @@ from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
 from coope.daemon.storage.sqlite import SqliteStorage
+from coope.daemon.ws.docsync import sync_socket
 from coope.daemon.ws.events import events_socket
 
 ROUTE_TABLES: list[RouteTable] = [
@@ -28,6 +39,8 @@ ROUTE_TABLES: list[RouteTable] = [
     webhooks.routes,
     friends.routes,
     chat.routes,
+    workspaces.routes,
+    pages.routes,
 ]
 
 
@@ -49,7 +62,9 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
+        await services.docs.start()
         yield
+        await services.docs.aclose()
         await bus.aclose()
         await storage.aclose()
 
@@ -64,6 +79,7 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
 
     app.router.add_get("/api/v1/openapi.json", openapi_json)
     app.router.add_get("/api/v1/ws", events_socket)
+    app.router.add_get("/api/v1/sync/{page_id}", sync_socket)
     return app
 
 

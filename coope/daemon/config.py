@@ -37,6 +37,9 @@ class DaemonConfig:
     clerk_webhook_secret: str | None = None
     idp_public_key: str | None = None  # PEM text of the identity provider's RS256 key
     idp_issuer: str | None = None  # when set, IdP tokens must carry exactly this `iss`
+    max_doc_update_bytes: int = 1024 * 1024  # one Yjs update, over REST or the sync socket
+    doc_compact_every: int = 500  # logged updates per page before they become a snapshot
+    doc_idle_unload_s: float = 60.0  # a page with no sync peer for this long leaves memory
     ws_heartbeat_s: float = 20.0
     ws_auth_timeout_s: float = 10.0
 
@@ -56,6 +59,10 @@ class DaemonConfig:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "coope.db"
+
+    @property
+    def covers_dir(self) -> Path:
+        return self.data_dir / "covers"
 
 
 def _pem_or_file(value: str) -> str:

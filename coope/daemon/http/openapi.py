@@ -77,12 +77,14 @@ def _operation(e: Endpoint, refs: dict[Any, Any], error_ref: dict[str, Any]) -> 
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
     elif e.raw_body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {}}}}
+        op["requestBody"] = {"required": True, "content": {e.raw_body: {"schema": {}}}}
     if e.auth:
         op["security"] = [{"bearer": []}]
     ok: dict[str, Any] = {"description": "OK"}
     if e.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(e.response, "serialization")]}}
+    elif e.raw_response:
+        ok["content"] = {e.raw_response: {"schema": {"type": "string", "format": "binary"}}}
     error = {"description": "Error", "content": {"application/json": {"schema": error_ref}}}
     op["responses"] = {str(e.status): ok, "default": error}
     return op

@@ -11,11 +11,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from coope.core.errors import BadRequest, CoopeError, InvalidInput, Unauthenticated
+from coope.core.errors import (
+    BadRequest,
+    CoopeError,
+    InvalidInput,
+    PayloadTooLarge,
+    Unauthenticated,
+)
 from coope.core.models import Principal
 from coope.daemon.http.keys import SERVICES
 
-Handler = Callable[..., Awaitable[BaseModel | None]]
+Handler = Callable[..., Awaitable[BaseModel | web.StreamResponse | None]]
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,8 @@ class Endpoint:
     response: type[BaseModel] | None
     status: int
     auth: bool
-    raw_body: bool
+    raw_body: str | None  # content type of a body the handler reads itself
+    raw_response: str | None  # content type of a response the handler builds itself
 
 
 class RouteTable:
@@ -53,7 +60,8 @@ class RouteTable:
         response: type[BaseModel] | None = None,
         status: int = 200,
         auth: bool = True,
-        raw_body: bool = False,
+        raw_body: str | None = None,
+        raw_response: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -67,9 +75,10 @@ class RouteTable:
                     query,
                     params,
                     response,
-                    status if response is not None else 204,
+                    status if response is not None or raw_response else 204,
                     auth,
                     raw_body,
+                    raw_response,
                 )
             )
             return handler
@@ -140,6 +149,8 @@ def to_aiohttp(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Stre
         if endpoint.body is not None:
             kwargs["body"] = _validate(endpoint.body, await _json_body(request), "body")
         result = await endpoint.handler(request, **kwargs)
+        if isinstance(result, web.StreamResponse):
+            return result
         if result is None:
             return web.Response(status=204)
         return web.json_response(result.model_dump(mode="json"), status=endpoint.status)
@@ -160,3 +171,16 @@ def error_response(error: CoopeError) -> web.Response:
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return web.json_response(error.to_body(), status=error.status or 500, headers=headers)
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The raw body, refusing more than `limit` bytes (for uploads above the app-wide limit)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body can be at most {limit} bytes")
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body can be at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

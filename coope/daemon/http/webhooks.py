@@ -17,7 +17,7 @@ routes = RouteTable("webhooks")
     summary="Clerk user sync (svix-signed user.created / user.updated / user.deleted).",
     response=WebhookOut,
     auth=False,
-    raw_body=True,
+    raw_body="application/json",
 )
 async def clerk(request: web.Request) -> WebhookOut:
     sync = request.app[SERVICES].clerk

@@ -14,10 +14,13 @@ from coope.daemon.services.auth import AuthService
 from coope.daemon.services.chat import ChatService
 from coope.daemon.services.clerk import ClerkSync
 from coope.daemon.services.friends import FriendService
+from coope.daemon.services.livedocs import DocumentHub
+from coope.daemon.services.pages import PageService
 from coope.daemon.services.passwords import PasswordHasher
 from coope.daemon.services.presence import PresenceService
 from coope.daemon.services.ratelimit import FailureLimiter
 from coope.daemon.services.tokens import TokenService
+from coope.daemon.services.workspaces import WorkspaceService
 from coope.daemon.storage import Storage
 
 
@@ -31,6 +34,9 @@ class Services:
     presence: PresenceService
     friends: FriendService
     chat: ChatService
+    workspaces: WorkspaceService
+    pages: PageService
+    docs: DocumentHub
     bus: EventBus
     clock: Clock
 
@@ -67,11 +73,21 @@ class Services:
             else None
         )
         presence = PresenceService(storage, bus, clock)
+        workspaces = WorkspaceService(storage, clock)
+        docs = DocumentHub(
+            storage,
+            clock,
+            compact_every=config.doc_compact_every,
+            idle_unload_s=config.doc_idle_unload_s,
+        )
         return cls(
             auth=auth,
             presence=presence,
             friends=FriendService(storage, bus, clock, presence),
             chat=ChatService(storage, bus, clock),
+            workspaces=workspaces,
+            pages=PageService(storage, clock, workspaces, docs, config.covers_dir),
+            docs=docs,
             accounts=accounts,
             tokens=TokenService(storage, auth, clock),
             admin=AdminService(storage, accounts, auth, bus),

@@ -431,6 +431,10 @@ class PageStore(ABC):
     @abstractmethod
     async def set_body_text(self, page_id: int, text: str) -> None: ...
 
+    @abstractmethod
+    async def unused_covers(self, names: list[str]) -> list[str]:
+        """Which of these cover files no page uses any more."""
+
 
 class Storage(AccountStore, SocialStore, ChatStore, WorkspaceStore, PageStore):
     """Everything the daemon stores, behind one lifecycle."""

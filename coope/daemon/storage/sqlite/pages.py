@@ -274,3 +274,6 @@ class SqlitePages(PageStore):
             conn.execute("UPDATE pages SET body_text = ? WHERE id = ?", (text, page_id))
 
         await self.db.write(txn)
+
+    async def unused_covers(self, names: list[str]) -> list[str]:
+        return await self.db.read(unused_covers_txn, names)

@@ -1,0 +1,222 @@
+"""Wire schemas for workspaces, invites, pages and their content."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from coope.core.models import Invite, Page, Workspace, WorkspaceMember, WorkspaceRole
+from coope.core.schemas import Schema, to_datetime
+
+NAME_MAX = 80
+MARKDOWN_MAX = 512 * 1024
+
+
+class WorkspaceIn(Schema):
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+
+
+class WorkspaceOut(Schema):
+    id: int
+    name: str
+    role: WorkspaceRole = Field(description="Your role in it (admins who are not members: owner)")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, workspace: Workspace, role: WorkspaceRole) -> WorkspaceOut:
+        return cls(
+            id=workspace.id,
+            name=workspace.name,
+            role=role,
+            created_at=to_datetime(workspace.created_at),
+        )
+
+
+class WorkspaceListOut(Schema):
+    workspaces: list[WorkspaceOut]
+
+
+class WorkspaceQuery(Schema):
+    all: bool = Field(default=False, description="Every workspace of the daemon (admins only)")
+
+
+class MemberOut(Schema):
+    username: str
+    role: WorkspaceRole
+    joined_at: datetime
+
+    @classmethod
+    def of(cls, member: WorkspaceMember) -> MemberOut:
+        return cls(
+            username=member.username, role=member.role, joined_at=to_datetime(member.joined_at)
+        )
+
+
+class MembersOut(Schema):
+    members: list[MemberOut]
+
+
+class MemberIn(Schema):
+    username: str = Field(min_length=1, max_length=200)
+    role: Literal["editor", "viewer"]
+
+
+class UsernameIn(Schema):
+    username: str = Field(min_length=1, max_length=200)
+
+
+class InviteIn(Schema):
+    role: Literal["editor", "viewer"] = "editor"
+    expires_in_days: float | None = Field(default=7, gt=0, le=365)
+    max_uses: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class InviteOut(Schema):
+    code: str
+    workspace_id: int
+    role: WorkspaceRole
+    created_at: datetime
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int
+    status: Literal["active", "expired", "used_up", "revoked"]
+
+    @classmethod
+    def of(cls, invite: Invite, now: float) -> InviteOut:
+        status: Literal["active", "expired", "used_up", "revoked"] = "active"
+        if invite.revoked:
+            status = "revoked"
+        elif invite.expires_at is not None and invite.expires_at <= now:
+            status = "expired"
+        elif invite.max_uses is not None and invite.uses >= invite.max_uses:
+            status = "used_up"
+        return cls(
+            code=invite.code,
+            workspace_id=invite.workspace_id,
+            role=invite.role,
+            created_at=to_datetime(invite.created_at),
+            expires_at=to_datetime(invite.expires_at),
+            max_uses=invite.max_uses,
+            uses=invite.uses,
+            status=status,
+        )
+
+
+class InvitesOut(Schema):
+    invites: list[InviteOut]
+
+
+class JoinIn(Schema):
+    code: str = Field(min_length=1, max_length=200)
+
+
+class JoinOut(Schema):
+    workspace: WorkspaceOut
+    joined: bool = Field(description="False if you were a member already")
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+class PageIn(Schema):
+    title: str = Field(min_length=1, max_length=NAME_MAX)
+    parent_id: int | None = None
+    icon: str = Field(default="", max_length=16)
+    markdown: str | None = Field(default=None, max_length=MARKDOWN_MAX)
+
+
+class PageOut(Schema):
+    id: int
+    workspace_id: int
+    parent_id: int | None
+    title: str
+    icon: str
+    has_cover: bool
+    position: str
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, page: Page) -> PageOut:
+        return cls(
+            id=page.id,
+            workspace_id=page.workspace_id,
+            parent_id=page.parent_id,
+            title=page.title,
+            icon=page.icon,
+            has_cover=page.cover is not None,
+            position=page.position,
+            archived=page.archived,
+            created_at=to_datetime(page.created_at),
+            updated_at=to_datetime(page.updated_at),
+        )
+
+
+class PageListOut(Schema):
+    pages: list[PageOut]
+
+
+class TitleIn(Schema):
+    title: str = Field(min_length=1, max_length=NAME_MAX)
+
+
+class IconIn(Schema):
+    icon: str = Field(max_length=16, description="An emoji; empty clears it")
+
+
+class MoveIn(Schema):
+    parent_id: int | None = Field(description="The new parent; null for the top level")
+    after: int | None = Field(default=None, description="Place after this sibling page")
+
+
+class PageIdsOut(Schema):
+    pages: list[int]
+
+
+class BlockOut(Schema):
+    id: str
+    type: str
+    text: str
+    checked: bool
+
+
+class ContentOut(Schema):
+    page: PageOut
+    blocks: list[BlockOut]
+    markdown: str
+
+
+class BlockIn(Schema):
+    type: str = Field(default="paragraph", max_length=32)
+    text: str = Field(default="", max_length=MARKDOWN_MAX)
+    checked: bool = False
+
+
+class BlockAddedOut(Schema):
+    id: str
+
+
+class MarkdownIn(Schema):
+    markdown: str = Field(max_length=MARKDOWN_MAX)
+
+
+class UpdateOut(Schema):
+    seq: int = Field(description="Where the update stands in the page's log")
+
+
+class PageSearchQuery(Schema):
+    q: str = Field(min_length=1, max_length=200)
+    workspace: int | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class PageHitOut(Schema):
+    page: PageOut
+    snippet: str
+
+
+class PageSearchOut(Schema):
+    results: list[PageHitOut]

@@ -1,0 +1,226 @@
+"""Workspaces, members and invites."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from coope.core.models import Principal, WorkspaceRole
+from coope.core.workspace_schemas import (
+    InviteIn,
+    InviteOut,
+    InvitesOut,
+    JoinIn,
+    JoinOut,
+    MemberIn,
+    MemberOut,
+    MembersOut,
+    UsernameIn,
+    WorkspaceIn,
+    WorkspaceListOut,
+    WorkspaceOut,
+    WorkspaceQuery,
+)
+from coope.daemon.http.keys import SERVICES
+from coope.daemon.http.routes import RouteTable
+
+routes = RouteTable("workspaces")
+
+
+class WorkspacePath(BaseModel):
+    workspace_id: int
+
+
+class MemberPath(BaseModel):
+    workspace_id: int
+    username: str
+
+
+class InvitePath(BaseModel):
+    workspace_id: int
+    code: str
+
+
+@routes.post(
+    "/api/v1/workspaces",
+    summary="Create a workspace; you own it.",
+    body=WorkspaceIn,
+    response=WorkspaceOut,
+    status=201,
+)
+async def create_workspace(
+    request: web.Request, principal: Principal, body: WorkspaceIn
+) -> WorkspaceOut:
+    workspace = await request.app[SERVICES].workspaces.create(principal, body.name)
+    return WorkspaceOut.of(workspace, WorkspaceRole.OWNER)
+
+
+@routes.get(
+    "/api/v1/workspaces",
+    summary="Your workspaces (admins: ?all=true for every one).",
+    query=WorkspaceQuery,
+    response=WorkspaceListOut,
+)
+async def list_workspaces(
+    request: web.Request, principal: Principal, query: WorkspaceQuery
+) -> WorkspaceListOut:
+    found = await request.app[SERVICES].workspaces.list_workspaces(principal, everything=query.all)
+    return WorkspaceListOut(workspaces=[WorkspaceOut.of(w, r) for w, r in found])
+
+
+@routes.get(
+    "/api/v1/workspaces/{workspace_id}",
+    summary="One workspace.",
+    params=WorkspacePath,
+    response=WorkspaceOut,
+)
+async def get_workspace(
+    request: web.Request, principal: Principal, params: WorkspacePath
+) -> WorkspaceOut:
+    access = await request.app[SERVICES].workspaces.access(principal, params.workspace_id)
+    return WorkspaceOut.of(access.workspace, access.role)
+
+
+@routes.post(
+    "/api/v1/workspaces/{workspace_id}/name",
+    summary="Rename (owner).",
+    params=WorkspacePath,
+    body=WorkspaceIn,
+    response=WorkspaceOut,
+)
+async def rename_workspace(
+    request: web.Request, principal: Principal, params: WorkspacePath, body: WorkspaceIn
+) -> WorkspaceOut:
+    service = request.app[SERVICES].workspaces
+    workspace = await service.rename(principal, params.workspace_id, body.name)
+    return WorkspaceOut.of(workspace, (await service.access(principal, workspace.id)).role)
+
+
+@routes.delete(
+    "/api/v1/workspaces/{workspace_id}",
+    summary="Delete the workspace and all its pages (owner).",
+    params=WorkspacePath,
+)
+async def delete_workspace(
+    request: web.Request, principal: Principal, params: WorkspacePath
+) -> None:
+    services = request.app[SERVICES]
+    await services.pages.delete_workspace(principal, params.workspace_id)
+
+
+@routes.get(
+    "/api/v1/workspaces/{workspace_id}/members",
+    summary="Members and their roles.",
+    params=WorkspacePath,
+    response=MembersOut,
+)
+async def members(request: web.Request, principal: Principal, params: WorkspacePath) -> MembersOut:
+    found = await request.app[SERVICES].workspaces.members(principal, params.workspace_id)
+    return MembersOut(members=[MemberOut.of(m) for m in found])
+
+
+@routes.put(
+    "/api/v1/workspaces/{workspace_id}/members",
+    summary="Add someone or change a member's role (owner).",
+    params=WorkspacePath,
+    body=MemberIn,
+    response=MembersOut,
+)
+async def set_member(
+    request: web.Request, principal: Principal, params: WorkspacePath, body: MemberIn
+) -> MembersOut:
+    found = await request.app[SERVICES].workspaces.set_role(
+        principal, params.workspace_id, body.username, WorkspaceRole(body.role)
+    )
+    return MembersOut(members=[MemberOut.of(m) for m in found])
+
+
+@routes.delete(
+    "/api/v1/workspaces/{workspace_id}/members/{username}",
+    summary="Remove a member (owner), or yourself.",
+    params=MemberPath,
+)
+async def remove_member(request: web.Request, principal: Principal, params: MemberPath) -> None:
+    await request.app[SERVICES].workspaces.remove(principal, params.workspace_id, params.username)
+
+
+@routes.post(
+    "/api/v1/workspaces/{workspace_id}/leave", summary="Leave the workspace.", params=WorkspacePath
+)
+async def leave(request: web.Request, principal: Principal, params: WorkspacePath) -> None:
+    await request.app[SERVICES].workspaces.leave(principal, params.workspace_id)
+
+
+@routes.post(
+    "/api/v1/workspaces/{workspace_id}/transfer",
+    summary="Hand ownership to a member (owner); you become an editor.",
+    params=WorkspacePath,
+    body=UsernameIn,
+    response=MembersOut,
+)
+async def transfer(
+    request: web.Request, principal: Principal, params: WorkspacePath, body: UsernameIn
+) -> MembersOut:
+    service = request.app[SERVICES].workspaces
+    await service.transfer(principal, params.workspace_id, body.username)
+    found = await service.members(principal, params.workspace_id)
+    return MembersOut(members=[MemberOut.of(m) for m in found])
+
+
+@routes.post(
+    "/api/v1/workspaces/{workspace_id}/invites",
+    summary="Create an invite link (owner).",
+    params=WorkspacePath,
+    body=InviteIn,
+    response=InviteOut,
+    status=201,
+)
+async def create_invite(
+    request: web.Request, principal: Principal, params: WorkspacePath, body: InviteIn
+) -> InviteOut:
+    services = request.app[SERVICES]
+    invite = await services.workspaces.invite(
+        principal,
+        params.workspace_id,
+        WorkspaceRole(body.role),
+        body.expires_in_days,
+        body.max_uses,
+    )
+    return InviteOut.of(invite, services.clock.now())
+
+
+@routes.get(
+    "/api/v1/workspaces/{workspace_id}/invites",
+    summary="Invites and their state.",
+    params=WorkspacePath,
+    response=InvitesOut,
+)
+async def list_invites(
+    request: web.Request, principal: Principal, params: WorkspacePath
+) -> InvitesOut:
+    services = request.app[SERVICES]
+    found = await services.workspaces.invites(principal, params.workspace_id)
+    now = services.clock.now()
+    return InvitesOut(invites=[InviteOut.of(i, now) for i in found])
+
+
+@routes.delete(
+    "/api/v1/workspaces/{workspace_id}/invites/{code}",
+    summary="Revoke an invite.",
+    params=InvitePath,
+)
+async def revoke_invite(request: web.Request, principal: Principal, params: InvitePath) -> None:
+    await request.app[SERVICES].workspaces.revoke_invite(
+        principal, params.workspace_id, params.code
+    )
+
+
+@routes.post(
+    "/api/v1/invites/join",
+    summary="Join a workspace through an invite code.",
+    body=JoinIn,
+    response=JoinOut,
+)
+async def join(request: web.Request, principal: Principal, body: JoinIn) -> JoinOut:
+    workspace, role, joined = await request.app[SERVICES].workspaces.join(principal, body.code)
+    return JoinOut(workspace=WorkspaceOut.of(workspace, role), joined=joined)

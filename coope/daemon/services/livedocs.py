@@ -1,0 +1,383 @@
+"""Live documents: each open page is one pycrdt `Doc` in memory, shared by its sync peers.
+
+An update from a peer (or a server-side edit) is
+1. checked on a shadow copy of the document (a block of an unknown type, or a block that is not
+   a map with a text, is refused before it can reach the real document),
+2. applied to the document,
+3. appended to the page's update log in SQLite, durably,
+4. and only then forwarded to the other peers.
+Yjs updates commute and are idempotent, so updates from different peers need no lock: their log
+order may differ from the order they were applied in, and replaying the log gives the same
+document. The log is compacted into a snapshot (the document's `get_update()`, never
+`merge_updates`, which slows super-linearly) every `compact_every` updates and when the document
+is unloaded after `idle_unload_s` without peers.
+
+The sync protocol is y-protocols' (what y-websocket speaks): message type 0 = sync (step 1: a
+state vector; step 2 and update: an update), 1 = awareness (cursors, forwarded, never stored),
+3 = query awareness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pycrdt import (
+    Awareness,
+    Decoder,
+    Doc,
+    Map,
+    Text,
+    YMessageType,
+    YSyncMessageType,
+    create_awareness_message,
+    create_sync_message,
+    create_update_message,
+)
+from pycrdt._sync import create_sync_step2_message
+
+from coope.core.blocks import BLOCK_TYPES, blocks_of, plain_text
+from coope.core.errors import BadRequest, InvalidInput
+from coope.daemon.clock import Clock
+from coope.daemon.storage import Storage
+
+log = logging.getLogger(__name__)
+
+QUERY_AWARENESS = 3
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Peer(Protocol):
+    """One sync connection, as the transport presents it to the hub."""
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class SyncRefused(Exception):
+    """A peer broke the rules: the transport closes it with this code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class LiveDoc:
+    page_id: int
+    doc: Doc[Any]
+    shadow: Doc[Any]
+    awareness: Awareness
+    peers: dict[Peer, set[int]] = field(default_factory=dict)  # peer -> its awareness client ids
+    since_snapshot: int = 0
+    persisted_seq: int = 0
+    text_dirty_at: float | None = None
+    idle_since: float | None = None
+
+
+def _load_doc(snapshot: bytes | None, updates: list[bytes]) -> Doc[Any]:
+    doc: Doc[Any] = Doc()
+    if snapshot:
+        doc.apply_update(snapshot)
+    for update in updates:
+        doc.apply_update(update)
+    return doc
+
+
+def _touched_blocks(events: list[Any], into: set[str]) -> None:
+    for event in events:
+        if event.path:
+            into.add(str(event.path[0]))
+        else:
+            into.update(str(k) for k in getattr(event, "keys", {}) or {})
+
+
+def check_blocks(blocks: Map[Any], ids: set[str]) -> None:
+    """Raise `InvalidInput` if any of these blocks is malformed (deleted ones are fine)."""
+    for block_id in ids:
+        block = blocks.get(block_id)
+        if block is None:
+            continue
+        if not isinstance(block, Map):
+            raise InvalidInput(f"block {block_id!r} must be a map")
+        kind = block.get("type")
+        if kind not in BLOCK_TYPES:
+            raise InvalidInput(
+                f"block {block_id!r} has unknown type {kind!r}; known: {', '.join(BLOCK_TYPES)}"
+            )
+        if not isinstance(block.get("text"), Text):
+            raise InvalidInput(f"block {block_id!r} must have a text")
+        if not isinstance(block.get("pos", ""), str):
+            raise InvalidInput(f"block {block_id!r} has a position that is not a string")
+
+
+class DocumentHub:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        compact_every: int = 500,
+        idle_unload_s: float = 60.0,
+        reindex_after_s: float = 1.0,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._compact_every = compact_every
+        self._idle_unload_s = idle_unload_s
+        self._reindex_after_s = reindex_after_s
+        self._live: dict[int, LiveDoc] = {}
+        self._loading: dict[int, asyncio.Future[LiveDoc]] = {}
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="docs-housekeeping")
+
+    async def aclose(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        for live in list(self._live.values()):
+            await self._unload(live)
+
+    def loaded_pages(self) -> list[int]:
+        return list(self._live)
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(min(0.5, self._reindex_after_s))
+            now = self._clock.now()
+            for live in list(self._live.values()):
+                try:
+                    if live.text_dirty_at is not None and (
+                        now - live.text_dirty_at >= self._reindex_after_s
+                    ):
+                        await self._reindex(live)
+                    if live.idle_since is not None and now - live.idle_since >= self._idle_unload_s:
+                        await self._unload(live)
+                except Exception:
+                    log.exception("document housekeeping failed", extra={"page": live.page_id})
+
+    async def _reindex(self, live: LiveDoc) -> None:
+        live.text_dirty_at = None
+        await self._storage.set_body_text(live.page_id, plain_text(live.doc))
+
+    async def _unload(self, live: LiveDoc) -> None:
+        if live.text_dirty_at is not None:
+            await self._reindex(live)
+        if live.since_snapshot:
+            await self._compact(live)
+        if not live.peers and self._live.get(live.page_id) is live:
+            del self._live[live.page_id]
+
+    async def _compact(self, live: LiveDoc) -> None:
+        upto, snapshot = live.persisted_seq, live.doc.get_update()
+        live.since_snapshot = 0
+        await self._storage.compact(live.page_id, snapshot, upto)
+        log.debug("compacted", extra={"page": live.page_id, "upto": upto})
+
+    async def open(self, page_id: int) -> LiveDoc:
+        live = self._live.get(page_id)
+        if live is not None:
+            return live
+        pending = self._loading.get(page_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[LiveDoc] = asyncio.get_running_loop().create_future()
+        self._loading[page_id] = future
+        try:
+            snapshot, updates, last_seq = await self._storage.load_content(page_id)
+            live = LiveDoc(
+                page_id,
+                _load_doc(snapshot, updates),
+                _load_doc(snapshot, updates),
+                awareness=None,  # type: ignore[arg-type]
+                since_snapshot=len(updates),
+                persisted_seq=last_seq,
+                idle_since=self._clock.now(),
+            )
+            live.awareness = Awareness(live.doc)
+            self._live[page_id] = live
+            future.set_result(live)
+            return live
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it through shield
+            raise
+        finally:
+            del self._loading[page_id]
+
+    async def forget(self, page_id: int) -> None:
+        """Drop a page (deleted for good): close its peers, keep nothing in memory."""
+        live = self._live.pop(page_id, None)
+        if live is not None:
+            for peer in list(live.peers):
+                await peer.close(4404, "this page was deleted")
+
+    # --- content ---------------------------------------------------------------------------
+
+    async def state(self, page_id: int) -> bytes:
+        """The whole content as one Yjs update (what a replica starts from)."""
+        return (await self.open(page_id)).doc.get_update()
+
+    async def read(self, page_id: int, reader: Callable[[Doc[Any]], Any]) -> Any:
+        return reader((await self.open(page_id)).doc)
+
+    async def edit(self, page_id: int, change: Callable[[Doc[Any]], None]) -> int:
+        """Make a server-side change (append a block, import Markdown...) like any peer's."""
+        live = await self.open(page_id)
+        before = live.doc.get_state()
+        with live.doc.transaction():
+            change(live.doc)
+        update = live.doc.get_update(before)
+        live.shadow.apply_update(update)
+        return await self._commit(live, update, None)
+
+    async def apply_update(self, page_id: int, update: bytes) -> int:
+        """Merge an update made elsewhere (a client's replica). Returns its log sequence."""
+        live = await self.open(page_id)
+        self._check_and_apply(live, update)
+        return await self._commit(live, update, None)
+
+    def _check_and_apply(self, live: LiveDoc, update: bytes) -> None:
+        touched: set[str] = set()
+        blocks = blocks_of(live.shadow)
+        subscription = blocks.observe_deep(lambda events: _touched_blocks(events, touched))
+        try:
+            try:
+                live.shadow.apply_update(update)
+            except ValueError as exc:
+                raise BadRequest(f"not a valid Yjs update: {exc}") from exc
+            check_blocks(blocks, touched)
+        except (BadRequest, InvalidInput):
+            # The shadow may now hold the refused change: rebuild it from the real document.
+            live.shadow = _load_doc(live.doc.get_update(), [])
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                blocks.unobserve(subscription)
+        live.doc.apply_update(update)
+
+    async def _commit(self, live: LiveDoc, update: bytes, origin: Peer | None) -> int:
+        """Persist, then forward. Returns the update's log sequence number."""
+        try:
+            seq = await self._storage.append_update(live.page_id, update, self._clock.now())
+        except Exception:
+            # Memory must never be ahead of disk: drop the document and let it reload.
+            self._live.pop(live.page_id, None)
+            for peer in list(live.peers):
+                await peer.close(1011, "the update could not be stored")
+            raise
+        live.persisted_seq = max(live.persisted_seq, seq)
+        live.since_snapshot += 1
+        live.text_dirty_at = live.text_dirty_at or self._clock.now()
+        message = create_update_message(update)
+        for peer in list(live.peers):
+            if peer is not origin:
+                await _send_quietly(peer, message)
+        if live.since_snapshot >= self._compact_every:
+            await self._compact(live)
+        return seq
+
+    # --- sync peers ------------------------------------------------------------------------
+
+    async def join(self, page_id: int, peer: Peer) -> LiveDoc:
+        live = await self.open(page_id)
+        live.peers[peer] = set()
+        live.idle_since = None
+        await peer.send(create_sync_message(live.doc))  # step 1: what do you have that I lack?
+        others = [cid for p, ids in live.peers.items() if p is not peer for cid in ids]
+        if others:
+            await peer.send(
+                create_awareness_message(live.awareness.encode_awareness_update(others))
+            )
+        return live
+
+    async def leave(self, live: LiveDoc, peer: Peer) -> None:
+        client_ids = live.peers.pop(peer, set())
+        if client_ids:
+            live.awareness.remove_awareness_states(list(client_ids), "leave")
+            gone = create_awareness_message(
+                live.awareness.encode_awareness_update(list(client_ids))
+            )
+            for other in list(live.peers):
+                await _send_quietly(other, gone)
+        if not live.peers:
+            live.idle_since = self._clock.now()
+
+    async def receive(self, live: LiveDoc, peer: Peer, message: bytes, can_edit: bool) -> None:
+        """Handle one message from a peer; raises `SyncRefused` to have it closed."""
+        try:
+            kind, body = message[0], message[1:]
+        except IndexError as exc:
+            raise SyncRefused(4400, "empty message") from exc
+        if kind == YMessageType.SYNC:
+            await self._on_sync(live, peer, body, can_edit)
+        elif kind == YMessageType.AWARENESS:
+            await self._on_awareness(live, peer, body)
+        elif kind == QUERY_AWARENESS:
+            ids = [cid for ids in live.peers.values() for cid in ids]
+            await peer.send(create_awareness_message(live.awareness.encode_awareness_update(ids)))
+        else:
+            raise SyncRefused(4400, f"unknown message type {kind}")
+
+    async def _on_sync(self, live: LiveDoc, peer: Peer, body: bytes, can_edit: bool) -> None:
+        if not body:
+            raise SyncRefused(4400, "sync message without a type")
+        payload = _read_payload(body[1:])
+        if body[0] == YSyncMessageType.SYNC_STEP1:
+            try:
+                diff = live.doc.get_update(payload)
+            except ValueError as exc:
+                raise SyncRefused(4400, "malformed state vector") from exc
+            await peer.send(create_sync_step2_message(diff))
+        elif body[0] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
+            if payload == EMPTY_UPDATE:
+                return
+            if not can_edit:
+                raise SyncRefused(4403, "viewers cannot change this page")
+            try:
+                self._check_and_apply(live, payload)
+            except (BadRequest, InvalidInput) as exc:
+                raise SyncRefused(4422, exc.message) from exc
+            await self._commit(live, payload, peer)
+        else:
+            raise SyncRefused(4400, f"unknown sync message type {body[0]}")
+
+    async def _on_awareness(self, live: LiveDoc, peer: Peer, body: bytes) -> None:
+        payload = _read_payload(body)
+        before = set(live.awareness.states)
+        try:
+            live.awareness.apply_awareness_update(payload, peer)
+        except Exception as exc:  # pycrdt raises various errors on garbage
+            raise SyncRefused(4400, "malformed awareness update") from exc
+        live.peers[peer].update(set(live.awareness.states) - before - {live.doc.client_id})
+        message = create_awareness_message(payload)
+        for other in list(live.peers):
+            if other is not peer:
+                await _send_quietly(other, message)
+
+
+def _read_payload(data: bytes) -> bytes:
+    try:
+        payload = Decoder(data).read_message()
+    except Exception as exc:  # the decoder raises on truncated input
+        raise SyncRefused(4400, "malformed message") from exc
+    if payload is None:
+        raise SyncRefused(4400, "malformed message")
+    return payload
+
+
+async def _send_quietly(peer: Peer, message: bytes) -> None:
+    """Forward to a peer; one that went away meanwhile is simply skipped (it is leaving)."""
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await peer.send(message)

@@ -1,0 +1,303 @@
+"""Pages: the tree of a workspace, covers, trash, search, and content through the document hub.
+
+Permissions come from `WorkspaceService.access`: viewers read, editors change, and a page of a
+workspace someone is not in does not exist for them (`NotFound`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+from pathlib import Path
+
+from pycrdt import Doc
+
+from coope.core.blocks import (
+    BlockView,
+    add_block,
+    check_block_type,
+    import_markdown,
+    position_between,
+    read_blocks,
+    to_markdown,
+)
+from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from coope.core.models import Page, Principal
+from coope.daemon.clock import Clock
+from coope.daemon.services.livedocs import DocumentHub
+from coope.daemon.services.workspaces import Access, WorkspaceService, clean_name
+from coope.daemon.storage import NewPage, Storage
+
+COVER_MAX_BYTES = 5 * 1024 * 1024
+ICON_MAX = 16
+# Cover types recognised from the bytes themselves, never from a name or a header.
+_MAGIC: list[tuple[bytes, int, str, str]] = [
+    (b"\x89PNG\r\n\x1a\n", 0, "png", "image/png"),
+    (b"\xff\xd8\xff", 0, "jpg", "image/jpeg"),
+    (b"GIF87a", 0, "gif", "image/gif"),
+    (b"GIF89a", 0, "gif", "image/gif"),
+    (b"WEBP", 8, "webp", "image/webp"),
+]
+COVER_TYPES = {ext: mime for _, _, ext, mime in _MAGIC}
+
+
+def sniff_image(data: bytes) -> str:
+    """The extension for a PNG, JPEG, GIF or WebP image, or `InvalidInput`."""
+    for magic, offset, ext, _ in _MAGIC:
+        if data[offset : offset + len(magic)] == magic and (ext != "webp" or data[:4] == b"RIFF"):
+            return ext
+    raise InvalidInput("a cover must be a PNG, JPEG, GIF or WebP image")
+
+
+@dataclass(frozen=True)
+class PageView:
+    page: Page
+    access: Access
+
+
+class PageService:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        workspaces: WorkspaceService,
+        hub: DocumentHub,
+        covers_dir: Path,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._workspaces = workspaces
+        self._hub = hub
+        self._covers = covers_dir
+
+    async def view(self, principal: Principal, page_id: int) -> PageView:
+        page = await self._storage.get_page(page_id)
+        if page is None:
+            raise NotFound(f"no page {page_id}")
+        try:
+            access = await self._workspaces.access(principal, page.workspace_id)
+        except NotFound:
+            raise NotFound(f"no page {page_id}") from None
+        return PageView(page, access)
+
+    async def _editable(self, principal: Principal, page_id: int) -> Page:
+        view = await self.view(principal, page_id)
+        view.access.require_edit()
+        return view.page
+
+    async def _live(self, principal: Principal, page_id: int) -> Page:
+        page = await self._editable(principal, page_id)
+        if page.archived:
+            raise InvalidInput("this page is in the trash: restore it first")
+        return page
+
+    # --- the tree --------------------------------------------------------------------------
+
+    async def create(
+        self,
+        principal: Principal,
+        workspace_id: int,
+        title: str,
+        *,
+        parent_id: int | None = None,
+        icon: str = "",
+        markdown: str | None = None,
+    ) -> Page:
+        (await self._workspaces.access(principal, workspace_id)).require_edit()
+        if parent_id is not None:
+            parent = await self._live(principal, parent_id)
+            if parent.workspace_id != workspace_id:
+                raise InvalidInput("the parent page belongs to another workspace")
+        last = await self._storage.last_child_position(workspace_id, parent_id)
+        content = None
+        if markdown:
+            doc: Doc[Any] = Doc()
+            with doc.transaction():
+                import_markdown(doc, markdown)
+            content = doc.get_update()
+        new = NewPage(
+            workspace_id=workspace_id,
+            parent_id=parent_id,
+            title=clean_name(title, "title"),
+            icon=_icon(icon),
+            position=position_between(last, None),
+            created_by=principal.user.id,
+            created_at=self._clock.now(),
+        )
+        page = await self._storage.create_page(new, content)
+        if markdown:
+            await self._storage.set_body_text(page.id, markdown)
+        return page
+
+    async def tree(self, principal: Principal, workspace_id: int) -> list[Page]:
+        await self._workspaces.access(principal, workspace_id)
+        return await self._storage.pages_of(workspace_id)
+
+    async def trash(self, principal: Principal, workspace_id: int) -> list[Page]:
+        await self._workspaces.access(principal, workspace_id)
+        return await self._storage.pages_of(workspace_id, archived=True)
+
+    async def rename(self, principal: Principal, page_id: int, title: str) -> Page:
+        await self._editable(principal, page_id)
+        return await self._storage.update_page(
+            page_id, self._clock.now(), title=clean_name(title, "title")
+        )
+
+    async def set_icon(self, principal: Principal, page_id: int, icon: str) -> Page:
+        await self._editable(principal, page_id)
+        return await self._storage.update_page(page_id, self._clock.now(), icon=_icon(icon))
+
+    async def move(
+        self,
+        principal: Principal,
+        page_id: int,
+        parent_id: int | None,
+        after: int | None = None,
+    ) -> Page:
+        page = await self._live(principal, page_id)
+        siblings = [
+            p
+            for p in await self._storage.pages_of(page.workspace_id)
+            if p.parent_id == parent_id and p.id != page_id
+        ]
+        if after is None:
+            position = position_between(siblings[-1].position if siblings else None, None)
+        else:
+            index = next((i for i, p in enumerate(siblings) if p.id == after), None)
+            if index is None:
+                raise InvalidInput(f"page {after} is not among the new siblings")
+            following = siblings[index + 1].position if index + 1 < len(siblings) else None
+            position = position_between(siblings[index].position, following)
+        return await self._storage.move_page(page_id, parent_id, position, self._clock.now())
+
+    async def archive(self, principal: Principal, page_id: int) -> list[int]:
+        await self._editable(principal, page_id)
+        return await self._storage.archive_subtree(page_id, self._clock.now())
+
+    async def restore(self, principal: Principal, page_id: int) -> Page:
+        await self._editable(principal, page_id)
+        return await self._storage.restore_subtree(page_id, self._clock.now())
+
+    async def delete(self, principal: Principal, page_id: int) -> list[int]:
+        await self._editable(principal, page_id)
+        ids, unused = await self._storage.delete_subtree(page_id)
+        for deleted in ids:
+            await self._hub.forget(deleted)
+        await self._remove_cover_files(unused)
+        return ids
+
+    async def delete_workspace(self, principal: Principal, workspace_id: int) -> None:
+        unused = await self._workspaces.delete(principal, workspace_id)
+        for page_id in self._hub.loaded_pages():
+            if await self._storage.get_page(page_id) is None:
+                await self._hub.forget(page_id)
+        await self._remove_cover_files(unused)
+
+    async def search(
+        self, principal: Principal, query: str, workspace_id: int | None, limit: int
+    ) -> list[tuple[Page, str]]:
+        if workspace_id is not None:
+            await self._workspaces.access(principal, workspace_id)
+            scope = [workspace_id]
+        else:
+            scope = [w.id for w, _ in await self._workspaces.list_workspaces(principal)]
+        terms = query.split()
+        if not terms:
+            raise InvalidInput("search for at least one word")
+        # Quoted words with a prefix star: "rele*" finds "release"; FTS syntax is not obeyed.
+        match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+        return await self._storage.search_pages(scope, match, limit)
+
+    # --- covers ----------------------------------------------------------------------------
+
+    async def set_cover(self, principal: Principal, page_id: int, data: bytes) -> Page:
+        page = await self._editable(principal, page_id)
+        if len(data) > COVER_MAX_BYTES:
+            raise PayloadTooLarge(f"a cover can be at most {COVER_MAX_BYTES // (1024 * 1024)} MB")
+        ext = sniff_image(data)
+        name = f"{hashlib.sha256(data).hexdigest()}.{ext}"
+        await asyncio.to_thread(_write_file, self._covers / name, data)
+        updated = await self._storage.update_page(page_id, self._clock.now(), cover=name)
+        if page.cover and page.cover != name:
+            await self._remove_cover_files(await self._storage.unused_covers([page.cover]))
+        return updated
+
+    async def clear_cover(self, principal: Principal, page_id: int) -> Page:
+        page = await self._editable(principal, page_id)
+        updated = await self._storage.update_page(page_id, self._clock.now(), clear_cover=True)
+        if page.cover:
+            await self._remove_cover_files(await self._storage.unused_covers([page.cover]))
+        return updated
+
+    async def cover(self, principal: Principal, page_id: int) -> tuple[Path, str]:
+        page = (await self.view(principal, page_id)).page
+        if not page.cover:
+            raise NotFound("this page has no cover")
+        return self._covers / page.cover, COVER_TYPES[page.cover.rsplit(".", 1)[1]]
+
+    async def _remove_cover_files(self, names: list[str]) -> None:
+        for name in names:
+            await asyncio.to_thread((self._covers / name).unlink, missing_ok=True)
+
+    # --- content ---------------------------------------------------------------------------
+
+    async def blocks(self, principal: Principal, page_id: int) -> list[BlockView]:
+        await self.view(principal, page_id)
+        blocks: list[BlockView] = await self._hub.read(page_id, read_blocks)
+        return blocks
+
+    async def content(
+        self, principal: Principal, page_id: int
+    ) -> tuple[Page, list[BlockView], str]:
+        page = (await self.view(principal, page_id)).page
+        blocks: list[BlockView] = await self._hub.read(page_id, read_blocks)
+        return page, blocks, to_markdown(blocks)
+
+    async def state(self, principal: Principal, page_id: int) -> bytes:
+        await self.view(principal, page_id)
+        return await self._hub.state(page_id)
+
+    async def apply_update(self, principal: Principal, page_id: int, update: bytes) -> int:
+        await self._live(principal, page_id)
+        return await self._hub.apply_update(page_id, update)
+
+    async def append(
+        self, principal: Principal, page_id: int, kind: str, text: str, checked: bool
+    ) -> str:
+        await self._live(principal, page_id)
+        kind = check_block_type(kind)
+        added: list[str] = []
+        await self._hub.edit(
+            page_id, lambda doc: added.append(add_block(doc, kind, text, checked=checked))
+        )
+        return added[0]
+
+    async def import_markdown(self, principal: Principal, page_id: int, markdown: str) -> None:
+        await self._live(principal, page_id)
+        await self._hub.edit(page_id, lambda doc: import_markdown(doc, markdown))
+
+    async def sync_access(self, principal: Principal, page_id: int) -> bool:
+        """May this principal open the page's sync socket, and may they write through it?"""
+        view = await self.view(principal, page_id)
+        return view.access.role.can_edit and not view.page.archived
+
+
+def _icon(icon: str) -> str:
+    icon = icon.strip()
+    if len(icon) > ICON_MAX or any(c.isspace() for c in icon):
+        raise InvalidInput(f"an icon is an emoji or a short code of at most {ICON_MAX} characters")
+    return icon
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write durably: a temp file, fsync, then an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,173 @@
+"""Workspaces: members with roles, ownership transfer, invite links.
+
+Who may do what is decided here and only here:
+
+    action                                   viewer  editor  owner  (daemon admin = owner)
+    see the workspace, its members, pages      x       x       x
+    change pages and their content                     x       x
+    rename, delete, manage members, invites                    x
+
+To anyone else a workspace does not exist: every call answers `NotFound`, exactly as for an id
+that was never used.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.models import Invite, Principal, Workspace, WorkspaceMember, WorkspaceRole
+from coope.daemon.clock import Clock
+from coope.daemon.services.users import find_user
+from coope.daemon.storage import Storage
+
+NAME_MAX = 80
+_DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Access:
+    """A principal's standing in one workspace."""
+
+    workspace: Workspace
+    role: WorkspaceRole  # an admin who is no member acts as owner
+
+    def require_edit(self) -> None:
+        if not self.role.can_edit:
+            raise Forbidden("viewers can read this workspace but not change it")
+
+    def require_owner(self) -> None:
+        if self.role is not WorkspaceRole.OWNER:
+            raise Forbidden("only the workspace's owner can do that")
+
+
+def clean_name(name: str, what: str = "name") -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(f"the {what} cannot be empty", details={"field": what})
+    if len(name) > NAME_MAX:
+        raise InvalidInput(
+            f"the {what} can be at most {NAME_MAX} characters", details={"field": what}
+        )
+    return name
+
+
+class WorkspaceService:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self._storage = storage
+        self._clock = clock
+
+    async def access(self, principal: Principal, workspace_id: int) -> Access:
+        workspace = await self._storage.get_workspace(workspace_id)
+        role = (
+            await self._storage.member_role(workspace_id, principal.user.id) if workspace else None
+        )
+        if workspace is None or (role is None and not principal.is_admin):
+            raise NotFound(f"no workspace {workspace_id}")
+        return Access(workspace, role or WorkspaceRole.OWNER)
+
+    async def create(self, principal: Principal, name: str) -> Workspace:
+        return await self._storage.create_workspace(
+            clean_name(name), principal.user.id, self._clock.now()
+        )
+
+    async def list_workspaces(
+        self, principal: Principal, *, everything: bool = False
+    ) -> list[tuple[Workspace, WorkspaceRole]]:
+        mine = await self._storage.workspaces_of(principal.user.id)
+        if not everything:
+            return mine
+        if not principal.is_admin:
+            raise Forbidden("listing every workspace needs the admin role")
+        roles = {w.id: r for w, r in mine}
+        return [
+            (w, roles.get(w.id, WorkspaceRole.OWNER)) for w in await self._storage.all_workspaces()
+        ]
+
+    async def rename(self, principal: Principal, workspace_id: int, name: str) -> Workspace:
+        (await self.access(principal, workspace_id)).require_owner()
+        return await self._storage.rename_workspace(workspace_id, clean_name(name))
+
+    async def delete(self, principal: Principal, workspace_id: int) -> list[str]:
+        """Delete the workspace; returns the cover files that the caller should remove."""
+        (await self.access(principal, workspace_id)).require_owner()
+        return await self._storage.delete_workspace(workspace_id)
+
+    async def members(self, principal: Principal, workspace_id: int) -> list[WorkspaceMember]:
+        await self.access(principal, workspace_id)
+        return await self._storage.workspace_members(workspace_id)
+
+    async def set_role(
+        self, principal: Principal, workspace_id: int, username: str, role: WorkspaceRole
+    ) -> list[WorkspaceMember]:
+        """Add someone directly or change a member's role (editor or viewer)."""
+        (await self.access(principal, workspace_id)).require_owner()
+        user = await find_user(self._storage, username)
+        await self._storage.set_member(workspace_id, user.id, role, self._clock.now())
+        return await self._storage.workspace_members(workspace_id)
+
+    async def remove(self, principal: Principal, workspace_id: int, username: str) -> None:
+        access = await self.access(principal, workspace_id)
+        user = await find_user(self._storage, username)
+        if user.id != principal.user.id:
+            access.require_owner()
+        if not await self._storage.remove_member(workspace_id, user.id):
+            raise NotFound(f"{user.username} is not a member")
+
+    async def leave(self, principal: Principal, workspace_id: int) -> None:
+        await self.access(principal, workspace_id)
+        if not await self._storage.remove_member(workspace_id, principal.user.id):
+            raise InvalidInput("you are not a member of this workspace")
+
+    async def transfer(self, principal: Principal, workspace_id: int, username: str) -> None:
+        (await self.access(principal, workspace_id)).require_owner()
+        user = await find_user(self._storage, username)
+        owners = [
+            m
+            for m in await self._storage.workspace_members(workspace_id)
+            if m.role is WorkspaceRole.OWNER
+        ]
+        current = owners[0].user_id if owners else principal.user.id
+        await self._storage.transfer_ownership(workspace_id, current, user.id)
+
+    # --- invites ---------------------------------------------------------------------------
+
+    async def invite(
+        self,
+        principal: Principal,
+        workspace_id: int,
+        role: WorkspaceRole,
+        expires_in_days: float | None,
+        max_uses: int | None,
+    ) -> Invite:
+        (await self.access(principal, workspace_id)).require_owner()
+        if role is WorkspaceRole.OWNER:
+            raise InvalidInput("an invite makes editors or viewers; ownership is transferred")
+        now = self._clock.now()
+        invite = Invite(
+            code=secrets.token_urlsafe(12),
+            workspace_id=workspace_id,
+            role=role,
+            created_by=principal.user.id,
+            created_at=now,
+            expires_at=now + expires_in_days * _DAY if expires_in_days else None,
+            max_uses=max_uses,
+            uses=0,
+            revoked=False,
+        )
+        return await self._storage.create_invite(invite)
+
+    async def invites(self, principal: Principal, workspace_id: int) -> list[Invite]:
+        (await self.access(principal, workspace_id)).require_owner()
+        return await self._storage.invites(workspace_id)
+
+    async def revoke_invite(self, principal: Principal, workspace_id: int, code: str) -> None:
+        (await self.access(principal, workspace_id)).require_owner()
+        invite = await self._storage.get_invite(code)
+        if invite is None or invite.workspace_id != workspace_id:
+            raise NotFound("no such invite")
+        await self._storage.revoke_invite(code)
+
+    async def join(self, principal: Principal, code: str) -> tuple[Workspace, WorkspaceRole, bool]:
+        return await self._storage.redeem_invite(code.strip(), principal.user.id, self._clock.now())
