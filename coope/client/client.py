@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 
 from coope.client.accounts import AdminApi, AuthApi, TokensApi
+from coope.client.docs import PagesApi, WorkspacesApi
 from coope.client.events import EventStream
 from coope.client.follow import ChangeKind, follow_room
+from coope.client.replica import PageReplica
 from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import DEFAULT_SERVER, Transport
 from coope.core.schemas import HealthOut
@@ -31,6 +33,8 @@ class CoopeClient:
         self.friends = FriendsApi(self._transport)
         self.presence = PresenceApi(self._transport)
         self.chat = ChatApi(self._transport)
+        self.workspaces = WorkspacesApi(self._transport)
+        self.pages = PagesApi(self._transport)
 
     @property
     def server(self) -> str:
@@ -48,6 +52,10 @@ class CoopeClient:
         """Every change in a room after sequence number `after`, live and in order; reconnects
         and catches up by itself (see `coope.client.follow`)."""
         return follow_room(self, room_id, after)
+
+    def replica(self, page_id: int) -> PageReplica:
+        """A live copy of a page's content; use as `async with client.replica(page_id)`."""
+        return PageReplica(self._transport, page_id)
 
     def events(self) -> EventStream:
         """The live event stream; use as `async with client.events() as events`."""

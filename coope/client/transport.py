@@ -39,17 +39,44 @@ class Transport:
         *,
         body: BaseModel | None = None,
         params: dict[str, Any] | None = None,
+        data: bytes | None = None,
     ) -> Any:
         """Send one request; return `model` parsed from the answer (None for 204).
 
         Bodies are built unvalidated (`model_construct`): the daemon is the one judge of input, so
         a script gets the same `InvalidInput` and message whether it uses this client or not.
+        `data` sends raw bytes instead (uploads, Yjs updates).
         """
+        raw, status = await self.send(method, path, body=body, params=params, data=data)
+        if model is None or status == 204:
+            return None
+        parsed = _json_or_none(raw)
+        if parsed is None:
+            raise InternalError(f"the daemon answered {method} {path} with a non-JSON body")
+        return model.model_validate(parsed)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        params: dict[str, Any] | None = None,
+        data: bytes | None = None,
+    ) -> tuple[bytes, int]:
+        """One request; the raw answer and its status, or the daemon's error raised."""
         payload = body.model_dump(mode="json", exclude_none=True) if body is not None else None
-        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        query = {
+            k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in (params or {}).items()
+            if v is not None
+        }
+        headers = self.headers()
+        if data is not None:
+            headers["Content-Type"] = "application/octet-stream"
         try:
             async with self.session.request(
-                method, self.server + path, json=payload, params=query, headers=self.headers()
+                method, self.server + path, json=payload, data=data, params=query, headers=headers
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -60,12 +87,7 @@ class Transport:
             ) from exc
         if status >= 400:
             raise error_from_body(_json_or_none(raw), status)
-        if model is None or status == 204:
-            return None
-        data = _json_or_none(raw)
-        if data is None:
-            raise InternalError(f"the daemon answered {method} {path} with a non-JSON body")
-        return model.model_validate(data)
+        return raw, status
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -168,7 +168,7 @@ class IconIn(Schema):
 
 
 class MoveIn(Schema):
-    parent_id: int | None = Field(description="The new parent; null for the top level")
+    parent_id: int | None = Field(default=None, description="The new parent; none: top level")
     after: int | None = Field(default=None, description="Place after this sibling page")
 
 

@@ -37,8 +37,8 @@ from pycrdt import (
     create_awareness_message,
     create_sync_message,
     create_update_message,
+    write_message,
 )
-from pycrdt._sync import create_sync_step2_message
 
 from coope.core.blocks import BLOCK_TYPES, blocks_of, plain_text
 from coope.core.errors import BadRequest, InvalidInput
@@ -339,7 +339,7 @@ class DocumentHub:
                 diff = live.doc.get_update(payload)
             except ValueError as exc:
                 raise SyncRefused(4400, "malformed state vector") from exc
-            await peer.send(create_sync_step2_message(diff))
+            await peer.send(_sync_step2(diff))
         elif body[0] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
             if payload == EMPTY_UPDATE:
                 return
@@ -365,6 +365,10 @@ class DocumentHub:
         for other in list(live.peers):
             if other is not peer:
                 await _send_quietly(other, message)
+
+
+def _sync_step2(update: bytes) -> bytes:
+    return bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP2]) + write_message(update)
 
 
 def _read_payload(data: bytes) -> bytes:

@@ -10,8 +10,8 @@ import asyncio
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from pycrdt import Doc
 

@@ -1,0 +1,278 @@
+"""Client areas for workspaces and pages."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import quote
+
+from coope.client.transport import Transport
+from coope.core.workspace_schemas import (
+    BlockAddedOut,
+    BlockIn,
+    ContentOut,
+    IconIn,
+    InviteIn,
+    InviteOut,
+    InvitesOut,
+    JoinIn,
+    JoinOut,
+    MarkdownIn,
+    MemberIn,
+    MemberOut,
+    MembersOut,
+    MoveIn,
+    PageHitOut,
+    PageIdsOut,
+    PageIn,
+    PageListOut,
+    PageOut,
+    PageSearchOut,
+    TitleIn,
+    UpdateOut,
+    UsernameIn,
+    WorkspaceIn,
+    WorkspaceListOut,
+    WorkspaceOut,
+)
+
+Role = Literal["editor", "viewer"]
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class WorkspacesApi:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    async def create(self, name: str) -> WorkspaceOut:
+        out: WorkspaceOut = await self._t.call(
+            "POST", "/api/v1/workspaces", WorkspaceOut, body=WorkspaceIn.model_construct(name=name)
+        )
+        return out
+
+    async def get(self, workspace_id: int) -> WorkspaceOut:
+        out: WorkspaceOut = await self._t.call(
+            "GET", f"/api/v1/workspaces/{workspace_id}", WorkspaceOut
+        )
+        return out
+
+    async def rename(self, workspace_id: int, name: str) -> WorkspaceOut:
+        out: WorkspaceOut = await self._t.call(
+            "POST",
+            f"/api/v1/workspaces/{workspace_id}/name",
+            WorkspaceOut,
+            body=WorkspaceIn.model_construct(name=name),
+        )
+        return out
+
+    async def delete(self, workspace_id: int) -> None:
+        await self._t.call("DELETE", f"/api/v1/workspaces/{workspace_id}")
+
+    async def members(self, workspace_id: int) -> list[MemberOut]:
+        out: MembersOut = await self._t.call(
+            "GET", f"/api/v1/workspaces/{workspace_id}/members", MembersOut
+        )
+        return out.members
+
+    async def set_member(self, workspace_id: int, username: str, role: Role) -> list[MemberOut]:
+        out: MembersOut = await self._t.call(
+            "PUT",
+            f"/api/v1/workspaces/{workspace_id}/members",
+            MembersOut,
+            body=MemberIn.model_construct(username=username, role=role),
+        )
+        return out.members
+
+    async def remove_member(self, workspace_id: int, username: str) -> None:
+        await self._t.call("DELETE", f"/api/v1/workspaces/{workspace_id}/members/{_seg(username)}")
+
+    async def leave(self, workspace_id: int) -> None:
+        await self._t.call("POST", f"/api/v1/workspaces/{workspace_id}/leave")
+
+    async def transfer(self, workspace_id: int, username: str) -> list[MemberOut]:
+        out: MembersOut = await self._t.call(
+            "POST",
+            f"/api/v1/workspaces/{workspace_id}/transfer",
+            MembersOut,
+            body=UsernameIn.model_construct(username=username),
+        )
+        return out.members
+
+    async def invite(
+        self,
+        workspace_id: int,
+        role: Role = "editor",
+        *,
+        expires_in_days: float | None = 7,
+        max_uses: int | None = None,
+    ) -> InviteOut:
+        body = InviteIn.model_construct(
+            role=role, expires_in_days=expires_in_days, max_uses=max_uses
+        )
+        out: InviteOut = await self._t.call(
+            "POST", f"/api/v1/workspaces/{workspace_id}/invites", InviteOut, body=body
+        )
+        return out
+
+    async def invites(self, workspace_id: int) -> list[InviteOut]:
+        out: InvitesOut = await self._t.call(
+            "GET", f"/api/v1/workspaces/{workspace_id}/invites", InvitesOut
+        )
+        return out.invites
+
+    async def revoke_invite(self, workspace_id: int, code: str) -> None:
+        await self._t.call("DELETE", f"/api/v1/workspaces/{workspace_id}/invites/{_seg(code)}")
+
+    async def join(self, code_or_url: str) -> JoinOut:
+        """Join with an invite code, or a link ending in one."""
+        code = code_or_url.strip().rstrip("/").rsplit("/", 1)[-1]
+        out: JoinOut = await self._t.call(
+            "POST", "/api/v1/invites/join", JoinOut, body=JoinIn.model_construct(code=code)
+        )
+        return out
+
+    # Last in the class: the name would shadow the builtin in annotations that follow it.
+    async def list(self, *, everything: bool = False) -> list[WorkspaceOut]:
+        out: WorkspaceListOut = await self._t.call(
+            "GET", "/api/v1/workspaces", WorkspaceListOut, params={"all": everything or None}
+        )
+        return out.workspaces
+
+
+class PagesApi:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    async def create(
+        self,
+        workspace_id: int,
+        title: str,
+        *,
+        parent_id: int | None = None,
+        icon: str = "",
+        markdown: str | None = None,
+    ) -> PageOut:
+        body = PageIn.model_construct(
+            title=title, parent_id=parent_id, icon=icon, markdown=markdown
+        )
+        out: PageOut = await self._t.call(
+            "POST", f"/api/v1/workspaces/{workspace_id}/pages", PageOut, body=body
+        )
+        return out
+
+    async def tree(self, workspace_id: int) -> list[PageOut]:
+        out: PageListOut = await self._t.call(
+            "GET", f"/api/v1/workspaces/{workspace_id}/pages", PageListOut
+        )
+        return out.pages
+
+    async def trash(self, workspace_id: int) -> list[PageOut]:
+        out: PageListOut = await self._t.call(
+            "GET", f"/api/v1/workspaces/{workspace_id}/trash", PageListOut
+        )
+        return out.pages
+
+    async def get(self, page_id: int) -> PageOut:
+        out: PageOut = await self._t.call("GET", f"/api/v1/pages/{page_id}", PageOut)
+        return out
+
+    async def rename(self, page_id: int, title: str) -> PageOut:
+        out: PageOut = await self._t.call(
+            "POST",
+            f"/api/v1/pages/{page_id}/title",
+            PageOut,
+            body=TitleIn.model_construct(title=title),
+        )
+        return out
+
+    async def set_icon(self, page_id: int, icon: str) -> PageOut:
+        out: PageOut = await self._t.call(
+            "POST",
+            f"/api/v1/pages/{page_id}/icon",
+            PageOut,
+            body=IconIn.model_construct(icon=icon),
+        )
+        return out
+
+    async def move(
+        self, page_id: int, parent_id: int | None, *, after: int | None = None
+    ) -> PageOut:
+        """Move under `parent_id` (None: the top level), after sibling `after` or last."""
+        body = MoveIn.model_construct(parent_id=parent_id, after=after)
+        out: PageOut = await self._t.call(
+            "POST", f"/api/v1/pages/{page_id}/move", PageOut, body=body
+        )
+        return out
+
+    async def archive(self, page_id: int) -> list[int]:
+        out: PageIdsOut = await self._t.call("POST", f"/api/v1/pages/{page_id}/archive", PageIdsOut)
+        return out.pages
+
+    async def restore(self, page_id: int) -> PageOut:
+        out: PageOut = await self._t.call("POST", f"/api/v1/pages/{page_id}/restore", PageOut)
+        return out
+
+    async def delete(self, page_id: int) -> list[int]:
+        out: PageIdsOut = await self._t.call("DELETE", f"/api/v1/pages/{page_id}", PageIdsOut)
+        return out.pages
+
+    async def set_cover(self, page_id: int, image: bytes) -> PageOut:
+        out: PageOut = await self._t.call(
+            "PUT", f"/api/v1/pages/{page_id}/cover", PageOut, data=image
+        )
+        return out
+
+    async def cover(self, page_id: int) -> bytes:
+        raw, _ = await self._t.send("GET", f"/api/v1/pages/{page_id}/cover")
+        return raw
+
+    async def clear_cover(self, page_id: int) -> PageOut:
+        out: PageOut = await self._t.call("DELETE", f"/api/v1/pages/{page_id}/cover", PageOut)
+        return out
+
+    async def content(self, page_id: int) -> ContentOut:
+        out: ContentOut = await self._t.call("GET", f"/api/v1/pages/{page_id}/content", ContentOut)
+        return out
+
+    async def state(self, page_id: int) -> bytes:
+        """The page's content as one Yjs update, to start a replica from."""
+        raw, _ = await self._t.send("GET", f"/api/v1/pages/{page_id}/state")
+        return raw
+
+    async def apply_update(self, page_id: int, update: bytes) -> int:
+        """Merge a replica's Yjs update; returns once the daemon stored it durably."""
+        out: UpdateOut = await self._t.call(
+            "POST", f"/api/v1/pages/{page_id}/updates", UpdateOut, data=update
+        )
+        return out.seq
+
+    async def append(
+        self, page_id: int, text: str, *, kind: str = "paragraph", checked: bool = False
+    ) -> str:
+        out: BlockAddedOut = await self._t.call(
+            "POST",
+            f"/api/v1/pages/{page_id}/blocks",
+            BlockAddedOut,
+            body=BlockIn.model_construct(type=kind, text=text, checked=checked),
+        )
+        return out.id
+
+    async def import_markdown(self, page_id: int, markdown: str) -> None:
+        await self._t.call(
+            "POST",
+            f"/api/v1/pages/{page_id}/import",
+            body=MarkdownIn.model_construct(markdown=markdown),
+        )
+
+    async def search(
+        self, query: str, *, workspace_id: int | None = None, limit: int = 20
+    ) -> list[PageHitOut]:
+        out: PageSearchOut = await self._t.call(
+            "GET",
+            "/api/v1/search/pages",
+            PageSearchOut,
+            params={"q": query, "workspace": workspace_id, "limit": limit},
+        )
+        return out.results
