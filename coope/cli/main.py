@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from coope import __version__
-from coope.cli import admin, auth, chat, daemon, friends, tokens
+from coope.cli import admin, auth, chat, daemon, docs, friends, tokens, workspaces
 from coope.cli.runtime import EXIT_HELP
 
 app = typer.Typer(
@@ -41,6 +41,8 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(friends.app, name="friend")
 app.command("status")(friends.status)
 app.add_typer(chat.app, name="chat")
+app.add_typer(workspaces.app, name="ws")
+app.add_typer(docs.app, name="doc")
 
 
 def main() -> None:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from coope.client.accounts import AdminApi, AuthApi, TokensApi
 from coope.client.docs import PagesApi, WorkspacesApi
 from coope.client.events import EventStream
 from coope.client.follow import ChangeKind, follow_room
-from coope.client.replica import PageReplica
 from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import DEFAULT_SERVER, Transport
 from coope.core.schemas import HealthOut
 from coope.core.social_schemas import MessageOut
+
+if TYPE_CHECKING:
+    from pycrdt import Doc
+
+    from coope.client.replica import PageReplica
 
 
 class CoopeClient:
@@ -53,9 +58,13 @@ class CoopeClient:
         and catches up by itself (see `coope.client.follow`)."""
         return follow_room(self, room_id, after)
 
-    def replica(self, page_id: int) -> PageReplica:
-        """A live copy of a page's content; use as `async with client.replica(page_id)`."""
-        return PageReplica(self._transport, page_id)
+    def replica(self, page_id: int, doc: Doc[Any] | None = None) -> PageReplica:
+        """A live copy of a page's content; use as `async with client.replica(page_id)`.
+        Pass the `doc` of an earlier replica to bring back edits made while offline."""
+        # pycrdt costs ~0.1 s to import: only commands that touch page content pay for it.
+        from coope.client.replica import PageReplica
+
+        return PageReplica(self._transport, page_id, doc)
 
     def events(self) -> EventStream:
         """The live event stream; use as `async with client.events() as events`."""

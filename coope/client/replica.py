@@ -32,10 +32,11 @@ if TYPE_CHECKING:
 
 
 class PageReplica:
-    def __init__(self, transport: Transport, page_id: int) -> None:
+    def __init__(self, transport: Transport, page_id: int, doc: Doc[Any] | None = None) -> None:
         self._t = transport
         self.page_id = page_id
-        self.doc: Doc[Any] = Doc()
+        # An existing doc (edited while offline) is merged both ways by the sync handshake.
+        self.doc: Doc[Any] = doc if doc is not None else Doc()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._synced = asyncio.Event()
         self._changed = asyncio.Condition()

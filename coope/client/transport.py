@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any, TypeVar
 
@@ -72,11 +73,14 @@ class Transport:
             if v is not None
         }
         headers = self.headers()
+        upload: bytes | io.BytesIO | None = data
         if data is not None:
             headers["Content-Type"] = "application/octet-stream"
+            # aiohttp streams a file-like body in chunks instead of writing it in one go.
+            upload = io.BytesIO(data) if len(data) > 64 * 1024 else data
         try:
             async with self.session.request(
-                method, self.server + path, json=payload, data=data, params=query, headers=headers
+                method, self.server + path, json=payload, data=upload, params=query, headers=headers
             ) as response:
                 raw = await response.read()
                 status = response.status

@@ -164,7 +164,7 @@ def test_positions_at_the_end_stay_ordered_and_short() -> None:
 
 
 def test_positions_between_the_same_neighbours_go_as_deep_as_needed() -> None:
-    low, high = position_between(None, None), None
+    low = position_between(None, None)
     high = position_between(low, None)
     # Always right after `low`: each key lands between `low` and the previous one.
     after_low = [low, high]
@@ -228,6 +228,47 @@ def test_add_update_move_and_delete_blocks() -> None:
     delete_block(doc, middle)
     assert [view.id for view in read_blocks(doc)] == [first, last]
     assert plain_text(doc) == "Plan\nship it"
+
+
+def test_random_adds_moves_and_deletes_keep_the_intended_order() -> None:
+    rng = random.Random(3)
+    doc: Doc[Any] = Doc()
+    blocks = blocks_of(doc)
+    model: list[str] = []
+    for step in range(300):
+        roll = rng.random()
+        if roll < 0.45 or len(model) < 2:
+            index = rng.randint(0, len(model))
+            after = model[index - 1] if index else None
+            if after is None and model:
+                # `add_block` appends when `after` is None; put it at the front by a move.
+                block_id = add_block(doc, "paragraph", str(step))
+                move_block(doc, block_id, after=None)
+                model.insert(0, block_id)
+            else:
+                model.insert(index, add_block(doc, "paragraph", str(step), after=after))
+        elif roll < 0.75:
+            block_id = model.pop(rng.randrange(len(model)))
+            index = rng.randint(0, len(model))
+            move_block(doc, block_id, after=model[index - 1] if index else None)
+            model.insert(index, block_id)
+        elif roll < 0.9:
+            delete_block(doc, model.pop(rng.randrange(len(model))))
+        else:
+            # What other replicas leave behind: a position shared with a neighbour, or junk.
+            block_id = rng.choice(model)
+            neighbour = rng.choice(model)
+            blocks[block_id]["pos"] = rng.choice([blocks[neighbour]["pos"], "", "~", "V0"])
+            model = [view.id for view in read_blocks(doc)]
+        assert [view.id for view in read_blocks(doc)] == model
+
+
+def test_a_bulk_import_gets_short_positions() -> None:
+    doc: Doc[Any] = Doc()
+    markdown = "\n\n".join(f"paragraph {i}" for i in range(2000)) + "\n"
+    import_markdown(doc, markdown)
+    assert to_markdown(read_blocks(doc)) == markdown
+    assert max(len(view.pos) for view in read_blocks(doc)) <= 3
 
 
 def test_a_block_map_is_complete_when_it_arrives() -> None:
@@ -439,7 +480,9 @@ def test_apply_markdown_keeps_ids_and_touches_only_what_changed() -> None:
     assert order[5] == ids[5]
     assert ids[3] not in after
     # Nothing moved: every surviving block kept its position.
-    assert all(after[block_id].pos == before[block_id].pos for block_id in order if block_id in before)
+    assert all(
+        after[block_id].pos == before[block_id].pos for block_id in order if block_id in before
+    )
     touched = {event.path[0] for event in events if event.path}
     assert touched == {ids[2], ids[4]}
 
@@ -471,6 +514,18 @@ def test_apply_markdown_pairs_an_edit_with_its_own_block_when_a_neighbour_goes()
     apply_markdown(doc, "intro\n\nsecond point is longer\n\noutro\n")
     assert [view.id for view in read_blocks(doc)] == [ids[0], ids[2], ids[3]]
     assert texts(doc) == ["intro", "second point is longer", "outro"]
+
+
+def test_apply_markdown_rewriting_blocks_keeps_their_ids_in_order() -> None:
+    doc: Doc[Any] = Doc()
+    import_markdown(doc, "# Old title\n\nold body\n")
+    ids = list(snapshot(doc))
+    apply_markdown(doc, "- [x] something\n\n> else entirely\n")
+    assert [view.id for view in read_blocks(doc)] == ids
+    assert [(view.type, view.text, view.checked) for view in read_blocks(doc)] == [
+        ("todo", "something", True),
+        ("quote", "else entirely", False),
+    ]
 
 
 def test_concurrent_markdown_edit_and_typing_in_the_same_paragraph_both_survive() -> None:

@@ -139,3 +139,19 @@ async def test_first_user_rules_are_atomic(tmp_path: Path) -> None:
             await store.create_user(_new(created[0].username))
     finally:
         await store.aclose()
+
+
+def test_store_interfaces_share_no_method_names() -> None:
+    """The SQLite backend is one class made of one mixin per store: a name used by two stores
+    would silently resolve to one of them."""
+    from coope.daemon.storage import interface
+
+    stores = [
+        interface.AccountStore,
+        interface.SocialStore,
+        interface.ChatStore,
+        interface.WorkspaceStore,
+        interface.PageStore,
+    ]
+    names = [n for store in stores for n in vars(store) if not n.startswith("_")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []

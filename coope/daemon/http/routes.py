@@ -174,13 +174,23 @@ def error_response(error: CoopeError) -> web.Response:
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The raw body, refusing more than `limit` bytes (for uploads above the app-wide limit)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body can be at most {limit} bytes")
+    """The raw body, refusing more than `limit` bytes (for uploads above the app-wide limit).
+
+    A refused body is still read (and dropped) up to a bound, so that the client, which is
+    usually still sending, gets the 413 answer instead of a reset connection.
+    """
     chunks, size = [], 0
     while chunk := await request.content.read(64 * 1024):
         size += len(chunk)
         if size > limit:
+            await _discard(request, size, 4 * limit)
             raise PayloadTooLarge(f"the body can be at most {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _discard(request: web.Request, already: int, bound: int) -> None:
+    while already <= bound and (chunk := await request.content.read(256 * 1024)):
+        already += len(chunk)
+    if already > bound:
+        request.protocol.force_close()  # beyond the bound: answer, then hang up

@@ -255,7 +255,9 @@ class DocumentHub:
         try:
             try:
                 live.shadow.apply_update(update)
-            except ValueError as exc:
+            except BaseException as exc:  # noqa: B036 - see _is_crdt_error
+                if not _is_crdt_error(exc):
+                    raise
                 raise BadRequest(f"not a valid Yjs update: {exc}") from exc
             check_blocks(blocks, touched)
         except (BadRequest, InvalidInput):
@@ -337,7 +339,9 @@ class DocumentHub:
         if body[0] == YSyncMessageType.SYNC_STEP1:
             try:
                 diff = live.doc.get_update(payload)
-            except ValueError as exc:
+            except BaseException as exc:  # noqa: B036 - see _is_crdt_error
+                if not _is_crdt_error(exc):
+                    raise
                 raise SyncRefused(4400, "malformed state vector") from exc
             await peer.send(_sync_step2(diff))
         elif body[0] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
@@ -365,6 +369,12 @@ class DocumentHub:
         for other in list(live.peers):
             if other is not peer:
                 await _send_quietly(other, message)
+
+
+def _is_crdt_error(exc: BaseException) -> bool:
+    """pycrdt reports bad input as ValueError, and sometimes as a Rust panic, which Python sees
+    as `pyo3_runtime.PanicException`, a BaseException: both mean "refuse this input"."""
+    return isinstance(exc, ValueError) or type(exc).__name__ == "PanicException"
 
 
 def _sync_step2(update: bytes) -> bytes:

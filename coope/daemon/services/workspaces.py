@@ -104,7 +104,7 @@ class WorkspaceService:
         """Add someone directly or change a member's role (editor or viewer)."""
         (await self.access(principal, workspace_id)).require_owner()
         user = await find_user(self._storage, username)
-        await self._storage.set_member(workspace_id, user.id, role, self._clock.now())
+        await self._storage.set_workspace_member(workspace_id, user.id, role, self._clock.now())
         return await self._storage.workspace_members(workspace_id)
 
     async def remove(self, principal: Principal, workspace_id: int, username: str) -> None:
@@ -112,12 +112,12 @@ class WorkspaceService:
         user = await find_user(self._storage, username)
         if user.id != principal.user.id:
             access.require_owner()
-        if not await self._storage.remove_member(workspace_id, user.id):
+        if not await self._storage.remove_workspace_member(workspace_id, user.id):
             raise NotFound(f"{user.username} is not a member")
 
     async def leave(self, principal: Principal, workspace_id: int) -> None:
         await self.access(principal, workspace_id)
-        if not await self._storage.remove_member(workspace_id, principal.user.id):
+        if not await self._storage.remove_workspace_member(workspace_id, principal.user.id):
             raise InvalidInput("you are not a member of this workspace")
 
     async def transfer(self, principal: Principal, workspace_id: int, username: str) -> None:

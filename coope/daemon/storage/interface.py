@@ -333,13 +333,13 @@ class WorkspaceStore(ABC):
     async def member_role(self, workspace_id: int, user_id: int) -> WorkspaceRole | None: ...
 
     @abstractmethod
-    async def set_member(
+    async def set_workspace_member(
         self, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
     ) -> None:
         """Add a member or change their role (not to or from owner: see transfer)."""
 
     @abstractmethod
-    async def remove_member(self, workspace_id: int, user_id: int) -> bool: ...
+    async def remove_workspace_member(self, workspace_id: int, user_id: int) -> bool: ...
 
     @abstractmethod
     async def transfer_ownership(self, workspace_id: int, from_id: int, to_id: int) -> None:

@@ -201,12 +201,12 @@ class SqliteWorkspaces(WorkspaceStore):
     async def member_role(self, workspace_id: int, user_id: int) -> WorkspaceRole | None:
         return await self.db.read(member_role_txn, workspace_id, user_id)
 
-    async def set_member(
+    async def set_workspace_member(
         self, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
     ) -> None:
         await self.db.write(_set_member_txn, workspace_id, user_id, role, now)
 
-    async def remove_member(self, workspace_id: int, user_id: int) -> bool:
+    async def remove_workspace_member(self, workspace_id: int, user_id: int) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             if member_role_txn(conn, workspace_id, user_id) is WorkspaceRole.OWNER:
                 raise Conflict("the owner cannot leave: transfer the workspace first")

@@ -1,0 +1,875 @@
+"""coope doc ...: pages of a workspace, their tree and their content, from the shell.
+
+A page is named by its id, or by a title path `WS/Parent/Child` (the workspace part and any
+leading parents may be left out while that stays unambiguous: a bare title works too).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from coope.cli import output, runtime
+from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+from coope.cli.workspaces import confirm_or_refuse, resolve_workspace, when
+from coope.core.errors import CoopeError, DaemonUnreachable, Forbidden, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from pycrdt import Doc
+
+    from coope.client import CoopeClient
+    from coope.core.blocks import BlockView
+    from coope.core.workspace_schemas import BlockOut, PageOut, WorkspaceOut
+
+app = typer.Typer(help="Pages: the tree, content, covers and trash.", no_args_is_help=True)
+
+PageArg = Annotated[
+    str, typer.Argument(metavar="PAGE", help="A page id, or a title path like WS/Parent/Child.")
+]
+WsArg = Annotated[str, typer.Argument(metavar="WS", help="A workspace id or name.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+DEFAULT_ICON = "📄"
+BLOCK_TYPES_HELP = (
+    "paragraph, heading1, heading2, heading3, todo, bullet, numbered, quote, code or divider."
+)
+
+
+class EditorFailed(CoopeError):
+    """The editor could not start or did not exit cleanly: nothing is sent."""
+
+    code = "editor_failed"
+    status = 0
+
+
+# --- naming pages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    page: PageOut
+    workspace: WorkspaceOut
+    titles: tuple[str, ...]  # from the top of the tree down to the page itself
+
+    @property
+    def path(self) -> str:
+        return "/".join((self.workspace.name, *self.titles))
+
+    def names(self) -> set[str]:
+        """Every way to write this page's path: with its workspace (name or id), or without
+        the workspace and any number of leading parents."""
+        tail = "/".join(self.titles)
+        names = {f"{self.workspace.name}/{tail}", f"{self.workspace.id}/{tail}"}
+        names.update("/".join(self.titles[k:]) for k in range(len(self.titles)))
+        return names
+
+
+def page_paths(pages: list[PageOut]) -> dict[int, tuple[str, ...]]:
+    """Each page's titles from the top of the tree, following parents that are in `pages`."""
+    by_id = {p.id: p for p in pages}
+    paths: dict[int, tuple[str, ...]] = {}
+    for page in pages:
+        titles = [page.title]
+        seen = {page.id}
+        parent = by_id.get(page.parent_id) if page.parent_id is not None else None
+        while parent is not None and parent.id not in seen:
+            titles.append(parent.title)
+            seen.add(parent.id)
+            parent = by_id.get(parent.parent_id) if parent.parent_id is not None else None
+        paths[page.id] = tuple(reversed(titles))
+    return paths
+
+
+async def _entries(
+    client: CoopeClient, workspaces: list[WorkspaceOut], trash: bool
+) -> list[_Entry]:
+    import asyncio
+
+    async def of(ws: WorkspaceOut) -> list[_Entry]:
+        pages = await client.pages.tree(ws.id)
+        if trash:
+            pages += await client.pages.trash(ws.id)
+        paths = page_paths(pages)
+        return [_Entry(p, ws, paths[p.id]) for p in pages]
+
+    found = await asyncio.gather(*(of(ws) for ws in workspaces))
+    return [entry for entries in found for entry in entries]
+
+
+async def resolve_page(
+    client: CoopeClient,
+    target: str,
+    *,
+    within: WorkspaceOut | None = None,
+    trash: bool = False,
+) -> PageOut:
+    """The page a person means by an id or a title path.
+
+    Args:
+        client: An open client.
+        target: `12`, `#12`, `WS/Parent/Child`, `Parent/Child` or `Child`.
+        within: Only look among this workspace's pages.
+        trash: Also look among pages in the trash (by title: the roots of what was archived).
+    """
+    target = target.strip()
+    by_id: NotFound | None = None
+    if target.lstrip("#").isdigit():
+        try:
+            page = await client.pages.get(int(target.lstrip("#")))
+        except NotFound as exc:
+            if target.startswith("#"):
+                raise
+            by_id = exc
+        else:
+            if within is not None and page.workspace_id != within.id:
+                raise InvalidInput(f"page {page.id} is not in workspace {within.name}")
+            return page
+    wanted = target.strip("/")
+    workspaces = [within] if within is not None else await client.workspaces.list()
+    entries = await _entries(client, workspaces, trash)
+    folded = wanted.casefold()
+    matches = [e for e in entries if folded in {n.casefold() for n in e.names()}]
+    if len(matches) > 1:
+        exact = [e for e in matches if wanted in e.names()]
+        matches = exact if len(exact) == 1 else matches
+    if not matches:
+        if by_id is not None:
+            raise by_id
+        where = f" in {within.name}" if within is not None else ""
+        raise NotFound(f"no page called {target!r}{where}")
+    if len(matches) > 1:
+        listed = ", ".join(f"{e.page.id} ({e.path})" for e in matches[:10])
+        more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+        raise InvalidInput(f"{target!r} could be pages {listed}{more}: use the id or a path")
+    return matches[0].page
+
+
+# --- showing pages ---------------------------------------------------------------------------
+
+
+def _title(page: PageOut) -> str:
+    return f"{page.icon or DEFAULT_ICON} {page.title}"
+
+
+def _views(blocks: list[BlockOut]) -> list[BlockView]:
+    from coope.core.blocks import BlockView
+
+    return [BlockView(b.id, b.type, b.text, b.checked, "") for b in blocks]
+
+
+def render_page(page: PageOut, blocks: list[BlockView]) -> Any:
+    """A Rich renderable: the icon and title, then the content as Markdown (todos as boxes)."""
+    from rich.console import Group
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+    from rich.text import Text
+
+    from coope.core.blocks import to_markdown
+
+    head = Text(_title(page), style="bold")
+    if page.archived:
+        head.append("  (in the trash)", style="dim")
+    parts: list[Any] = [head, Rule(style="dim")]
+    run: list[BlockView] = []
+
+    def flush() -> None:
+        if run:
+            parts.append(Markdown(to_markdown(run)))
+            run.clear()
+
+    for view in blocks:
+        if view.type == "todo":
+            flush()
+            box = Text("☑ " if view.checked else "☐ ")
+            box.append(view.text, style="dim strike" if view.checked else "")
+            parts.append(box)
+        else:
+            run.append(view)
+    flush()
+    if not blocks:
+        parts.append(Text("(empty page)", style="dim"))
+    return Group(*parts)
+
+
+def _read_file(path: str) -> str:
+    """A text file's content ('-': standard input), or a coope error saying why not."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"no file {path}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _show_page(page: PageOut, json: bool, what: str) -> None:
+    if json:
+        output.emit_json(page)
+    else:
+        output.success(f"{_title(page)} (page {page.id}) {what}")
+
+
+# --- the tree --------------------------------------------------------------------------------
+
+
+@app.command()
+def new(
+    ws: WsArg,
+    title: Annotated[str, typer.Argument(help="The page's title.")],
+    parent: Annotated[
+        str | None, typer.Option(metavar="PAGE", help="Put it under this page.")
+    ] = None,
+    icon: Annotated[str, typer.Option(help="An emoji for the page.")] = "",
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="FILE.md", help="Start from this Markdown file ('-': stdin)."
+        ),
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Create a page (at the top of the workspace or under another page)."""
+
+    async def body() -> None:
+        markdown = _read_file(from_file) if from_file is not None else None
+        async with runtime.client(server, token) as c:
+            workspace = await resolve_workspace(c, ws)
+            parent_id = (await resolve_page(c, parent, within=workspace)).id if parent else None
+            page = await c.pages.create(
+                workspace.id, title, parent_id=parent_id, icon=icon, markdown=markdown
+            )
+        _show_page(page, json, f"created in {workspace.name}")
+
+    runtime.run(body)
+
+
+@app.command("list")
+def list_(
+    ws: WsArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """The pages of a workspace as a flat table, with their paths."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            workspace = await resolve_workspace(c, ws)
+            pages = await c.pages.tree(workspace.id)
+        if json:
+            output.emit_json(pages)
+            return
+        if not pages:
+            output.info(f"no pages in {output.escape(workspace.name)} yet: `coope doc new`")
+            return
+        paths = page_paths(pages)
+        rows = [
+            [
+                str(p.id),
+                p.icon,
+                " / ".join(paths[p.id]),
+                "yes" if p.has_cover else "",
+                when(p.updated_at),
+            ]
+            for p in sorted(pages, key=lambda p: [t.casefold() for t in paths[p.id]])
+        ]
+        output.table(["id", "icon", "page", "cover", "updated"], rows)
+
+    runtime.run(body)
+
+
+def _children(pages: list[PageOut]) -> dict[int | None, list[PageOut]]:
+    """Pages by parent id, in order; a page whose parent is not live shows at the top."""
+    ids = {p.id for p in pages}
+    children: dict[int | None, list[PageOut]] = {}
+    for page in sorted(pages, key=lambda p: (p.position, p.id)):
+        parent = page.parent_id if page.parent_id in ids else None
+        children.setdefault(parent, []).append(page)
+    return children
+
+
+def _nested(children: dict[int | None, list[PageOut]], parent: int | None) -> list[Any]:
+    return [
+        {**p.model_dump(mode="json"), "children": _nested(children, p.id)}
+        for p in children.get(parent, [])
+    ]
+
+
+@app.command()
+def tree(
+    ws: WsArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """The page tree of a workspace, with icons."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            workspace = await resolve_workspace(c, ws)
+            pages = await c.pages.tree(workspace.id)
+        children = _children(pages)
+        if json:
+            output.emit_json({"workspace": workspace, "pages": _nested(children, None)})
+            return
+        from rich.tree import Tree
+
+        root = Tree(f"[bold]{output.escape(workspace.name)}[/bold] [dim]({len(pages)} pages)[/dim]")
+
+        def grow(node: Tree, parent: int | None) -> None:
+            for page in children.get(parent, []):
+                label = f"{output.escape(_title(page))} [dim]#{page.id}[/dim]"
+                grow(node.add(label), page.id)
+
+        grow(root, None)
+        output.print_renderable(root)
+
+    runtime.run(body)
+
+
+@app.command()
+def rename(
+    page: PageArg,
+    title: Annotated[str, typer.Argument(help="The new title.")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Rename a page."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            renamed = await c.pages.rename(target.id, title)
+        _show_page(renamed, json, "renamed")
+
+    runtime.run(body)
+
+
+@app.command()
+def move(
+    page: PageArg,
+    parent: Annotated[
+        str | None, typer.Option(metavar="PAGE", help="Move it under this page.")
+    ] = None,
+    top: Annotated[bool, typer.Option("--top", help="Move it to the top level.")] = False,
+    after: Annotated[
+        str | None, typer.Option(metavar="PAGE", help="Place it right after this sibling.")
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Move a page under another page, to the top level, or next to a sibling.
+
+    --after alone moves the page into that sibling's parent, right after it."""
+    if parent is not None and top:
+        raise typer.BadParameter("--parent and --top exclude each other", param_hint="--top")
+    if parent is None and not top and after is None:
+        raise typer.BadParameter("say where: --parent PAGE, --top or --after PAGE")
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            workspace = await c.workspaces.get(target.workspace_id)
+            new_parent = await resolve_page(c, parent, within=workspace) if parent else None
+            sibling = await resolve_page(c, after, within=workspace) if after else None
+            if new_parent is not None:
+                parent_id: int | None = new_parent.id
+            elif top or sibling is None:
+                parent_id = None
+            else:
+                parent_id = sibling.parent_id
+            moved = await c.pages.move(
+                target.id, parent_id, after=sibling.id if sibling is not None else None
+            )
+        where = "to the top level" if moved.parent_id is None else f"under page {moved.parent_id}"
+        _show_page(moved, json, f"moved {where}")
+
+    runtime.run(body)
+
+
+@app.command()
+def icon(
+    page: PageArg,
+    emoji: Annotated[str, typer.Argument(metavar="EMOJI", help="An emoji; '' clears it.")],
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Set or clear a page's icon."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            updated = await c.pages.set_icon(target.id, emoji)
+        _show_page(updated, json, "icon set" if updated.icon else "icon cleared")
+
+    runtime.run(body)
+
+
+@app.command()
+def cover(
+    page: PageArg,
+    file: Annotated[
+        Path | None, typer.Argument(help="A PNG, JPEG, GIF or WebP image (at most 5 MB).")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the cover.")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Set a page's cover image, or remove it with --clear."""
+    if (file is None) == (not clear):
+        raise typer.BadParameter("give an image FILE or --clear (one of them)")
+
+    async def body() -> None:
+        image = b""
+        if file is not None:
+            try:
+                image = file.read_bytes()
+            except FileNotFoundError:
+                raise NotFound(f"no file {file}") from None
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {file}: {exc.strerror or exc}") from None
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            if clear:
+                updated = await c.pages.clear_cover(target.id)
+            else:
+                updated = await c.pages.set_cover(target.id, image)
+        _show_page(updated, json, "cover removed" if clear else "cover set")
+
+    runtime.run(body)
+
+
+@app.command()
+def archive(
+    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Move a page and its sub-pages to the trash."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            ids = await c.pages.archive(target.id)
+        if json:
+            output.emit_json({"page_id": target.id, "archived": ids})
+        else:
+            others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
+            output.success(f"{_title(target)}{others} moved to the trash")
+
+    runtime.run(body)
+
+
+@app.command()
+def restore(
+    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Bring a page (and what was archived with it) back from the trash."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page, trash=True)
+            restored = await c.pages.restore(target.id)
+        _show_page(restored, json, "restored")
+
+    runtime.run(body)
+
+
+@app.command()
+def trash(
+    ws: WsArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """The pages in a workspace's trash (each with what was archived along with it)."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            workspace = await resolve_workspace(c, ws)
+            pages = await c.pages.trash(workspace.id)
+        if json:
+            output.emit_json(pages)
+        elif not pages:
+            output.info(f"the trash of {output.escape(workspace.name)} is empty")
+        else:
+            output.table(
+                ["id", "page", "archived"],
+                [[str(p.id), _title(p), when(p.updated_at)] for p in pages],
+            )
+
+    runtime.run(body)
+
+
+@app.command()
+def rm(
+    page: PageArg,
+    yes: YesOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Delete a page in the trash for good, with its sub-pages."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page, trash=True)
+            if not target.archived:
+                raise InvalidInput(
+                    f"{target.title} is not in the trash: `coope doc archive` it first"
+                )
+            confirm_or_refuse(yes, f"Delete {target.title!r} and its sub-pages for good?")
+            ids = await c.pages.delete(target.id)
+        if json:
+            output.emit_json({"page_id": target.id, "deleted": ids})
+        else:
+            others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
+            output.success(f"{_title(target)}{others} deleted for good")
+
+    runtime.run(body)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in titles and text.")],
+    ws: Annotated[
+        str | None, typer.Option("--ws", metavar="WS", help="Only this workspace.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 20,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Search the pages you may read."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            workspace_id = (await resolve_workspace(c, ws)).id if ws else None
+            hits = await c.pages.search(query, workspace_id=workspace_id, limit=limit)
+        if json:
+            output.emit_json(hits)
+        elif not hits:
+            output.info("nothing found")
+        else:
+            for hit in hits:
+                output.info(
+                    f"[bold]{output.escape(_title(hit.page))}[/bold] [dim]#{hit.page.id}[/dim]"
+                    f"  {output.escape(hit.snippet)}"
+                )
+
+    runtime.run(body)
+
+
+# --- content ---------------------------------------------------------------------------------
+
+
+@app.command()
+def show(
+    page: PageArg,
+    format: Annotated[
+        Literal["rich", "md", "json"], typer.Option("--format", "-f", help="How to print it.")
+    ] = "rich",
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Print a page: rendered (rich), as Markdown (md) or as blocks (json)."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            content = await c.pages.content(target.id)
+        if json or format == "json":
+            output.emit_json(content)
+        elif format == "md":
+            sys.stdout.write(content.markdown)
+        else:
+            output.print_renderable(render_page(content.page, _views(content.blocks)))
+
+    runtime.run(body)
+
+
+@app.command()
+def append(
+    page: PageArg,
+    text: Annotated[
+        str | None, typer.Argument(help="The block's text; '-' or nothing reads stdin.")
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option("--type", "-t", metavar="TYPE", help=f"The block type: {BLOCK_TYPES_HELP}"),
+    ] = "paragraph",
+    checked: Annotated[bool, typer.Option("--checked", help="A todo that is done.")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Add a block at the end of a page."""
+
+    async def body() -> None:
+        if checked and kind != "todo":
+            raise InvalidInput("--checked only applies to --type todo")
+        block_text = sys.stdin.read().rstrip("\n") if text is None or text == "-" else text
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            block_id = await c.pages.append(target.id, block_text, kind=kind, checked=checked)
+        if json:
+            output.emit_json({"page_id": target.id, "block_id": block_id})
+        else:
+            output.success(f"{kind} added to {_title(target)}")
+
+    runtime.run(body)
+
+
+@app.command()
+def export(
+    page: PageArg,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write it here.")
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """A page's content as Markdown, on standard output or into a file."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            content = await c.pages.content(target.id)
+        if out is None:
+            if json:
+                output.emit_json({"page_id": target.id, "markdown": content.markdown})
+            else:
+                sys.stdout.write(content.markdown)
+            return
+        try:
+            out.write_text(content.markdown, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {out}: {exc.strerror or exc}") from None
+        if json:
+            output.emit_json({"page_id": target.id, "file": str(out)})
+        else:
+            output.success(f"{_title(target)} written to {out}")
+
+    runtime.run(body)
+
+
+@app.command("import")
+def import_(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[WS] FILE", help="WS FILE: a new page; with --into PAGE: only FILE."
+        ),
+    ],
+    into: Annotated[
+        str | None, typer.Option(metavar="PAGE", help="Append to this page instead.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option(help="The new page's title (default: the file name).")
+    ] = None,
+    parent: Annotated[
+        str | None, typer.Option(metavar="PAGE", help="Put the new page under this one.")
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Make a new page from a Markdown file, or append one to a page.
+
+    `coope doc import WS FILE` makes a new page; `coope doc import --into PAGE FILE` appends the
+    file's blocks to PAGE. FILE '-' reads standard input."""
+    if into is not None:
+        if len(args) != 1:
+            raise typer.BadParameter("with --into, give only the FILE")
+        if title is not None or parent is not None:
+            raise typer.BadParameter("--title and --parent are for a new page, not --into")
+    elif len(args) != 2:
+        raise typer.BadParameter("give the workspace and the FILE (or --into PAGE FILE)")
+
+    async def body() -> None:
+        file = args[-1]
+        markdown = _read_file(file)
+        async with runtime.client(server, token) as c:
+            if into is not None:
+                target = await resolve_page(c, into)
+                await c.pages.import_markdown(target.id, markdown)
+                if json:
+                    output.emit_json({"page_id": target.id, "imported": True})
+                else:
+                    output.success(f"{file} appended to {_title(target)}")
+                return
+            workspace = await resolve_workspace(c, args[0])
+            parent_id = (await resolve_page(c, parent, within=workspace)).id if parent else None
+            name = title or (Path(file).stem if file != "-" else "Imported")
+            page = await c.pages.create(workspace.id, name, parent_id=parent_id, markdown=markdown)
+        _show_page(page, json, f"imported into {workspace.name}")
+
+    runtime.run(body)
+
+
+def _snapshot(doc: Doc[Any]) -> dict[str, tuple[str, str, bool, str]]:
+    from coope.core.blocks import read_blocks
+
+    return {v.id: (v.type, v.text, v.checked, v.pos) for v in read_blocks(doc)}
+
+
+def _run_editor(path: Path) -> None:
+    import os
+    import shlex
+    import subprocess
+
+    setting = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        command = shlex.split(setting)
+    except ValueError as exc:
+        raise EditorFailed(f"cannot read the editor command {setting!r}: {exc}") from None
+    if not command:
+        raise EditorFailed("$VISUAL / $EDITOR is empty")
+    try:
+        done = subprocess.run([*command, str(path)], check=False)
+    except OSError as exc:
+        raise EditorFailed(
+            f"cannot start the editor {command[0]!r}: {exc.strerror or exc}; set $VISUAL or $EDITOR"
+        ) from None
+    if done.returncode != 0:
+        raise EditorFailed(f"the editor exited with status {done.returncode}: nothing was saved")
+
+
+@app.command()
+def edit(
+    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Edit a page's Markdown in $VISUAL / $EDITOR (default vi).
+
+    Your changes are merged with what others write meanwhile: only the blocks you changed are
+    touched, and within a block only the text you changed."""
+
+    async def body() -> None:
+        import shutil
+        import tempfile
+
+        from pycrdt import Doc
+
+        from coope.core.blocks import apply_markdown, read_blocks, to_markdown
+
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            if target.archived:
+                raise InvalidInput("this page is in the trash: restore it first")
+            if not (await c.workspaces.get(target.workspace_id)).role.can_edit:
+                raise Forbidden("viewers can read this workspace but not change it")
+            base: Doc[Any] = Doc()
+            base.apply_update(await c.pages.state(target.id))
+        before = to_markdown(read_blocks(base))
+        folder = Path(tempfile.mkdtemp(prefix="coope-edit-"))
+        try:
+            slug = "".join(ch if ch.isalnum() else "-" for ch in target.title)[:40].strip("-")
+            path = folder / f"{slug or 'page'}-{target.id}.md"
+            path.write_text(before, encoding="utf-8")
+            _run_editor(path)
+            after = path.read_text(encoding="utf-8")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        old = _snapshot(base)
+        state = base.get_state()
+        if after != before:
+            apply_markdown(base, after)
+        new = _snapshot(base)
+        if old == new:
+            if json:
+                output.emit_json({"page_id": target.id, "changed": False, "seq": None})
+            else:
+                output.info("no changes")
+            return
+        async with runtime.client(server, token) as c:
+            seq = await c.pages.apply_update(target.id, base.get_update(state))
+        if json:
+            output.emit_json({"page_id": target.id, "changed": True, "seq": seq})
+            return
+        added = len(new.keys() - old.keys())
+        removed = len(old.keys() - new.keys())
+        changed = sum(1 for k in new.keys() & old.keys() if new[k][:3] != old[k][:3])
+        moved = sum(
+            1 for k in new.keys() & old.keys() if new[k] != old[k] and new[k][:3] == old[k][:3]
+        )
+        counts = f"{added} added, {changed} changed, {removed} removed"
+        if moved:
+            counts += f", {moved} moved"
+        output.success(f"{_title(target)} saved: blocks {counts}")
+
+    runtime.run(body)
+
+
+def _watch_line(page_id: int, blocks: list[BlockView], markdown: str) -> str:
+    import json as json_module
+
+    return json_module.dumps(
+        {
+            "page_id": page_id,
+            "markdown": markdown,
+            "blocks": [
+                {"id": v.id, "type": v.type, "text": v.text, "checked": v.checked} for v in blocks
+            ],
+        }
+    )
+
+
+def _print_diff(before: str, after: str) -> None:
+    import difflib
+    from datetime import datetime
+
+    output.info(f"[dim]── changed at {datetime.now().strftime('%H:%M:%S')} ──[/dim]")
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)
+    for line in list(lines)[2:]:
+        style = {"+": "green", "-": "red", "@": "dim"}.get(line[:1])
+        text = output.escape(line)
+        output.info(f"[{style}]{text}[/{style}]" if style else text)
+
+
+@app.command()
+def watch(
+    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Print a page, then what changes in it as others edit, until Ctrl-C.
+
+    With --json, prints one JSON object per line: the whole page, then again after each change."""
+
+    async def body() -> None:
+        from coope.core.blocks import read_blocks, to_markdown
+
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            async with c.replica(target.id) as replica:
+                blocks = read_blocks(replica.doc)
+                shown = to_markdown(blocks)
+                if json:
+                    _emit_line(_watch_line(target.id, blocks, shown))
+                else:
+                    output.print_renderable(render_page(target, blocks))
+                async for _ in replica.changes():
+                    blocks = read_blocks(replica.doc)
+                    markdown = to_markdown(blocks)
+                    if markdown == shown:
+                        continue
+                    if json:
+                        _emit_line(_watch_line(target.id, blocks, markdown))
+                    else:
+                        _print_diff(shown, markdown)
+                    shown = markdown
+                code = replica.close_code
+        if code == 4404:
+            raise NotFound("the page was deleted")
+        if code == 4403:
+            raise Forbidden("you can no longer read this page")
+        raise DaemonUnreachable(f"the live connection to the page closed (code {code})")
+
+    runtime.run(body)
+
+
+def _emit_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
