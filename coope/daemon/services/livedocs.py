@@ -108,9 +108,8 @@ def check_blocks(blocks: Map[Any], ids: set[str]) -> None:
             raise InvalidInput(f"block {block_id!r} must be a map")
         kind = block.get("type")
         if kind not in BLOCK_TYPES:
-            raise InvalidInput(
-                f"block {block_id!r} has unknown type {kind!r}; known: {', '.join(BLOCK_TYPES)}"
-            )
+            shown = str(kind)[:32]  # client text: kept short, it ends up in a close reason
+            raise InvalidInput(f"unknown type {shown!r}; known: {', '.join(BLOCK_TYPES)}")
         if not isinstance(block.get("text"), Text):
             raise InvalidInput(f"block {block_id!r} must have a text")
         if not isinstance(block.get("pos", ""), str):

@@ -17,6 +17,7 @@ from coope.core.errors import NotFound
 from coope.daemon.http.keys import CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
 from coope.daemon.services.livedocs import SyncRefused
+from coope.daemon.ws.reasons import close_reason
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class _SocketPeer:
             await self._ws.send_bytes(data)
 
     async def close(self, code: int, reason: str) -> None:
-        await self._ws.close(code=code, message=reason.encode()[:120])
+        await self._ws.close(code=code, message=close_reason(reason))
 
 
 async def sync_socket(request: web.Request) -> web.WebSocketResponse:

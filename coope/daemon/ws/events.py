@@ -33,6 +33,7 @@ from coope.daemon.bus import Subscription, user_topic
 from coope.daemon.http.keys import CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
 from coope.daemon.services import Services
+from coope.daemon.ws.reasons import close_reason
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ async def _first_message_auth(request: web.Request, ws: web.WebSocketResponse) -
     except (ValueError, CoopeError) as exc:
         message = exc.message if isinstance(exc, CoopeError) else "the first message is not JSON"
         await ws.send_str(_event("error", code="unauthenticated", message=message))
-        await ws.close(code=CLOSE_UNAUTHENTICATED, message=message.encode()[:120])
+        await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(message))
         return None
 
 
@@ -124,7 +125,7 @@ async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscripti
             principal.credential_id,
         ):
             reason = str(event.data.get("reason") or "credential revoked")
-            await ws.close(code=CLOSE_UNAUTHENTICATED, message=reason.encode()[:120])
+            await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(reason))
             return
     if not ws.closed:  # the bus ended our stream (we fell too far behind): reconnect and resume
         await ws.close(code=1013, message=b"too far behind: reconnect")
