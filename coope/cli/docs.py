@@ -415,7 +415,8 @@ def icon(
 def cover(
     page: PageArg,
     file: Annotated[
-        Path | None, typer.Argument(help="A PNG, JPEG, GIF or WebP image (at most 5 MB).")
+        Path | None,
+        typer.Argument(metavar="FILE", help="A PNG, JPEG, GIF or WebP image (at most 5 MB)."),
     ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the cover.")] = False,
     server: ServerOpt = None,
@@ -556,7 +557,7 @@ def search(
             for hit in hits:
                 output.info(
                     f"[bold]{output.escape(_title(hit.page))}[/bold] [dim]#{hit.page.id}[/dim]"
-                    f"  {output.escape(hit.snippet)}"
+                    f"  {output.escape(' '.join(hit.snippet.split()))}"
                 )
 
     runtime.run(body)

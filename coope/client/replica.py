@@ -108,7 +108,16 @@ class PageReplica:
 
     async def _read(self) -> None:
         assert self._ws is not None
-        async for msg in self._ws:
+        while True:
+            msg = await self._ws.receive()
+            if msg.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                self.close_reason = str(msg.extra or "")
+                break
             if msg.type is not aiohttp.WSMsgType.BINARY or not msg.data:
                 continue
             data: bytes = msg.data
@@ -127,7 +136,6 @@ class PageReplica:
                 self._version += 1
                 self._changed.notify_all()
         self.close_code = self._ws.close_code
-        self.close_reason = str(self._ws.exception() or "")
         self._synced.set()
         async with self._changed:
             self._changed.notify_all()

@@ -298,3 +298,12 @@ async def test_acknowledged_content_survives_sigkill(tmp_path: Path) -> None:
     finally:
         restarted.terminate()
     assert texts == [f"acknowledged {i}" for i in range(20)] + ["from a replica, acknowledged"]
+
+
+async def test_deleting_a_page_closes_its_replicas_with_the_reason(alice: CoopeClient) -> None:
+    page_id = await _page(alice, "doomed")
+    async with alice.replica(page_id) as r:
+        await alice.pages.archive(page_id)
+        await alice.pages.delete(page_id)
+        await assert_eventually(lambda: r.close_code is not None)
+        assert (r.close_code, r.close_reason) == (4404, "this page was deleted")

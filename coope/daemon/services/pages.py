@@ -20,6 +20,7 @@ from coope.core.blocks import (
     add_block,
     check_block_type,
     import_markdown,
+    plain_text,
     position_between,
     read_blocks,
     to_markdown,
@@ -112,12 +113,12 @@ class PageService:
             if parent.workspace_id != workspace_id:
                 raise InvalidInput("the parent page belongs to another workspace")
         last = await self._storage.last_child_position(workspace_id, parent_id)
-        content = None
+        content, text = None, ""
         if markdown:
             doc: Doc[Any] = Doc()
             with doc.transaction():
                 import_markdown(doc, markdown)
-            content = doc.get_update()
+            content, text = doc.get_update(), plain_text(doc)
         new = NewPage(
             workspace_id=workspace_id,
             parent_id=parent_id,
@@ -128,8 +129,8 @@ class PageService:
             created_at=self._clock.now(),
         )
         page = await self._storage.create_page(new, content)
-        if markdown:
-            await self._storage.set_body_text(page.id, markdown)
+        if text:
+            await self._storage.set_body_text(page.id, text)
         return page
 
     async def tree(self, principal: Principal, workspace_id: int) -> list[Page]:
