@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import WSCloseCode, web
 
@@ -21,12 +22,14 @@ from coope.daemon.http import (
     webhooks,
     workspaces,
 )
-from coope.daemon.http.keys import CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
+from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
 from coope.daemon.http.middleware import errors_as_json
 from coope.daemon.http.openapi import build_openapi
 from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
+from coope.daemon.sfu.calls import CallManager, IceSettings
+from coope.daemon.sfu.internals import use_host_addresses
 from coope.daemon.storage.sqlite import SqliteStorage
 from coope.daemon.ws.docsync import sync_socket
 from coope.daemon.ws.events import events_socket
@@ -59,11 +62,16 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
     app[SERVICES] = services
     app[STARTED_AT] = clock.now()
     app[WEBSOCKETS] = set()
+    if config.ice_hosts:
+        use_host_addresses(list(config.ice_hosts))
+    calls = CallManager(services.chat, bus, IceSettings(ice_servers(config)))
+    app[CALLS] = calls
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
         await services.docs.start()
         yield
+        await calls.aclose()
         await services.docs.aclose()
         await bus.aclose()
         await storage.aclose()
@@ -81,6 +89,17 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
     app.router.add_get("/api/v1/ws", events_socket)
     app.router.add_get("/api/v1/sync/{page_id}", sync_socket)
     return app
+
+
+def ice_servers(config: DaemonConfig) -> tuple[dict[str, Any], ...]:
+    """The configured STUN/TURN servers, in the RTCIceServer shape browsers take too."""
+    servers: list[dict[str, Any]] = []
+    for url in config.ice_servers:
+        server: dict[str, Any] = {"urls": url}
+        if url.startswith(("turn:", "turns:")):
+            server.update(username=config.turn_username, credential=config.turn_password)
+        servers.append(server)
+    return tuple(servers)
 
 
 async def _close_websockets(app: web.Application) -> None:

@@ -40,7 +40,13 @@ class DaemonConfig:
     max_doc_update_bytes: int = 1024 * 1024  # one Yjs update, over REST or the sync socket
     doc_compact_every: int = 500  # logged updates per page before they become a snapshot
     doc_idle_unload_s: float = 60.0  # a page with no sync peer for this long leaves memory
-    ws_heartbeat_s: float = 20.0
+    # A silent client is closed within ~1.5 heartbeats: a call participant who vanished is
+    # removed within 10 s.
+    ws_heartbeat_s: float = 5.0
+    ice_hosts: tuple[str, ...] = ()  # addresses to gather ICE host candidates on (all if empty)
+    ice_servers: tuple[str, ...] = ()  # stun:/turn: URLs handed to the SFU and to clients
+    turn_username: str | None = None
+    turn_password: str | None = None
     ws_auth_timeout_s: float = 10.0
 
     @classmethod
@@ -51,6 +57,10 @@ class DaemonConfig:
             env["clerk_webhook_secret"] = secret
         if key := os.environ.get("COOPE_IDP_PUBLIC_KEY"):
             env["idp_public_key"] = _pem_or_file(key)
+        if turn_user := os.environ.get("COOPE_TURN_USERNAME"):
+            env["turn_username"] = turn_user
+        if turn_password := os.environ.get("COOPE_TURN_PASSWORD"):
+            env["turn_password"] = turn_password
         if issuer := os.environ.get("COOPE_IDP_ISSUER"):
             env["idp_issuer"] = issuer
         env.update({k: v for k, v in overrides.items() if v is not None})

@@ -6,9 +6,12 @@ from aiohttp import web
 
 from coope.daemon.config import DaemonConfig
 from coope.daemon.services import Services
+from coope.daemon.sfu.calls import CallManager
 
 SERVICES = web.AppKey("services", Services)
 CONFIG = web.AppKey("config", DaemonConfig)
 STARTED_AT = web.AppKey("started_at", float)
 # Open websockets, closed with "going away" when the daemon shuts down.
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
+# The calls of the daemon (the SFU), above services in the layers.
+CALLS = web.AppKey("calls", CallManager)

@@ -79,6 +79,10 @@ class ChatService:
         self._rooms.pop(room_id, None)
         self._versions[room_id] = self._versions.get(room_id, 0) + 1
 
+    async def member_ids(self, principal: Principal, room_id: int) -> list[int]:
+        """The members of a room the principal is in (`NotFound` otherwise)."""
+        return list((await self._member_state(principal, room_id)).members)
+
     # --- rooms -----------------------------------------------------------------------------
 
     async def rooms(self, principal: Principal) -> list[RoomSummary]:

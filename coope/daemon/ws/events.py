@@ -27,12 +27,13 @@ from aiohttp import WSMsgType, web
 
 from coope.core.errors import BadRequest, CoopeError, Unauthenticated
 from coope.core.models import PresenceState, Principal
-from coope.core.schemas import Event, UserOut
+from coope.core.schemas import UserOut
 from coope.core.social_schemas import CLIENT_ID_MAX, MessageOut
 from coope.daemon.bus import Subscription, user_topic
-from coope.daemon.http.keys import CONFIG, SERVICES, WEBSOCKETS
+from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
-from coope.daemon.services import Services
+from coope.daemon.ws.calls import handle_call_message
+from coope.daemon.ws.connection import Connection, event_text, int_field, str_field
 from coope.daemon.ws.reasons import close_reason
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ CLOSE_BAD_MESSAGE = 4400
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
-def _event(type_: str, **data: Any) -> str:
-    return Event(type=type_, data=data).model_dump_json()
+_event = event_text
 
 
 async def events_socket(request: web.Request) -> web.WebSocketResponse:
@@ -61,7 +61,8 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
             if principal is None:
                 return ws
         subscription = services.bus.subscribe([user_topic(principal.user.id)])
-        await _serve(ws, services, principal, subscription)
+        connection = Connection(ws, services, request.app[CALLS], principal, uuid.uuid4().hex)
+        await _serve(connection, subscription)
     finally:
         request.app[WEBSOCKETS].discard(ws)
     return ws
@@ -88,9 +89,8 @@ async def _first_message_auth(request: web.Request, ws: web.WebSocketResponse) -
         return None
 
 
-async def _serve(
-    ws: web.WebSocketResponse, services: Services, principal: Principal, sub: Subscription
-) -> None:
+async def _serve(conn: Connection, sub: Subscription) -> None:
+    ws, services, principal = conn.ws, conn.services, conn.principal
     await ws.send_str(
         _event(
             "ready",
@@ -98,13 +98,12 @@ async def _serve(
             auth=principal.kind.value,
         )
     )
-    connection_id = uuid.uuid4().hex
     pump = asyncio.create_task(_pump(ws, principal, sub), name="ws-event-pump")
-    await services.presence.connected(principal, connection_id)
+    await services.presence.connected(principal, conn.id)
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
-                await _on_client_message(ws, services, principal, connection_id, msg.data)
+                await _on_client_message(conn, msg.data)
             elif msg.type is WSMsgType.BINARY:
                 await ws.send_str(_event("error", code="bad_request", message="send JSON text"))
     finally:
@@ -112,7 +111,8 @@ async def _serve(
         with contextlib.suppress(asyncio.CancelledError):
             await pump
         await sub.aclose()
-        await services.presence.disconnected(principal, connection_id)
+        await conn.calls.disconnected(conn.id)
+        await services.presence.disconnected(principal, conn.id)
 
 
 async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscription) -> None:
@@ -131,13 +131,8 @@ async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscripti
         await ws.close(code=1013, message=b"too far behind: reconnect")
 
 
-async def _on_client_message(
-    ws: web.WebSocketResponse,
-    services: Services,
-    principal: Principal,
-    connection_id: str,
-    data: str,
-) -> None:
+async def _on_client_message(conn: Connection, data: str) -> None:
+    ws, services, principal, connection_id = conn.ws, conn.services, conn.principal, conn.id
     try:
         payload = json.loads(data)
     except ValueError:
@@ -155,14 +150,14 @@ async def _on_client_message(
                 raise ValueError("offline")
             await services.presence.connection_state(principal, connection_id, state)
         elif kind == "typing":
-            await services.chat.typing(principal, _int(payload, "room_id"))
+            await services.chat.typing(principal, int_field(payload, "room_id"))
         elif kind == "message.send":
             message = await services.chat.send(
                 principal,
-                _int(payload, "room_id"),
-                _str(payload, "body"),
+                int_field(payload, "room_id"),
+                str_field(payload, "body"),
                 _optional_str(payload, "client_id"),
-                _int(payload, "reply_to") if payload.get("reply_to") is not None else None,
+                int_field(payload, "reply_to") if payload.get("reply_to") is not None else None,
             )
             await ws.send_str(
                 _event(
@@ -171,6 +166,8 @@ async def _on_client_message(
                     message=MessageOut.of(message).model_dump(mode="json"),
                 )
             )
+        elif isinstance(kind, str) and kind.startswith("call."):
+            await handle_call_message(conn, kind, payload)
         else:
             raise BadRequest(f"unknown message type: {kind!r}")
     except ValueError:
@@ -186,20 +183,6 @@ async def _on_client_message(
         await ws.send_str(
             _event("error", code=exc.code, message=exc.message, client_id=payload.get("client_id"))
         )
-
-
-def _int(payload: dict[str, Any], key: str) -> int:
-    value = payload.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadRequest(f"{key!r} must be an integer")
-    return value
-
-
-def _str(payload: dict[str, Any], key: str) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str):
-        raise BadRequest(f"{key!r} must be a string")
-    return value
 
 
 def _optional_str(payload: dict[str, Any], key: str) -> str | None:

@@ -1,0 +1,251 @@
+"""Calls: one per chat room, joined by its members, media forwarded by the SFU.
+
+Signalling travels over the member's event websocket (see `coope.daemon.ws.events`):
+
+    client -> daemon                          daemon -> client
+    call.join {room_id, takeover}             call.joined {room_id, participants, ice_servers}
+    call.offer {room_id, sdp, sources}        call.answer {room_id, sdp, tracks}
+    call.leave {room_id}                      call.tracks {room_id, tracks}   (who is in which slot)
+                                              call.renegotiate {room_id, audio, video}
+                                              call.kicked {room_id}  (taken over elsewhere)
+
+`sources` labels the participant's send-only m-lines (mid -> microphone/camera/screen);
+`tracks` labels their receive-only m-lines (mid -> {user, kind, source}). When someone starts
+publishing and a participant has no free slot of that kind, they get `call.renegotiate` asking for
+more receive-only m-lines in a new offer. The room's members get `call.started`,
+`call.participant_joined`, `call.participant_left` and `call.ended` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
+
+from coope.core.errors import Conflict, NotFound
+from coope.core.models import Principal
+from coope.core.schemas import Event
+from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.services.chat import ChatService
+from coope.daemon.sfu import internals
+from coope.daemon.sfu.fanout import Fanout
+from coope.daemon.sfu.peer import CallPeer
+
+log = logging.getLogger(__name__)
+
+Signal = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class _Participant:
+    peer: CallPeer
+    signal: Signal
+
+
+@dataclass
+class CallRoom:
+    room_id: int
+    members: list[int]
+    participants: dict[int, _Participant] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IceSettings:
+    """ICE servers handed to the daemon's peers and to every client."""
+
+    servers: tuple[dict[str, Any], ...] = ()
+
+    def configuration(self) -> RTCConfiguration:
+        # max-bundle: with aiortc's default (balanced), a second m-line of a kind in one offer
+        # keeps a transport of its own that is never connected, and its media never flows.
+        return RTCConfiguration(
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            iceServers=[
+                RTCIceServer(
+                    urls=s["urls"], username=s.get("username"), credential=s.get("credential")
+                )
+                for s in self.servers
+            ],
+        )
+
+
+class CallManager:
+    def __init__(self, chat: ChatService, bus: EventBus, ice: IceSettings) -> None:
+        internals.install()
+        self._chat = chat
+        self._bus = bus
+        self._ice = ice
+        self._rooms: dict[int, CallRoom] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce(self, room: CallRoom, kind: str, **data: Any) -> None:
+        event = Event(type=kind, data={"room_id": room.room_id, **data})
+        for user_id in room.members:
+            await self._bus.publish(user_topic(user_id), event)
+
+    def live_calls(self, room_ids: set[int]) -> list[dict[str, Any]]:
+        return [
+            {
+                "room_id": r.room_id,
+                "participants": [p.peer.username for p in r.participants.values()],
+            }
+            for r in self._rooms.values()
+            if r.room_id in room_ids and r.participants
+        ]
+
+    # --- joining and leaving ---------------------------------------------------------------
+
+    async def join(
+        self,
+        principal: Principal,
+        room_id: int,
+        connection_id: str,
+        signal: Signal,
+        *,
+        takeover: bool = False,
+    ) -> dict[str, Any]:
+        members = await self._chat.member_ids(principal, room_id)
+        user = principal.user
+        room = self._rooms.setdefault(room_id, CallRoom(room_id, members))
+        room.members = members
+        existing = room.participants.get(user.id)
+        if existing is not None and existing.peer.connection_id != connection_id:
+            if not takeover:
+                raise Conflict(
+                    "you are already in this call on another device; join with takeover to"
+                    " move the call here"
+                )
+            await existing.signal("call.kicked", {"room_id": room_id, "reason": "taken over"})
+            await self._remove(room, user.id, "taken over")
+        elif existing is not None:
+            return self._joined(room)
+        peer = CallPeer(
+            user.id,
+            user.username,
+            connection_id,
+            self._ice.configuration(),
+            on_published=lambda p, f: self._spawn(self._published(room_id, p, f)),
+            on_failed=lambda p: self._spawn(self.leave(p.user_id, p.connection_id, room_id)),
+        )
+        first = not room.participants
+        room.participants[user.id] = _Participant(peer, signal)
+        if first:
+            await self._announce(room, "call.started")
+        await self._announce(room, "call.participant_joined", user=user.username)
+        log.info("joined call", extra={"room": room_id, "user": user.username})
+        return self._joined(room)
+
+    def _joined(self, room: CallRoom) -> dict[str, Any]:
+        return {
+            "room_id": room.room_id,
+            "participants": [p.peer.username for p in room.participants.values()],
+            "ice_servers": list(self._ice.servers),
+        }
+
+    async def offer(
+        self,
+        principal: Principal,
+        connection_id: str,
+        room_id: int,
+        sdp: str,
+        sources: dict[str, str],
+    ) -> dict[str, Any]:
+        room, participant = self._participant(principal.user.id, connection_id, room_id)
+        answer = await participant.peer.answer(sdp, sources)
+        await self._assign(room, announce_to=participant.peer)
+        return {"room_id": room_id, "sdp": answer, "tracks": participant.peer.track_map()}
+
+    def _participant(
+        self, user_id: int, connection_id: str, room_id: int
+    ) -> tuple[CallRoom, _Participant]:
+        room = self._rooms.get(room_id)
+        participant = room.participants.get(user_id) if room else None
+        if room is None or participant is None or participant.peer.connection_id != connection_id:
+            raise NotFound("you are not in this call: join it first")
+        return room, participant
+
+    async def leave(self, user_id: int, connection_id: str, room_id: int) -> None:
+        room = self._rooms.get(room_id)
+        participant = room.participants.get(user_id) if room else None
+        if room is None or participant is None or participant.peer.connection_id != connection_id:
+            return
+        await self._remove(room, user_id, "left")
+
+    async def disconnected(self, connection_id: str) -> None:
+        """The participant's event socket closed: they leave every call they were in."""
+        for room in list(self._rooms.values()):
+            for user_id, participant in list(room.participants.items()):
+                if participant.peer.connection_id == connection_id:
+                    await self._remove(room, user_id, "disconnected")
+
+    async def _remove(self, room: CallRoom, user_id: int, reason: str) -> None:
+        participant = room.participants.pop(user_id, None)
+        if participant is None:
+            return
+        await participant.peer.aclose()
+        await self._announce(
+            room, "call.participant_left", user=participant.peer.username, reason=reason
+        )
+        log.info("left call", extra={"room": room.room_id, "user": participant.peer.username})
+        if room.participants:
+            await self._assign(room)
+        else:
+            del self._rooms[room.room_id]
+            await self._announce(room, "call.ended")
+
+    # --- who receives what -----------------------------------------------------------------
+
+    async def _published(self, room_id: int, peer: CallPeer, fanout: Fanout) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None and peer.user_id in room.participants:
+            await self._assign(room)
+
+    async def _assign(self, room: CallRoom, announce_to: CallPeer | None = None) -> None:
+        """Attach every published track to a free slot of every other participant; tell each
+        participant what changed, and ask for more slots where there are too few."""
+        for participant in list(room.participants.values()):
+            peer = participant.peer
+            wanted = [
+                fanout
+                for other in room.participants.values()
+                if other.peer is not peer
+                for fanout in other.peer.published.values()
+            ]
+            before = peer.track_map()
+            for slot in peer.slots.values():
+                if slot.source is not None and slot.source not in wanted:
+                    slot.attach(None)
+            attached = {slot.source for slot in peer.slots.values()}
+            missing = {"audio": 0, "video": 0}
+            for fanout in wanted:
+                if fanout in attached:
+                    continue
+                free = peer.free_slots(fanout.kind)
+                if free:
+                    free[0].attach(fanout)
+                else:
+                    missing[fanout.kind] += 1
+            after = peer.track_map()
+            if after != before and peer is not announce_to:
+                await participant.signal("call.tracks", {"room_id": room.room_id, "tracks": after})
+            if any(missing.values()):
+                await participant.signal("call.renegotiate", {"room_id": room.room_id, **missing})
+
+    async def aclose(self) -> None:
+        for room in list(self._rooms.values()):
+            for user_id in list(room.participants):
+                await self._remove(room, user_id, "daemon shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,36 @@
+"""Call signalling messages on the event socket (the protocol is in coope.daemon.sfu.calls)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coope.core.errors import BadRequest
+from coope.daemon.ws.connection import Connection, int_field, str_field
+
+MAX_SDP = 64 * 1024
+
+
+async def handle_call_message(conn: Connection, kind: str, payload: dict[str, Any]) -> None:
+    room_id = int_field(payload, "room_id")
+    user = conn.principal.user
+    if kind == "call.join":
+        joined = await conn.calls.join(
+            conn.principal, room_id, conn.id, conn.send, takeover=payload.get("takeover") is True
+        )
+        await conn.send("call.joined", joined)
+    elif kind == "call.offer":
+        sdp = str_field(payload, "sdp")
+        if len(sdp) > MAX_SDP:
+            raise BadRequest("the offer is too large")
+        sources = payload.get("sources") or {}
+        if not isinstance(sources, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in sources.items()
+        ):
+            raise BadRequest("'sources' must map mids to microphone, camera or screen")
+        answer = await conn.calls.offer(conn.principal, conn.id, room_id, sdp, sources)
+        await conn.send("call.answer", answer)
+    elif kind == "call.leave":
+        await conn.calls.leave(user.id, conn.id, room_id)
+        await conn.send("call.left", {"room_id": room_id})
+    else:
+        raise BadRequest(f"unknown message type: {kind!r}")

@@ -1,0 +1,46 @@
+"""One client's event socket as the message handlers see it, and small helpers they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from coope.core.errors import BadRequest
+from coope.core.models import Principal
+from coope.core.schemas import Event
+from coope.daemon.services import Services
+from coope.daemon.sfu.calls import CallManager
+
+
+def event_text(type_: str, **data: Any) -> str:
+    return Event(type=type_, data=data).model_dump_json()
+
+
+@dataclass(frozen=True)
+class Connection:
+    ws: web.WebSocketResponse
+    services: Services
+    calls: CallManager
+    principal: Principal
+    id: str
+
+    async def send(self, type_: str, data: dict[str, Any]) -> None:
+        """Send an event to this client (skipped if the socket closed meanwhile)."""
+        if not self.ws.closed:
+            await self.ws.send_str(event_text(type_, **data))
+
+
+def int_field(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest(f"{key!r} must be an integer")
+    return value
+
+
+def str_field(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str):
+        raise BadRequest(f"{key!r} must be a string")
+    return value
