@@ -14,6 +14,7 @@ from coope.daemon.config import DaemonConfig
 from coope.daemon.http import (
     accounts,
     admin,
+    calls,
     chat,
     friends,
     pages,
@@ -44,6 +45,7 @@ ROUTE_TABLES: list[RouteTable] = [
     chat.routes,
     workspaces.routes,
     pages.routes,
+    calls.routes,
 ]
 
 
@@ -64,14 +66,14 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
     app[WEBSOCKETS] = set()
     if config.ice_hosts:
         use_host_addresses(list(config.ice_hosts))
-    calls = CallManager(services.chat, bus, IceSettings(ice_servers(config)))
-    app[CALLS] = calls
+    call_manager = CallManager(services.chat, bus, IceSettings(ice_servers(config)))
+    app[CALLS] = call_manager
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
         await services.docs.start()
         yield
-        await calls.aclose()
+        await call_manager.aclose()
         await services.docs.aclose()
         await bus.aclose()
         await storage.aclose()

@@ -71,9 +71,11 @@ class CallClient:
         self.events: EventStream | None = None
         self.received: dict[str, int] = defaultdict(int)  # mid -> decoded frames
         self.tracks: dict[str, dict[str, Any]] = {}
-        self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self.inbox: asyncio.Queue[Event] = asyncio.Queue()  # what tests wait for
+        self._answers: asyncio.Queue[Event] = asyncio.Queue()  # what negotiation waits for
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stack = contextlib.AsyncExitStack()
+        self._negotiating = asyncio.Lock()  # one offer/answer at a time
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -92,6 +94,9 @@ class CallClient:
                     self.tracks = event.data["tracks"]
                 elif event.type == "call.renegotiate" and self.pc is not None:
                     self._spawn(self._renegotiate(event.data))
+                elif event.type == "call.answer":
+                    await self._answers.put(event)
+                    continue
                 await self.inbox.put(event)
 
     async def expect(self, *types: str, timeout: float = 10) -> Event:
@@ -123,8 +128,23 @@ class CallClient:
         for _ in range(video_slots):
             self.pc.addTransceiver("video", direction="recvonly")
         await self._negotiate()
+        # Connected before anything else happens: aioice leaves a consent task running when a
+        # connection closes while its ICE checks are still in progress.
+        async with asyncio.timeout(15):
+            while self.pc.connectionState != "connected":
+                await asyncio.sleep(0.02)
+
+    async def share_screen(self) -> None:
+        """Publish a second video track, labelled as a screen share."""
+        assert self.pc is not None
+        self.sources[self.pc.addTransceiver(BarsTrack(), direction="sendonly")] = "screen"
+        await self._negotiate()
 
     async def _negotiate(self) -> None:
+        async with self._negotiating:
+            await self._offer()
+
+    async def _offer(self) -> None:
         assert self.pc is not None and self.events is not None
         await self.pc.setLocalDescription(await self.pc.createOffer())
         sources = {t.mid: s for t, s in self.sources.items() if t.mid is not None}
@@ -136,7 +156,7 @@ class CallClient:
                 "sources": sources,
             }
         )
-        answer = await self.expect("call.answer")
+        answer = await asyncio.wait_for(self._answers.get(), 10)
         self.tracks = answer.data["tracks"]
         await self.pc.setRemoteDescription(
             RTCSessionDescription(sdp=answer.data["sdp"], type="answer")
@@ -144,10 +164,11 @@ class CallClient:
 
     async def _renegotiate(self, missing: dict[str, Any]) -> None:
         assert self.pc is not None
-        for kind in ("audio", "video"):
-            for _ in range(int(missing.get(kind, 0))):
-                self.pc.addTransceiver(kind, direction="recvonly")
-        await self._negotiate()
+        async with self._negotiating:
+            for kind in ("audio", "video"):
+                for _ in range(int(missing.get(kind, 0))):
+                    self.pc.addTransceiver(kind, direction="recvonly")
+            await self._offer()
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         assert self.pc is not None
@@ -157,11 +178,13 @@ class CallClient:
                 await track.recv()
                 self.received[mid or ""] += 1
 
-    def frames_from(self, user: str, kind: str) -> int:
+    def frames_from(self, user: str, kind: str, source: str | None = None) -> int:
         return sum(
             self.received.get(mid, 0)
             for mid, info in self.tracks.items()
-            if info["user"] == user and info["kind"] == kind
+            if info["user"] == user
+            and info["kind"] == kind
+            and (source is None or info["source"] == source)
         )
 
     async def leave(self) -> None:

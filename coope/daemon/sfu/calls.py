@@ -127,6 +127,8 @@ class CallManager:
                 )
             await existing.signal("call.kicked", {"room_id": room_id, "reason": "taken over"})
             await self._remove(room, user.id, "taken over")
+            # If that emptied the room it was closed: this join opens it again.
+            room = self._rooms.setdefault(room_id, CallRoom(room_id, members))
         elif existing is not None:
             return self._joined(room)
         peer = CallPeer(
@@ -159,11 +161,19 @@ class CallManager:
         room_id: int,
         sdp: str,
         sources: dict[str, str],
-    ) -> dict[str, Any]:
+    ) -> None:
+        """Answer a participant's offer (`call.answer`, then `call.renegotiate` if more receive
+        slots are needed for what others publish)."""
         room, participant = self._participant(principal.user.id, connection_id, room_id)
         answer = await participant.peer.answer(sdp, sources)
-        await self._assign(room, announce_to=participant.peer)
-        return {"room_id": room_id, "sdp": answer, "tracks": participant.peer.track_map()}
+        missing = await self._assign(room, offering=participant.peer)
+        await participant.signal(
+            "call.answer",
+            {"room_id": room_id, "sdp": answer, "tracks": participant.peer.track_map()},
+        )
+        # Only after the answer: the participant can start a new offer once this one is done.
+        if any(missing.values()):
+            await participant.signal("call.renegotiate", {"room_id": room_id, **missing})
 
     def _participant(
         self, user_id: int, connection_id: str, room_id: int
@@ -210,9 +220,12 @@ class CallManager:
         if room is not None and peer.user_id in room.participants:
             await self._assign(room)
 
-    async def _assign(self, room: CallRoom, announce_to: CallPeer | None = None) -> None:
+    async def _assign(self, room: CallRoom, offering: CallPeer | None = None) -> dict[str, int]:
         """Attach every published track to a free slot of every other participant; tell each
-        participant what changed, and ask for more slots where there are too few."""
+        participant what changed, and ask for more slots where there are too few. The
+        participant whose offer is being answered is told by the caller, after the answer;
+        what it lacks is returned."""
+        offering_missing = {"audio": 0, "video": 0}
         for participant in list(room.participants.values()):
             peer = participant.peer
             wanted = [
@@ -235,11 +248,15 @@ class CallManager:
                     free[0].attach(fanout)
                 else:
                     missing[fanout.kind] += 1
+            if peer is offering:
+                offering_missing = missing
+                continue
             after = peer.track_map()
-            if after != before and peer is not announce_to:
+            if after != before:
                 await participant.signal("call.tracks", {"room_id": room.room_id, "tracks": after})
             if any(missing.values()):
                 await participant.signal("call.renegotiate", {"room_id": room.room_id, **missing})
+        return offering_missing
 
     async def aclose(self) -> None:
         for room in list(self._rooms.values()):

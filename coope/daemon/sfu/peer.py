@@ -98,13 +98,13 @@ class CallPeer:
                 _restrict_codecs(transceiver)
             # aiortc keeps the offer's direction reversed, as seen from here: "sendonly" means
             # the participant only receives on this m-line.
-            wants_to_receive = transceiver._offerDirection in ("sendonly", "sendrecv")
-            if wants_to_receive and mid not in self.slots:
+            offered = transceiver._offerDirection
+            if offered in ("sendonly", "sendrecv") and mid not in self.slots:
                 slot = Slot(transceiver.kind)
                 # A subscriber's keyframe request becomes a PLI to the publisher.
                 transceiver.sender._send_keyframe = slot.request_keyframe  # type: ignore[method-assign]
                 transceiver.sender.replaceTrack(slot)
-                transceiver.direction = transceiver._offerDirection
+                transceiver.direction = offered
                 self.slots[mid] = slot
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)

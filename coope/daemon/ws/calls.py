@@ -27,8 +27,7 @@ async def handle_call_message(conn: Connection, kind: str, payload: dict[str, An
             isinstance(k, str) and isinstance(v, str) for k, v in sources.items()
         ):
             raise BadRequest("'sources' must map mids to microphone, camera or screen")
-        answer = await conn.calls.offer(conn.principal, conn.id, room_id, sdp, sources)
-        await conn.send("call.answer", answer)
+        await conn.calls.offer(conn.principal, conn.id, room_id, sdp, sources)
     elif kind == "call.leave":
         await conn.calls.leave(user.id, conn.id, room_id)
         await conn.send("call.left", {"room_id": room_id})
