@@ -50,12 +50,29 @@ def daemon(
             help="closed: only admins create accounts (the first is always allowed).",
         ),
     ] = Signup.open,
+    ice_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Address to offer call media on (repeatable). 127.0.0.1 for calls on this"
+            " machine, the LAN address for a LAN; default: every non-loopback address.",
+        ),
+    ] = None,
+    ice_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A stun: or turn: URL for calls behind NAT (repeatable); TURN credentials come"
+            " from COOPE_TURN_USERNAME and COOPE_TURN_PASSWORD. Browsers get the same list.",
+        ),
+    ] = None,
     log_level: Annotated[LogLevel, typer.Option()] = LogLevel.info,
     json: Annotated[bool, typer.Option("--json", help="Log JSON lines instead of text.")] = False,
 ) -> None:
     """Run the coope daemon (Ctrl-C or SIGTERM stops it cleanly)."""
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("--tls-cert and --tls-key go together")
+    for url in ice_server or []:
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise typer.BadParameter(f"{url!r} is not a stun:, turn: or turns: URL")
     # The daemon's stack is imported only here, so other commands start fast.
     from coope.daemon.config import DaemonConfig, SignupPolicy
     from coope.daemon.main import run
@@ -67,5 +84,7 @@ def daemon(
         tls_cert=tls_cert,
         tls_key=tls_key,
         signup=SignupPolicy(signup.value),
+        ice_hosts=tuple(ice_host) if ice_host else None,
+        ice_servers=tuple(ice_server) if ice_server else None,
     )
     run(config, log_level=log_level.value, log_format="json" if json else "text")
