@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from coope import __version__
-from coope.cli import admin, auth, chat, daemon, docs, friends, tokens, workspaces
+from coope.cli import admin, auth, calls, chat, daemon, docs, friends, tokens, workspaces
 from coope.cli.runtime import EXIT_HELP
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command("status")(friends.status)
 app.add_typer(chat.app, name="chat")
 app.add_typer(workspaces.app, name="ws")
 app.add_typer(docs.app, name="doc")
+app.add_typer(calls.app, name="call")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from coope.core.social_schemas import MessageOut
 if TYPE_CHECKING:
     from pycrdt import Doc
 
+    from coope.client.calls import CallSession
     from coope.client.replica import PageReplica
 
 
@@ -62,9 +63,17 @@ class CoopeClient:
         """A live copy of a page's content; use as `async with client.replica(page_id)`.
         Pass the `doc` of an earlier replica to bring back edits made while offline."""
         # pycrdt costs ~0.1 s to import: only commands that touch page content pay for it.
-        from coope.client.replica import PageReplica
+        from coope.client.calls import CallSession
+    from coope.client.replica import PageReplica
 
         return PageReplica(self._transport, page_id, doc)
+
+    def call(self, room_id: int, **options: Any) -> CallSession:
+        """A call in a room: `async with client.call(room_id, audio=track) as call`. Options are
+        those of `coope.client.calls.CallSession` (takeover, audio, video, on_audio...)."""
+        from coope.client.calls import CallSession  # aiortc loads only when a call is made
+
+        return CallSession(self, room_id, **options)
 
     def events(self) -> EventStream:
         """The live event stream; use as `async with client.events() as events`."""

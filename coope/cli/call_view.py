@@ -1,0 +1,126 @@
+"""What `coope call join` shows: a live table of who is in the call and who is speaking, or,
+with --json, one event per line."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from coope.client.calls import CallSession
+    from coope.core.schemas import Event
+    from coope.media.levels import LevelMeter
+
+BAR_WIDTH = 20
+FLOOR_DB = -60.0  # the empty end of a level bar
+NOTES = 4  # recent happenings shown under the table
+HIDDEN = {"call.answer"}  # negotiation details (a page of SDP) nobody watching needs
+
+
+def level_bar(rms: float, width: int = BAR_WIDTH) -> str:
+    """A bar for an RMS level on a 0..1 scale, in decibels from -60 dBFS (empty) to 0 (full)."""
+    db = 20 * math.log10(rms) if rms > 0 else FLOOR_DB
+    filled = round(width * min(max((db - FLOOR_DB) / -FLOOR_DB, 0.0), 1.0))
+    return "█" * filled + "·" * (width - filled)
+
+
+def emit_event(event: Event) -> None:
+    """One JSON line on stdout, flushed at once for whoever is reading the pipe."""
+    sys.stdout.write(json.dumps(event.model_dump(mode="json")) + "\n")
+    sys.stdout.flush()
+
+
+class CallView:
+    """Told about call events and asked to refresh; renders for people or prints JSON lines.
+
+    With JSON, speaking is reported as `call.speaking` events when someone starts or stops.
+    """
+
+    def __init__(
+        self,
+        session: CallSession,
+        room_label: str,
+        meter: LevelMeter,
+        *,
+        json_lines: bool,
+        duration: float | None,
+    ) -> None:
+        self.session = session
+        self.room_label = room_label
+        self.meter = meter
+        self.json_lines = json_lines
+        self.duration = duration
+        self.started = time.monotonic()
+        self.notes: deque[str] = deque(maxlen=NOTES)
+        self._speaking: set[str] = set()
+
+    def event(self, event: Event) -> None:
+        if event.type in HIDDEN:
+            return
+        if self.json_lines:
+            emit_event(event)
+            return
+        user, kind = event.data.get("user"), event.type
+        if kind == "call.participant_joined" and user != self.session.username:
+            self.notes.append(f"{user} joined")
+        elif kind == "call.participant_left":
+            self.notes.append(f"{user} left ({event.data.get('reason', 'left')})")
+        elif kind == "call.kicked":
+            self.notes.append("taken over by another device")
+
+    def speaking_changes(self) -> list[Event]:
+        """`call.speaking` events for everyone who started or stopped speaking since the last
+        call."""
+        from coope.core.schemas import Event
+
+        session, meter = self.session, self.meter
+        changes = []
+        for user in sorted(session.participants - {session.username}):
+            speaking = meter.speaking(user)
+            if speaking != (user in self._speaking):
+                self._speaking.symmetric_difference_update({user})
+                data: dict[str, Any] = {
+                    "room_id": session.room_id,
+                    "user": user,
+                    "speaking": speaking,
+                    "level": round(meter.level(user), 4),
+                }
+                changes.append(Event(type="call.speaking", data=data))
+        self._speaking &= session.participants
+        return changes
+
+    def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.markup import escape
+        from rich.table import Table
+        from rich.text import Text
+
+        session, meter = self.session, self.meter
+        elapsed = time.monotonic() - self.started
+        clock = f"{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d}"
+        until = f" of {self.duration:g} s" if self.duration is not None else ""
+        title = f"[bold]call in {escape(self.room_label)}[/bold] · {clock}{until} · Ctrl-C to leave"
+        table = Table("", "who", "level", box=None)
+        for user in sorted(session.participants):
+            if user == session.username:
+                table.add_row("[cyan]●[/cyan]", f"{escape(user)} [dim](you)[/dim]", "")
+                continue
+            rms = meter.level(user)
+            speaking = meter.speaking(user)
+            mark = "[green]●[/green]" if speaking else "[dim]○[/dim]"
+            name = f"[bold]{escape(user)}[/bold]" if speaking else escape(user)
+            table.add_row(mark, name, f"[green]{level_bar(rms)}[/green]")
+        notes = [Text(n, style="dim") for n in self.notes]
+        return Group(title, table, *notes)
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, emoji=False)

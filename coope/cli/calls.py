@@ -1,0 +1,267 @@
+"""coope call ...: join a room's call from the terminal (audio), list live calls, share a link.
+
+Rooms are named as in `coope chat`: `@alice`, `#team` or a room id. Audio comes from the
+microphone and goes to the speakers (PortAudio), or from and to WAV files with --input and
+--output, which needs no sound hardware at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from coope.cli import output, runtime
+from coope.cli.chat import RoomArg, resolve_room, room_label
+from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+
+if TYPE_CHECKING:
+    from aiortc import MediaStreamTrack
+
+    from coope.cli.call_view import CallView
+    from coope.client import CoopeClient
+    from coope.client.calls import CallSession
+    from coope.core.social_schemas import RoomOut
+    from coope.media.sinks import AudioSink
+
+app = typer.Typer(help="Calls: join a room's call, list live calls.", no_args_is_help=True)
+
+REFRESH_S = 0.2  # the live view, and how often speaking is checked
+
+
+@app.command()
+def join(
+    room: RoomArg,
+    audio_only: Annotated[
+        bool,
+        typer.Option(
+            "--audio-only",
+            help="Audio only. This is the default: video from a terminal is not supported yet.",
+        ),
+    ] = True,
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Send this WAV file (16-bit, mono or stereo), then silence, instead of the"
+            " microphone.",
+        ),
+    ] = None,
+    output_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            dir_okay=False,
+            help="Write what you hear (everyone mixed, 48 kHz mono WAV) instead of playing it.",
+        ),
+    ] = None,
+    takeover: Annotated[
+        bool,
+        typer.Option("--takeover", help="Move the call here if you are in it on another device."),
+    ] = False,
+    duration: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Leave after this many seconds (for scripts and bots)."),
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print call events as JSON lines instead of a view.")
+    ] = False,
+) -> None:
+    """Join the call in a room and talk until Ctrl-C (or --duration).
+
+    Shows who is in the call and who is speaking.
+
+    Without --input and --output: needs PortAudio (apt-get install libportaudio2) and devices.
+    """
+
+    async def body() -> None:
+        from coope.media.devices import require_audio_devices
+
+        require_audio_devices(input=input is None, output=output_file is None)
+        source = _source(input)  # a file that cannot be played fails before any network
+        try:
+            async with runtime.client(server, token) as c:
+                target = await resolve_room(c, room)
+                sink = _sink(output_file)
+                try:
+                    await _talk(c, target, source, sink, takeover, duration, json)
+                finally:
+                    await sink.aclose()
+        finally:
+            source.stop()
+
+    runtime.run(body)
+
+
+def _source(path: Path | None) -> MediaStreamTrack:
+    if path is not None:
+        from coope.media.sources import WavSource
+
+        return WavSource(path)
+    from coope.media.sources import MicrophoneSource
+
+    return MicrophoneSource()
+
+
+def _sink(path: Path | None) -> AudioSink:
+    if path is not None:
+        from coope.media.sinks import WavSink
+
+        return WavSink(path)
+    from coope.media.sinks import SpeakerSink
+
+    return SpeakerSink()
+
+
+async def _talk(
+    client: CoopeClient,
+    room: RoomOut,
+    source: MediaStreamTrack,
+    sink: AudioSink,
+    takeover: bool,
+    duration: float | None,
+    json: bool,
+) -> None:
+    """Be in the call until the duration is up, SIGTERM, Ctrl-C, or the call ends us."""
+    from av import AudioFrame
+
+    from coope.cli.call_view import CallView, emit_event
+    from coope.client.calls import CallSession
+    from coope.core.schemas import Event
+    from coope.media.levels import LevelMeter
+    from coope.media.pcm import frame_to_mono
+    from coope.media.sinks import AudioMixer
+
+    loop = asyncio.get_running_loop()
+    meter = LevelMeter(loop.time)
+    mixer = AudioMixer(sink)
+
+    def on_audio(user: str, frame: AudioFrame) -> None:
+        samples = frame_to_mono(frame)
+        mixer.push(user, samples)
+        meter.push(user, samples)
+
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        session = CallSession(
+            client,
+            room.id,
+            takeover=takeover,
+            audio=source,
+            on_audio=on_audio,
+            on_event=lambda event: view.event(event),
+        )
+        view = CallView(session, room_label(room), meter, json_lines=json, duration=duration)
+        async with session:
+            if json:
+                connected = {"room_id": room.id, "user": session.username}
+                emit_event(Event(type="call.connected", data=connected))
+            await _until_done(session, stop, duration, mixer.run(), _show(view))
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+    if not json:
+        output.success(f"left the call in {room_label(room)}")
+
+
+async def _until_done(
+    session: CallSession,
+    stop: asyncio.Event,
+    duration: float | None,
+    *workers: Coroutine[Any, Any, None],
+) -> None:
+    """Run the workers until the duration is up, `stop` is set or the session ends (raising
+    why); they are cancelled and awaited before the caller leaves the call."""
+    stopped = asyncio.create_task(stop.wait())
+    # The session ending raises why (taken over, daemon gone...); a worker can only end by a bug.
+    raising: list[asyncio.Task[Any]] = [asyncio.create_task(session.wait())]
+    raising += [asyncio.create_task(w) for w in workers]
+    try:
+        await asyncio.wait(
+            [stopped, *raising], timeout=duration, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in raising:
+            if task.done():
+                task.result()
+    finally:
+        for task in (stopped, *raising):
+            task.cancel()
+        await asyncio.gather(stopped, *raising, return_exceptions=True)
+
+
+async def _show(view: CallView) -> None:
+    from coope.cli.call_view import console, emit_event
+
+    if view.json_lines:
+        while True:
+            for event in view.speaking_changes():
+                emit_event(event)
+            await asyncio.sleep(REFRESH_S)
+    from rich.live import Live
+
+    screen = console()
+    try:
+        with Live(view.render(), console=screen, auto_refresh=False) as live:
+            try:
+                while True:
+                    await asyncio.sleep(REFRESH_S)
+                    live.update(view.render(), refresh=True)
+            finally:  # the last state stays on screen
+                live.update(view.render(), refresh=True)
+    finally:
+        if not screen.is_terminal:  # Live ends a terminal's last line, not a file's
+            screen.line()
+
+
+@app.command("list")
+def list_(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+    """The calls going on in your rooms, and who is in them."""
+
+    async def body() -> None:
+        from coope.client.calls import list_calls
+
+        async with runtime.client(server, token) as c:
+            calls = await list_calls(c)
+            labels = {r.id: room_label(r) for r in await c.chat.rooms()} if calls else {}
+        if json:
+            output.emit_json({"calls": calls})
+            return
+        if not calls:
+            output.info("no calls going on in your rooms")
+            return
+        output.table(
+            ["room id", "room", "participants"],
+            [
+                [str(call.room_id), labels.get(call.room_id, "?"), ", ".join(call.participants)]
+                for call in calls
+            ],
+        )
+
+    runtime.run(body)
+
+
+@app.command()
+def link(
+    room: RoomArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """A link to the room's call for a browser: {server}/call/{room id}."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            target = await resolve_room(c, room)
+            url = f"{c.server}/call/{target.id}"
+        if json:
+            output.emit_json({"room_id": target.id, "url": url})
+        else:
+            output.info(output.escape(url))
+
+    runtime.run(body)

@@ -1,0 +1,445 @@
+"""Calls from the participant's side: `CallSession` joins a room's call and carries its media.
+
+    async with CallSession(client, room_id, audio=WavSource("hello.wav")) as call:
+        async for user, frame in call.audio_frames():
+            ...
+
+Signalling runs over the member's event stream (the protocol is documented with the daemon's
+SFU): `call.join` -> `call.joined`; every offer is ours (`call.offer` -> `call.answer`, one at a
+time); `call.renegotiate` asks for more receive-only m-lines; `call.tracks` says whose audio or
+video each of them carries; `call.kicked` ends the session when the same account takes the call
+over elsewhere; `call.leave` -> `call.left` on the way out.
+
+aiortc is imported when a session starts, not with this module, so `list_calls` stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from coope.core.errors import (
+    Conflict,
+    CoopeError,
+    DaemonUnreachable,
+    InternalError,
+    Unavailable,
+    error_from_body,
+)
+from coope.core.schemas import Event
+
+if TYPE_CHECKING:
+    from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
+    from av import AudioFrame
+
+    from coope.client.client import CoopeClient
+    from coope.client.events import EventStream
+
+log = logging.getLogger(__name__)
+
+AudioCallback = Callable[[str, "AudioFrame"], None]
+EventCallback = Callable[[Event], None]
+
+AUDIO_QUEUE = 250  # 5 s of 20 ms frames per `audio_frames()` reader before the oldest are dropped
+LEAVE_TIMEOUT_S = 3.0
+
+
+class CallInfo(BaseModel):
+    """A call going on in one of your rooms."""
+
+    room_id: int
+    participants: list[str]
+
+
+class CallList(BaseModel):
+    calls: list[CallInfo]
+
+
+async def list_calls(client: CoopeClient) -> list[CallInfo]:
+    """The calls going on in your rooms (`GET /api/v1/calls`)."""
+    found: CallList = await client._transport.call("GET", "/api/v1/calls", CallList)
+    return found.calls
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """What one of our receive-only m-lines carries."""
+
+    user: str
+    kind: str  # "audio" | "video"
+    source: str  # "microphone" | "camera" | "screen"
+
+
+class CallSession:
+    """One participant in a room's call: `async with CallSession(client, room_id) as call`.
+
+    Entering joins the call, publishes `audio` (and `video`) and waits until media flows;
+    leaving sends `call.leave` and closes everything it opened. `participants` and `tracks`
+    follow the room's events. Received audio comes per person from `audio_frames()` or the
+    `on_audio` callback. `wait()` returns or raises when the session ends on its own: taken
+    over by another device (`Conflict`), the daemon gone (`DaemonUnreachable`), the media
+    connection lost (`Unavailable`).
+
+    Args:
+        client: A logged-in client.
+        room_id: The chat room whose call to join.
+        takeover: Move the call here if this account is already in it elsewhere.
+        audio: A track to publish as the microphone, e.g. `coope.media.sources.WavSource`.
+        video: A track to publish as the camera.
+        receive_video: Take video slots when others publish video (frames are dropped for now);
+            without it only audio is received.
+        on_audio: Called with (username, frame) for every received audio frame.
+        on_event: Called with every call event of this room (`call.*`).
+        connect_timeout_s: How long joining may take until media flows.
+        reply_timeout_s: How long to wait for each answer from the daemon.
+    """
+
+    def __init__(
+        self,
+        client: CoopeClient,
+        room_id: int,
+        *,
+        takeover: bool = False,
+        audio: MediaStreamTrack | None = None,
+        video: MediaStreamTrack | None = None,
+        receive_video: bool = False,
+        on_audio: AudioCallback | None = None,
+        on_event: EventCallback | None = None,
+        connect_timeout_s: float = 15.0,
+        reply_timeout_s: float = 10.0,
+    ) -> None:
+        self.client = client
+        self.room_id = room_id
+        self.takeover = takeover
+        self.username = ""
+        self.participants: set[str] = set()
+        self.tracks: dict[str, TrackInfo] = {}  # mid -> what it carries
+        self.ice_servers: list[dict[str, Any]] = []
+        self.pc: RTCPeerConnection | None = None
+        self._audio = audio
+        self._video = video
+        self._receive_video = receive_video
+        self._on_audio = on_audio
+        self._on_event = on_event
+        self._connect_timeout = connect_timeout_s
+        self._reply_timeout = reply_timeout_s
+        self._events: EventStream | None = None
+        self._sources: dict[RTCRtpTransceiver, str] = {}
+        self._pending: asyncio.Future[Event] | None = None
+        self._negotiating = asyncio.Lock()
+        self._audio_queues: list[asyncio.Queue[tuple[str, AudioFrame] | None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._media_changed = asyncio.Event()
+        self._left = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._error: CoopeError | None = None
+        self._joined = False
+        self._closing = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> CallSession:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Join the call and connect the media; on failure everything is closed again."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _start(self) -> None:
+        self._events = self.client.events()
+        await self._events.__aenter__()
+        if self._events.ready is not None:
+            self.username = str(self._events.ready.data.get("user", {}).get("username", ""))
+        self._spawn(self._read())
+        joined = await self._request(
+            {"type": "call.join", "room_id": self.room_id, "takeover": self.takeover}
+        )
+        self._joined = True
+        self.participants = set(joined.data.get("participants") or [])
+        self.ice_servers = list(joined.data.get("ice_servers") or [])
+        self.pc = self._peer_connection()
+        await self._negotiate()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                while self.pc.connectionState != "connected":
+                    self._raise_if_ended()
+                    self._media_changed.clear()
+                    await self._media_changed.wait()
+        except TimeoutError:
+            raise Unavailable(
+                f"the call's media did not connect within {self._connect_timeout:g} s: the"
+                " daemon's ICE addresses (`coope daemon --ice-host`, `--ice-server`) must be"
+                " reachable from here"
+            ) from None
+
+    def _peer_connection(self) -> RTCPeerConnection:
+        from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection
+
+        # max-bundle: with aiortc's default (balanced) a second m-line of a kind keeps a
+        # transport of its own that never connects. An empty server list, not None: None
+        # would make aiortc ask Google's STUN server.
+        pc = RTCPeerConnection(
+            RTCConfiguration(
+                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+                iceServers=[
+                    RTCIceServer(
+                        urls=s["urls"], username=s.get("username"), credential=s.get("credential")
+                    )
+                    for s in self.ice_servers
+                ],
+            )
+        )
+        pc.on("track", lambda track: self._spawn(self._consume(track)))
+        pc.on("connectionstatechange", self._on_connection_state)
+        if self._audio is not None:
+            self._sources[pc.addTransceiver(self._audio, direction="sendonly")] = "microphone"
+        if self._video is not None:
+            self._sources[pc.addTransceiver(self._video, direction="sendonly")] = "camera"
+        pc.addTransceiver("audio", direction="recvonly")
+        if self._receive_video:
+            pc.addTransceiver("video", direction="recvonly")
+        return pc
+
+    def _on_connection_state(self) -> None:
+        self._media_changed.set()
+        if self.pc is not None and self.pc.connectionState == "failed":
+            self._end(Unavailable("the call's media connection failed"))
+
+    async def aclose(self) -> None:
+        """Leave the call (if still in it) and close the peer connection, the event stream and
+        every task. Safe to call more than once."""
+        if self._closing:
+            return
+        self._closing = True
+        events = self._events
+        if self._joined and not self._ended.is_set() and events is not None:
+            with contextlib.suppress(Exception):
+                await events.send({"type": "call.leave", "room_id": self.room_id})
+                # wait_for, not asyncio.timeout: on Python 3.11 a timeout inside a task that is
+                # already being cancelled (Ctrl-C) raises CancelledError and skips the cleanup.
+                await asyncio.wait_for(self._left.wait(), LEAVE_TIMEOUT_S)
+        if self.pc is not None:
+            await self.pc.close()
+        if events is not None:
+            await events.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._end(None)
+
+    async def wait(self) -> None:
+        """Until the session ends by itself; raises why, unless we left."""
+        await self._ended.wait()
+        if self._error is not None:
+            raise self._error
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    def _raise_if_ended(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._ended.is_set():
+            raise InternalError("the call session is closed")
+
+    def _end(self, error: CoopeError | None) -> None:
+        if self._ended.is_set():
+            return
+        self._error = error
+        self._ended.set()
+        self._media_changed.set()
+        if self._pending is not None and not self._pending.done():
+            self._pending.set_exception(error or InternalError("the call session is closed"))
+        for queue in self._audio_queues:
+            _put_dropping_oldest(queue, None)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- signalling --------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        assert self._events is not None
+        try:
+            async for event in self._events:
+                self._dispatch(event)
+        except CoopeError as exc:
+            self._end(exc)
+        except Exception as exc:
+            # The task's boundary: whatever broke the socket (or a callback), the session must
+            # end and say so rather than wait forever on a reader that is gone.
+            self._end(DaemonUnreachable(f"the call's event stream broke: {exc!r}"))
+        if not self._closing:
+            self._end(DaemonUnreachable("the daemon closed the event stream"))
+
+    def _dispatch(self, event: Event) -> None:
+        kind, data = event.type, event.data
+        if kind == "error":
+            error = error_from_body({"error": data}, 0)
+            if self._pending is not None and not self._pending.done():
+                self._pending.set_exception(error)
+            else:
+                log.warning("call error from the daemon: %s", error.message)
+            return
+        if not kind.startswith("call.") or data.get("room_id") != self.room_id:
+            return
+        if kind in ("call.joined", "call.answer"):
+            if self._pending is not None and not self._pending.done():
+                self._pending.set_result(event)
+        elif kind == "call.tracks":
+            self.tracks = _tracks(data.get("tracks"))
+        elif kind == "call.renegotiate":
+            self._spawn(self._renegotiate(data))
+        elif kind == "call.participant_joined":
+            self.participants.add(str(data.get("user")))
+        elif kind == "call.participant_left":
+            self.participants.discard(str(data.get("user")))
+        elif kind == "call.ended":
+            self.participants.clear()
+        elif kind == "call.left":
+            self._left.set()
+        elif kind == "call.kicked":
+            reason = data.get("reason") or "taken over"
+            self._end(
+                Conflict(
+                    f"you left the call in room {self.room_id} ({reason}): this account joined"
+                    " it from another device"
+                )
+            )
+        if self._on_event is not None:
+            self._on_event(event)
+
+    async def _request(self, message: dict[str, Any]) -> Event:
+        """Send one join or offer and wait for its answer (or the error it caused)."""
+        assert self._events is not None
+        self._raise_if_ended()
+        future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+        self._pending = future
+        try:
+            await self._events.send(message)
+            async with asyncio.timeout(self._reply_timeout):
+                return await future
+        except TimeoutError:
+            raise Unavailable(
+                f"the daemon did not answer {message['type']} within {self._reply_timeout:g} s"
+            ) from None
+        finally:
+            self._pending = None
+
+    async def _negotiate(self, more_audio: int = 0, more_video: int = 0) -> None:
+        from aiortc import RTCSessionDescription
+
+        assert self.pc is not None
+        async with self._negotiating:  # one offer at a time
+            for _ in range(more_audio):
+                self.pc.addTransceiver("audio", direction="recvonly")
+            for _ in range(more_video):
+                self.pc.addTransceiver("video", direction="recvonly")
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+            sources = {t.mid: s for t, s in self._sources.items() if t.mid is not None}
+            answer = await self._request(
+                {
+                    "type": "call.offer",
+                    "room_id": self.room_id,
+                    "sdp": self.pc.localDescription.sdp,
+                    "sources": sources,
+                }
+            )
+            self.tracks = _tracks(answer.data.get("tracks"))
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=str(answer.data["sdp"]), type="answer")
+            )
+
+    async def _renegotiate(self, missing: dict[str, Any]) -> None:
+        audio = int(missing.get("audio") or 0)
+        video = int(missing.get("video") or 0) if self._receive_video else 0
+        if not (audio or video):
+            return
+        try:
+            await self._negotiate(audio, video)
+        except CoopeError as exc:
+            self._end(exc)
+        except Exception as exc:  # aiortc refusing the answer: the media cannot go on
+            self._end(InternalError(f"renegotiating the call failed: {exc!r}"))
+
+    # --- media -------------------------------------------------------------------------------
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        """Read every decoded frame of one receive slot (unread frames would pile up in
+        aiortc); hand audio on, labelled with whoever the slot carries right now."""
+        from aiortc.mediastreams import MediaStreamError
+        from av import AudioFrame
+
+        assert self.pc is not None
+        mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            info = self.tracks.get(mid or "")
+            if not isinstance(frame, AudioFrame) or info is None:
+                continue
+            if self._on_audio is not None:
+                self._on_audio(info.user, frame)
+            for queue in self._audio_queues:
+                _put_dropping_oldest(queue, (info.user, frame))
+
+    def audio_frames(self) -> AsyncIterator[tuple[str, AudioFrame]]:
+        """Every received audio frame as (username, frame) from now on, until the session
+        ends; raises why it ended, unless we left. A slow reader loses the oldest frames."""
+        queue: asyncio.Queue[tuple[str, AudioFrame] | None] = asyncio.Queue(AUDIO_QUEUE)
+        if self._ended.is_set():
+            queue.put_nowait(None)
+        self._audio_queues.append(queue)
+        return self._drain(queue)
+
+    async def _drain(
+        self, queue: asyncio.Queue[tuple[str, AudioFrame] | None]
+    ) -> AsyncIterator[tuple[str, AudioFrame]]:
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+            if self._error is not None:
+                raise self._error
+        finally:
+            self._audio_queues.remove(queue)
+
+
+def _tracks(raw: Any) -> dict[str, TrackInfo]:
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(mid): TrackInfo(str(t.get("user")), str(t.get("kind")), str(t.get("source")))
+        for mid, t in raw.items()
+        if isinstance(t, dict)
+    }
+
+
+def _put_dropping_oldest(queue: asyncio.Queue[Any], item: Any) -> None:
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)

@@ -1,0 +1,294 @@
+"""`coope call` against a daemon subprocess: real `coope call join` processes talking through the
+SFU with WAV files, checked by what each one heard."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from coope.cli.call_view import level_bar
+from coope.core.errors import Unavailable
+from coope.media.devices import (
+    PORTAUDIO_MISSING,
+    no_device_message,
+    require_audio_devices,
+)
+from tests.cli.clitools import Cli, assert_fails, assert_ok
+from tests.helpers import DaemonProcess
+from tests.media.audio import band_energy, read_mono, tone, write_wav
+
+pytestmark = pytest.mark.slow
+
+_pairs = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def call_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon offering call media on loopback, where the joining processes can reach it."""
+    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data", "--ice-host", "127.0.0.1")
+    daemon.start()
+    try:
+        yield daemon.url
+    finally:
+        try:
+            daemon.terminate()
+        finally:
+            daemon.kill()
+
+
+@dataclass
+class Pair:
+    ann: Cli
+    ben: Cli
+    room: str  # "#name"
+    room_id: int
+    names: tuple[str, str]
+
+
+@pytest.fixture
+def pair(call_server: str, tmp_path_factory: pytest.TempPathFactory) -> Pair:
+    """Two people with fresh accounts in a group room of their own."""
+    n = next(_pairs)
+    ann, ben = (Cli(call_server, tmp_path_factory.mktemp("config")) for _ in range(2))
+    names = (f"ann{n}", f"ben{n}")
+    ann.signup(names[0])
+    ben.signup(names[1])
+    room = ann.json("chat", "room", "create", f"call{n}", "--member", names[1])
+    return Pair(ann, ben, f"#call{n}", room["id"], names)
+
+
+class Joined:
+    """One `python -m coope call join ... --json` process; its output goes to files so a pipe
+    nobody reads cannot stall it."""
+
+    def __init__(self, cli: Cli, room: str, workdir: Path, name: str, *args: str) -> None:
+        self.stdout_path = workdir / f"{name}.out"
+        self.stderr_path = workdir / f"{name}.err"
+        env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
+        env.pop("COOPE_SERVER", None)
+        env.pop("COOPE_TOKEN", None)
+        cmd = [sys.executable, "-m", "coope", "call", "join", room, "--server", cli.server]
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen([*cmd, *args, "--json"], stdout=out, stderr=err, env=env)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout_path.read_text().splitlines()]
+
+    def saw(self, kind: str, **data: Any) -> bool:
+        return any(
+            e["type"] == kind and all(e["data"].get(k) == v for k, v in data.items())
+            for e in self.events()
+        )
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def wait(self, timeout: float = 20) -> int:
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def start_join(tmp_path: Path) -> Iterator[Callable[..., Joined]]:
+    """Start `coope call join` processes; every one is killed and reaped at the end."""
+    with ExitStack() as stack:
+
+        def start(cli: Cli, room: str, name: str, *args: str) -> Joined:
+            joined = Joined(cli, room, tmp_path, name, *args)
+            stack.callback(joined.kill)
+            return joined
+
+        yield start
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+
+
+def test_two_people_hear_each_other(
+    pair: Pair, tmp_path: Path, start_join: Callable[..., Joined]
+) -> None:
+    ann_name, ben_name = pair.names
+    tone440 = write_wav(tmp_path / "tone440.wav", tone(440, 3.0))
+    tone1000 = write_wav(tmp_path / "tone1000.wav", tone(1000, 3.0))
+    heard_by_a, heard_by_b = tmp_path / "heard_by_a.wav", tmp_path / "heard_by_b.wav"
+    # Ben stays longer, so he sees Ann leave when her time is up.
+    a = start_join(
+        pair.ann, pair.room, "a", "--input", str(tone440), "--output", str(heard_by_a),
+        "--duration", "6",
+    )  # fmt: skip
+    b = start_join(
+        pair.ben, str(pair.room_id), "b", "--input", str(tone1000), "--output", str(heard_by_b),
+        "--duration", "8", "--audio-only",
+    )  # fmt: skip
+
+    def listed() -> list[Any]:
+        return list(pair.ben.json("call", "list")["calls"])
+
+    eventually(
+        lambda: (
+            [(c["room_id"], sorted(c["participants"])) for c in listed()]
+            == [(pair.room_id, sorted(pair.names))]
+        ),
+        what="both in `coope call list`",
+    )
+    assert (a.wait(), b.wait()) == (0, 0), (a.stderr(), b.stderr())
+
+    for who, heard, loud, quiet in (
+        (a, heard_by_a, 1000, 440),
+        (b, heard_by_b, 440, 1000),
+    ):
+        samples, rate = read_mono(heard)
+        assert rate == 48_000
+        # As long as the call, give or take joining: silence is written when nobody speaks.
+        assert 4.5 < len(samples) / rate < 9
+        # The other's tone, for most of its three seconds, and none of one's own.
+        audible = np.abs(samples) > 0.05
+        assert audible.sum() / rate > 1.5, audible.sum() / rate
+        assert band_energy(samples, loud) > 20 * band_energy(samples, quiet)
+        assert who.stderr() == ""
+
+    assert a.saw("call.connected", user=ann_name)
+    assert a.saw("call.speaking", user=ben_name, speaking=True)
+    assert a.saw("call.left", room_id=pair.room_id)
+    # Whoever joined second found the other in the call, the first saw them join.
+    assert b.saw("call.participant_joined", user=ann_name) or b.saw(
+        "call.joined", participants=[ann_name, ben_name]
+    )
+    assert b.saw("call.participant_left", user=ann_name, reason="left")  # left, not vanished
+    assert b.saw("call.speaking", user=ann_name, speaking=True)
+    assert b.saw("call.speaking", user=ann_name, speaking=False)  # her file ran out
+    assert pair.ann.json("call", "list") == {"calls": []}
+
+
+def test_ctrl_c_and_sigterm_leave_cleanly(
+    pair: Pair, tmp_path: Path, start_join: Callable[..., Joined]
+) -> None:
+    ann_name, ben_name = pair.names
+    tone440 = write_wav(tmp_path / "tone440.wav", tone(440, 1.0))
+    a = start_join(
+        pair.ann, pair.room, "a", "--input", str(tone440), "--output", str(tmp_path / "a.wav"),
+        "--duration", "30",
+    )  # fmt: skip
+    b = start_join(
+        pair.ben, pair.room, "b", "--input", str(tone440), "--output", str(tmp_path / "b.wav"),
+        "--duration", "30",
+    )  # fmt: skip
+    eventually(lambda: b.saw("call.speaking", user=ann_name, speaking=True), what="ben hears")
+    a.proc.send_signal(signal.SIGINT)
+    assert a.wait() == 130
+    assert a.saw("call.left", room_id=pair.room_id)
+    assert a.stderr() == ""
+    eventually(lambda: b.saw("call.participant_left", user=ann_name, reason="left"))
+    b.proc.send_signal(signal.SIGTERM)
+    assert b.wait() == 0, b.stderr()
+    # `call.ended` is not checked: it travels the room's event bus, `call.left` comes straight
+    # back on the socket, and the session stops reading once it has the latter.
+    assert b.saw("call.left", room_id=pair.room_id)
+    assert read_mono(tmp_path / "b.wav")[0].size > 0  # the file was closed properly
+    assert pair.ben.json("call", "list") == {"calls": []}  # he was the last one
+
+
+def test_taking_the_call_over_ends_it_on_the_first_device(
+    pair: Pair, tmp_path: Path, start_join: Callable[..., Joined]
+) -> None:
+    silence = write_wav(tmp_path / "silence.wav", tone(440, 0.1, amplitude=0.0))
+    files = ("--input", str(silence), "--output")
+    laptop = start_join(pair.ann, pair.room, "laptop", *files, str(tmp_path / "l.wav"))
+    eventually(lambda: laptop.saw("call.connected"), what="the laptop in the call")
+    # Without --takeover the second device is refused and the first stays.
+    refused = pair.ann("call", "join", pair.room, *files, str(tmp_path / "p.wav"))
+    assert_fails(refused, 6, "already in this call on another device")
+    phone = start_join(
+        pair.ann, pair.room, "phone", *files, str(tmp_path / "p.wav"), "--takeover",
+        "--duration", "1",
+    )  # fmt: skip
+    assert laptop.wait() == 6
+    assert laptop.saw("call.kicked", room_id=pair.room_id)
+    assert laptop.stderr().splitlines() == [
+        f"error: you left the call in room {pair.room_id} (taken over): this account joined it"
+        " from another device"
+    ]
+    assert phone.wait() == 0, phone.stderr()
+
+
+def test_join_without_files_needs_portaudio_and_devices(pair: Pair, tmp_path: Path) -> None:
+    """Uses the real check of this machine: with sound hardware there is nothing to refuse."""
+    try:
+        require_audio_devices(input=True, output=True)
+    except Unavailable as exc:
+        expected = exc.message
+    else:
+        pytest.skip("this machine has PortAudio, a microphone and a speaker")
+    assert expected in {
+        PORTAUDIO_MISSING,
+        no_device_message(["input"]),
+        no_device_message(["output"]),
+        no_device_message(["input", "output"]),
+    }
+    line = assert_fails(pair.ann("call", "join", pair.room), 9, expected)
+    assert "PortAudio" in line or "no audio input device" in line or "no audio output" in line
+    assert "--input FILE.wav --output FILE.wav" in line
+    # With only one of the two files, the other device is still needed.
+    half = pair.ann("call", "join", pair.room, "--output", str(tmp_path / "h.wav"))
+    assert half.exit_code == 9
+    assert "input device" in half.stderr or "PortAudio" in half.stderr
+
+
+def test_join_refuses_bad_files_and_unknown_rooms(pair: Pair, tmp_path: Path) -> None:
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    out = str(tmp_path / "out.wav")
+    assert_fails(
+        pair.ann("call", "join", pair.room, "--input", str(text), "--output", out),
+        7,
+        "is not a WAV file",
+    )
+    ok = write_wav(tmp_path / "ok.wav", tone(440, 0.1))
+    assert_fails(
+        pair.ann("call", "join", "#nowhere", "--input", str(ok), "--output", out),
+        5,
+        "you are in no room called #nowhere",
+    )
+    assert not Path(out).exists()  # nothing written for a call that never started
+    missing = pair.ann("call", "join", pair.room, "--input", str(tmp_path / "missing.wav"))
+    assert missing.exit_code == 2  # a usage error, from the option itself
+
+
+def test_link_and_list(pair: Pair) -> None:
+    link = pair.ben.json("call", "link", pair.room)
+    assert link == {"room_id": pair.room_id, "url": f"{pair.ben.server}/call/{pair.room_id}"}
+    shown = pair.ben("call", "link", str(pair.room_id))
+    assert_ok(shown)
+    assert shown.stdout.strip() == f"{pair.ben.server}/call/{pair.room_id}"
+    listed = pair.ann("call", "list")
+    assert_ok(listed)
+    assert "no calls going on in your rooms" in listed.stdout
+    assert_fails(pair.ann("call", "list", "--token", "nope"), 3, "")
+
+
+def test_level_bar() -> None:
+    assert level_bar(0.0) == "·" * 20
+    assert level_bar(1.0) == "█" * 20
+    assert level_bar(10 ** (-30 / 20)) == "█" * 10 + "·" * 10  # -30 dBFS: half way
