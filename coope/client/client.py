@@ -63,8 +63,7 @@ class CoopeClient:
         """A live copy of a page's content; use as `async with client.replica(page_id)`.
         Pass the `doc` of an earlier replica to bring back edits made while offline."""
         # pycrdt costs ~0.1 s to import: only commands that touch page content pay for it.
-        from coope.client.calls import CallSession
-    from coope.client.replica import PageReplica
+        from coope.client.replica import PageReplica
 
         return PageReplica(self._transport, page_id, doc)
 
