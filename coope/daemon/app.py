@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+from pydantic import BaseModel
 
+from coope.core.errors import NotFound
 from coope.daemon.bus import InProcessBus
 from coope.daemon.clock import Clock, SystemClock
 from coope.daemon.config import DaemonConfig
@@ -35,6 +38,45 @@ from coope.daemon.storage.sqlite import SqliteStorage
 from coope.daemon.ws.docsync import sync_socket
 from coope.daemon.ws.events import events_socket
 
+# The browser pages: plain files from coope/daemon/web/, no build step. They are declared like
+# the API (so the OpenAPI document lists every route served) and fetch everything else themselves.
+WEB_DIR = Path(__file__).parent / "web"
+WEB_ASSETS = ("call.js", "call.css")
+web_pages = RouteTable("web")
+
+
+class CallPagePath(BaseModel):
+    room_id: int
+
+
+class AssetPath(BaseModel):
+    name: str
+
+
+@web_pages.get(
+    "/call/{room_id}",
+    summary="The browser call page for a room (signs in, then joins over /api/v1/ws).",
+    params=CallPagePath,
+    raw_response="text/html",
+    auth=False,
+)
+async def call_page(request: web.Request, params: CallPagePath) -> web.StreamResponse:
+    return web.FileResponse(WEB_DIR / "call.html", headers={"Cache-Control": "no-cache"})
+
+
+@web_pages.get(
+    "/web/{name}",
+    summary="The browser pages' scripts and styles.",
+    params=AssetPath,
+    raw_response="text/plain",
+    auth=False,
+)
+async def web_asset(request: web.Request, params: AssetPath) -> web.StreamResponse:
+    if params.name not in WEB_ASSETS:  # a fixed list: nothing else of the folder is served
+        raise NotFound(f"no such file: /web/{params.name}")
+    return web.FileResponse(WEB_DIR / params.name, headers={"Cache-Control": "no-cache"})
+
+
 ROUTE_TABLES: list[RouteTable] = [
     system.routes,
     accounts.routes,
@@ -46,6 +88,7 @@ ROUTE_TABLES: list[RouteTable] = [
     workspaces.routes,
     pages.routes,
     calls.routes,
+    web_pages,
 ]
 
 

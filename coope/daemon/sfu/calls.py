@@ -202,13 +202,16 @@ class CallManager:
         participant = room.participants.pop(user_id, None)
         if participant is None:
             return
+        # What the others receive now: closing the peer detaches their slots, and the change
+        # must still be told to them.
+        previous = {p.peer: p.peer.track_map() for p in room.participants.values()}
         await participant.peer.aclose()
         await self._announce(
             room, "call.participant_left", user=participant.peer.username, reason=reason
         )
         log.info("left call", extra={"room": room.room_id, "user": participant.peer.username})
         if room.participants:
-            await self._assign(room)
+            await self._assign(room, previous=previous)
         else:
             del self._rooms[room.room_id]
             await self._announce(room, "call.ended")
@@ -220,7 +223,12 @@ class CallManager:
         if room is not None and peer.user_id in room.participants:
             await self._assign(room)
 
-    async def _assign(self, room: CallRoom, offering: CallPeer | None = None) -> dict[str, int]:
+    async def _assign(
+        self,
+        room: CallRoom,
+        offering: CallPeer | None = None,
+        previous: dict[CallPeer, dict[str, dict[str, Any]]] | None = None,
+    ) -> dict[str, int]:
         """Attach every published track to a free slot of every other participant; tell each
         participant what changed, and ask for more slots where there are too few. The
         participant whose offer is being answered is told by the caller, after the answer;
@@ -234,7 +242,7 @@ class CallManager:
                 if other.peer is not peer
                 for fanout in other.peer.published.values()
             ]
-            before = peer.track_map()
+            before = (previous or {}).get(peer) or peer.track_map()
             for slot in peer.slots.values():
                 if slot.source is not None and slot.source not in wanted:
                     slot.attach(None)
