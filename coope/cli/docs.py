@@ -7,216 +7,34 @@ leading parents may be left out while that stays unambiguous: a bare title works
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from coope.cli import output, runtime
+from coope.cli import doc_live, output, runtime
+from coope.cli.pages import (
+    BLOCK_TYPES_HELP,
+    PageArg,
+    block_views,
+    page_paths,
+    page_title,
+    read_markdown_file,
+    render_page,
+    resolve_page,
+    show_page,
+)
 from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
 from coope.cli.workspaces import confirm_or_refuse, resolve_workspace, when
-from coope.core.errors import CoopeError, DaemonUnreachable, Forbidden, InvalidInput, NotFound
+from coope.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from pycrdt import Doc
-
-    from coope.client import CoopeClient
-    from coope.core.blocks import BlockView
-    from coope.core.workspace_schemas import BlockOut, PageOut, WorkspaceOut
+    from coope.core.workspace_schemas import PageOut
 
 app = typer.Typer(help="Pages: the tree, content, covers and trash.", no_args_is_help=True)
 
-PageArg = Annotated[
-    str, typer.Argument(metavar="PAGE", help="A page id, or a title path like WS/Parent/Child.")
-]
 WsArg = Annotated[str, typer.Argument(metavar="WS", help="A workspace id or name.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-
-DEFAULT_ICON = "📄"
-BLOCK_TYPES_HELP = (
-    "paragraph, heading1, heading2, heading3, todo, bullet, numbered, quote, code or divider."
-)
-
-
-class EditorFailed(CoopeError):
-    """The editor could not start or did not exit cleanly: nothing is sent."""
-
-    code = "editor_failed"
-    status = 0
-
-
-# --- naming pages ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Entry:
-    page: PageOut
-    workspace: WorkspaceOut
-    titles: tuple[str, ...]  # from the top of the tree down to the page itself
-
-    @property
-    def path(self) -> str:
-        return "/".join((self.workspace.name, *self.titles))
-
-    def names(self) -> set[str]:
-        """Every way to write this page's path: with its workspace (name or id), or without
-        the workspace and any number of leading parents."""
-        tail = "/".join(self.titles)
-        names = {f"{self.workspace.name}/{tail}", f"{self.workspace.id}/{tail}"}
-        names.update("/".join(self.titles[k:]) for k in range(len(self.titles)))
-        return names
-
-
-def page_paths(pages: list[PageOut]) -> dict[int, tuple[str, ...]]:
-    """Each page's titles from the top of the tree, following parents that are in `pages`."""
-    by_id = {p.id: p for p in pages}
-    paths: dict[int, tuple[str, ...]] = {}
-    for page in pages:
-        titles = [page.title]
-        seen = {page.id}
-        parent = by_id.get(page.parent_id) if page.parent_id is not None else None
-        while parent is not None and parent.id not in seen:
-            titles.append(parent.title)
-            seen.add(parent.id)
-            parent = by_id.get(parent.parent_id) if parent.parent_id is not None else None
-        paths[page.id] = tuple(reversed(titles))
-    return paths
-
-
-async def _entries(
-    client: CoopeClient, workspaces: list[WorkspaceOut], trash: bool
-) -> list[_Entry]:
-    import asyncio
-
-    async def of(ws: WorkspaceOut) -> list[_Entry]:
-        pages = await client.pages.tree(ws.id)
-        if trash:
-            pages += await client.pages.trash(ws.id)
-        paths = page_paths(pages)
-        return [_Entry(p, ws, paths[p.id]) for p in pages]
-
-    found = await asyncio.gather(*(of(ws) for ws in workspaces))
-    return [entry for entries in found for entry in entries]
-
-
-async def resolve_page(
-    client: CoopeClient,
-    target: str,
-    *,
-    within: WorkspaceOut | None = None,
-    trash: bool = False,
-) -> PageOut:
-    """The page a person means by an id or a title path.
-
-    Args:
-        client: An open client.
-        target: `12`, `#12`, `WS/Parent/Child`, `Parent/Child` or `Child`.
-        within: Only look among this workspace's pages.
-        trash: Also look among pages in the trash (by title: the roots of what was archived).
-    """
-    target = target.strip()
-    by_id: NotFound | None = None
-    if target.lstrip("#").isdigit():
-        try:
-            page = await client.pages.get(int(target.lstrip("#")))
-        except NotFound as exc:
-            if target.startswith("#"):
-                raise
-            by_id = exc
-        else:
-            if within is not None and page.workspace_id != within.id:
-                raise InvalidInput(f"page {page.id} is not in workspace {within.name}")
-            return page
-    wanted = target.strip("/")
-    workspaces = [within] if within is not None else await client.workspaces.list()
-    entries = await _entries(client, workspaces, trash)
-    folded = wanted.casefold()
-    matches = [e for e in entries if folded in {n.casefold() for n in e.names()}]
-    if len(matches) > 1:
-        exact = [e for e in matches if wanted in e.names()]
-        matches = exact if len(exact) == 1 else matches
-    if not matches:
-        if by_id is not None:
-            raise by_id
-        where = f" in {within.name}" if within is not None else ""
-        raise NotFound(f"no page called {target!r}{where}")
-    if len(matches) > 1:
-        listed = ", ".join(f"{e.page.id} ({e.path})" for e in matches[:10])
-        more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
-        raise InvalidInput(f"{target!r} could be pages {listed}{more}: use the id or a path")
-    return matches[0].page
-
-
-# --- showing pages ---------------------------------------------------------------------------
-
-
-def _title(page: PageOut) -> str:
-    return f"{page.icon or DEFAULT_ICON} {page.title}"
-
-
-def _views(blocks: list[BlockOut]) -> list[BlockView]:
-    from coope.core.blocks import BlockView
-
-    return [BlockView(b.id, b.type, b.text, b.checked, "") for b in blocks]
-
-
-def render_page(page: PageOut, blocks: list[BlockView]) -> Any:
-    """A Rich renderable: the icon and title, then the content as Markdown (todos as boxes)."""
-    from rich.console import Group
-    from rich.markdown import Markdown
-    from rich.rule import Rule
-    from rich.text import Text
-
-    from coope.core.blocks import to_markdown
-
-    head = Text(_title(page), style="bold")
-    if page.archived:
-        head.append("  (in the trash)", style="dim")
-    parts: list[Any] = [head, Rule(style="dim")]
-    run: list[BlockView] = []
-
-    def flush() -> None:
-        if run:
-            parts.append(Markdown(to_markdown(run)))
-            run.clear()
-
-    for view in blocks:
-        if view.type == "todo":
-            flush()
-            box = Text("☑ " if view.checked else "☐ ")
-            box.append(view.text, style="dim strike" if view.checked else "")
-            parts.append(box)
-        else:
-            run.append(view)
-    flush()
-    if not blocks:
-        parts.append(Text("(empty page)", style="dim"))
-    return Group(*parts)
-
-
-def _read_file(path: str) -> str:
-    """A text file's content ('-': standard input), or a coope error saying why not."""
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"no file {path}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _show_page(page: PageOut, json: bool, what: str) -> None:
-    if json:
-        output.emit_json(page)
-    else:
-        output.success(f"{_title(page)} (page {page.id}) {what}")
-
-
-# --- the tree --------------------------------------------------------------------------------
 
 
 @app.command()
@@ -240,14 +58,14 @@ def new(
     """Create a page (at the top of the workspace or under another page)."""
 
     async def body() -> None:
-        markdown = _read_file(from_file) if from_file is not None else None
+        markdown = read_markdown_file(from_file) if from_file is not None else None
         async with runtime.client(server, token) as c:
             workspace = await resolve_workspace(c, ws)
             parent_id = (await resolve_page(c, parent, within=workspace)).id if parent else None
             page = await c.pages.create(
                 workspace.id, title, parent_id=parent_id, icon=icon, markdown=markdown
             )
-        _show_page(page, json, f"created in {workspace.name}")
+        show_page(page, json, f"created in {workspace.name}")
 
     runtime.run(body)
 
@@ -321,7 +139,7 @@ def tree(
 
         def grow(node: Tree, parent: int | None) -> None:
             for page in children.get(parent, []):
-                label = f"{output.escape(_title(page))} [dim]#{page.id}[/dim]"
+                label = f"{output.escape(page_title(page))} [dim]#{page.id}[/dim]"
                 grow(node.add(label), page.id)
 
         grow(root, None)
@@ -344,7 +162,7 @@ def rename(
         async with runtime.client(server, token) as c:
             target = await resolve_page(c, page)
             renamed = await c.pages.rename(target.id, title)
-        _show_page(renamed, json, "renamed")
+        show_page(renamed, json, "renamed")
 
     runtime.run(body)
 
@@ -387,7 +205,7 @@ def move(
                 target.id, parent_id, after=sibling.id if sibling is not None else None
             )
         where = "to the top level" if moved.parent_id is None else f"under page {moved.parent_id}"
-        _show_page(moved, json, f"moved {where}")
+        show_page(moved, json, f"moved {where}")
 
     runtime.run(body)
 
@@ -406,7 +224,7 @@ def icon(
         async with runtime.client(server, token) as c:
             target = await resolve_page(c, page)
             updated = await c.pages.set_icon(target.id, emoji)
-        _show_page(updated, json, "icon set" if updated.icon else "icon cleared")
+        show_page(updated, json, "icon set" if updated.icon else "icon cleared")
 
     runtime.run(body)
 
@@ -442,7 +260,7 @@ def cover(
                 updated = await c.pages.clear_cover(target.id)
             else:
                 updated = await c.pages.set_cover(target.id, image)
-        _show_page(updated, json, "cover removed" if clear else "cover set")
+        show_page(updated, json, "cover removed" if clear else "cover set")
 
     runtime.run(body)
 
@@ -461,7 +279,7 @@ def archive(
             output.emit_json({"page_id": target.id, "archived": ids})
         else:
             others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
-            output.success(f"{_title(target)}{others} moved to the trash")
+            output.success(f"{page_title(target)}{others} moved to the trash")
 
     runtime.run(body)
 
@@ -476,7 +294,7 @@ def restore(
         async with runtime.client(server, token) as c:
             target = await resolve_page(c, page, trash=True)
             restored = await c.pages.restore(target.id)
-        _show_page(restored, json, "restored")
+        show_page(restored, json, "restored")
 
     runtime.run(body)
 
@@ -498,7 +316,7 @@ def trash(
         else:
             output.table(
                 ["id", "page", "archived"],
-                [[str(p.id), _title(p), when(p.updated_at)] for p in pages],
+                [[str(p.id), page_title(p), when(p.updated_at)] for p in pages],
             )
 
     runtime.run(body)
@@ -527,7 +345,7 @@ def rm(
             output.emit_json({"page_id": target.id, "deleted": ids})
         else:
             others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
-            output.success(f"{_title(target)}{others} deleted for good")
+            output.success(f"{page_title(target)}{others} deleted for good")
 
     runtime.run(body)
 
@@ -556,7 +374,7 @@ def search(
         else:
             for hit in hits:
                 output.info(
-                    f"[bold]{output.escape(_title(hit.page))}[/bold] [dim]#{hit.page.id}[/dim]"
+                    f"[bold]{output.escape(page_title(hit.page))}[/bold] [dim]#{hit.page.id}[/dim]"
                     f"  {output.escape(' '.join(hit.snippet.split()))}"
                 )
 
@@ -587,7 +405,7 @@ def show(
         elif format == "md":
             sys.stdout.write(content.markdown)
         else:
-            output.print_renderable(render_page(content.page, _views(content.blocks)))
+            output.print_renderable(render_page(content.page, block_views(content.blocks)))
 
     runtime.run(body)
 
@@ -619,7 +437,7 @@ def append(
         if json:
             output.emit_json({"page_id": target.id, "block_id": block_id})
         else:
-            output.success(f"{kind} added to {_title(target)}")
+            output.success(f"{kind} added to {page_title(target)}")
 
     runtime.run(body)
 
@@ -653,7 +471,7 @@ def export(
         if json:
             output.emit_json({"page_id": target.id, "file": str(out)})
         else:
-            output.success(f"{_title(target)} written to {out}")
+            output.success(f"{page_title(target)} written to {out}")
 
     runtime.run(body)
 
@@ -693,7 +511,7 @@ def import_(
 
     async def body() -> None:
         file = args[-1]
-        markdown = _read_file(file)
+        markdown = read_markdown_file(file)
         async with runtime.client(server, token) as c:
             if into is not None:
                 target = await resolve_page(c, into)
@@ -701,176 +519,17 @@ def import_(
                 if json:
                     output.emit_json({"page_id": target.id, "imported": True})
                 else:
-                    output.success(f"{file} appended to {_title(target)}")
+                    output.success(f"{file} appended to {page_title(target)}")
                 return
             workspace = await resolve_workspace(c, args[0])
             parent_id = (await resolve_page(c, parent, within=workspace)).id if parent else None
             name = title or (Path(file).stem if file != "-" else "Imported")
             page = await c.pages.create(workspace.id, name, parent_id=parent_id, markdown=markdown)
-        _show_page(page, json, f"imported into {workspace.name}")
+        show_page(page, json, f"imported into {workspace.name}")
 
     runtime.run(body)
 
 
-def _snapshot(doc: Doc[Any]) -> dict[str, tuple[str, str, bool, str]]:
-    from coope.core.blocks import read_blocks
-
-    return {v.id: (v.type, v.text, v.checked, v.pos) for v in read_blocks(doc)}
-
-
-def _run_editor(path: Path) -> None:
-    import os
-    import shlex
-    import subprocess
-
-    setting = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        command = shlex.split(setting)
-    except ValueError as exc:
-        raise EditorFailed(f"cannot read the editor command {setting!r}: {exc}") from None
-    if not command:
-        raise EditorFailed("$VISUAL / $EDITOR is empty")
-    try:
-        done = subprocess.run([*command, str(path)], check=False)
-    except OSError as exc:
-        raise EditorFailed(
-            f"cannot start the editor {command[0]!r}: {exc.strerror or exc}; set $VISUAL or $EDITOR"
-        ) from None
-    if done.returncode != 0:
-        raise EditorFailed(f"the editor exited with status {done.returncode}: nothing was saved")
-
-
-@app.command()
-def edit(
-    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
-    """Edit a page's Markdown in $VISUAL / $EDITOR (default vi).
-
-    Your changes are merged with what others write meanwhile: only the blocks you changed are
-    touched, and within a block only the text you changed."""
-
-    async def body() -> None:
-        import shutil
-        import tempfile
-
-        from pycrdt import Doc
-
-        from coope.core.blocks import apply_markdown, read_blocks, to_markdown
-
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            if target.archived:
-                raise InvalidInput("this page is in the trash: restore it first")
-            if not (await c.workspaces.get(target.workspace_id)).role.can_edit:
-                raise Forbidden("viewers can read this workspace but not change it")
-            base: Doc[Any] = Doc()
-            base.apply_update(await c.pages.state(target.id))
-        before = to_markdown(read_blocks(base))
-        folder = Path(tempfile.mkdtemp(prefix="coope-edit-"))
-        try:
-            slug = "".join(ch if ch.isalnum() else "-" for ch in target.title)[:40].strip("-")
-            path = folder / f"{slug or 'page'}-{target.id}.md"
-            path.write_text(before, encoding="utf-8")
-            _run_editor(path)
-            after = path.read_text(encoding="utf-8")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        old = _snapshot(base)
-        state = base.get_state()
-        if after != before:
-            apply_markdown(base, after)
-        new = _snapshot(base)
-        if old == new:
-            if json:
-                output.emit_json({"page_id": target.id, "changed": False, "seq": None})
-            else:
-                output.info("no changes")
-            return
-        async with runtime.client(server, token) as c:
-            seq = await c.pages.apply_update(target.id, base.get_update(state))
-        if json:
-            output.emit_json({"page_id": target.id, "changed": True, "seq": seq})
-            return
-        added = len(new.keys() - old.keys())
-        removed = len(old.keys() - new.keys())
-        changed = sum(1 for k in new.keys() & old.keys() if new[k][:3] != old[k][:3])
-        moved = sum(
-            1 for k in new.keys() & old.keys() if new[k] != old[k] and new[k][:3] == old[k][:3]
-        )
-        counts = f"{added} added, {changed} changed, {removed} removed"
-        if moved:
-            counts += f", {moved} moved"
-        output.success(f"{_title(target)} saved: blocks {counts}")
-
-    runtime.run(body)
-
-
-def _watch_line(page_id: int, blocks: list[BlockView], markdown: str) -> str:
-    import json as json_module
-
-    return json_module.dumps(
-        {
-            "page_id": page_id,
-            "markdown": markdown,
-            "blocks": [
-                {"id": v.id, "type": v.type, "text": v.text, "checked": v.checked} for v in blocks
-            ],
-        }
-    )
-
-
-def _print_diff(before: str, after: str) -> None:
-    import difflib
-    from datetime import datetime
-
-    output.info(f"[dim]── changed at {datetime.now().strftime('%H:%M:%S')} ──[/dim]")
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)
-    for line in list(lines)[2:]:
-        style = {"+": "green", "-": "red", "@": "dim"}.get(line[:1])
-        text = output.escape(line)
-        output.info(f"[{style}]{text}[/{style}]" if style else text)
-
-
-@app.command()
-def watch(
-    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
-    """Print a page, then what changes in it as others edit, until Ctrl-C.
-
-    With --json, prints one JSON object per line: the whole page, then again after each change."""
-
-    async def body() -> None:
-        from coope.core.blocks import read_blocks, to_markdown
-
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            async with c.replica(target.id) as replica:
-                blocks = read_blocks(replica.doc)
-                shown = to_markdown(blocks)
-                if json:
-                    _emit_line(_watch_line(target.id, blocks, shown))
-                else:
-                    output.print_renderable(render_page(target, blocks))
-                async for _ in replica.changes():
-                    blocks = read_blocks(replica.doc)
-                    markdown = to_markdown(blocks)
-                    if markdown == shown:
-                        continue
-                    if json:
-                        _emit_line(_watch_line(target.id, blocks, markdown))
-                    else:
-                        _print_diff(shown, markdown)
-                    shown = markdown
-                code = replica.close_code
-        if code == 4404:
-            raise NotFound("the page was deleted")
-        if code == 4403:
-            raise Forbidden("you can no longer read this page")
-        raise DaemonUnreachable(f"the live connection to the page closed (code {code})")
-
-    runtime.run(body)
-
-
-def _emit_line(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+# Live editing lives in doc_live; registered here so `coope doc --help` lists every command.
+app.command()(doc_live.edit)
+app.command()(doc_live.watch)

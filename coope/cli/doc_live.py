@@ -1,0 +1,185 @@
+"""coope doc edit and coope doc watch: a page's content, changed and followed live."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coope.cli import output, runtime
+from coope.cli.pages import (
+    EditorFailed,
+    PageArg,
+    page_title,
+    render_page,
+    resolve_page,
+)
+from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+from coope.core.errors import DaemonUnreachable, Forbidden, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from pycrdt import Doc
+
+    from coope.core.blocks import BlockView
+
+
+def _snapshot(doc: Doc[Any]) -> dict[str, tuple[str, str, bool, str]]:
+    from coope.core.blocks import read_blocks
+
+    return {v.id: (v.type, v.text, v.checked, v.pos) for v in read_blocks(doc)}
+
+
+def _run_editor(path: Path) -> None:
+    import os
+    import shlex
+    import subprocess
+
+    setting = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        command = shlex.split(setting)
+    except ValueError as exc:
+        raise EditorFailed(f"cannot read the editor command {setting!r}: {exc}") from None
+    if not command:
+        raise EditorFailed("$VISUAL / $EDITOR is empty")
+    try:
+        done = subprocess.run([*command, str(path)], check=False)
+    except OSError as exc:
+        raise EditorFailed(
+            f"cannot start the editor {command[0]!r}: {exc.strerror or exc}; set $VISUAL or $EDITOR"
+        ) from None
+    if done.returncode != 0:
+        raise EditorFailed(f"the editor exited with status {done.returncode}: nothing was saved")
+
+
+def edit(
+    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Edit a page's Markdown in $VISUAL / $EDITOR (default vi).
+
+    Your changes are merged with what others write meanwhile: only the blocks you changed are
+    touched, and within a block only the text you changed."""
+
+    async def body() -> None:
+        import shutil
+        import tempfile
+
+        from pycrdt import Doc
+
+        from coope.core.blocks import apply_markdown, read_blocks, to_markdown
+
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            if target.archived:
+                raise InvalidInput("this page is in the trash: restore it first")
+            if not (await c.workspaces.get(target.workspace_id)).role.can_edit:
+                raise Forbidden("viewers can read this workspace but not change it")
+            base: Doc[Any] = Doc()
+            base.apply_update(await c.pages.state(target.id))
+        before = to_markdown(read_blocks(base))
+        folder = Path(tempfile.mkdtemp(prefix="coope-edit-"))
+        try:
+            slug = "".join(ch if ch.isalnum() else "-" for ch in target.title)[:40].strip("-")
+            path = folder / f"{slug or 'page'}-{target.id}.md"
+            path.write_text(before, encoding="utf-8")
+            _run_editor(path)
+            after = path.read_text(encoding="utf-8")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        old = _snapshot(base)
+        state = base.get_state()
+        if after != before:
+            apply_markdown(base, after)
+        new = _snapshot(base)
+        if old == new:
+            if json:
+                output.emit_json({"page_id": target.id, "changed": False, "seq": None})
+            else:
+                output.info("no changes")
+            return
+        async with runtime.client(server, token) as c:
+            seq = await c.pages.apply_update(target.id, base.get_update(state))
+        if json:
+            output.emit_json({"page_id": target.id, "changed": True, "seq": seq})
+            return
+        added = len(new.keys() - old.keys())
+        removed = len(old.keys() - new.keys())
+        changed = sum(1 for k in new.keys() & old.keys() if new[k][:3] != old[k][:3])
+        moved = sum(
+            1 for k in new.keys() & old.keys() if new[k] != old[k] and new[k][:3] == old[k][:3]
+        )
+        counts = f"{added} added, {changed} changed, {removed} removed"
+        if moved:
+            counts += f", {moved} moved"
+        output.success(f"{page_title(target)} saved: blocks {counts}")
+
+    runtime.run(body)
+
+
+def _watch_line(page_id: int, blocks: list[BlockView], markdown: str) -> str:
+    import json as json_module
+
+    return json_module.dumps(
+        {
+            "page_id": page_id,
+            "markdown": markdown,
+            "blocks": [
+                {"id": v.id, "type": v.type, "text": v.text, "checked": v.checked} for v in blocks
+            ],
+        }
+    )
+
+
+def _print_diff(before: str, after: str) -> None:
+    import difflib
+    from datetime import datetime
+
+    output.info(f"[dim]── changed at {datetime.now().strftime('%H:%M:%S')} ──[/dim]")
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1)
+    for line in list(lines)[2:]:
+        style = {"+": "green", "-": "red", "@": "dim"}.get(line[:1])
+        text = output.escape(line)
+        output.info(f"[{style}]{text}[/{style}]" if style else text)
+
+
+def watch(
+    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Print a page, then what changes in it as others edit, until Ctrl-C.
+
+    With --json, prints one JSON object per line: the whole page, then again after each change."""
+
+    async def body() -> None:
+        from coope.core.blocks import read_blocks, to_markdown
+
+        async with runtime.client(server, token) as c:
+            target = await resolve_page(c, page)
+            async with c.replica(target.id) as replica:
+                blocks = read_blocks(replica.doc)
+                shown = to_markdown(blocks)
+                if json:
+                    _emit_line(_watch_line(target.id, blocks, shown))
+                else:
+                    output.print_renderable(render_page(target, blocks))
+                async for _ in replica.changes():
+                    blocks = read_blocks(replica.doc)
+                    markdown = to_markdown(blocks)
+                    if markdown == shown:
+                        continue
+                    if json:
+                        _emit_line(_watch_line(target.id, blocks, markdown))
+                    else:
+                        _print_diff(shown, markdown)
+                    shown = markdown
+                code = replica.close_code
+        if code == 4404:
+            raise NotFound("the page was deleted")
+        if code == 4403:
+            raise Forbidden("you can no longer read this page")
+        raise DaemonUnreachable(f"the live connection to the page closed (code {code})")
+
+    runtime.run(body)
+
+
+def _emit_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
