@@ -84,6 +84,8 @@ class EncodedTrack(MediaStreamTrack):
         self._clock = VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK
 
     async def recv(self) -> av.Packet:
+        if self._i == 0:  # joining late: start at the frame due now rather than in a burst
+            self._i = max(0, int((time.time() - self._start) * self._rate))
         due = self._start + self._i / self._rate
         await asyncio.sleep(max(0.0, due - time.time()))
         packet = av.Packet(self._packets[self._i % len(self._packets)])
