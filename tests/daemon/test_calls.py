@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from coope.client import CoopeClient
+from coope.client.calls import list_calls
 from coope.daemon.http.keys import CALLS
 from tests.daemon.callclient import CallClient
 from tests.helpers import PASSWORD, RunningDaemon, assert_eventually, next_event
@@ -75,22 +75,16 @@ async def test_members_see_the_call_start_grow_shrink_and_end(
             assert (await next_event(watcher, "call.participant_joined")).data["user"] == "alice"
             await b.join()
             assert (await next_event(watcher, "call.participant_joined")).data["user"] == "bob"
-            assert [c.participants for c in await _calls(carol)] == [["alice", "bob"]]
+            assert [c.participants for c in await list_calls(carol)] == [["alice", "bob"]]
             await a.leave()
             left = await next_event(watcher, "call.participant_left")
             assert (left.data["user"], left.data["reason"]) == ("alice", "left")
             await b.leave()
             await next_event(watcher, "call.ended")
-            assert await _calls(carol) == []
+            assert await list_calls(carol) == []
         finally:
             for c in (a, b):
                 await c.aclose()
-
-
-async def _calls(client: CoopeClient) -> list[Any]:
-    from coope.daemon.http.calls import CallListOut
-
-    return (await client._transport.call("GET", "/api/v1/calls", CallListOut)).calls
 
 
 async def test_non_members_cannot_join(people: tuple[CoopeClient, ...]) -> None:
@@ -121,7 +115,7 @@ async def test_a_second_device_is_refused_unless_it_takes_over(
             assert (await phone.join(takeover=True)).type == "call.joined"
             kicked = await laptop.expect("call.kicked")
             assert kicked.data["reason"] == "taken over"
-            manager_view = [c.participants for c in await _calls(alice)]
+            manager_view = [c.participants for c in await list_calls(alice)]
             assert manager_view == [["alice"]]
         finally:
             for c in (laptop, phone):
