@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from coope.core.errors import (
     Conflict,
     CoopeError,
@@ -34,6 +32,7 @@ from coope.core.errors import (
     error_from_body,
 )
 from coope.core.schemas import Event
+from coope.core.social_schemas import CallListOut, CallOut
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
@@ -51,20 +50,9 @@ AUDIO_QUEUE = 250  # 5 s of 20 ms frames per `audio_frames()` reader before the 
 LEAVE_TIMEOUT_S = 3.0
 
 
-class CallInfo(BaseModel):
-    """A call going on in one of your rooms."""
-
-    room_id: int
-    participants: list[str]
-
-
-class CallList(BaseModel):
-    calls: list[CallInfo]
-
-
-async def list_calls(client: CoopeClient) -> list[CallInfo]:
+async def list_calls(client: CoopeClient) -> list[CallOut]:
     """The calls going on in your rooms (`GET /api/v1/calls`)."""
-    found: CallList = await client._transport.call("GET", "/api/v1/calls", CallList)
+    found: CallListOut = await client._transport.call("GET", "/api/v1/calls", CallListOut)
     return found.calls
 
 

@@ -220,3 +220,17 @@ class SearchQuery(Schema):
 
 class SearchOut(Schema):
     messages: list[MessageOut]
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+class CallOut(Schema):
+    """A call going on in one of your rooms."""
+
+    room_id: int
+    participants: list[str]
+
+
+class CallListOut(Schema):
+    calls: list[CallOut]

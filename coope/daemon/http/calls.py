@@ -5,20 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from coope.core.models import Principal
-from coope.core.schemas import Schema
+from coope.core.social_schemas import CallListOut, CallOut
 from coope.daemon.http.keys import CALLS, SERVICES
 from coope.daemon.http.routes import RouteTable
 
 routes = RouteTable("calls")
-
-
-class CallOut(Schema):
-    room_id: int
-    participants: list[str]
-
-
-class CallListOut(Schema):
-    calls: list[CallOut]
 
 
 @routes.get("/api/v1/calls", summary="Calls going on in your rooms.", response=CallListOut)
