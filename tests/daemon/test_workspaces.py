@@ -129,3 +129,11 @@ async def test_invites_roles_uses_expiry_and_revocation(start_daemon) -> None:  
     finally:
         for client in (owner, *guests):
             await client.aclose()
+
+
+async def test_invite_codes_are_letters_and_digits(alice: CoopeClient) -> None:
+    """A code starting with '-' would be taken for an option by `coope ws join CODE`."""
+    ws = await alice.workspaces.create("Team")
+    codes = [(await alice.workspaces.invite(ws.id)).code for _ in range(50)]
+    assert all(code.isalnum() and len(code) == 16 for code in codes)
+    assert len(set(codes)) == 50

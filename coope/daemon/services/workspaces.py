@@ -14,6 +14,7 @@ that was never used.
 from __future__ import annotations
 
 import secrets
+import string
 from dataclasses import dataclass
 
 from coope.core.errors import Forbidden, InvalidInput, NotFound
@@ -40,6 +41,15 @@ class Access:
     def require_owner(self) -> None:
         if self.role is not WorkspaceRole.OWNER:
             raise Forbidden("only the workspace's owner can do that")
+
+
+_CODE_ALPHABET = string.ascii_letters + string.digits
+
+
+def _invite_code() -> str:
+    """16 letters and digits (~95 bits). No '-' or '_': a code starting with '-' would be read
+    as an option by a command line."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
 
 
 def clean_name(name: str, what: str = "name") -> str:
@@ -146,7 +156,7 @@ class WorkspaceService:
             raise InvalidInput("an invite makes editors or viewers; ownership is transferred")
         now = self._clock.now()
         invite = Invite(
-            code=secrets.token_urlsafe(12),
+            code=_invite_code(),
             workspace_id=workspace_id,
             role=role,
             created_by=principal.user.id,
