@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coope.client.transport import Transport
+from coope.client.transport import segment as _seg
 from coope.core.models import Role
 from coope.core.schemas import (
     AdminCreateUserIn,
@@ -121,9 +122,3 @@ class AdminApi:
             "POST", f"/api/v1/admin/users/{_seg(username)}/enable", UserOut
         )
         return result
-
-
-def _seg(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import quote
 
 from coope.client.transport import Transport
+from coope.client.transport import segment as _seg
+from coope.core.schemas import UsernameIn
 from coope.core.workspace_schemas import (
     BlockAddedOut,
     BlockIn,
@@ -29,17 +30,12 @@ from coope.core.workspace_schemas import (
     PageSearchOut,
     TitleIn,
     UpdateOut,
-    UsernameIn,
     WorkspaceIn,
     WorkspaceListOut,
     WorkspaceOut,
 )
 
 Role = Literal["editor", "viewer"]
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 class WorkspacesApi:

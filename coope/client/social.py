@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import quote
 
 from coope.client.transport import Transport
+from coope.client.transport import segment as _seg
+from coope.core.schemas import UsernameIn
 from coope.core.social_schemas import (
     FriendListOut,
     FriendOut,
@@ -24,14 +25,9 @@ from coope.core.social_schemas import (
     RoomRenameIn,
     SearchOut,
     StatusIn,
-    UsernameIn,
     UserRef,
     UserRefListOut,
 )
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
 
 
 class FriendsApi:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 from pydantic import BaseModel
@@ -97,6 +98,11 @@ class Transport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def segment(value: str) -> str:
+    """`value` quoted to stand as one segment of a URL path."""
+    return quote(value, safe="")
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -29,6 +29,10 @@ Username = str  # validated by rules.check_username in the service, which explai
 Password = str
 
 
+class UsernameIn(Schema):
+    username: str = Field(min_length=1, max_length=200)
+
+
 class ErrorDetail(Schema):
     code: str
     message: str

@@ -34,10 +34,6 @@ class UserRef(Schema):
         return cls(username=user.username, display_name=user.display_name)
 
 
-class UsernameIn(Schema):
-    username: str = Field(min_length=1, max_length=200)
-
-
 # --- friends and presence -------------------------------------------------------------------
 
 

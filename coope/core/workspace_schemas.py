@@ -63,10 +63,6 @@ class MemberIn(Schema):
     role: Literal["editor", "viewer"]
 
 
-class UsernameIn(Schema):
-    username: str = Field(min_length=1, max_length=200)
-
-
 class InviteIn(Schema):
     role: Literal["editor", "viewer"] = "editor"
     expires_in_days: float | None = Field(default=7, gt=0, le=365)

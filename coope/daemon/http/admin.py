@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from coope.core.models import Principal
 from coope.core.schemas import AdminCreateUserIn, RoleIn, UserListOut, UserOut, UserQuery
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.http.routes import RouteTable
+from coope.daemon.http.routes import RouteTable, UserPath
 
 routes = RouteTable("admin")
-
-
-class UserPath(BaseModel):
-    username: str
 
 
 @routes.get(

@@ -6,6 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from coope.core.models import Principal, RoomSummary
+from coope.core.schemas import UsernameIn
 from coope.core.social_schemas import (
     ChangesQuery,
     HistoryQuery,
@@ -21,10 +22,9 @@ from coope.core.social_schemas import (
     RoomRenameIn,
     SearchOut,
     SearchQuery,
-    UsernameIn,
 )
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.http.routes import RouteTable
+from coope.daemon.http.routes import RouteTable, UserPath
 
 routes = RouteTable("chat")
 
@@ -35,10 +35,6 @@ class RoomPath(BaseModel):
 
 class MemberPath(BaseModel):
     room_id: int
-    username: str
-
-
-class UserPath(BaseModel):
     username: str
 
 

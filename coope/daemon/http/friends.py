@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from coope.core.models import Principal, User
-from coope.core.schemas import to_datetime
+from coope.core.schemas import UsernameIn, to_datetime
 from coope.core.social_schemas import (
     FriendListOut,
     FriendRequestOut,
@@ -14,18 +13,13 @@ from coope.core.social_schemas import (
     PendingRequestOut,
     PresenceOut,
     StatusIn,
-    UsernameIn,
     UserRef,
     UserRefListOut,
 )
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.http.routes import RouteTable
+from coope.daemon.http.routes import RouteTable, UserPath
 
 routes = RouteTable("friends")
-
-
-class UserPath(BaseModel):
-    username: str
 
 
 def _pending(entries: list[tuple[User, float]]) -> list[PendingRequestOut]:

@@ -25,14 +25,10 @@ from coope.core.workspace_schemas import (
     UpdateOut,
 )
 from coope.daemon.http.keys import CONFIG, SERVICES
-from coope.daemon.http.routes import RouteTable, read_limited
+from coope.daemon.http.routes import RouteTable, WorkspacePath, read_limited
 from coope.daemon.services.pages import COVER_MAX_BYTES
 
 routes = RouteTable("pages")
-
-
-class WorkspacePath(BaseModel):
-    workspace_id: int
 
 
 class PagePath(BaseModel):

@@ -41,6 +41,14 @@ class Endpoint:
     raw_response: str | None  # content type of a response the handler builds itself
 
 
+class UserPath(BaseModel):
+    username: str
+
+
+class WorkspacePath(BaseModel):
+    workspace_id: int
+
+
 class RouteTable:
     """Endpoints of one area, declared with `@routes.get(...)` / `@routes.post(...)`."""
 

@@ -6,6 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from coope.core.models import Principal, WorkspaceRole
+from coope.core.schemas import UsernameIn
 from coope.core.workspace_schemas import (
     InviteIn,
     InviteOut,
@@ -15,20 +16,15 @@ from coope.core.workspace_schemas import (
     MemberIn,
     MemberOut,
     MembersOut,
-    UsernameIn,
     WorkspaceIn,
     WorkspaceListOut,
     WorkspaceOut,
     WorkspaceQuery,
 )
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.http.routes import RouteTable
+from coope.daemon.http.routes import RouteTable, WorkspacePath
 
 routes = RouteTable("workspaces")
-
-
-class WorkspacePath(BaseModel):
-    workspace_id: int
 
 
 class MemberPath(BaseModel):
