@@ -8,12 +8,14 @@ N subscribers, spread over `--procs` processes, receive it. Subscribers count co
 without decoding (one per run decodes, to show the stream is decodable), so that on a 2-core
 machine the receiving side does not drown the measurement.
 
-For each N it prints: the daemon's CPU seconds per second, µs of daemon CPU per forwarded RTP
-packet, the subscribers' received frame rate (min and median), and publisher-send to
-subscriber-frame latency p50/p95. Then the same workload through a relay that decodes once and
-re-encodes for every subscriber (aiortc's MediaRelay, the pattern of aiortc's examples) and the
-CPU ratio. Goals: at most 20 µs per forwarded packet, N=50 at >= 29 fps on one core, added
-latency p95 <= 10 ms.
+For each N it prints: the daemon's CPU seconds per second, µs of daemon CPU per RTP packet it
+had to send (publisher packets x N), the share of those the subscribers received, their
+complete-frame rate (min and median; "decoded" is the decoding subscriber's), and the time from
+the publisher sending a frame to a subscriber having all of it, p50/p95 (both ends on this
+machine, so it includes the sending and receiving aiortc stacks as well as the SFU). Then the
+same workload through a relay that decodes once and re-encodes for every subscriber (aiortc's
+MediaRelay, the pattern of aiortc's examples), with the ratio of CPU per packet. Goals: at most
+20 µs per forwarded packet, N=50 at >= 29 fps on one core, added latency p95 <= 10 ms.
 """
 
 from __future__ import annotations
@@ -100,16 +102,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-async def inbound_packets(pc: RTCPeerConnection) -> int:
+async def packet_counts(pc: RTCPeerConnection, kind: str) -> int:
     report = await pc.getStats()
-    return sum(s.packetsReceived for s in report.values() if s.type == "inbound-rtp")
+    return sum(
+        getattr(s, "packetsReceived" if kind == "in" else "packetsSent", 0)
+        for s in report.values()
+        if s.type == f"{kind}bound-rtp"
+    )
 
 
 class Signalling:
-    """Joins the call over the daemon's event socket and negotiates (the client offers)."""
+    """Joins the call over the daemon's event socket and negotiates (the client offers).
+
+    The socket is read all along: the daemon's heartbeat closes a socket that never answers
+    its pings, and that participant with it.
+    """
 
     def __init__(self, url: str, token: str, room_id: int) -> None:
         self.url, self.token, self.room_id = url, token, room_id
+        self._answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def connect(self, http: aiohttp.ClientSession) -> None:
         self.ws = await http.ws_connect(
@@ -117,16 +128,17 @@ class Signalling:
             headers={"Authorization": f"Bearer {self.token}"},
         )
         await self.ws.receive_json()  # ready
+        self.reader = asyncio.ensure_future(self._read())
         await self.ws.send_json({"type": "call.join", "room_id": self.room_id})
-        await self._expect("call.joined")
+        await self._answers.get()
 
-    async def _expect(self, kind: str) -> dict[str, Any]:
-        while True:
-            event = await self.ws.receive_json()
-            if event["type"] == kind:
-                return dict(event["data"])
+    async def _read(self) -> None:
+        async for message in self.ws:
+            event = json.loads(message.data)
             if event["type"] == "error":
                 raise RuntimeError(event["data"])
+            if event["type"] in ("call.joined", "call.answer"):
+                self._answers.put_nowait(event["data"])
 
     async def negotiate(self, pc: RTCPeerConnection, sources: dict[str, str]) -> None:
         await pc.setLocalDescription(await pc.createOffer())
@@ -138,41 +150,45 @@ class Signalling:
                 "sources": sources,
             }
         )
-        answer = await self._expect("call.answer")
+        answer = await self._answers.get()
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
 
 
-async def _subscribe(
-    pc: RTCPeerConnection,
-    start: float,
-    decode: bool,
-    window: tuple[float, float],
-    results: dict[str, Any],
-) -> None:
-    from coope.daemon.sfu.internals import forward_encoded, install
+def _subscribe(
+    pc: RTCPeerConnection, clip: dict[bytes, int], args: dict[str, Any], decode: bool
+) -> dict[str, Any]:
+    """Count complete video frames in the window, and how long after the publisher sent them
+    they arrived. Frames are passed on encoded (the SFU's own assembler), except by the one
+    decoding subscriber, which shows that what arrives decodes."""
+    from coope.daemon.sfu.internals import forward_encoded
 
-    install()
-    arrivals: list[float] = []
-    latencies: list[float] = []
+    start, window = args["start"], args["window"]
+    results: dict[str, Any] = {"arrivals": 0, "latencies": [], "decoded": decode}
 
-    async def consume(track: MediaStreamTrack) -> None:
-        if track.kind != "video":
-            return
-        if not decode:
-            forward_encoded(track)  # type: ignore[arg-type]
+    async def consume(track: MediaStreamTrack, receiver: Any) -> None:
+        if not (decode and track.kind == "video"):
+            forward_encoded(receiver, track)  # type: ignore[arg-type]
         while True:
             try:
                 frame = await track.recv()
             except Exception:
                 return
             now = time.time()
-            if window[0] <= now <= window[1]:
-                arrivals.append(now)
-                if not decode and frame.pts is not None:
-                    latencies.append(now - (start + frame.pts / VIDEO_CLOCK))
+            if track.kind != "video" or not window[0] <= now <= window[1]:
+                continue
+            results["arrivals"] += 1
+            index = clip.get(bytes(frame)) if isinstance(frame, av.Packet) else None
+            if index is not None:  # the frame sent at start + k/FPS for the latest such k
+                k = int((now - start) * FPS)
+                k -= (k - index) % CLIP_FRAMES
+                results["latencies"].append(now - (start + k / FPS))
 
-    pc.on("track", lambda track: asyncio.ensure_future(consume(track)))
-    results["arrivals"], results["latencies"] = arrivals, latencies
+    def on_track(track: MediaStreamTrack) -> None:
+        receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+        asyncio.ensure_future(consume(track, receiver))
+
+    pc.on("track", on_track)
+    return results
 
 
 def participant(role: str, args: dict[str, Any], out: Any) -> None:
@@ -180,9 +196,14 @@ def participant(role: str, args: dict[str, Any], out: Any) -> None:
 
 
 async def _participant(role: str, args: dict[str, Any], out: Any) -> None:
-    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    from coope.daemon.sfu.internals import use_host_addresses
+
+    use_host_addresses(["127.0.0.1"])
+    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE, iceServers=[])
+    clip = {frame: i for i, frame in enumerate(args["video"][:CLIP_FRAMES])}
     async with aiohttp.ClientSession() as http:
         pcs: list[tuple[RTCPeerConnection, dict[str, Any]]] = []
+        signals = []
         for index, token in enumerate(args["tokens"]):
             pc = RTCPeerConnection(config)
             results: dict[str, Any] = {}
@@ -197,37 +218,42 @@ async def _participant(role: str, args: dict[str, Any], out: Any) -> None:
             else:
                 pc.addTransceiver("audio", direction="recvonly")
                 pc.addTransceiver("video", direction="recvonly")
-                await _subscribe(
-                    pc, args["start"], args["decode"] and index == 0, args["window"], results
-                )
+                results = _subscribe(pc, clip, args, args["decode"] and index == 0)
             if args.get("relay"):
                 await relay_negotiate(http, args["relay"], pc, role)
             else:
                 signal = Signalling(args["url"], token, args["room_id"])
                 await signal.connect(http)
+                signals.append(signal)
                 if role == "publisher":
                     await pc.setLocalDescription(await pc.createOffer())
                     sources = {video.mid: "camera", audio.mid: "microphone"}
                 await signal.negotiate(pc, sources)
             pcs.append((pc, results))
+        direction = "out" if role == "publisher" else "in"
         await asyncio.sleep(max(0.0, args["window"][0] - time.time()))
-        before = [await inbound_packets(pc) for pc, _ in pcs]
+        before = [await packet_counts(pc, direction) for pc, _ in pcs]
         await asyncio.sleep(max(0.0, args["window"][1] - time.time()))
-        after = [await inbound_packets(pc) for pc, _ in pcs]
-        report = []
+        after = [await packet_counts(pc, direction) for pc, _ in pcs]
         span = args["window"][1] - args["window"][0]
-        for (_pc, results), b, a in zip(pcs, before, after, strict=True):
-            report.append(
+        out.put(
+            [
                 {
-                    "fps": len(results.get("arrivals", [])) / span,
+                    "role": role,
+                    "fps": results.get("arrivals", 0) / span,
+                    "decoded": results.get("decoded", False),
                     "latencies": results.get("latencies", []),
                     "packets": a - b,
                 }
-            )
-        out.put(report)
+                for (_pc, results), b, a in zip(pcs, before, after, strict=True)
+            ]
+        )
         await asyncio.sleep(1.0)
         for pc, _ in pcs:
             await pc.close()
+        for signal in signals:
+            await signal.ws.close()
+            signal.reader.cancel()
 
 
 async def relay_negotiate(
@@ -244,13 +270,19 @@ def relay_server(port: int, ready: Any) -> None:
     from aiohttp import web
     from aiortc.contrib.media import MediaRelay
 
+    from coope.daemon.sfu.internals import use_host_addresses
+
+    use_host_addresses(["127.0.0.1"])
+
     async def main() -> None:
         relay, published = MediaRelay(), {}
         pcs = []
 
         async def offer(request: web.Request) -> web.Response:
             body = await request.json()
-            pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+            pc = RTCPeerConnection(
+                RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE, iceServers=[])
+            )
             pcs.append(pc)
             pc.on("track", lambda t: published.__setitem__(t.kind, t))
             await pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type="offer"))
@@ -275,10 +307,12 @@ def relay_server(port: int, ready: Any) -> None:
 def run_case(
     n: int, args: argparse.Namespace, setup: dict[str, Any], target_pid: int, relay: str | None
 ) -> dict[str, Any]:
+    """The publisher joins first (a relay needs its tracks before it can answer anyone), then
+    N subscribers over `--procs` processes; the measured window opens once all have joined."""
     ctx = mp.get_context("spawn")
     out: Any = ctx.Queue()
-    start = time.time() + 4.0 + n * 0.08  # time to set everything up
-    window = (start + 2.0, start + 2.0 + args.seconds)
+    start = time.time() + 3.0
+    window = (start + 3.0 + n * 0.12, start + 3.0 + n * 0.12 + args.seconds)
     common = {
         "url": setup["url"],
         "room_id": setup["room_id"],
@@ -289,42 +323,41 @@ def run_case(
         "decode": True,
         "relay": relay,
     }
-    procs = []
-    groups = [setup["subscribers"][i :: args.procs] for i in range(args.procs)]
-    for group in groups:
-        if group[: n // args.procs + 1]:
-            tokens = [t for t in group if setup["subscribers"].index(t) < n]
-            if tokens:
-                procs.append(
-                    ctx.Process(
-                        target=participant, args=("subscriber", {**common, "tokens": tokens}, out)
-                    )
-                )
-    for p in procs:
-        p.start()
-    time.sleep(1.5 + n * 0.05)  # subscribers hold their slots before the publisher starts
     publisher = ctx.Process(
         target=participant, args=("publisher", {**common, "tokens": [setup["publisher"]]}, out)
     )
     publisher.start()
+    time.sleep(2.0)
+    tokens = setup["subscribers"][:n]
+    groups = [tokens[i :: args.procs] for i in range(args.procs) if tokens[i :: args.procs]]
+    procs = [
+        ctx.Process(target=participant, args=("subscriber", {**common, "tokens": g}, out))
+        for g in groups
+    ]
+    for p in procs:
+        p.start()
     time.sleep(max(0.0, window[0] - time.time()))
     cpu0 = cpu_seconds(target_pid)
     time.sleep(max(0.0, window[1] - time.time()))
     cpu = cpu_seconds(target_pid) - cpu0
-    reports = [r for _ in range(len(procs) + 1) for r in out.get(timeout=60)]
+    reports = [r for _ in range(len(procs) + 1) for r in out.get(timeout=120)]
     for p in [*procs, publisher]:
         p.join(30)
-    subscribers = [r for r in reports if r["fps"] or r["packets"]]
-    packets = sum(r["packets"] for r in subscribers)
+    subscribers = [r for r in reports if r["role"] == "subscriber"]
+    sent = sum(r["packets"] for r in reports if r["role"] == "publisher")
+    received = sum(r["packets"] for r in subscribers)
     fps = sorted(r["fps"] for r in subscribers)
     latencies = sorted(x for r in subscribers for x in r["latencies"])
     q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else [0.0] * 19
     return {
         "n": n,
         "cpu": cpu / args.seconds,
-        "us_per_packet": cpu / max(packets, 1) * 1e6,
+        # per packet due to a subscriber: what a subscriber lost still cost the sending
+        "us_per_packet": cpu / max(sent * n, 1) * 1e6,
+        "delivered": received / max(sent * n, 1),
         "fps_min": fps[0] if fps else 0.0,
         "fps_median": statistics.median(fps) if fps else 0.0,
+        "fps_decoded": next((r["fps"] for r in subscribers if r["decoded"]), 0.0),
         "lat_p50": q[9] * 1000,
         "lat_p95": q[18] * 1000,
     }
@@ -342,12 +375,29 @@ async def prepare(url: str, users: int) -> dict[str, Any]:
     return {"publisher": tokens[0], "subscribers": tokens[1:], "room_id": room.id}
 
 
+HEADER = (
+    f"{'N':>3} {'cpu s/s':>8} {'µs/pkt':>7} {'deliv':>6} {'fps min':>7} {'fps med':>7}"
+    f" {'decoded':>7} {'p50 ms':>7} {'p95 ms':>7}"
+)
+
+
+def row(r: dict[str, Any]) -> str:
+    return (
+        f"{r['n']:>3} {r['cpu']:>8.3f} {r['us_per_packet']:>7.1f} {r['delivered']:>6.1%}"
+        f" {r['fps_min']:>7.1f} {r['fps_median']:>7.1f} {r['fps_decoded']:>7.1f}"
+        f" {r['lat_p50']:>7.1f} {r['lat_p95']:>7.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--subscribers", default="1,4,16,50")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--no-relay", action="store_true", help="skip the re-encoding baseline")
+    parser.add_argument(
+        "--relay-max", type=int, default=16, help="largest N for the relay (it collapses early)"
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.subscribers.split(",")]
     video, audio = encode_clip()
@@ -362,19 +412,12 @@ def main() -> None:
                 "video": video,
                 "audio": audio,
             }
-            print(
-                f"{'N':>3} {'SFU cpu/s':>9} {'µs/packet':>9} {'fps min':>7} {'fps med':>7}"
-                f" {'lat p50':>7} {'lat p95':>7}"
-            )
+            print("SFU (forwarding):")
+            print(HEADER, flush=True)
             results = []
             for n in counts:
-                r = run_case(n, args, setup, proc.pid, None)
-                results.append(r)
-                print(
-                    f"{r['n']:>3} {r['cpu']:>9.3f} {r['us_per_packet']:>9.1f} "
-                    f"{r['fps_min']:>7.1f} {r['fps_median']:>7.1f} {r['lat_p50']:>7.1f}"
-                    f" {r['lat_p95']:>7.1f}"
-                )
+                results.append(run_case(n, args, setup, proc.pid, None))
+                print(row(results[-1]), flush=True)
         finally:
             stop_daemon(proc)
     if not args.no_relay:
@@ -385,16 +428,15 @@ def main() -> None:
         ready.wait(30)
         try:
             print("decode/re-encode relay, same workload:")
+            print(HEADER, flush=True)
             for sfu in results:
-                n = sfu["n"]
+                if sfu["n"] > args.relay_max:
+                    continue
                 r = run_case(
-                    n, args, {**setup, "url": ""}, relay.pid, "http://127.0.0.1:18931/offer"
+                    sfu["n"], args, {**setup, "url": ""}, relay.pid, "http://127.0.0.1:18931/offer"
                 )
-                ratio = r["cpu"] / max(sfu["cpu"], 1e-9)
-                print(
-                    f"{n:>3} {r['cpu']:>9.3f} {r['us_per_packet']:>9.1f} {r['fps_min']:>7.1f}"
-                    f" {r['fps_median']:>7.1f}   cpu x{ratio:.1f} of the SFU"
-                )
+                ratio = r["us_per_packet"] / max(sfu["us_per_packet"], 1e-9)
+                print(f"{row(r)}   x{ratio:.1f} the SFU's CPU per packet", flush=True)
         finally:
             relay.kill()
     print(json.dumps({"goals": "µs/packet <= 20; N=50 >= 29 fps on one core; p95 <= 10 ms"}))

@@ -76,7 +76,7 @@ class IceSettings:
 
 class CallManager:
     def __init__(self, chat: ChatService, bus: EventBus, ice: IceSettings) -> None:
-        internals.install()
+        internals.check()
         self._chat = chat
         self._bus = bus
         self._ice = ice

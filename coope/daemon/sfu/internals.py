@@ -1,11 +1,18 @@
 """The aiortc internals forwarding relies on, checked at start and adapted in one place.
 
-aiortc decodes every received track in a thread running the module function
-`aiortc.rtcrtpreceiver.decoder_worker`. For the tracks the SFU receives, that worker is made to
-hand over each complete encoded frame as an `av.Packet` instead; SRTP, RTX, NACK and receiver
-reports stay aiortc's. A sender whose track yields `av.Packet`s packs them with the codec's
-`Encoder.pack()` (the path `MediaPlayer(decode=False)` uses), so one packet is shared read-only
-by every subscriber. Tracks of other peers in the same process (tests, the CLI) still decode.
+aiortc hands every received RTP packet to a jitter buffer (`RTCRtpReceiver.__jitter_buffer`),
+then sends each complete frame through a queue to a decoder thread. For the tracks the SFU
+forwards, that buffer is replaced by a `FrameAssembler` that puts each complete encoded frame,
+as an `av.Packet`, straight on the track's queue, on the event loop: no decoder, no thread hop.
+SRTP, RTX, NACK and receiver reports stay aiortc's. A sender whose track yields `av.Packet`s
+packs them with the codec's `Encoder.pack()` (the path `MediaPlayer(decode=False)` uses), so
+one packet is shared read-only by every subscriber.
+
+The assembler also cuts the stock buffer's delay. The stock video buffer closes a frame only
+when the next frame's first packet arrives (one frame interval, ~33 ms at 30 fps); ours closes
+it on the RTP marker bit of its last packet. The stock audio buffer holds four packets
+(~80 ms) for a decoder's sake; a forwarder has none, so each Opus packet goes on at once, and
+the subscriber's own jitter buffer does the smoothing once.
 """
 
 from __future__ import annotations
@@ -13,24 +20,25 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import queue
-import threading
-import weakref
 from fractions import Fraction
 from typing import Any
 
 import aiortc
-import aiortc.rtcrtpreceiver as rtcrtpreceiver
 import av
 from aiortc.codecs.base import Encoder
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
 
 log = logging.getLogger(__name__)
 
 TESTED_AIORTC = "1.16.0"
-_passthrough: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
-_installed = False
+_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+CLOCK_RATES = {"audio": 48_000, "video": 90_000}  # Opus and VP8, the only codecs answered
+VIDEO_CAPACITY = 512  # packets, as aiortc's own video buffer
+MAX_LATE = 100  # an audio packet this far behind the newest is a restart, not a late packet
 
 
 class AiortcMismatch(RuntimeError):
@@ -40,14 +48,11 @@ class AiortcMismatch(RuntimeError):
 def check() -> None:
     """Fail with a clear message if aiortc's internals are not what forwarding needs."""
     problems = []
-    worker = getattr(rtcrtpreceiver, "decoder_worker", None)
-    if worker is None or list(inspect.signature(worker).parameters) != [
-        "loop",
-        "input_q",
-        "output_q",
-        "decode_error",
-    ]:
-        problems.append("aiortc.rtcrtpreceiver.decoder_worker(loop, input_q, output_q, ...)")
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    if "self.__jitter_buffer.add(packet)" not in handle or "packet._data" not in handle:
+        problems.append("RTCRtpReceiver.__jitter_buffer.add(packet) with depayloaded packet._data")
+    if not hasattr(JitterBuffer, "_remove_frame"):
+        problems.append("aiortc.jitterbuffer.JitterBuffer._remove_frame")
     if not hasattr(RTCRtpReceiver, "_send_rtcp_pli"):
         problems.append("RTCRtpReceiver._send_rtcp_pli")
     if not hasattr(RTCRtpSender, "_send_keyframe"):
@@ -65,55 +70,81 @@ def check() -> None:
         log.warning("untested aiortc version", extra={"version": aiortc.__version__})
 
 
-def install() -> None:
-    """Check, then route SFU-received tracks around the decoder. Idempotent."""
-    global _installed
-    if _installed:
-        return
-    check()
-    decode = rtcrtpreceiver.decoder_worker
+class FrameAssembler(JitterBuffer):
+    """Stands in for a receiver's jitter buffer: complete frames go to the track's queue.
 
-    def worker(
-        loop: asyncio.AbstractEventLoop,
-        input_q: queue.Queue[Any],
-        output_q: asyncio.Queue[Any],
-        decode_error: threading.Event,
-    ) -> None:
-        # Decide per frame: the SFU marks a track when it appears, before any media can flow.
-        # Frames of unmarked tracks go to aiortc's own decoder, in a thread of its own.
-        to_decoder: queue.Queue[Any] | None = None
-        decoder: threading.Thread | None = None
-        while True:
-            task = input_q.get()
-            if output_q in _passthrough:
-                if task is None:
-                    asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
-                    break
-                codec, frame = task
-                packet = av.Packet(frame.data)
-                packet.pts = frame.timestamp
-                packet.time_base = Fraction(1, codec.clockRate)
-                asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
-                continue
-            if to_decoder is None:
-                to_decoder = queue.Queue()
-                decoder = threading.Thread(
-                    target=decode, args=(loop, to_decoder, output_q, decode_error), daemon=True
-                )
-                decoder.start()
-            to_decoder.put(task)
-            if task is None:
-                break
-        if decoder is not None:
-            decoder.join()
+    `add()` returns no frame, so aiortc's decoder thread never gets one; it still returns the
+    stock buffer's "send a PLI" flag (video lost beyond repair).
+    """
 
-    rtcrtpreceiver.decoder_worker = worker
-    _installed = True
+    def __init__(self, kind: str, output: asyncio.Queue[Any]) -> None:
+        super().__init__(
+            capacity=VIDEO_CAPACITY if kind == "video" else 16, is_video=kind == "video"
+        )
+        self.kind = kind
+        self._output = output
+        self._time_base = Fraction(1, CLOCK_RATES[kind])
+        self._newest: int | None = None  # audio: the newest sequence number passed on
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self.kind == "audio":
+            self._pass_audio(packet)
+            return False, None
+        pli, frame = super().add(packet)
+        while frame is not None:  # a retransmission can complete several frames at once
+            self._deliver(frame)
+            frame = self._remove_frame(packet.sequence_number)
+        return pli, None
+
+    def _pass_audio(self, packet: RtpPacket) -> None:
+        # Every Opus packet is a frame of its own. A late one is dropped: its moment has passed.
+        seq = packet.sequence_number
+        if self._newest is not None:
+            behind = uint16_add(self._newest, -seq)
+            if 0 <= behind < MAX_LATE:
+                return
+        self._newest = seq
+        self._deliver(JitterFrame(data=packet._data, timestamp=packet.timestamp))  # type: ignore[attr-defined]
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        """The oldest frame, once its packets from the origin up to the marker bit are here
+        (or, without a marker, once the next frame has begun, as the stock buffer does)."""
+        if self._origin is None:
+            return None
+        packets: list[RtpPacket] = []
+        for count in range(self.capacity):
+            packet = self._packets[(self._origin + count) % self.capacity]
+            if packet is None:
+                return None
+            if packets and packet.timestamp != packets[0].timestamp:
+                self.remove(count)  # the marker was lost; the next frame has begun
+                return _frame(packets)
+            packets.append(packet)
+            if packet.marker:
+                self.remove(count + 1)
+                return _frame(packets)
+        return None
+
+    def _deliver(self, frame: JitterFrame) -> None:
+        packet = av.Packet(frame.data)
+        packet.pts = frame.timestamp
+        packet.time_base = self._time_base
+        self._output.put_nowait(packet)
 
 
-def forward_encoded(track: RemoteStreamTrack) -> None:
-    """From now on, `track.recv()` yields encoded `av.Packet`s instead of decoded frames."""
-    _passthrough.add(track._queue)
+def _frame(packets: list[RtpPacket]) -> JitterFrame:
+    return JitterFrame(
+        data=b"".join(p._data for p in packets),  # type: ignore[attr-defined]
+        timestamp=packets[0].timestamp,
+    )
+
+
+def forward_encoded(receiver: RTCRtpReceiver, track: RemoteStreamTrack) -> None:
+    """From now on, `track.recv()` yields the receiver's encoded frames as `av.Packet`s.
+
+    Call it when the track appears: before media flows, so no packet is in the old buffer.
+    """
+    setattr(receiver, _BUFFER, FrameAssembler(track.kind, track._queue))
 
 
 def use_host_addresses(hosts: list[str]) -> None:

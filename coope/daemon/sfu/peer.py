@@ -66,8 +66,8 @@ class CallPeer:
     def _on_track(self, track: MediaStreamTrack) -> None:
         transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
         mid = transceiver.mid or ""
-        forward_encoded(track)  # type: ignore[arg-type]
         receiver = transceiver.receiver
+        forward_encoded(receiver, track)  # type: ignore[arg-type]
 
         async def send_pli() -> None:
             for source in receiver.getSynchronizationSources():
