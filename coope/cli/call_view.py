@@ -107,14 +107,18 @@ class CallView:
         until = f" of {self.duration:g} s" if self.duration is not None else ""
         title = f"[bold]call in {escape(self.room_label)}[/bold] · {clock}{until} · Ctrl-C to leave"
         table = Table("", "who", "level", box=None)
+        if session.recorders:
+            who = ", ".join(sorted(session.recorders))
+            title += f"\n[bold red]● recording[/bold red] by {escape(who)}"
         for user in sorted(session.participants):
+            rec = " [red]● rec[/red]" if user in session.recorders else ""
             if user == session.username:
-                table.add_row("[cyan]●[/cyan]", f"{escape(user)} [dim](you)[/dim]", "")
+                table.add_row("[cyan]●[/cyan]", f"{escape(user)} [dim](you)[/dim]{rec}", "")
                 continue
             rms = meter.level(user)
             speaking = meter.speaking(user)
             mark = "[green]●[/green]" if speaking else "[dim]○[/dim]"
-            name = f"[bold]{escape(user)}[/bold]" if speaking else escape(user)
+            name = (f"[bold]{escape(user)}[/bold]" if speaking else escape(user)) + rec
             table.add_row(mark, name, f"[green]{level_bar(rms)}[/green]")
         notes = [Text(n, style="dim") for n in self.notes]
         return Group(title, table, *notes)

@@ -79,6 +79,7 @@ class CallSession:
         client: A logged-in client.
         room_id: The chat room whose call to join.
         takeover: Move the call here if this account is already in it elsewhere.
+        recording: Join as a recording participant; everyone in the call is told.
         audio: A track to publish as the microphone, e.g. `coope.media.sources.WavSource`.
         video: A track to publish as the camera.
         receive_video: Take video slots when others publish video (frames are dropped for now);
@@ -95,6 +96,7 @@ class CallSession:
         room_id: int,
         *,
         takeover: bool = False,
+        recording: bool = False,
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
         receive_video: bool = False,
@@ -106,8 +108,10 @@ class CallSession:
         self.client = client
         self.room_id = room_id
         self.takeover = takeover
+        self.recording = recording
         self.username = ""
         self.participants: set[str] = set()
+        self.recorders: set[str] = set()  # participants who record the call
         self.tracks: dict[str, TrackInfo] = {}  # mid -> what it carries
         self.ice_servers: list[dict[str, Any]] = []
         self.pc: RTCPeerConnection | None = None
@@ -160,10 +164,16 @@ class CallSession:
             self.username = str(self._events.ready.data.get("user", {}).get("username", ""))
         self._spawn(self._read())
         joined = await self._request(
-            {"type": "call.join", "room_id": self.room_id, "takeover": self.takeover}
+            {
+                "type": "call.join",
+                "room_id": self.room_id,
+                "takeover": self.takeover,
+                "recording": self.recording,
+            }
         )
         self._joined = True
         self.participants = set(joined.data.get("participants") or [])
+        self.recorders = set(joined.data.get("recording") or [])
         self.ice_servers = list(joined.data.get("ice_servers") or [])
         self.pc = self._peer_connection()
         await self._negotiate()
@@ -303,10 +313,19 @@ class CallSession:
             self._spawn(self._renegotiate(data))
         elif kind == "call.participant_joined":
             self.participants.add(str(data.get("user")))
+            if data.get("recording"):
+                self.recorders.add(str(data.get("user")))
+        elif kind == "call.recording":
+            if data.get("active") is False:
+                self.recorders.discard(str(data.get("user")))
+            else:
+                self.recorders.add(str(data.get("user")))
         elif kind == "call.participant_left":
             self.participants.discard(str(data.get("user")))
+            self.recorders.discard(str(data.get("user")))
         elif kind == "call.ended":
             self.participants.clear()
+            self.recorders.clear()
         elif kind == "call.left":
             self._left.set()
         elif kind == "call.kicked":

@@ -226,6 +226,7 @@ class CallOut(Schema):
 
     room_id: int
     participants: list[str]
+    recording: list[str] = []  # participants who record the call (meeting-notes bots)
 
 
 class CallListOut(Schema):

@@ -103,3 +103,27 @@ async def test_outsiders_cannot_join(people: tuple[CoopeClient, ...]) -> None:
     with pytest.raises(NotFound):
         await session.start()
     assert session.ended
+
+
+async def test_everyone_sees_who_records(tmp_path: Path, people: tuple[CoopeClient, ...]) -> None:
+    _, ann, ben, _ = people
+    room = await ann.chat.create_room("minutes", ["ben"])
+    seen: list[tuple[str, object]] = []
+
+    def on_event(event: object) -> None:
+        data = getattr(event, "data", {})
+        if getattr(event, "type", "") == "call.recording":
+            seen.append((data["user"], data["active"]))
+
+    async with CallSession(ann, room.id, audio=source(tmp_path, 440), on_event=on_event) as a:
+        assert a.recorders == set()
+        async with CallSession(ben, room.id, recording=True) as bot:
+            assert bot.recorders == {"ben"}
+            await assert_eventually(lambda: a.recorders == {"ben"})
+            assert seen == [("ben", True)]
+            [call] = await list_calls(ann)
+            assert call.recording == ["ben"]
+        await assert_eventually(lambda: a.recorders == set() and a.participants == {"ann"})
+        assert seen == [("ben", True), ("ben", False)]
+        [call] = await list_calls(ann)
+        assert call.recording == []

@@ -108,9 +108,16 @@ class CallClient:
 
         return await asyncio.wait_for(find(), timeout)
 
-    async def join(self, *, takeover: bool = False) -> Event:
+    async def join(self, *, takeover: bool = False, recording: bool = False) -> Event:
         assert self.events is not None
-        await self.events.send({"type": "call.join", "room_id": self.room_id, "takeover": takeover})
+        await self.events.send(
+            {
+                "type": "call.join",
+                "room_id": self.room_id,
+                "takeover": takeover,
+                "recording": recording,
+            }
+        )
         return await self.expect("call.joined", "error")
 
     async def start_media(

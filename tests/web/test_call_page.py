@@ -145,8 +145,8 @@ async def all_of(*conditions: Callable[[], Awaitable[bool]]) -> bool:
 async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
     call_daemon: RunningDaemon,
 ) -> None:
-    alice, bob, notes = [await call_daemon.user(n) for n in ("alice", "bob", "notes-bot")]
-    room = await alice.chat.create_room("standup", ["bob", "notes-bot"])
+    alice, bob, notes = [await call_daemon.user(n) for n in ("alice", "bob", "scribe")]
+    room = await alice.chat.create_room("standup", ["bob", "scribe"])
     robot = CallClient(notes, room.id)
     try:
         async with browsers(2) as (browser_a, browser_b):
@@ -181,10 +181,10 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             ]
             assert await a.page.locator("#recording-banner").is_hidden()
 
-            # A third participant, the aiortc client: a tone and colour bars. Its name marks
-            # it as a note-taker, so every page shows the call as recorded.
+            # A third participant, the aiortc client: a tone and colour bars. It joins as a
+            # recording participant, so every page shows the call as recorded.
             await robot.connect()
-            assert (await robot.join()).type == "call.joined"
+            assert (await robot.join(recording=True)).data["recording"] == ["scribe"]
             await robot.start_media()
             await assert_eventually(
                 lambda: all(
@@ -194,11 +194,11 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
                 ),
                 MEDIA_TIMEOUT,
             )
-            from_robot = [a.rising("notes-bot", "video"), b.rising("notes-bot", "video")]
+            from_robot = [a.rising("scribe", "video"), b.rising("scribe", "video")]
             await assert_eventually(lambda: all_of(*from_robot), MEDIA_TIMEOUT, 0.25)
             for page in (a, b):
                 await page.wait("!document.getElementById('recording-banner').hidden")
-                rec = page.page.locator('.tile[data-user="notes-bot"] .rec')
+                rec = page.page.locator('.tile[data-user="scribe"] .rec')
                 assert await rec.is_visible()
 
             # Alice shares her screen: bob and the robot need another video slot each

@@ -3,7 +3,8 @@
 Signalling travels over the member's event websocket (see `coope.daemon.ws.events`):
 
     client -> daemon                          daemon -> client
-    call.join {room_id, takeover}             call.joined {room_id, participants, ice_servers}
+    call.join {room_id, takeover, recording}  call.joined {room_id, participants, recording,
+                                                           ice_servers}
     call.offer {room_id, sdp, sources}        call.answer {room_id, sdp, tracks}
     call.leave {room_id}                      call.tracks {room_id, tracks}   (who is in which slot)
                                               call.renegotiate {room_id, audio, video}
@@ -13,7 +14,11 @@ Signalling travels over the member's event websocket (see `coope.daemon.ws.event
 `tracks` labels their receive-only m-lines (mid -> {user, kind, source}). When someone starts
 publishing and a participant has no free slot of that kind, they get `call.renegotiate` asking for
 more receive-only m-lines in a new offer. The room's members get `call.started`,
-`call.participant_joined`, `call.participant_left` and `call.ended` events.
+`call.participant_joined` (with `recording`), `call.participant_left` and `call.ended` events.
+
+A participant that records (a meeting-notes bot) says so when it joins, and everyone sees it:
+`recording` lists them in `call.joined` and `GET /api/v1/calls`, and the members get
+`call.recording {room_id, user, active}` when one joins or leaves.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ Signal = Callable[[str, dict[str, Any]], Awaitable[None]]
 class _Participant:
     peer: CallPeer
     signal: Signal
+    recording: bool = False
 
 
 @dataclass
@@ -98,6 +104,7 @@ class CallManager:
             {
                 "room_id": r.room_id,
                 "participants": [p.peer.username for p in r.participants.values()],
+                "recording": _recording(r),
             }
             for r in self._rooms.values()
             if r.room_id in room_ids and r.participants
@@ -113,6 +120,7 @@ class CallManager:
         signal: Signal,
         *,
         takeover: bool = False,
+        recording: bool = False,
     ) -> dict[str, Any]:
         members = await self._chat.member_ids(principal, room_id)
         user = principal.user
@@ -140,10 +148,14 @@ class CallManager:
             on_failed=lambda p: self._spawn(self.leave(p.user_id, p.connection_id, room_id)),
         )
         first = not room.participants
-        room.participants[user.id] = _Participant(peer, signal)
+        room.participants[user.id] = _Participant(peer, signal, recording)
         if first:
             await self._announce(room, "call.started")
-        await self._announce(room, "call.participant_joined", user=user.username)
+        await self._announce(
+            room, "call.participant_joined", user=user.username, recording=recording
+        )
+        if recording:
+            await self._announce(room, "call.recording", user=user.username, active=True)
         log.info("joined call", extra={"room": room_id, "user": user.username})
         return self._joined(room)
 
@@ -151,6 +163,7 @@ class CallManager:
         return {
             "room_id": room.room_id,
             "participants": [p.peer.username for p in room.participants.values()],
+            "recording": _recording(room),
             "ice_servers": list(self._ice.servers),
         }
 
@@ -206,6 +219,10 @@ class CallManager:
         # must still be told to them.
         previous = {p.peer: p.peer.track_map() for p in room.participants.values()}
         await participant.peer.aclose()
+        if participant.recording:
+            await self._announce(
+                room, "call.recording", user=participant.peer.username, active=False
+            )
         await self._announce(
             room, "call.participant_left", user=participant.peer.username, reason=reason
         )
@@ -274,3 +291,7 @@ class CallManager:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _recording(room: CallRoom) -> list[str]:
+    return [p.peer.username for p in room.participants.values() if p.recording]

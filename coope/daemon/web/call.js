@@ -8,10 +8,10 @@
 // 2 audio + 2 video slots and add what call.renegotiate {audio, video} asks for. Only VP8 and
 // Opus are offered (the SFU answers nothing else).
 //
-// Recording marker: a participant is shown as recording when their username starts with
-// "notes-" (the note-taking bots' convention) or after a `call.recording` event
-// {room_id, user, active} for them. The daemon does not send that event yet; the page is ready
-// for it.
+// Recording marker: a participant joins with `recording: true` (meeting-notes bots do), and
+// everyone is told: `recording` lists them in call.joined and call.participant_joined, and a
+// `call.recording` event {room_id, user, active} follows when one joins or leaves. A username
+// starting with "notes-" (the bots' default name) is shown as recording too.
 //
 // Network drops: when the websocket closes (or the media connection fails) we retry with
 // exponential backoff (0.5 s doubling to 10 s), join again with takeover (our old connection may
@@ -329,6 +329,7 @@ function onEvent(event) {
       break;
     case "call.joined":
       state.participants = data.participants;
+      state.recording = new Set(data.recording || []);
       state.joins += 1;
       state.reconnectAttempt = 0;
       setPhase("in-call", "Connecting media…");
@@ -358,6 +359,7 @@ function onEvent(event) {
       break;
     case "call.participant_joined":
       if (!state.participants.includes(data.user)) state.participants.push(data.user);
+      if (data.recording) state.recording.add(data.user);
       render();
       break;
     case "call.participant_left":

@@ -15,7 +15,12 @@ async def handle_call_message(conn: Connection, kind: str, payload: dict[str, An
     user = conn.principal.user
     if kind == "call.join":
         joined = await conn.calls.join(
-            conn.principal, room_id, conn.id, conn.send, takeover=payload.get("takeover") is True
+            conn.principal,
+            room_id,
+            conn.id,
+            conn.send,
+            takeover=payload.get("takeover") is True,
+            recording=payload.get("recording") is True,
         )
         await conn.send("call.joined", joined)
     elif kind == "call.offer":
