@@ -57,6 +57,14 @@ def daemon(
             " machine, the LAN address for a LAN; default: every non-loopback address.",
         ),
     ] = None,
+    ice_ports: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LOW-HIGH",
+            help="UDP ports for call media, e.g. 40000-40199 (one per participant), for a"
+            " firewall; default: any free port.",
+        ),
+    ] = None,
     ice_server: Annotated[
         list[str] | None,
         typer.Option(
@@ -73,6 +81,7 @@ def daemon(
     for url in ice_server or []:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise typer.BadParameter(f"{url!r} is not a stun:, turn: or turns: URL")
+    ports = _port_range(ice_ports) if ice_ports else None
     # The daemon's stack is imported only here, so other commands start fast.
     from coope.daemon.config import DaemonConfig, SignupPolicy
     from coope.daemon.main import run
@@ -85,6 +94,21 @@ def daemon(
         tls_key=tls_key,
         signup=SignupPolicy(signup.value),
         ice_hosts=tuple(ice_host) if ice_host else None,
+        ice_ports=ports,
         ice_servers=tuple(ice_server) if ice_server else None,
     )
     run(config, log_level=log_level.value, log_format="json" if json else "text")
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    try:
+        ports = (int(low), int(high if sep else low))
+    except ValueError:
+        ports = (0, 0)
+    if not 1024 <= ports[0] <= ports[1] <= 65535:
+        raise typer.BadParameter(
+            f"{text!r} is not a port range like 40000-40199 (from 1024 to 65535)",
+            param_hint="--ice-ports",
+        )
+    return ports

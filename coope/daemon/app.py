@@ -33,7 +33,7 @@ from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
 from coope.daemon.sfu.calls import CallManager, IceSettings
-from coope.daemon.sfu.internals import use_host_addresses
+from coope.daemon.sfu.internals import use_host_addresses, use_port_range
 from coope.daemon.storage.sqlite import SqliteStorage
 from coope.daemon.ws.docsync import sync_socket
 from coope.daemon.ws.events import events_socket
@@ -109,6 +109,8 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
     app[WEBSOCKETS] = set()
     if config.ice_hosts:
         use_host_addresses(list(config.ice_hosts))
+    if config.ice_ports:
+        use_port_range(*config.ice_ports)
     call_manager = CallManager(services.chat, bus, IceSettings(ice_servers(config)))
     app[CALLS] = call_manager
 

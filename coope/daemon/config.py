@@ -44,6 +44,7 @@ class DaemonConfig:
     # removed within 10 s.
     ws_heartbeat_s: float = 5.0
     ice_hosts: tuple[str, ...] = ()  # addresses to gather ICE host candidates on (all if empty)
+    ice_ports: tuple[int, int] | None = None  # UDP ports for call media (any if None)
     ice_servers: tuple[str, ...] = ()  # stun:/turn: URLs handed to the SFU and to clients
     turn_username: str | None = None
     turn_password: str | None = None

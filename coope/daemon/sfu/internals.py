@@ -18,8 +18,11 @@ the subscriber's own jitter buffer does the smoothing once.
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import logging
+import random
+import types
 from fractions import Fraction
 from typing import Any
 
@@ -158,3 +161,61 @@ def use_host_addresses(hosts: list[str]) -> None:
         return [a for a in addresses if (":" in a and use_ipv6) or ("." in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = configured
+
+
+def use_port_range(low: int, high: int) -> None:
+    """Bind ICE host candidates to UDP ports from `low` to `high`, so that a firewall needs to
+    open only those.
+
+    aioice binds each host candidate to port 0 (any port) in `get_component_candidates`, and
+    has no setting for it. Rather than copy that method, aioice's module sees an `asyncio`
+    whose running loop binds port-0 datagram endpoints within the range, trying the ports
+    from a random start and skipping those in use.
+    """
+    import aioice.ice
+
+    if not 1 <= low <= high <= 65535:
+        raise ValueError(f"not a UDP port range: {low}-{high}")
+    ports = list(range(low, high + 1))
+
+    class RangedLoop:
+        def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+            self._loop = loop
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._loop, name)
+
+        async def create_datagram_endpoint(
+            self, factory: Any, local_addr: tuple[str, int] | None = None, **options: Any
+        ) -> Any:
+            if local_addr is None or local_addr[1] != 0:
+                return await self._loop.create_datagram_endpoint(
+                    factory, local_addr=local_addr, **options
+                )
+            start = random.randrange(len(ports))
+            for port in ports[start:] + ports[:start]:
+                try:
+                    return await self._loop.create_datagram_endpoint(
+                        factory, local_addr=(local_addr[0], port), **options
+                    )
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE:
+                        raise
+            raise OSError(errno.EADDRINUSE, f"every UDP port from {low} to {high} is in use")
+
+    class AsyncioInRange(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            return getattr(asyncio, name)
+
+        @staticmethod
+        def get_running_loop() -> Any:
+            return RangedLoop(asyncio.get_running_loop())
+
+    aioice.ice.asyncio = AsyncioInRange("asyncio")  # type: ignore[attr-defined]
+
+
+def use_any_port() -> None:
+    """Undo `use_port_range`: host candidates bind to any free port again."""
+    import aioice.ice
+
+    aioice.ice.asyncio = asyncio  # type: ignore[attr-defined]
