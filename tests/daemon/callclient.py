@@ -147,6 +147,13 @@ class CallClient:
         self.sources[self.pc.addTransceiver(BarsTrack(), direction="sendonly")] = "screen"
         await self._negotiate()
 
+    async def set_screen(self, sharing: bool) -> None:
+        """Stop (the m-line offered as inactive) or resume (send-only again) the screen share."""
+        assert self.pc is not None
+        [screen] = [t for t, source in self.sources.items() if source == "screen"]
+        screen.direction = "sendonly" if sharing else "inactive"
+        await self._negotiate()
+
     async def _negotiate(self) -> None:
         async with self._negotiating:
             await self._offer()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -156,6 +157,22 @@ async def test_new_publishers_get_slots_by_renegotiation(people: tuple[CoopeClie
                 and b.frames_from("alice", "video", "camera") > 5
             ),
             timeout=20,
+        )
+
+        # The share ends: its slot is emptied and bob is told; the camera goes on.
+        def screens() -> list[Any]:
+            return [t for t in b.tracks.values() if t["source"] == "screen"]
+
+        await a.set_screen(False)
+        await assert_eventually(lambda: screens() == [], timeout=10)
+        camera = b.frames_from("alice", "video", "camera")
+        await assert_eventually(lambda: b.frames_from("alice", "video", "camera") > camera + 5)
+        # Shared again, on the same m-line: it reaches bob again.
+        await a.set_screen(True)
+        await assert_eventually(lambda: len(screens()) == 1, timeout=10)
+        shown = b.frames_from("alice", "video", "screen")
+        await assert_eventually(
+            lambda: b.frames_from("alice", "video", "screen") > shown + 5, timeout=20
         )
     finally:
         for c in (a, b):

@@ -213,6 +213,17 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             assert await b.texts(".tile.screen .name") == ["alice (screen)"]
             assert await a.texts(".tile.screen .name") == ["alice (your screen)"]
 
+            # She stops sharing: the SFU ends that publication and everyone's screen tile goes.
+            await a.page.click("#screen")
+            await a.wait("coope.state.sharing === false")
+            await b.wait("document.querySelectorAll('.tile.screen').length === 0")
+            await assert_eventually(
+                lambda: all(
+                    t["source"] != "screen" or t["user"] != "alice" for t in robot.tracks.values()
+                ),
+                MEDIA_TIMEOUT,
+            )
+
             # A `call.recording` event flags someone whatever their name.
             bob_id = (await bob.auth.whoami()).user.id
             event = Event(type="call.recording", data={"room_id": room.id, "user": "bob"})

@@ -10,7 +10,9 @@ Signalling travels over the member's event websocket (see `coope.daemon.ws.event
                                               call.renegotiate {room_id, audio, video}
                                               call.kicked {room_id}  (taken over elsewhere)
 
-`sources` labels the participant's send-only m-lines (mid -> microphone/camera/screen);
+An m-line once published and offered again as inactive stops that publication (a screen share
+ended); offered as send-only again, it resumes. `sources` labels the participant's send-only
+m-lines (mid -> microphone/camera/screen);
 `tracks` labels their receive-only m-lines (mid -> {user, kind, source}). When someone starts
 publishing and a participant has no free slot of that kind, they get `call.renegotiate` asking for
 more receive-only m-lines in a new offer. The room's members get `call.started`,
@@ -258,6 +260,7 @@ class CallManager:
                 for other in room.participants.values()
                 if other.peer is not peer
                 for fanout in other.peer.published.values()
+                if fanout.active
             ]
             before = (previous or {}).get(peer) or peer.track_map()
             for slot in peer.slots.values():

@@ -101,6 +101,9 @@ class Fanout:
         self.kind = track.kind
         self.owner = owner  # the publishing user's name
         self.source = source  # "microphone", "camera" or "screen"
+        # False while the publisher's m-line is inactive (a screen share that ended): nobody
+        # is attached to it, and it comes back on the same m-line.
+        self.active = True
         self.slots: set[Slot] = set()
         self._send_pli = send_pli
         self._last_pli = 0.0

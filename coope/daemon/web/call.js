@@ -690,7 +690,12 @@ async function shareScreen(track) {
   render();
   if (!pc) return; // (re)joining: startPeer publishes it
   if (sendTx.screen) {
-    await sendTx.screen.sender.replaceTrack(track); // shared before: same m-line, no offer
+    // Shared before: the same m-line, made send-only again.
+    await sendTx.screen.sender.replaceTrack(track);
+    await serially((p) => {
+      sendTx.screen.direction = "sendonly";
+      return offer(p);
+    }).catch(() => {});
   } else {
     await serially((p) => {
       addSend(p, track, "screen");
@@ -699,13 +704,21 @@ async function shareScreen(track) {
   }
 }
 
-// Stop sending: the m-line stays (the SFU has no "unpublish"), a later share reuses it.
+// Stop sharing: the m-line is offered as inactive, so the SFU stops the publication and
+// everyone's screen tile goes; a later share makes the same m-line send-only again.
 function stopScreen() {
   if (!screenTrack) return;
   screenTrack.stop();
   screenTrack = null;
   state.sharing = false;
-  sendTx.screen?.sender.replaceTrack(null).catch(() => {}); // (closed meanwhile)
+  const screen = sendTx.screen;
+  if (screen && pc) {
+    screen.sender.replaceTrack(null).catch(() => {}); // (closed meanwhile)
+    serially((p) => {
+      screen.direction = "inactive";
+      return offer(p);
+    }).catch(() => {});
+  }
   $("screen").setAttribute("aria-pressed", "false");
   $("screen").textContent = "Share screen";
   render();
