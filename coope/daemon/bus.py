@@ -21,6 +21,11 @@ def user_topic(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def connection_topic(connection_id: str) -> str:
+    """One event socket's own topic: replies to it travel in order with its other events."""
+    return f"connection:{connection_id}"
+
+
 class Subscription(ABC):
     """Events for a set of topics, in publish order per topic, as an async iterator."""
 

@@ -83,6 +83,13 @@ async def test_members_see_the_call_start_grow_shrink_and_end(
             await b.leave()
             await next_event(watcher, "call.ended")
             assert await list_calls(carol) == []
+            # The one leaving last hears what its leaving caused before the reply to it.
+            seen = []
+            while not seen or seen[-1] != "call.left":
+                seen.append(
+                    (await b.expect("call.participant_left", "call.ended", "call.left")).type
+                )
+            assert seen[-3:] == ["call.participant_left", "call.ended", "call.left"], seen
         finally:
             for c in (a, b):
                 await c.aclose()

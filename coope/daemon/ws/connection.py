@@ -10,6 +10,7 @@ from aiohttp import web
 from coope.core.errors import BadRequest
 from coope.core.models import Principal
 from coope.core.schemas import Event
+from coope.daemon.bus import connection_topic
 from coope.daemon.services import Services
 from coope.daemon.sfu.calls import CallManager
 
@@ -27,9 +28,12 @@ class Connection:
     id: str
 
     async def send(self, type_: str, data: dict[str, Any]) -> None:
-        """Send an event to this client (skipped if the socket closed meanwhile)."""
-        if not self.ws.closed:
-            await self.ws.send_str(event_text(type_, **data))
+        """Send an event to this client only, through the bus like every other event it gets.
+
+        A reply written straight to the socket would overtake the events already on their way:
+        `call.left` would arrive before the `call.participant_left` the leaving caused.
+        """
+        await self.services.bus.publish(connection_topic(self.id), Event(type=type_, data=data))
 
 
 def int_field(payload: dict[str, Any], key: str) -> int:

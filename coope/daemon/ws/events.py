@@ -29,7 +29,7 @@ from coope.core.errors import BadRequest, CoopeError, Unauthenticated
 from coope.core.models import PresenceState, Principal
 from coope.core.schemas import UserOut
 from coope.core.social_schemas import CLIENT_ID_MAX, MessageOut
-from coope.daemon.bus import Subscription, user_topic
+from coope.daemon.bus import Subscription, connection_topic, user_topic
 from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
 from coope.daemon.ws.calls import handle_call_message
@@ -60,8 +60,11 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
             principal = await _first_message_auth(request, ws)
             if principal is None:
                 return ws
-        subscription = services.bus.subscribe([user_topic(principal.user.id)])
-        connection = Connection(ws, services, request.app[CALLS], principal, uuid.uuid4().hex)
+        connection_id = uuid.uuid4().hex
+        subscription = services.bus.subscribe(
+            [user_topic(principal.user.id), connection_topic(connection_id)]
+        )
+        connection = Connection(ws, services, request.app[CALLS], principal, connection_id)
         await _serve(connection, subscription)
     finally:
         request.app[WEBSOCKETS].discard(ws)
