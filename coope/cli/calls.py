@@ -166,14 +166,14 @@ async def _talk(
             if json:
                 connected = {"room_id": room.id, "user": session.username}
                 emit_event(Event(type="call.connected", data=connected))
-            await _until_done(session, stop, duration, mixer.run(), _show(view))
+            await until_done(session, stop, duration, mixer.run(), show_view(view))
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
     if not json:
         output.success(f"left the call in {room_label(room)}")
 
 
-async def _until_done(
+async def until_done(
     session: CallSession,
     stop: asyncio.Event,
     duration: float | None,
@@ -198,7 +198,7 @@ async def _until_done(
         await asyncio.gather(stopped, *raising, return_exceptions=True)
 
 
-async def _show(view: CallView) -> None:
+async def show_view(view: CallView) -> None:
     from coope.cli.call_view import console, emit_event
 
     if view.json_lines:

@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from coope import __version__
-from coope.cli import admin, auth, calls, chat, daemon, docs, friends, tokens, workspaces
+from coope.cli import (
+    admin,
+    ai,
+    auth,
+    calls,
+    chat,
+    daemon,
+    docs,
+    friends,
+    notes,
+    tokens,
+    workspaces,
+)
 from coope.cli.runtime import EXIT_HELP
 
 app = typer.Typer(
@@ -44,6 +56,8 @@ app.add_typer(chat.app, name="chat")
 app.add_typer(workspaces.app, name="ws")
 app.add_typer(docs.app, name="doc")
 app.add_typer(calls.app, name="call")
+app.add_typer(notes.app, name="notes")
+app.add_typer(ai.app, name="ai")
 
 
 def main() -> None:

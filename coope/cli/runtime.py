@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -60,7 +61,8 @@ EXIT_CODES: list[tuple[type[CoopeError], int]] = [
 ]
 EXIT_HELP = (
     "Exit codes: 0 ok, 1 internal error, 2 usage, 3 not logged in / bad credentials, "
-    "4 forbidden, 5 not found, 6 conflict, 7 invalid input, 8 rate limited, 9 daemon unreachable."
+    "4 forbidden, 5 not found, 6 conflict, 7 invalid input, 8 rate limited, 9 unavailable (the"
+    " daemon, an OpenAI-compatible server, an audio device or engine)."
 )
 
 
@@ -90,17 +92,24 @@ def client(server: str | None, token: str | None, *, need_login: bool = True) ->
     return CoopeClient(url, token)
 
 
-def run(work: Callable[[], Awaitable[T]]) -> T:
-    """Run a command's async body; turn every coope error into `error: ...` and its exit code."""
-    import asyncio
-
+@contextmanager
+def handled_errors() -> Iterator[None]:
+    """Every coope error as one `error: ...` line and its exit code; Ctrl-C as exit 130."""
     try:
-        return asyncio.run(_awaited(work))
+        yield
     except CoopeError as exc:
         output.error(exc.message)
         raise typer.Exit(exit_code(exc)) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's async body with `handled_errors`."""
+    import asyncio
+
+    with handled_errors():
+        return asyncio.run(_awaited(work))
 
 
 async def _awaited(work: Callable[[], Awaitable[T]]) -> T:

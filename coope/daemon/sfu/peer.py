@@ -3,8 +3,8 @@
 The participant always makes the offers (Chromium rejects renegotiation offers from aiortc):
 their send-only m-lines publish (each becomes a `Fanout`); their receive-only m-lines are slots
 the SFU fills with other people's tracks. A publishing m-line offered again as inactive stops
-that publication (the end of a screen share) until it is offered as send-only again. Only VP8 and Opus are answered, so every publisher's
-packets fit every subscriber's sender unchanged.
+that publication (the end of a screen share) until it is offered as send-only again. Only VP8
+and Opus are answered, so every publisher's packets fit every subscriber's sender unchanged.
 """
 
 from __future__ import annotations
@@ -107,13 +107,10 @@ class CallPeer:
                 transceiver.sender.replaceTrack(slot)
                 transceiver.direction = offered
                 self.slots[mid] = slot
+        offered_by_mid = {t.mid: t._offerDirection for t in self.pc.getTransceivers()}
         for mid, fanout in self.published.items():
-            transceiver = next((t for t in self.pc.getTransceivers() if t.mid == mid), None)
             # Reversed again: the participant sending shows as "recvonly" here.
-            fanout.active = transceiver is not None and transceiver._offerDirection in (
-                "recvonly",
-                "sendrecv",
-            )
+            fanout.active = offered_by_mid.get(mid) in ("recvonly", "sendrecv")
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)

@@ -1,0 +1,211 @@
+"""The recording side of the meeting bot: one WAV file per speaker, placed in time.
+
+The bot is an ordinary call participant that joins with `recording=True` (so everyone in the
+call is told) and receives each person's audio on a slot of its own, already decoded and
+labelled by `CallSession`. `SpeakerRecorder` writes every person's frames to their own 48 kHz
+mono WAV and notes when that person was first heard, counted from the meeting's start (the
+moment the bot joined). A person who goes quiet keeps sending silence; one who leaves and comes
+back leaves a gap, which is filled with silence so that the file's own clock stays the
+meeting's. Transcribing each track on its own and shifting it by its offset then puts
+everyone's words on one time line.
+
+A recording is a directory: the WAV files and `meeting.json`, which names the room, the start
+time and each track's speaker and offset, so it can be transcribed again later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from coope.core.errors import InvalidInput
+from coope.media.pcm import RATE, Samples, to_int16
+from coope.media.sinks import WavSink
+
+MANIFEST = "meeting.json"
+# Arrival times jitter by tens of milliseconds; only a longer shortfall is a real gap.
+GAP_S = 0.25
+
+
+@dataclass(frozen=True)
+class SpeakerTrack:
+    speaker: str
+    file: str  # within the recording's directory
+    offset_s: float  # when its first sample was heard, from the meeting's start
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Recording:
+    directory: Path
+    room: str
+    room_id: int
+    started_at: str  # ISO 8601, UTC
+    tracks: list[SpeakerTrack]
+
+    def path(self, track: SpeakerTrack) -> Path:
+        return self.directory / track.file
+
+    def save(self) -> None:
+        manifest = {
+            "room": self.room,
+            "room_id": self.room_id,
+            "started_at": self.started_at,
+            "tracks": [asdict(t) for t in self.tracks],
+        }
+        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> Recording:
+        try:
+            raw = json.loads((directory / MANIFEST).read_text())
+            return cls(
+                directory=directory,
+                room=str(raw["room"]),
+                room_id=int(raw["room_id"]),
+                started_at=str(raw["started_at"]),
+                tracks=[SpeakerTrack(**t) for t in raw["tracks"]],
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"{directory} is not a recording this can read: {exc}") from exc
+
+
+class _Track:
+    def __init__(self, path: Path, offset_s: float) -> None:
+        self.path = path
+        self.offset_s = offset_s
+        self.sink = WavSink(path)
+        self.samples = 0
+
+
+class SpeakerRecorder:
+    """Collects `(speaker, frame)` pairs into one WAV per speaker under `directory`.
+
+    Args:
+        directory: Created if missing; one file per speaker is written into it.
+        room: The room's name, for the manifest and the notes' title.
+        room_id: The chat room whose call this is.
+        clock: Seconds, monotonic; the meeting starts when the recorder is made.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        room: str,
+        room_id: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = directory
+        self.room = room
+        self.room_id = room_id
+        self.started_at = datetime.now(UTC)
+        self._clock = clock
+        self._start = clock()
+        self._tracks: dict[str, _Track] = {}
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted(self._tracks)
+
+    def seconds(self) -> float:
+        """How long the meeting has been recorded so far."""
+        return self._clock() - self._start
+
+    async def add(self, speaker: str, samples: Samples) -> None:
+        """One received block of `speaker`'s audio: mono float samples at 48 kHz (see
+        `coope.media.pcm.frame_to_mono`), handed over as it arrives."""
+        # The block has just been received: it began one frame's length ago.
+        began = self.seconds() - len(samples) / RATE
+        track = self._tracks.get(speaker)
+        if track is None:
+            track = _Track(self.directory / _file_name(speaker, self._tracks), max(0.0, began))
+            self._tracks[speaker] = track
+        behind = began - track.offset_s - track.samples / RATE
+        if behind > GAP_S:
+            silence = np.zeros(round(behind * RATE), np.int16)
+            await track.sink.write(silence)
+            track.samples += len(silence)
+        await track.sink.write(to_int16(samples))
+        track.samples += len(samples)
+
+    async def finish(self) -> Recording:
+        """Close every file and write the manifest."""
+        for track in self._tracks.values():
+            await track.sink.aclose()
+        recording = Recording(
+            directory=self.directory,
+            room=self.room,
+            room_id=self.room_id,
+            started_at=self.started_at.isoformat(timespec="seconds"),
+            tracks=[
+                SpeakerTrack(
+                    speaker=speaker,
+                    file=track.path.name,
+                    offset_s=round(track.offset_s, 3),
+                    duration_s=round(track.samples / RATE, 3),
+                )
+                for speaker, track in sorted(self._tracks.items())
+            ],
+        )
+        recording.save()
+        return recording
+
+
+def _file_name(speaker: str, taken: dict[str, _Track]) -> str:
+    """A file name from the speaker's name, safe on every file system and unique."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", speaker).strip("._") or "speaker"
+    names = {t.path.name for t in taken.values()}
+    name, n = f"{stem}.wav", 1
+    while name in names:
+        n += 1
+        name = f"{stem}-{n}.wav"
+    return name
+
+
+def parse_started(started_at: str) -> datetime:
+    """A manifest's `started_at` back as an aware datetime."""
+    try:
+        return datetime.fromisoformat(started_at)
+    except ValueError as exc:
+        raise InvalidInput(f"a recording's start time is not a date: {started_at!r}") from exc
+
+
+def recordings_dir(data_dir: Path) -> Path:
+    return data_dir / "recordings"
+
+
+def new_recording_dir(data_dir: Path, room: str, now: datetime | None = None) -> Path:
+    """`recordings/<UTC time>-<room>`: sorted by time, readable by people."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", room).strip("._") or "room"
+    base = recordings_dir(data_dir) / f"{stamp}-{safe}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def prune_recordings(data_dir: Path, keep_days: float, now: float | None = None) -> list[Path]:
+    """Delete recordings older than `keep_days` (0 keeps everything); returns what went."""
+    root = recordings_dir(data_dir)
+    if keep_days <= 0 or not root.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - keep_days * 86400
+    removed = []
+    for entry in sorted(root.iterdir()):
+        manifest = entry / MANIFEST
+        if entry.is_dir() and manifest.exists() and manifest.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
