@@ -20,7 +20,7 @@ from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
 from coope.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from coope.client import CoopeClient
     from coope.client.calls import CallSession
@@ -92,15 +92,16 @@ def record(
             ws = await resolve_workspace(c, workspace)
             directory = new_recording_dir(home, target.name)
             recording = await _record(c, target, directory, takeover, duration, json)
-            status = _status(json)
-            segments = await _transcribe(recording, transcriber, status)
-            status(f"summarizing {len(segments)} lines")
-            summary = await _summarize(segments, summarizer)
-            from coope.notes.pipeline import notes_title, write_notes
+            from coope.notes.pipeline import notes_title, transcribe_recording, write_notes
             from coope.notes.recorder import parse_started
 
-            name = title or notes_title(room_label(target), parse_started(recording.started_at))
-            page = await write_notes(c, ws.id, name, summary, segments)
+            with Steps(enabled=not json) as step:
+                segments = await transcribe_recording(recording, transcriber, step)
+                step(f"summarizing {len(segments)} lines")
+                summary = await _summarize(segments, summarizer)
+                name = title or notes_title(room_label(target), parse_started(recording.started_at))
+                step(f"writing the page into {ws.name}")
+                page = await write_notes(c, ws.id, name, summary, segments)
         _report_notes(page.id, page.title, ws.name, recording, summary, segments, json, lines=True)
 
     runtime.run(body)
@@ -182,27 +183,44 @@ async def _until_empty(session: CallSession) -> None:
         await asyncio.sleep(EMPTY_POLL_S)
 
 
-def _status(json: bool) -> Any:
-    """Where long steps say what they are doing: stderr, so stdout stays the result."""
-    console = _stderr()
+class Steps:
+    """Long steps as Rich progress on stderr (stdout stays the result): each call starts a step
+    and ends the one before, with a spinner and the time it took. Silent when not enabled."""
 
-    def say(message: str) -> None:
-        if not json:
-            console.print(f"[dim]…[/dim] {output.escape(message)}")
+    def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
-    return say
+    def __enter__(self) -> Steps:
+        if self._enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+            self._progress = Progress(
+                SpinnerColumn(finished_text="[green]✓[/green]"),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True, highlight=False, emoji=False),
+            )
+            self._progress.start()
+        return self
 
-def _stderr() -> Console:
-    from rich.console import Console
+    def __call__(self, description: str) -> None:
+        if self._progress is None:
+            return
+        self._finish()
+        self._task = self._progress.add_task(output.escape(description), total=None)
 
-    return Console(stderr=True, highlight=False, emoji=False)
+    def _finish(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, total=1, completed=1)
+            self._progress.stop_task(self._task)
 
-
-async def _transcribe(recording: Recording, transcriber: Transcriber, status: Any) -> list[Segment]:
-    from coope.notes.pipeline import transcribe_recording
-
-    return await transcribe_recording(recording, transcriber, status)
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._finish()
+            self._progress.stop()
 
 
 async def _summarize(segments: list[Segment], summarizer: Summarizer) -> Summary:
@@ -290,7 +308,8 @@ def transcribe(
         if file.is_dir():
             if not (file / MANIFEST).exists():
                 raise InvalidInput(f"{file} is a directory but not a recording (no {MANIFEST})")
-            segments = await transcribe_recording(Recording.load(file), transcriber, _status(json))
+            with Steps(enabled=not json) as step:
+                segments = await transcribe_recording(Recording.load(file), transcriber, step)
         else:
             who = speaker or file.stem
             segments = await asyncio.to_thread(transcriber.transcribe, file, who)
