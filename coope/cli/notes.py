@@ -8,7 +8,10 @@ otherwise (speech-to-text needs `pip install 'coope[offline]'`).
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,7 +20,7 @@ import typer
 from coope.cli import output, runtime
 from coope.cli.chat import RoomArg, resolve_room, room_label
 from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
-from coope.core.errors import InvalidInput
+from coope.core.errors import CoopeError, Forbidden, InvalidInput
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -90,12 +93,17 @@ def record(
         async with runtime.client(server, token) as c:
             target = await resolve_room(c, room)
             ws = await resolve_workspace(c, workspace)
+            if not ws.role.can_edit:  # found out now, not after the meeting
+                raise Forbidden(
+                    f"you are a viewer of {ws.name}: writing the notes needs an editor"
+                    " (an owner can run `coope ws role`)"
+                )
             directory = new_recording_dir(home, target.name)
             recording = await _record(c, target, directory, takeover, duration, json)
             from coope.notes.pipeline import notes_title, transcribe_recording, write_notes
             from coope.notes.recorder import parse_started
 
-            with Steps(enabled=not json) as step:
+            with Steps(enabled=not json) as step, _kept_on_failure(directory, ws.name):
                 segments = await transcribe_recording(recording, transcriber, step)
                 step(f"summarizing {len(segments)} lines")
                 summary = await _summarize(segments, summarizer)
@@ -105,6 +113,20 @@ def record(
         _report_notes(page.id, page.title, ws.name, recording, summary, segments, json, lines=True)
 
     runtime.run(body)
+
+
+@contextmanager
+def _kept_on_failure(directory: Path, workspace: str) -> Iterator[None]:
+    """A failure after the meeting says where the recording is and how to finish the notes."""
+    try:
+        yield
+    except CoopeError as exc:
+        where, into = shlex.quote(str(directory)), shlex.quote(workspace)
+        exc.message += (
+            f". The recording is kept in {where}: `coope notes transcribe {where} >"
+            f" transcript.txt` then `coope notes summarize transcript.txt --into {into}`"
+        )
+        raise
 
 
 def _engines(settings: NotesSettings) -> tuple[Transcriber, Summarizer]:

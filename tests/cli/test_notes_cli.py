@@ -100,3 +100,15 @@ def test_record_refuses_before_joining_when_it_could_not_transcribe(tmp_path: Pa
     both = cli("notes", "record", "#standup", "-w", "Team", "--until-empty", "--duration", "5")
     assert both.exit_code == 2
     assert "--until-empty or --duration" in " ".join(both.output.split())
+
+
+def test_a_viewer_cannot_record_notes_into_the_workspace(make_cli: Callable[[], Cli]) -> None:
+    eve, bot = make_cli(), make_cli()
+    eve.signup("eve")
+    bot.signup("viewerbot")
+    eve.json("ws", "create", "ReadOnly")
+    code = eve.json("ws", "invite", "ReadOnly", "--role", "viewer")["code"]
+    bot.json("ws", "join", code)
+    eve.json("chat", "room", "create", "sync", "--member", "viewerbot")
+    result = bot("notes", "record", "#sync", "--workspace", "ReadOnly", **OFFLINE)
+    assert_fails(result, 4, "you are a viewer of ReadOnly")

@@ -54,9 +54,10 @@ class Process:
 
     def __init__(self, cli: Cli, workdir: Path, name: str, *args: str, env: dict[str, str]) -> None:
         self.out, self.err = workdir / f"{name}.out", workdir / f"{name}.err"
-        full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1", **env}
+        full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
         for key in ("COOPE_SERVER", "COOPE_TOKEN", "COOPE_OPENAI_API_KEY", "COOPE_OPENAI_BASE_URL"):
             full_env.pop(key, None)
+        full_env.update(env)
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "coope", *args, "--server", cli.server, "--json"],
@@ -229,3 +230,53 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
     assert notes["title"] == "On-call sync"
     assert [s["speaker"] for s in notes["transcript"]] == ["cat"]
     assert any("keys" in d.lower() for d in notes["decisions"]), notes
+
+
+def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
+    server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    dan, bot_cli = (Cli(server, tmp_path_factory.mktemp("config")) for _ in range(2))
+    dan.signup("dan")
+    bot_cli.signup("notetaker")
+    dan.json("ws", "create", "Lab")
+    code = dan.json("ws", "invite", "Lab", "--role", "editor")["code"]
+    bot_cli.json("ws", "join", code)
+    dan.json("chat", "room", "create", "lab", "--member", "notetaker")
+    wav = track([(0.3, "Let us measure it again.")], tmp_path / "dan.wav")
+    data_home = tmp_path / "data"
+    # An OpenAI-compatible server that is not there: found out only after the meeting.
+    dead = {"COOPE_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "COOPE_OPENAI_RETRIES": "0"}
+    started = []
+    try:
+        bot = Process(
+            bot_cli, tmp_path, "bot", "notes", "record", "#lab", "-w", "Lab", "--duration", "6",
+            env={"XDG_DATA_HOME": str(data_home), **dead},
+        )  # fmt: skip
+        started.append(bot)
+        wait_for(lambda: bot.out.stat().st_size > 0, 30, "the bot in the call")
+        started.append(
+            Process(
+                dan,
+                tmp_path,
+                "dan",
+                "call",
+                "join",
+                "#lab",
+                "--input",
+                str(wav),
+                "--output",
+                str(tmp_path / "heard.wav"),
+                "--duration",
+                "8",
+                env={},
+            )  # fmt: skip
+        )
+        assert bot.proc.wait(60) == 9, bot.err.read_text()
+    finally:
+        for process in started:
+            process.stop()
+    [recording] = (data_home / "coope" / "recordings").iterdir()
+    error = bot.err.read_text()
+    assert "127.0.0.1:9" in error and f"The recording is kept in {recording}" in error, error
+    assert "coope notes summarize transcript.txt --into Lab" in error
+    assert (recording / "dan.wav").stat().st_size > 48_000 * 2  # over a second of dan
