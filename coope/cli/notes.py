@@ -188,9 +188,8 @@ async def _keep(session: CallSession, recorder: SpeakerRecorder, meter: Any) -> 
     from coope.media.pcm import frame_to_mono
 
     async for user, frame in session.audio_frames():
-        samples = frame_to_mono(frame)
-        meter.push(user, samples)
-        await recorder.add(user, samples)
+        meter.push(user, frame_to_mono(frame))
+        await recorder.add(user, frame)
 
 
 async def _until_empty(session: CallSession) -> None:

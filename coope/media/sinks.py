@@ -39,9 +39,9 @@ class AudioSink(Protocol):
 
 
 class WavSink:
-    """A 48 kHz mono 16-bit WAV file, written in batches on a worker thread."""
+    """A mono 16-bit WAV file (48 kHz unless told), written in batches on a worker thread."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, rate: int = RATE) -> None:
         self.path = Path(path)
         # Opened here, not by `wave`: a Wave_write whose open failed complains from __del__.
         try:
@@ -51,7 +51,7 @@ class WavSink:
         self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
-        self._wav.setframerate(RATE)
+        self._wav.setframerate(rate)
         self._pending: list[bytes] = []
         self._closed = False
 
