@@ -19,6 +19,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import VideoStreamTrack
+from aiortc.rtp import RtcpByePacket
 from av import AudioFrame, VideoFrame
 
 from coope.client import CoopeClient, EventStream
@@ -148,11 +149,14 @@ class CallClient:
         await self._negotiate()
 
     async def set_screen(self, sharing: bool) -> None:
-        """Stop (the m-line offered as inactive) or resume (send-only again) the screen share."""
+        """Stop (the m-line offered as inactive, and an RTCP BYE for its stream, as Chromium
+        may send) or resume (send-only again) the screen share."""
         assert self.pc is not None
         [screen] = [t for t, source in self.sources.items() if source == "screen"]
         screen.direction = "sendonly" if sharing else "inactive"
         await self._negotiate()
+        if not sharing:
+            await screen.sender._send_rtcp([RtcpByePacket(sources=[screen.sender._ssrc])])
 
     async def _negotiate(self) -> None:
         async with self._negotiating:

@@ -223,6 +223,14 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
                 ),
                 MEDIA_TIMEOUT,
             )
+            # And shares again, on the same m-line (Chromium sent an RTCP BYE when it paused).
+            await a.page.click("#screen")
+            await a.wait("coope.state.sharing === true")
+            await assert_eventually(b.rising("alice", "video", "screen"), MEDIA_TIMEOUT, 0.25)
+            shown = robot.frames_from("alice", "video", "screen")
+            await assert_eventually(
+                lambda: robot.frames_from("alice", "video", "screen") > shown + 5, MEDIA_TIMEOUT
+            )
 
             # A `call.recording` event flags someone whatever their name.
             bob_id = (await bob.auth.whoami()).user.id

@@ -32,7 +32,7 @@ from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpByePacket, RtpPacket
 from aiortc.utils import uint16_add
 
 log = logging.getLogger(__name__)
@@ -80,12 +80,12 @@ class FrameAssembler(JitterBuffer):
     stock buffer's "send a PLI" flag (video lost beyond repair).
     """
 
-    def __init__(self, kind: str, output: asyncio.Queue[Any]) -> None:
+    def __init__(self, kind: str, track: RemoteStreamTrack) -> None:
         super().__init__(
             capacity=VIDEO_CAPACITY if kind == "video" else 16, is_video=kind == "video"
         )
         self.kind = kind
-        self._output = output
+        self._track = track
         self._time_base = Fraction(1, CLOCK_RATES[kind])
         self._newest: int | None = None  # audio: the newest sequence number passed on
 
@@ -129,10 +129,12 @@ class FrameAssembler(JitterBuffer):
         return None
 
     def _deliver(self, frame: JitterFrame) -> None:
+        if self._track.readyState != "live":
+            return  # nobody reads an ended track: its queue would only grow
         packet = av.Packet(frame.data)
         packet.pts = frame.timestamp
         packet.time_base = self._time_base
-        self._output.put_nowait(packet)
+        self._track._queue.put_nowait(packet)
 
 
 def _frame(packets: list[RtpPacket]) -> JitterFrame:
@@ -146,8 +148,19 @@ def forward_encoded(receiver: RTCRtpReceiver, track: RemoteStreamTrack) -> None:
     """From now on, `track.recv()` yields the receiver's encoded frames as `av.Packet`s.
 
     Call it when the track appears: before media flows, so no packet is in the old buffer.
+
+    An RTCP BYE no longer ends the track: Chromium sends one when an m-line is made inactive
+    (a screen share paused), and the same m-line may publish again; aiortc raises no second
+    "track" event for it. A publisher who leaves closes the whole peer connection instead.
     """
-    setattr(receiver, _BUFFER, FrameAssembler(track.kind, track._queue))
+    setattr(receiver, _BUFFER, FrameAssembler(track.kind, track))
+    handle_rtcp = receiver._handle_rtcp_packet
+
+    async def without_bye(packet: Any) -> None:
+        if not isinstance(packet, RtcpByePacket):
+            await handle_rtcp(packet)
+
+    receiver._handle_rtcp_packet = without_bye  # type: ignore[method-assign]
 
 
 def use_host_addresses(hosts: list[str]) -> None:
