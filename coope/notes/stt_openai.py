@@ -1,10 +1,20 @@
-"""Speech-to-text through OpenAI's transcription endpoint, or any server that speaks it."""
+"""Speech-to-text through OpenAI's transcription endpoint, or any server that speaks it.
+
+OpenAI takes files up to 25 MB; a speaker's track of a long meeting is more than that (a 16 kHz
+recording passes it after 13 minutes). A WAV over `max_upload_bytes` is sent in pieces of at
+most ten minutes, each cut at the quietest moment of the half minute before its limit so that
+no word is split, and the pieces' segments are shifted to where the piece began.
+"""
 
 from __future__ import annotations
 
+import io
 import struct
+import wave
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 from openai.types.audio import Transcription, TranscriptionVerbose
 
 from coope.core.errors import InvalidInput
@@ -28,6 +38,12 @@ AUDIO_TYPES = {
 }
 
 
+MAX_UPLOAD_BYTES = 24 * 1024 * 1024  # under OpenAI's 25 MB limit, with room for the form
+PIECE_S = 600.0  # the longest piece of a long track
+CUT_SEARCH_S = 30.0  # where to look for a quiet moment before a piece's limit
+QUIET_WINDOW_S = 0.1
+
+
 def gives_timestamps(model: str) -> bool:
     """Whether the model answers `verbose_json` with timed segments.
 
@@ -42,11 +58,27 @@ class OpenAITranscriber:
 
     name = "openai"
 
-    def __init__(self, settings: NotesSettings) -> None:
+    def __init__(self, settings: NotesSettings, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+        openai_api.require_configured(settings)  # found out before a meeting is recorded
         self.settings = settings
+        self.max_upload_bytes = max_upload_bytes
 
     def transcribe(self, path: Path, speaker: str) -> list[Segment]:
         data = _read(path)
+        if len(data) <= self.max_upload_bytes:
+            return self._transcribe(path, data, speaker)
+        if not _is_wav(path, data):
+            raise InvalidInput(
+                f"{path} is {len(data) / 1e6:.0f} MB, over the server's upload limit; only WAV"
+                " files are split here: convert it (e.g. `ffmpeg -i IN -ac 1 -ar 16000 OUT.wav`)"
+            )
+        segments: list[Segment] = []
+        for i, (start_s, piece) in enumerate(_wav_pieces(path, data, self.max_upload_bytes)):
+            name = path.with_name(f"{path.stem}-{i + 1}{path.suffix}")
+            segments += [s.shifted(start_s) for s in self._transcribe(name, piece, speaker)]
+        return segments
+
+    def _transcribe(self, path: Path, data: bytes, speaker: str) -> list[Segment]:
         upload = (path.name, data, AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream"))
         model = self.settings.stt_model
         if gives_timestamps(model):
@@ -120,6 +152,49 @@ def wav_duration(path: Path, data: bytes) -> float:
             return min(size, len(data) - body) / byte_rate
         offset = body + size + (size & 1)  # chunks are padded to an even length
     raise InvalidInput(f"{path} is not a readable WAV file (no format or data chunk)")
+
+
+def _wav_pieces(path: Path, data: bytes, max_bytes: int) -> Iterator[tuple[float, bytes]]:
+    """(start second, WAV bytes) pieces of a PCM WAV, each under `max_bytes`, cut in quiet."""
+    try:
+        with wave.open(io.BytesIO(data)) as wav:
+            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            frames = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise InvalidInput(f"{path} is too large to send whole and not a PCM WAV: {exc}") from None
+    frame_bytes = channels * width
+    count = len(frames) // frame_bytes
+    limit = min(int(PIECE_S * rate), (max_bytes - 1024) // frame_bytes)
+    start = 0
+    while start < count:
+        end = (
+            count
+            if count - start <= limit
+            else _quiet_cut(frames, start + limit, rate, width, channels)
+        )
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(channels)
+            out.setsampwidth(width)
+            out.setframerate(rate)
+            out.writeframes(frames[start * frame_bytes : end * frame_bytes])
+        yield start / rate, buffer.getvalue()
+        start = end
+
+
+def _quiet_cut(frames: bytes, limit: int, rate: int, width: int, channels: int) -> int:
+    """The frame index, at most `limit`, that ends the quietest short window of the search
+    span before it: where nobody is mid-word."""
+    window = max(1, int(QUIET_WINDOW_S * rate))
+    first = max(0, limit - int(CUT_SEARCH_S * rate))
+    if width != 2 or limit - first < 2 * window:
+        return limit
+    samples = np.frombuffer(
+        frames, "<i2", count=(limit - first) * channels, offset=first * width * channels
+    )
+    energy = np.square(samples.reshape(-1, channels).astype(np.float64)).sum(axis=1)
+    windows = energy[: len(energy) // window * window].reshape(-1, window).sum(axis=1)
+    return first + (int(np.argmin(windows)) + 1) * window
 
 
 def _is_wav(path: Path, data: bytes) -> bool:

@@ -47,6 +47,7 @@ class OpenAISummarizer:
     """Summarizes with the chat model the settings name (COOPE_CHAT_MODEL)."""
 
     def __init__(self, settings: NotesSettings) -> None:
+        openai_api.require_configured(settings)  # found out before a meeting is recorded
         self.settings = settings
 
     def summarize(self, segments: list[Segment]) -> Summary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import wave
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from coope.core.errors import InvalidInput, Unauthenticated, Unavailable
@@ -321,3 +323,47 @@ def test_without_key_or_base_url_the_error_says_how_to_configure(tmp_path: Path)
         assert "COOPE_OPENAI_API_KEY" in caught.value.message
         assert "COOPE_OPENAI_BASE_URL" in caught.value.message
         assert "/v1" in caught.value.message
+
+
+def test_a_track_over_the_upload_limit_is_sent_in_pieces_cut_in_quiet_moments(
+    server: FakeOpenAI, tmp_path: Path
+) -> None:
+    rate, seconds = 16_000, 70
+    rng = np.random.default_rng(7)
+    speech = (rng.standard_normal(rate * seconds) * 3000).astype("<i2")
+    for quiet_s in (25.0, 55.0):  # the pauses the cuts should find
+        speech[int(quiet_s * rate) : int((quiet_s + 0.5) * rate)] = 0
+    path = tmp_path / "alice.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(speech.tobytes())
+    server.transcription = CannedTranscription([CannedSegment(1.0, 2.0, "A piece.")], duration=30)
+    limit = 1_000_000  # about 31 s of this audio per upload
+
+    segments = OpenAITranscriber(settings_for(server), max_upload_bytes=limit).transcribe(
+        path, "Alice"
+    )
+
+    names = [u.filename for u in server.uploads]
+    assert names == ["alice-1.wav", "alice-2.wav", "alice-3.wav"]
+    assert all(len(u.data) <= limit for u in server.uploads)
+    starts = [s.start - 1.0 for s in segments]  # where each piece began
+    assert starts[0] == 0.0
+    assert 25.0 <= starts[1] <= 25.5 and 55.0 <= starts[2] <= 55.5, starts
+    total = 0
+    for upload in server.uploads:
+        with wave.open(io.BytesIO(upload.data)) as piece:
+            assert piece.getframerate() == rate
+            total += piece.getnframes()
+    assert total == rate * seconds  # nothing lost, nothing twice
+
+
+def test_an_explicit_openai_backend_without_a_server_fails_before_any_recording() -> None:
+    settings = NotesSettings.from_env({"COOPE_STT_BACKEND": "openai"})
+    with pytest.raises(Unavailable, match="COOPE_OPENAI_API_KEY"):
+        engines.transcriber(settings)
+    settings = NotesSettings.from_env({"COOPE_SUMMARY_BACKEND": "openai"})
+    with pytest.raises(Unavailable, match="COOPE_OPENAI_BASE_URL"):
+        engines.summarizer(settings)
