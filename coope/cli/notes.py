@@ -99,17 +99,20 @@ def record(
                     " (an owner can run `coope ws role`)"
                 )
             directory = new_recording_dir(home, target.name)
-            recording = await _record(c, target, directory, takeover, duration, json)
             from coope.notes.pipeline import notes_title, transcribe_recording, write_notes
             from coope.notes.recorder import parse_started
 
-            with Steps(enabled=not json) as step, _kept_on_failure(directory, ws.name):
-                segments = await transcribe_recording(recording, transcriber, step)
-                step(f"summarizing {len(segments)} lines")
-                summary = await _summarize(segments, summarizer)
-                name = title or notes_title(room_label(target), parse_started(recording.started_at))
-                step(f"writing the page into {ws.name}")
-                page = await write_notes(c, ws.id, name, summary, segments)
+            with _kept_on_failure(directory, ws.name):
+                recording = await _record(c, target, directory, takeover, duration, json)
+                step = Steps(enabled=not json)
+                with step:
+                    segments = await transcribe_recording(recording, transcriber, step)
+                    step(f"summarizing {len(segments)} lines")
+                    summary = await _summarize(segments, summarizer)
+                    started = parse_started(recording.started_at)
+                    name = title or notes_title(room_label(target), started)
+                    step(f"writing the page into {ws.name}")
+                    page = await write_notes(c, ws.id, name, summary, segments)
         _report_notes(page.id, page.title, ws.name, recording, summary, segments, json, lines=True)
 
     runtime.run(body)
@@ -117,15 +120,22 @@ def record(
 
 @contextmanager
 def _kept_on_failure(directory: Path, workspace: str) -> Iterator[None]:
-    """A failure after the meeting says where the recording is and how to finish the notes."""
+    """Whatever stops the notes once someone was recorded (an error, a second Ctrl-C) says
+    where the recording is and how to finish the notes from it."""
     try:
         yield
-    except CoopeError as exc:
+    except BaseException as exc:
+        if not any(directory.glob("*.wav")):
+            raise
         where, into = shlex.quote(str(directory)), shlex.quote(workspace)
-        exc.message += (
-            f". The recording is kept in {where}: `coope notes transcribe {where} >"
+        hint = (
+            f"The recording is kept in {where}: `coope notes transcribe {where} >"
             f" transcript.txt` then `coope notes summarize transcript.txt --into {into}`"
         )
+        if isinstance(exc, CoopeError):
+            exc.message += f". {hint}"
+        else:
+            output.warning(hint)
         raise
 
 
@@ -156,8 +166,11 @@ async def _record(
     meter = LevelMeter(loop.time)
     recorder = SpeakerRecorder(directory, room=room_label(room), room_id=room.id)
     stop = asyncio.Event()
-    # Ctrl-C ends the recording, not the command: the notes are what it is for.
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # Ctrl-C ends the recording, not the command: the notes are what it is for. The handlers
+    # in place before (asyncio.run's own for SIGINT) come back once the files are closed.
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
         session = CallSession(
@@ -176,11 +189,22 @@ async def _record(
             workers = [_keep(session, recorder, meter), show_view(view)]
             if duration is None:
                 workers.append(_until_empty(session))
-            await until_done(session, stop, duration, *workers)
+            try:
+                await until_done(session, stop, duration, *workers)
+            except CoopeError as exc:  # taken over, the daemon gone, the media lost
+                if not recorder.speakers:
+                    raise
+                output.warning(
+                    f"the recording stopped early ({exc.message}); the notes are made from"
+                    " what was recorded"
+                )
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-        recording = await recorder.finish()
+        try:
+            recording = await recorder.finish()
+        finally:
+            for signum, handler in previous.items():
+                loop.remove_signal_handler(signum)
+                signal.signal(signum, handler)
     return recording
 
 
@@ -196,7 +220,8 @@ async def _until_empty(session: CallSession) -> None:
     """Returns once someone else has been in the call and nobody else is any more."""
     seen_others = False
     while True:
-        others = session.participants - {session.username}
+        # Other recorders are not a meeting: two bots must not keep each other in the call.
+        others = session.participants - session.recorders - {session.username}
         if others:
             seen_others = True
         elif seen_others:

@@ -4,13 +4,16 @@ The bot is an ordinary call participant that joins with `recording=True` (so eve
 call is told) and receives each person's audio on a slot of its own, already decoded and
 labelled by `CallSession`. `SpeakerRecorder` writes every person's frames to their own 16 kHz
 mono WAV and notes when that person was first heard, counted from the meeting's start (the
-moment the bot joined). A person who goes quiet keeps sending silence; one who leaves and comes
-back leaves a gap, which is filled with silence so that the file's own clock stays the
-meeting's. Transcribing each track on its own and shifting it by its offset then puts
+moment the bot joined). Within one stream, frames are placed by their own timestamps, so a
+network stall followed by a burst changes nothing; a person who leaves and comes back (a new
+stream) leaves a gap, placed by the clock and filled with silence, so that the file's own clock
+stays the meeting's. Transcribing each track on its own and shifting it by its offset then puts
 everyone's words on one time line.
 
 A recording is a directory: the WAV files and `meeting.json`, which names the room, the start
-time and each track's speaker and offset, so it can be transcribed again later.
+time and each track's speaker and offset, so it can be transcribed again later. The manifest is
+written when the recording starts and whenever someone is first heard, so even a recording cut
+short by a crash can be transcribed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -33,6 +37,9 @@ from coope.media.sinks import WavSink
 MANIFEST = "meeting.json"
 # Arrival times jitter by tens of milliseconds; only a longer shortfall is a real gap.
 GAP_S = 0.25
+# A jump in a stream's own timestamps up to this long is a pause within it; beyond it (or
+# backwards) it is a new stream, placed by the clock.
+STREAM_GAP_S = 30.0
 # What speech-to-text listens at (Whisper resamples everything to 16 kHz): a third of the call's
 # 48 kHz on disk, about 1.9 MB per speaker-minute, and nothing lost for transcription.
 RECORDING_RATE = 16_000
@@ -70,13 +77,19 @@ class Recording:
     def load(cls, directory: Path) -> Recording:
         try:
             raw = json.loads((directory / MANIFEST).read_text())
-            return cls(
+            recording = cls(
                 directory=directory,
                 room=str(raw["room"]),
                 room_id=int(raw["room_id"]),
                 started_at=str(raw["started_at"]),
                 tracks=[SpeakerTrack(**t) for t in raw["tracks"]],
             )
+            for track in recording.tracks:
+                if Path(track.file).name != track.file or track.file in ("", ".", ".."):
+                    raise ValueError(
+                        f"a track file must be a name in the directory: {track.file!r}"
+                    )
+            return recording
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InvalidInput(f"{directory} is not a recording this can read: {exc}") from exc
 
@@ -86,6 +99,7 @@ class _Track:
         self.path = path
         self.offset_s = offset_s
         self.sink = WavSink(path, RECORDING_RATE)
+        self.next_pts_s: float | None = None  # where the stream's next frame should start
         # libswresample, band-limited: plain decimation would fold 8-24 kHz into the speech.
         self.resampler = av.AudioResampler(format="s16", layout="mono", rate=RECORDING_RATE)
         self.samples = 0
@@ -123,6 +137,7 @@ class SpeakerRecorder:
         self._start = clock()
         self._tracks: dict[str, _Track] = {}
         directory.mkdir(parents=True, exist_ok=True)
+        self.snapshot().save()
 
     @property
     def speakers(self) -> list[str]:
@@ -140,19 +155,23 @@ class SpeakerRecorder:
         if track is None:
             track = _Track(self.directory / _file_name(speaker, self._tracks), max(0.0, began))
             self._tracks[speaker] = track
-        behind = began - track.offset_s - track.samples / RECORDING_RATE
-        if behind > GAP_S:
-            silence = np.zeros(round(behind * RECORDING_RATE), np.int16)
+            self.snapshot().save()
+        pts_s = _seconds(frame.pts, frame.time_base)
+        gap = _stream_gap(track.next_pts_s, pts_s)
+        if gap is None:  # a new stream: the clock says where it belongs
+            behind = began - track.offset_s - track.samples / RECORDING_RATE
+            gap = behind if behind > GAP_S else 0.0
+        if gap > 0:
+            silence = np.zeros(round(gap * RECORDING_RATE), np.int16)
             await track.sink.write(silence)
             track.samples += len(silence)
+        if pts_s is not None:
+            track.next_pts_s = pts_s + frame.samples / frame.sample_rate
         await track.write(track.resampler.resample(frame))
 
-    async def finish(self) -> Recording:
-        """Close every file and write the manifest."""
-        for track in self._tracks.values():
-            await track.write(track.resampler.resample(None))  # what it still holds
-            await track.sink.aclose()
-        recording = Recording(
+    def snapshot(self) -> Recording:
+        """The recording as it stands (durations so far)."""
+        return Recording(
             directory=self.directory,
             room=self.room,
             room_id=self.room_id,
@@ -167,8 +186,29 @@ class SpeakerRecorder:
                 for speaker, track in sorted(self._tracks.items())
             ],
         )
+
+    async def finish(self) -> Recording:
+        """Close every file and write the manifest."""
+        for track in self._tracks.values():
+            await track.write(track.resampler.resample(None))  # what it still holds
+            await track.sink.aclose()
+        recording = self.snapshot()
         recording.save()
         return recording
+
+
+def _seconds(pts: int | None, time_base: Fraction | None) -> float | None:
+    return float(pts * time_base) if pts is not None and time_base is not None else None
+
+
+def _stream_gap(expected_s: float | None, pts_s: float | None) -> float | None:
+    """Seconds of silence before a frame of the same stream; None when it is not one."""
+    if expected_s is None or pts_s is None:
+        return None
+    gap = pts_s - expected_s
+    if -0.001 <= gap <= STREAM_GAP_S:
+        return max(0.0, gap)
+    return None
 
 
 def _file_name(speaker: str, taken: dict[str, _Track]) -> str:
@@ -199,11 +239,15 @@ def new_recording_dir(data_dir: Path, room: str, now: datetime | None = None) ->
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", room).strip("._") or "room"
     base = recordings_dir(data_dir) / f"{stamp}-{safe}"
+    base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    while True:  # made here, not only named: two bots starting together get one each
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
 
 
 def prune_recordings(data_dir: Path, keep_days: float, now: float | None = None) -> list[Path]:
@@ -214,8 +258,12 @@ def prune_recordings(data_dir: Path, keep_days: float, now: float | None = None)
     cutoff = (time.time() if now is None else now) - keep_days * 86400
     removed = []
     for entry in sorted(root.iterdir()):
+        if not entry.is_dir():
+            continue
         manifest = entry / MANIFEST
-        if entry.is_dir() and manifest.exists() and manifest.stat().st_mtime < cutoff:
+        # A recording that never got its manifest (a crash) ages by its directory.
+        changed = (manifest if manifest.exists() else entry).stat().st_mtime
+        if changed < cutoff:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
