@@ -61,8 +61,8 @@ def daemon(
         str | None,
         typer.Option(
             metavar="LOW-HIGH",
-            help="UDP ports for call media, e.g. 40000-40199 (one per participant), for a"
-            " firewall; default: any free port.",
+            help="UDP ports for call media, e.g. 40000-40199 (one per participant and ICE"
+            " address), for a firewall; default: any free port.",
         ),
     ] = None,
     ice_server: Annotated[

@@ -99,7 +99,8 @@ class LocalTranscriber:
         model = _model(self._model_dir)
         decoded, _info = model.transcribe(
             audio,
-            language="en",
+            # English-only models (tiny.en) need telling; a multilingual one detects the language.
+            language=None if model.model.is_multilingual else "en",
             beam_size=BEAM_SIZE,
             vad_filter=True,
             word_timestamps=True,

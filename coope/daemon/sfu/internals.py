@@ -214,6 +214,8 @@ def use_port_range(low: int, high: int) -> None:
                 except OSError as exc:
                     if exc.errno != errno.EADDRINUSE:
                         raise
+            # aioice logs a failed bind quietly and the call would just never connect.
+            log.warning("no free UDP port for call media", extra={"ports": f"{low}-{high}"})
             raise OSError(errno.EADDRINUSE, f"every UDP port from {low} to {high} is in use")
 
     class AsyncioInRange(types.ModuleType):
