@@ -27,7 +27,12 @@ def connection_topic(connection_id: str) -> str:
 
 
 class Subscription(ABC):
-    """Events for a set of topics, in publish order per topic, as an async iterator."""
+    """Events for a set of topics as an async iterator, in publish order across all of them.
+
+    The order across topics matters: a reply on a connection's own topic must not overtake the
+    events its request caused on the user's topic. A multi-node backend keeps it by delivering
+    one connection's topics through one ordered stream.
+    """
 
     @abstractmethod
     def __aiter__(self) -> AsyncIterator[Event]: ...
