@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import shutil
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,7 +126,8 @@ def _kept_on_failure(directory: Path, workspace: str) -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        if not any(directory.glob("*.wav")):
+        if not any(directory.glob("*.wav")):  # nothing recorded (e.g. the join was refused)
+            shutil.rmtree(directory, ignore_errors=True)
             raise
         where, into = shlex.quote(str(directory)), shlex.quote(workspace)
         hint = (

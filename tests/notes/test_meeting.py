@@ -286,3 +286,37 @@ def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
     assert "127.0.0.1:9" in error and f"The recording is kept in {recording}" in error, error
     assert "coope notes summarize transcript.txt --into Lab" in error
     assert (recording / "dan.wav").stat().st_size > 16_000 * 2  # over a second of dan
+
+
+def test_a_refused_join_leaves_no_recording_behind(
+    server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    eli, bot_cli = (Cli(server, tmp_path_factory.mktemp("config")) for _ in range(2))
+    eli.signup("eli")
+    bot_cli.signup("twice")
+    eli.json("ws", "create", "Desk")
+    code = eli.json("ws", "invite", "Desk", "--role", "editor")["code"]
+    bot_cli.json("ws", "join", code)
+    eli.json("chat", "room", "create", "desk", "--member", "twice")
+    wav = track([(0.2, "Hello.")], tmp_path / "hello.wav")
+    data_home = tmp_path / "data"
+    started = []
+    try:
+        # The bot's account is already in the call on another device.
+        other = Process(
+            bot_cli, tmp_path, "other", "call", "join", "#desk", "--input", str(wav),
+            "--output", str(tmp_path / "heard.wav"), "--duration", "30", env={},
+        )  # fmt: skip
+        started.append(other)
+        wait_for(lambda: other.out.stat().st_size > 0, 30, "the other device in the call")
+        bot = Process(
+            bot_cli, tmp_path, "bot", "notes", "record", "#desk", "-w", "Desk",
+            env={"XDG_DATA_HOME": str(data_home)},
+        )  # fmt: skip
+        started.append(bot)
+        assert bot.proc.wait(30) == 6, bot.err.read_text()
+    finally:
+        for process in started:
+            process.stop()
+    assert "join with takeover" in bot.err.read_text()
+    assert list((data_home / "coope" / "recordings").iterdir()) == []
