@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from coope.client import CoopeClient
 from coope.daemon.app import create_app
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
-from tests.helpers import RunningDaemon
+from tests.helpers import DaemonProcess, RunningDaemon
 
 DaemonFactory = Callable[..., Awaitable[RunningDaemon]]
 
@@ -82,3 +82,17 @@ async def alice(daemon: RunningDaemon, admin: CoopeClient) -> AsyncIterator[Coop
     """An ordinary user (created after `admin`, so not an admin)."""
     async with await daemon.user("alice") as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def call_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A daemon subprocess offering call media on loopback, where processes can reach it."""
+    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data", "--ice-host", "127.0.0.1")
+    daemon.start()
+    try:
+        yield daemon.url
+    finally:
+        try:
+            daemon.terminate()
+        finally:
+            daemon.kill()

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,3 +74,49 @@ def assert_fails(result: Result, code: int, message: str) -> str:
     assert lines[0].startswith("error: ")
     assert message in lines[0]
     return lines[0]
+
+
+class CoopeProcess:
+    """One `python -m coope ... --server URL --json` process as `cli`'s person. Its output goes
+    to files (`out`, `err` in `workdir`), so a pipe nobody reads cannot stall it; `env` is
+    applied after coope's own server, token and OpenAI variables are cleared."""
+
+    def __init__(
+        self, cli: Cli, workdir: Path, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.out, self.err = workdir / f"{name}.out", workdir / f"{name}.err"
+        full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
+        for key in ("COOPE_SERVER", "COOPE_TOKEN", "COOPE_OPENAI_API_KEY", "COOPE_OPENAI_BASE_URL"):
+            full_env.pop(key, None)
+        full_env.update(env or {})
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "coope", *args, "--server", cli.server, "--json"],
+                stdout=out,
+                stderr=err,
+                env=full_env,
+            )
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Its JSON lines so far."""
+        return [json.loads(line) for line in self.out.read_text().splitlines() if line.strip()]
+
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    def wait(self, timeout: float = 20) -> int:
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds, saying `what`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)

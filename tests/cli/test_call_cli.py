@@ -4,12 +4,7 @@ SFU with WAV files, checked by what each one heard."""
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -26,27 +21,12 @@ from coope.media.devices import (
     no_device_message,
     require_audio_devices,
 )
-from tests.cli.clitools import Cli, assert_fails, assert_ok
-from tests.helpers import DaemonProcess
+from tests.cli.clitools import Cli, CoopeProcess, assert_fails, assert_ok, eventually
 from tests.media.audio import band_energy, read_mono, tone, write_wav
 
 pytestmark = pytest.mark.slow
 
 _pairs = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def call_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A daemon offering call media on loopback, where the joining processes can reach it."""
-    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data", "--ice-host", "127.0.0.1")
-    daemon.start()
-    try:
-        yield daemon.url
-    finally:
-        try:
-            daemon.terminate()
-        finally:
-            daemon.kill()
 
 
 @dataclass
@@ -70,39 +50,17 @@ def pair(call_server: str, tmp_path_factory: pytest.TempPathFactory) -> Pair:
     return Pair(ann, ben, f"#call{n}", room["id"], names)
 
 
-class Joined:
-    """One `python -m coope call join ... --json` process; its output goes to files so a pipe
-    nobody reads cannot stall it."""
+class Joined(CoopeProcess):
+    """One `coope call join ROOM ... --json` process and the events it printed."""
 
     def __init__(self, cli: Cli, room: str, workdir: Path, name: str, *args: str) -> None:
-        self.stdout_path = workdir / f"{name}.out"
-        self.stderr_path = workdir / f"{name}.err"
-        env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
-        env.pop("COOPE_SERVER", None)
-        env.pop("COOPE_TOKEN", None)
-        cmd = [sys.executable, "-m", "coope", "call", "join", room, "--server", cli.server]
-        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen([*cmd, *args, "--json"], stdout=out, stderr=err, env=env)
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout_path.read_text().splitlines()]
+        super().__init__(cli, workdir, name, "call", "join", room, *args)
 
     def saw(self, kind: str, **data: Any) -> bool:
         return any(
             e["type"] == kind and all(e["data"].get(k) == v for k, v in data.items())
-            for e in self.events()
+            for e in self.lines()
         )
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def wait(self, timeout: float = 20) -> int:
-        return self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
 
 
 @pytest.fixture
@@ -112,18 +70,10 @@ def start_join(tmp_path: Path) -> Iterator[Callable[..., Joined]]:
 
         def start(cli: Cli, room: str, name: str, *args: str) -> Joined:
             joined = Joined(cli, room, tmp_path, name, *args)
-            stack.callback(joined.kill)
+            stack.callback(joined.stop)
             return joined
 
         yield start
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
 
 
 def test_two_people_hear_each_other(

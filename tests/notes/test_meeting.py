@@ -7,21 +7,14 @@ the offline speech-to-text engine and the offline summarizer, and the page it cr
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import wave
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.cli.clitools import Cli
-from tests.helpers import DaemonProcess
+from tests.cli.clitools import Cli, CoopeProcess, eventually
 from tests.notes.speech import VOICE_A, VOICE_B, track
 
 pytestmark = pytest.mark.slow
@@ -37,57 +30,10 @@ BEN = [
 MEETING_S = 22.0
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data", "--ice-host", "127.0.0.1")
-    daemon.start()
-    try:
-        yield daemon.url
-    finally:
-        try:
-            daemon.terminate()
-        finally:
-            daemon.kill()
-
-
-class Process:
-    """A `python -m coope ...` process as one person; output goes to files, killed at the end."""
-
-    def __init__(self, cli: Cli, workdir: Path, name: str, *args: str, env: dict[str, str]) -> None:
-        self.out, self.err = workdir / f"{name}.out", workdir / f"{name}.err"
-        full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
-        for key in ("COOPE_SERVER", "COOPE_TOKEN", "COOPE_OPENAI_API_KEY", "COOPE_OPENAI_BASE_URL"):
-            full_env.pop(key, None)
-        full_env.update(env)
-        with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "coope", *args, "--server", cli.server, "--json"],
-                stdout=out,
-                stderr=err,
-                env=full_env,
-            )
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.read_text().splitlines() if line.strip()]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.2)
-
-
 def test_the_bot_records_a_meeting_and_writes_its_notes(
-    server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    ann, ben, scribe = (Cli(server, tmp_path_factory.mktemp("config")) for _ in range(3))
+    ann, ben, scribe = (Cli(call_server, tmp_path_factory.mktemp("config")) for _ in range(3))
     ann.signup("ann")
     ben.signup("ben")
     scribe.signup("scribe")
@@ -101,7 +47,7 @@ def test_the_bot_records_a_meeting_and_writes_its_notes(
     data_home = tmp_path / "data"
     started = []
     try:
-        bot = Process(
+        bot = CoopeProcess(
             scribe,
             tmp_path,
             "bot",
@@ -109,14 +55,14 @@ def test_the_bot_records_a_meeting_and_writes_its_notes(
             env={"XDG_DATA_HOME": str(data_home)},
         )  # fmt: skip
         started.append(bot)
-        wait_for(
+        eventually(
             lambda: any(e.get("type") == "call.connected" for e in bot.lines()),
             30,
-            f"the bot in the call ({bot.err.read_text()})",
+            f"the bot in the call ({bot.stderr()})",
         )
         for cli, wav, name in ((ann, ann_wav, "ann"), (ben, ben_wav, "ben")):
             started.append(
-                Process(
+                CoopeProcess(
                     cli,
                     tmp_path,
                     name,
@@ -132,7 +78,7 @@ def test_the_bot_records_a_meeting_and_writes_its_notes(
                     env={},
                 )  # fmt: skip
             )
-        assert bot.proc.wait(MEETING_S + 120) == 0, bot.err.read_text()
+        assert bot.proc.wait(MEETING_S + 120) == 0, bot.stderr()
     finally:
         for process in started:
             process.stop()
@@ -179,9 +125,9 @@ def test_the_bot_records_a_meeting_and_writes_its_notes(
 
 
 def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
-    server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    cat, bot_cli = (Cli(server, tmp_path_factory.mktemp("config")) for _ in range(2))
+    cat, bot_cli = (Cli(call_server, tmp_path_factory.mktemp("config")) for _ in range(2))
     cat.signup("cat")
     bot_cli.signup("minutes")
     cat.json("ws", "create", "Ops")
@@ -191,7 +137,7 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
     wav = track([(0.5, "We agreed to rotate the keys tonight.")], tmp_path / "cat.wav")
     started = []
     try:
-        bot = Process(
+        bot = CoopeProcess(
             bot_cli,
             tmp_path,
             "bot",
@@ -199,10 +145,10 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
             env={"XDG_DATA_HOME": str(tmp_path / "data")},
         )  # fmt: skip
         started.append(bot)
-        wait_for(lambda: bot.out.stat().st_size > 0, 30, "the bot in the call")
+        eventually(lambda: bot.out.stat().st_size > 0, 30, "the bot in the call")
         # cat stays in the call well past her sentence: only Ctrl-C can end this recording.
         started.append(
-            Process(
+            CoopeProcess(
                 cat,
                 tmp_path,
                 "cat",
@@ -218,7 +164,7 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
                 env={},
             )  # fmt: skip
         )
-        wait_for(
+        eventually(
             lambda: any(
                 e["type"] == "call.participant_joined" and e["data"]["user"] == "cat"
                 for e in bot.lines()
@@ -228,7 +174,7 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
         )
         time.sleep(6)  # her sentence, heard by the bot
         bot.proc.send_signal(signal.SIGINT)
-        assert bot.proc.wait(120) == 0, bot.err.read_text()
+        assert bot.proc.wait(120) == 0, bot.stderr()
     finally:
         for process in started:
             process.stop()
@@ -239,9 +185,9 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
 
 
 def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
-    server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    dan, bot_cli = (Cli(server, tmp_path_factory.mktemp("config")) for _ in range(2))
+    dan, bot_cli = (Cli(call_server, tmp_path_factory.mktemp("config")) for _ in range(2))
     dan.signup("dan")
     bot_cli.signup("notetaker")
     dan.json("ws", "create", "Lab")
@@ -254,14 +200,14 @@ def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
     dead = {"COOPE_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "COOPE_OPENAI_RETRIES": "0"}
     started = []
     try:
-        bot = Process(
+        bot = CoopeProcess(
             bot_cli, tmp_path, "bot", "notes", "record", "#lab", "-w", "Lab", "--duration", "6",
             env={"XDG_DATA_HOME": str(data_home), **dead},
         )  # fmt: skip
         started.append(bot)
-        wait_for(lambda: bot.out.stat().st_size > 0, 30, "the bot in the call")
+        eventually(lambda: bot.out.stat().st_size > 0, 30, "the bot in the call")
         started.append(
-            Process(
+            CoopeProcess(
                 dan,
                 tmp_path,
                 "dan",
@@ -277,21 +223,21 @@ def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
                 env={},
             )  # fmt: skip
         )
-        assert bot.proc.wait(60) == 9, bot.err.read_text()
+        assert bot.proc.wait(60) == 9, bot.stderr()
     finally:
         for process in started:
             process.stop()
     [recording] = (data_home / "coope" / "recordings").iterdir()
-    error = bot.err.read_text()
+    error = bot.stderr()
     assert "127.0.0.1:9" in error and f"The recording is kept in {recording}" in error, error
     assert "coope notes summarize transcript.txt --into Lab" in error
     assert (recording / "dan.wav").stat().st_size > 16_000 * 2  # over a second of dan
 
 
 def test_a_refused_join_leaves_no_recording_behind(
-    server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+    call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    eli, bot_cli = (Cli(server, tmp_path_factory.mktemp("config")) for _ in range(2))
+    eli, bot_cli = (Cli(call_server, tmp_path_factory.mktemp("config")) for _ in range(2))
     eli.signup("eli")
     bot_cli.signup("twice")
     eli.json("ws", "create", "Desk")
@@ -303,20 +249,20 @@ def test_a_refused_join_leaves_no_recording_behind(
     started = []
     try:
         # The bot's account is already in the call on another device.
-        other = Process(
+        other = CoopeProcess(
             bot_cli, tmp_path, "other", "call", "join", "#desk", "--input", str(wav),
             "--output", str(tmp_path / "heard.wav"), "--duration", "30", env={},
         )  # fmt: skip
         started.append(other)
-        wait_for(lambda: other.out.stat().st_size > 0, 30, "the other device in the call")
-        bot = Process(
+        eventually(lambda: other.out.stat().st_size > 0, 30, "the other device in the call")
+        bot = CoopeProcess(
             bot_cli, tmp_path, "bot", "notes", "record", "#desk", "-w", "Desk",
             env={"XDG_DATA_HOME": str(data_home)},
         )  # fmt: skip
         started.append(bot)
-        assert bot.proc.wait(30) == 6, bot.err.read_text()
+        assert bot.proc.wait(30) == 6, bot.stderr()
     finally:
         for process in started:
             process.stop()
-    assert "join with takeover" in bot.err.read_text()
+    assert "join with takeover" in bot.stderr()
     assert list((data_home / "coope" / "recordings").iterdir()) == []
