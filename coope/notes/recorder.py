@@ -213,13 +213,18 @@ def _stream_gap(expected_s: float | None, pts_s: float | None) -> float | None:
 
 def _file_name(speaker: str, taken: dict[str, _Track]) -> str:
     """A file name from the speaker's name, safe on every file system and unique."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", speaker).strip("._") or "speaker"
+    stem = _safe(speaker, "speaker")
     names = {t.path.name for t in taken.values()}
     name, n = f"{stem}.wav", 1
     while name in names:
         n += 1
         name = f"{stem}-{n}.wav"
     return name
+
+
+def _safe(name: str, fallback: str) -> str:
+    """`name` as a file name on every file system: letters, digits, `_`, `.` and `-`."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or fallback
 
 
 def parse_started(started_at: str) -> datetime:
@@ -237,8 +242,7 @@ def recordings_dir(data_dir: Path) -> Path:
 def new_recording_dir(data_dir: Path, room: str, now: datetime | None = None) -> Path:
     """`recordings/<UTC time>-<room>`: sorted by time, readable by people."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", room).strip("._") or "room"
-    base = recordings_dir(data_dir) / f"{stamp}-{safe}"
+    base = recordings_dir(data_dir) / f"{stamp}-{_safe(room, 'room')}"
     base.parent.mkdir(parents=True, exist_ok=True)
     path, n = base, 1
     while True:  # made here, not only named: two bots starting together get one each
