@@ -177,6 +177,10 @@ class CallSession:
         self.ice_servers = list(joined.data.get("ice_servers") or [])
         self.pc = self._peer_connection()
         await self._negotiate()
+        await self._until_connected()
+
+    async def _until_connected(self) -> None:
+        assert self.pc is not None
         try:
             async with asyncio.timeout(self._connect_timeout):
                 while self.pc.connectionState != "connected":
@@ -386,6 +390,10 @@ class CallSession:
         if not (audio or video):
             return
         try:
+            # Not before the first connect is through: aiortc's connect task walks the live
+            # transceiver list while it waits for ICE and DTLS, and would look up a transceiver
+            # added here in the old answer, which has no m-line for it yet (IndexError).
+            await self._until_connected()
             await self._negotiate(audio, video)
         except CoopeError as exc:
             self._end(exc)
