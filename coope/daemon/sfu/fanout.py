@@ -1,13 +1,16 @@
-"""Fan one published track out to its subscribers' slots, encoded frames untouched.
+"""Fan one published track's RTP packets out to its subscribers, payloads untouched.
 
-A `Fanout` reads encoded packets from a publisher's track and hands the same packet to every
-`Slot` attached to it. A `Slot` is the track behind one of a subscriber's senders; it can be
-re-pointed at another source when people come and go, so senders never change tracks.
+A `Fanout` gets every RTP packet a publisher sends on one m-line (from the receiver's
+`PacketTap`) and hands it to every `Slot` attached to it, synchronously, as it arrives. A
+`Slot` is one of a subscriber's receive m-lines: it maps the publisher's sequence numbers and
+timestamps into its own continuous ones and sends through its `SenderLink`. A slot can be
+re-pointed at another source when people come and go, so senders never change.
 
-Video needs keyframes: a slot newly attached to a video source drops packets until a keyframe
-arrives, and asks the publisher for one (an RTCP PLI). A subscriber's own keyframe requests
-become PLIs too. PLIs are rate-limited, but a request inside the window is deferred to its end
-rather than dropped, so a new subscriber never waits for the publisher's next natural keyframe.
+Video needs keyframes: a slot newly attached to a video source (or whose subscriber is not
+connected yet) drops packets until a keyframe begins, and asks the publisher for one (an RTCP
+PLI). A subscriber's own keyframe requests become PLIs too. PLIs are rate-limited, but a request
+inside the window is deferred to its end rather than dropped, so a new subscriber never waits
+for the publisher's next natural keyframe.
 """
 
 from __future__ import annotations
@@ -15,35 +18,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtpPacket
+
+from coope.daemon.sfu.internals import SenderLink, ntp_now
 
 log = logging.getLogger(__name__)
 
 PLI_INTERVAL_S = 0.5
-SLOT_QUEUE = 64  # packets a slow subscriber may lag before the oldest are dropped
+CLOCK_RATES = {"audio": 48_000, "video": 90_000}  # Opus and VP8, the only codecs answered
 
 
-def is_vp8_keyframe(packet: av.Packet[Any]) -> bool:
-    """VP8 frame tag, bit 0 of the first byte: 0 means a key frame (RFC 6386 section 9.1)."""
-    data = bytes(packet)
-    return bool(data) and data[0] & 0x01 == 0
+def vp8_keyframe_start(payload: bytes) -> bool:
+    """Whether an RTP VP8 payload begins a key frame: its descriptor marks the start of
+    partition 0 (RFC 7741 section 4.2) and the frame tag's bit 0 is 0 (RFC 6386 section 9.1)."""
+    if len(payload) < 2 or not payload[0] & 0x10 or payload[0] & 0x07:
+        return False
+    at = 1
+    if payload[0] & 0x80:  # X: an extension byte follows
+        extension, at = payload[1], 2
+        if extension & 0x80 and at < len(payload):  # I: a 7- or 15-bit picture id
+            at += 2 if payload[at] & 0x80 else 1
+        if extension & 0x40:  # L: TL0PICIDX
+            at += 1
+        if extension & 0x30:  # T or K: one byte for TID and KEYIDX
+            at += 1
+    return at < len(payload) and payload[at] & 0x01 == 0
 
 
 class Slot(MediaStreamTrack):
-    """What one subscriber's sender plays: packets of whichever source is attached."""
+    """One receive m-line of a subscriber, carrying whichever source is attached.
 
-    def __init__(self, kind: str) -> None:
+    Packets go out through the sender's `SenderLink`; as the sender's track it yields nothing
+    (the sender's own task waits on it until the slot stops).
+    """
+
+    def __init__(self, kind: str, sender: RTCRtpSender) -> None:
         super().__init__()
         self.kind = kind
         self.source: Fanout | None = None
-        self._queue: asyncio.Queue[av.Packet[Any]] = asyncio.Queue(SLOT_QUEUE)
-        self._waiting_for_keyframe = False
-        self._attached = asyncio.Event()
+        self.link = SenderLink(sender, self.request_keyframe)
+        self._clock = CLOCK_RATES[kind]
+        # Added to the source's sequence number and timestamp; None until the first packet
+        # of the current source (for video, a keyframe) is sent.
+        self._offsets: tuple[int, int] | None = None
+        self._next_seq = random.randrange(1 << 16)
+        self._last: tuple[int, float] | None = None  # the last timestamp sent, and when
+        self._failed = False
+        self._stopped = asyncio.Event()
 
     def attach(self, source: Fanout | None) -> None:
         if self.source is source:
@@ -51,38 +80,62 @@ class Slot(MediaStreamTrack):
         if self.source is not None:
             self.source.slots.discard(self)
         self.source = source
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        if source is None:
-            self._attached.clear()
-            return
-        source.slots.add(self)
-        self._attached.set()
-        if self.kind == "video":
-            self._waiting_for_keyframe = True
-            source.request_keyframe()
+        self._offsets = None
+        if source is not None:
+            source.slots.add(self)
+            if self.kind == "video":
+                source.request_keyframe()
 
-    def offer(self, packet: av.Packet[Any]) -> None:
-        if self._waiting_for_keyframe:
-            if not is_vp8_keyframe(packet):
+    def forward(self, packet: RtpPacket, ntp: int, now: float) -> None:
+        if not self.link.ready:
+            self._offsets = None  # once connected, start again (on a keyframe)
+            return
+        offsets = self._offsets
+        if offsets is None:
+            if self.kind == "video" and not vp8_keyframe_start(packet.payload):
+                if self.source is not None:
+                    self.source.request_keyframe()
                 return
-            self._waiting_for_keyframe = False
-        if self._queue.full():
-            self._queue.get_nowait()  # a stalled subscriber loses the oldest, not everyone
-        self._queue.put_nowait(packet)
+            offsets = self._offsets = self._offsets_from(packet, now)
+        seq = (packet.sequence_number + offsets[0]) & 0xFFFF
+        if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late one (a retransmission)
+            self._next_seq = (seq + 1) & 0xFFFF
+        timestamp = (packet.timestamp + offsets[1]) & 0xFFFFFFFF
+        self._last = (timestamp, now)
+        self.link.send(
+            seq, packet.marker, timestamp, packet.payload, ntp, packet.extensions.audio_level
+        )
+
+    def _offsets_from(self, packet: RtpPacket, now: float) -> tuple[int, int]:
+        """Sequence numbers go on where the previous source stopped; timestamps as far on as
+        the time that passed since, so the subscriber sees one continuous stream."""
+        if self._last is None:
+            timestamp = random.randrange(1 << 32)
+        else:
+            last, at = self._last
+            timestamp = last + max(1, int((now - at) * self._clock))
+        return (
+            (self._next_seq - packet.sequence_number) & 0xFFFF,
+            (timestamp - packet.timestamp) & 0xFFFFFFFF,
+        )
 
     def request_keyframe(self) -> None:
         """Called by aiortc when this subscriber's receiver asks for a keyframe."""
         if self.source is not None:
             self.source.request_keyframe()
 
+    def failed(self) -> bool:
+        """Note a failure to send; True the first time, so it is logged once."""
+        first, self._failed = not self._failed, True
+        return first
+
     async def recv(self) -> Any:
-        if self.readyState != "live":
-            raise MediaStreamError
-        return await self._queue.get()
+        await self._stopped.wait()
+        raise MediaStreamError
 
     def stop(self) -> None:
         self.attach(None)
+        self._stopped.set()
         super().stop()
 
 
@@ -91,14 +144,13 @@ class Fanout:
 
     def __init__(
         self,
-        track: MediaStreamTrack,
+        kind: str,
         send_pli: Callable[[], Coroutine[Any, Any, None]],
         *,
         owner: str,
         source: str,
     ) -> None:
-        self.track = track
-        self.kind = track.kind
+        self.kind = kind
         self.owner = owner  # the publishing user's name
         self.source = source  # "microphone", "camera" or "screen"
         # False while the publisher's m-line is inactive (a screen share that ended): nobody
@@ -109,21 +161,19 @@ class Fanout:
         self._last_pli = 0.0
         self._deferred: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._pump = asyncio.create_task(self._run(), name=f"fanout-{owner}-{source}")
 
-    async def _run(self) -> None:
-        try:
-            while True:
-                packet = await self.track.recv()
-                if not isinstance(packet, av.Packet):
-                    continue  # never forward decoded frames: that would mean re-encoding
-                for slot in list(self.slots):
-                    slot.offer(packet)
-        except MediaStreamError:
-            pass
-        finally:
-            for slot in list(self.slots):
-                slot.attach(None)
+    def forward(self, packet: RtpPacket) -> None:
+        """One packet from the publisher, to every attached slot (called by the receiver)."""
+        if not self.slots:
+            return
+        ntp, now = ntp_now(), time.monotonic()
+        for slot in list(self.slots):
+            try:
+                slot.forward(packet, ntp, now)
+            except Exception:
+                # One subscriber's failure must not break the publisher's receiving.
+                if slot.failed():
+                    log.exception("forwarding to a subscriber failed", extra={"owner": self.owner})
 
     def request_keyframe(self) -> None:
         if self.kind != "video":
@@ -145,7 +195,8 @@ class Fanout:
     async def aclose(self) -> None:
         if self._deferred is not None:
             self._deferred.cancel()
-        self._pump.cancel()
-        for task in [self._pump, *self._tasks]:
+        for slot in list(self.slots):
+            slot.attach(None)
+        for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -25,7 +25,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 
 from coope.core.errors import InvalidInput
 from coope.daemon.sfu.fanout import Fanout, Slot
-from coope.daemon.sfu.internals import forward_encoded
+from coope.daemon.sfu.internals import tap_packets
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,15 @@ class CallPeer:
         transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
         mid = transceiver.mid or ""
         receiver = transceiver.receiver
-        forward_encoded(receiver, track)  # type: ignore[arg-type]
 
         async def send_pli() -> None:
             for source in receiver.getSynchronizationSources():
                 await receiver._send_rtcp_pli(source.source)
 
         default = "microphone" if track.kind == "audio" else "camera"
-        fanout = Fanout(track, send_pli, owner=self.username, source=self.sources.get(mid, default))
+        source = self.sources.get(mid, default)
+        fanout = Fanout(track.kind, send_pli, owner=self.username, source=source)
+        tap_packets(receiver, fanout.forward)
         self.published[mid] = fanout
         self._on_published(self, fanout)
 
@@ -101,9 +102,7 @@ class CallPeer:
             # the participant only receives on this m-line.
             offered = transceiver._offerDirection
             if offered in ("sendonly", "sendrecv") and mid not in self.slots:
-                slot = Slot(transceiver.kind)
-                # A subscriber's keyframe request becomes a PLI to the publisher.
-                transceiver.sender._send_keyframe = slot.request_keyframe  # type: ignore[method-assign]
+                slot = Slot(transceiver.kind, transceiver.sender)
                 transceiver.sender.replaceTrack(slot)
                 transceiver.direction = offered
                 self.slots[mid] = slot
