@@ -133,3 +133,49 @@ def test_vp8_key_frames_are_recognised_in_rtp_payloads() -> None:
             seen[packet.is_keyframe] += 1
     assert seen[True] >= 2 and seen[False] >= 5
     assert not vp8_keyframe_start(b"") and not vp8_keyframe_start(b"\x10")
+
+
+async def test_a_slot_handed_to_another_publisher_keeps_one_stream(start_daemon) -> None:  # type: ignore[no-untyped-def]
+    """Alice leaves, Carol publishes: Bob's video slot carries Carol now, and Bob sees one
+    stream going on (sequence numbers without a jump, time moving forward), not a new one."""
+    daemon: RunningDaemon = await start_daemon(ice_hosts=("127.0.0.1",))
+    alice, bob, carol = [await daemon.user(n) for n in ("alice", "bob", "carol")]
+    room = await alice.chat.create_room("handover", ["bob", "carol"])
+    a, b, c = (CallClient(client, room.id) for client in (alice, bob, carol))
+    try:
+        for call, publish in ((a, True), (b, False)):
+            await call.connect()
+            await call.join()
+            await call.start_media(publish=publish)
+        receiver = _receiver(b, "video")
+        handle = receiver._handle_rtp_packet
+        arrivals: list[tuple[int, int, int]] = []  # (ssrc, seq, timestamp) of media packets
+
+        async def recording(packet: Any, arrival_time_ms: int) -> None:
+            if not arrivals or packet.ssrc == arrivals[0][0]:
+                arrivals.append((packet.ssrc, packet.sequence_number, packet.timestamp))
+            await handle(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = recording
+        await assert_eventually(lambda: b.frames_from("alice", "video") > 10, timeout=20)
+        shown = b.frames_from("alice", "video")
+        await a.leave()
+        await a.aclose()
+        await assert_eventually(lambda: b.tracks == {}, timeout=10)
+        before = len(arrivals)
+        await c.connect()
+        await c.join()
+        await c.start_media(publish=True, audio_slots=0, video_slots=0)
+        # (frames are counted per slot: the first ones were Alice's)
+        await assert_eventually(lambda: b.frames_from("carol", "video") > shown + 10, timeout=20)
+    finally:
+        for call in (a, b, c):
+            await call.aclose()
+        for client in (alice, bob, carol):
+            await client.aclose()
+    last_of_alice, first_of_carol = arrivals[before - 1], arrivals[before]
+    assert len(arrivals) > before + 10
+    assert 0 < (first_of_carol[1] - last_of_alice[1]) % (1 << 16) <= 3
+    assert 0 < (first_of_carol[2] - last_of_alice[2]) % (1 << 32) < 90_000 * 30
+    gaps = [(y[1] - x[1]) % (1 << 16) for x, y in zip(arrivals, arrivals[1:], strict=False)]
+    assert max(gaps) <= 3  # in order and unbroken on loopback, across the handover

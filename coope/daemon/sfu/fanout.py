@@ -66,9 +66,10 @@ class Slot(MediaStreamTrack):
         self.source: Fanout | None = None
         self.link = SenderLink(sender, self.request_keyframe)
         self._clock = CLOCK_RATES[kind]
-        # Added to the source's sequence number and timestamp; None until the first packet
-        # of the current source (for video, a keyframe) is sent.
-        self._offsets: tuple[int, int] | None = None
+        # Added to the source's sequence number and timestamp, and the first sequence number
+        # sent from it; None until the first packet of the current source (for video, a
+        # keyframe) is sent.
+        self._offsets: tuple[int, int, int] | None = None
         self._next_seq = random.randrange(1 << 16)
         self._last: tuple[int, float] | None = None  # the last timestamp sent, and when
         self._failed = False
@@ -98,15 +99,17 @@ class Slot(MediaStreamTrack):
                 return
             offsets = self._offsets = self._offsets_from(packet, now)
         seq = (packet.sequence_number + offsets[0]) & 0xFFFF
-        if (seq - self._next_seq) & 0xFFFF < 0x8000:  # not a late one (a retransmission)
-            self._next_seq = (seq + 1) & 0xFFFF
         timestamp = (packet.timestamp + offsets[1]) & 0xFFFFFFFF
-        self._last = (timestamp, now)
+        if (seq - self._next_seq) & 0xFFFF < 0x8000:  # the newest so far
+            self._next_seq = (seq + 1) & 0xFFFF
+            self._last = (timestamp, now)
+        elif (seq - offsets[2]) & 0xFFFF >= 0x8000:
+            return  # late, and older than this source's first packet: not this stream's
         self.link.send(
             seq, packet.marker, timestamp, packet.payload, ntp, packet.extensions.audio_level
         )
 
-    def _offsets_from(self, packet: RtpPacket, now: float) -> tuple[int, int]:
+    def _offsets_from(self, packet: RtpPacket, now: float) -> tuple[int, int, int]:
         """Sequence numbers go on where the previous source stopped; timestamps as far on as
         the time that passed since, so the subscriber sees one continuous stream."""
         if self._last is None:
@@ -117,6 +120,7 @@ class Slot(MediaStreamTrack):
         return (
             (self._next_seq - packet.sequence_number) & 0xFFFF,
             (timestamp - packet.timestamp) & 0xFFFFFFFF,
+            self._next_seq,
         )
 
     def request_keyframe(self) -> None:
