@@ -179,3 +179,26 @@ async def test_a_slot_handed_to_another_publisher_keeps_one_stream(start_daemon)
     assert 0 < (first_of_carol[2] - last_of_alice[2]) % (1 << 32) < 90_000 * 30
     gaps = [(y[1] - x[1]) % (1 << 16) for x, y in zip(arrivals, arrivals[1:], strict=False)]
     assert max(gaps) <= 3  # in order and unbroken on loopback, across the handover
+
+
+@pytest.mark.parametrize("level", [None, (True, 37), (False, 127)])
+def test_written_header_extensions_read_back_with_aiortcs_parser(level: Any) -> None:
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import HeaderExtensionsMap
+
+    from coope.daemon.sfu import internals
+
+    ids = {internals.MID_URI: 1, internals.ABS_SEND_TIME_URI: 3, internals.AUDIO_LEVEL_URI: 4}
+    extensions = [RTCRtpHeaderExtensionParameters(id=i, uri=u) for u, i in ids.items()]
+    parser = HeaderExtensionsMap()
+    parser.configure(RTCRtpParameters(headerExtensions=extensions))
+    ntp = 0x1234_5678_9ABC_DEF0
+    raw = internals._Extensions(ids, "12").pack(ntp, level)
+    profile, words = struct.unpack("!HH", raw[:4])
+    assert len(raw) == 4 + 4 * words
+    values = parser.get(profile, raw[4:])
+    assert (values.mid, values.abs_send_time, values.audio_level) == (
+        "12",
+        (ntp >> 14) & 0xFFFFFF,
+        level,
+    )

@@ -235,23 +235,26 @@ class _Extensions:
         abs_id = ids.get(ABS_SEND_TIME_URI)
         self._abs = b"" if abs_id is None else bytes([abs_id << 4 | 2])
         self._level_id = ids.get(AUDIO_LEVEL_URI)
-        self._lead, self._tail = self._layout(b"")
+        self._plain = self._layout(0)
+        self._with_level = self._layout(2)
 
-    def _layout(self, more: bytes) -> tuple[bytes, bytes]:
-        """What comes before the 3 bytes of send time (if negotiated), and after them."""
-        size = len(self._abs) + (3 if self._abs else 0) + len(self._mid) + len(more)
+    def _layout(self, level_size: int) -> tuple[bytes, bytes]:
+        """What comes before the send time (if negotiated) and the audio level element (if
+        any), and what comes after them."""
+        size = len(self._abs) + (3 if self._abs else 0) + level_size + len(self._mid)
         padding = -size % 4
         lead = struct.pack("!HH", 0xBEDE, (size + padding) // 4) + self._abs
-        return lead, self._mid + more + b"\0" * padding
+        return lead, self._mid + b"\0" * padding
 
     def pack(self, ntp: int, level: Any) -> bytes:
-        lead, tail = self._lead, self._tail
-        if level is not None and self._level_id is not None:
-            voice, dbov = level
-            lead, tail = self._layout(
-                bytes([self._level_id << 4, (0x80 if voice else 0) | (dbov & 0x7F)])
-            )
-        return lead + _abs_send_time(ntp) + tail if self._abs else lead + tail
+        send_time = _abs_send_time(ntp) if self._abs else b""
+        if level is None or self._level_id is None:
+            lead, tail = self._plain
+            return lead + send_time + tail
+        lead, tail = self._with_level
+        voice, dbov = level
+        element = bytes((self._level_id << 4, (0x80 if voice else 0) | (dbov & 0x7F)))
+        return lead + send_time + element + tail
 
 
 _last_send_time: tuple[int, bytes] = (-1, b"")
