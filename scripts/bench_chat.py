@@ -85,6 +85,9 @@ async def setup(url: str, clients: int, room_size: int) -> tuple[list[str], list
             room = await owner.chat.create_room(
                 f"room{start}", [f"bench{i:05d}" for i in members[1:]]
             )
+        for i in members[1:]:  # strangers to the owner are invited: each accepts
+            async with limit, CoopeClient(url, tokens[i]) as member:
+                await member.chat.accept_invite(room.id)
         for i in members:
             rooms[i] = room.id
     return tokens, rooms

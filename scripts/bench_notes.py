@@ -116,7 +116,10 @@ async def prepare(url: str) -> dict[str, Any]:
     async with CoopeClient(url, tokens["ann"]) as ann:
         ws = await ann.workspaces.create("Team")
         invite = await ann.workspaces.invite(ws.id, role="editor")
-        await ann.chat.create_room("standup", ["ben", "scribe"])
+        room = await ann.chat.create_room("standup", ["ben", "scribe"])
+    for name in ("ben", "scribe"):  # not ann's friends: invited, and they accept
+        async with CoopeClient(url, tokens[name]) as invited:
+            await invited.chat.accept_invite(room.id)
     async with CoopeClient(url, tokens["scribe"]) as scribe:
         await scribe.workspaces.join(invite.code)
     return tokens

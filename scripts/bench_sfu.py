@@ -408,6 +408,9 @@ async def prepare(url: str, users: int) -> dict[str, Any]:
             tokens.append((await client.auth.signup(f"sfu{i:03d}", "bench password 1")).token)
     async with CoopeClient(url, tokens[0]) as owner:
         room = await owner.chat.create_room("bench", [f"sfu{i:03d}" for i in range(1, users + 1)])
+    for token in tokens[1:]:  # strangers to the owner are invited: each accepts
+        async with CoopeClient(url, token) as subscriber:
+            await subscriber.chat.accept_invite(room.id)
     return {"publisher": tokens[0], "subscribers": tokens[1:], "room_id": room.id}
 
 

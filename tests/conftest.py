@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,25 @@ from coope.client import CoopeClient
 from coope.daemon.app import create_app
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
-from tests.helpers import DaemonProcess, RunningDaemon
+from tests.helpers import DaemonProcess, RunningDaemon, assert_eventually
 
 DaemonFactory = Callable[..., Awaitable[RunningDaemon]]
+
+
+def _ignore_sigint(signum: int, frame: object) -> None:
+    """SIGINT, still ignored by the run itself, as a handler rather than SIG_IGN."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process a test starts begins with the default SIGINT disposition.
+
+    A script that runs the suite as `scripts/test &` (no job control) starts it with SIGINT
+    ignored, and an ignored signal stays ignored across fork and exec: each daemon and `coope`
+    a test interrupts would inherit that. A handler, unlike SIG_IGN, is reset to the default on
+    exec, and this one keeps the run itself ignoring Ctrl-C as it was started to.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _ignore_sigint)
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +42,15 @@ async def fail_on_leaked_tasks() -> AsyncIterator[None]:
     before = asyncio.all_tasks()
     yield
     current = asyncio.current_task()
-    for _ in range(50):
-        leaked = {t for t in asyncio.all_tasks() - before if t is not current and not t.done()}
-        if not leaked:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"tasks leaked by the test: {leaked}")
+
+    def leaked() -> set[asyncio.Task[Any]]:
+        return {t for t in asyncio.all_tasks() - before if t is not current and not t.done()}
+
+    # Tasks cancelled during teardown get a few loop turns (more on a busy machine) to finish.
+    try:
+        await assert_eventually(lambda: not leaked(), timeout=5, what="no task left running")
+    except AssertionError:
+        pytest.fail(f"tasks leaked by the test: {leaked()}")
 
 
 @pytest.fixture

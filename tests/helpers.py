@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,27 +40,72 @@ class RunningDaemon:
         return client
 
 
+# How long a wait for something that should happen soon may take before the test fails. Only a
+# failing test ever waits this long, so it is sized for a shared machine several times slower
+# than a quiet one, not for the time things usually take.
+PATIENCE_S = 15.0
+
+
+class _Deadline:
+    """The one budget and failure message behind `eventually` and `assert_eventually`."""
+
+    def __init__(self, timeout: float, what: str) -> None:
+        self.timeout, self.what = timeout, what
+        self.end = time.monotonic() + timeout
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            raise AssertionError(f"not within {self.timeout} s: {self.what or 'the condition'}")
+
+
+def eventually(condition: Callable[[], bool], timeout: float = PATIENCE_S, what: str = "") -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds, saying `what`.
+
+    For tests that run no event loop (subprocesses, files); async tests use `assert_eventually`.
+    """
+    deadline = _Deadline(timeout, what)
+    while not condition():
+        deadline.check()
+        time.sleep(0.05)
+
+
 async def assert_eventually(
-    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, interval: float = 0.02
+    condition: Callable[[], bool | Awaitable[bool]],
+    timeout: float = PATIENCE_S,
+    what: str = "",
+    interval: float = 0.02,
 ) -> None:
-    deadline = time.monotonic() + timeout
+    """Poll `condition` (a function or a coroutine function) until it holds, letting the event
+    loop run in between; fail after `timeout` seconds, saying `what`."""
+    deadline = _Deadline(timeout, what)
     while True:
         result = condition()
         if isinstance(result, Awaitable):
             result = await result
         if result:
             return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+        deadline.check()
         await asyncio.sleep(interval)
+
+
+# How a shell without job control (a script) starts `cmd &`: with SIGINT ignored, which exec
+# keeps. A command prefix, for tests of what a process started that way does with Ctrl-C.
+AS_BACKGROUND_JOB = ("sh", "-c", 'trap "" INT; exec "$@"', "sh")
 
 
 class DaemonProcess:
     """`coope daemon` as a real subprocess on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        launcher: Sequence[str] = (),
+    ) -> None:
         self.data_dir = data_dir
         self.args = args
+        self.launcher = tuple(launcher)
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
@@ -70,6 +115,7 @@ class DaemonProcess:
 
     def start(self, timeout: float = 20.0) -> DaemonProcess:
         cmd = [
+            *self.launcher,
             sys.executable,
             "-m",
             "coope",
@@ -125,7 +171,7 @@ class DaemonProcess:
         return code
 
 
-async def next_event(events: EventStream, *types: str, timeout: float = 5.0) -> Event:
+async def next_event(events: EventStream, *types: str, timeout: float = PATIENCE_S) -> Event:
     """The next event of one of `types`, skipping others (presence, typing...) on the way."""
 
     async def find() -> Event:

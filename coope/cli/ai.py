@@ -160,7 +160,7 @@ def _show_streaming(pieces: Iterator[str]) -> str:
     with Live(Markdown(""), console=console, refresh_per_second=10) as live:
         for piece in pieces:
             text += piece
-            live.update(Markdown(text))
+            live.update(Markdown(output.visible(text)))  # a model's text is untrusted too
     return text
 
 

@@ -98,9 +98,9 @@ def whoami(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = Fal
             output.emit_json({**me.model_dump(mode="json"), "server": c.server})
             return
         expires = me.expires_at.strftime("%Y-%m-%d %H:%M UTC") if me.expires_at else "never"
-        name = output.escape(me.user.display_name)
+        name, server_url = output.escape(me.user.display_name), output.escape(c.server)
         output.info(
-            f"[bold]{me.user.username}[/bold] ({name}) on {c.server}\n"
+            f"[bold]{output.escape(me.user.username)}[/bold] ({name}) on {server_url}\n"
             f"role: {me.user.role.value}   credential: {me.auth.value}   expires: {expires}"
         )
 

@@ -2,7 +2,9 @@
 
 Rooms are named as in `coope chat`: `@alice`, `#team` or a room id. Audio comes from the
 microphone and goes to the speakers (PortAudio), or from and to WAV files with --input and
---output, which needs no sound hardware at all.
+--output, which needs no sound hardware at all. With one file and no device for the other side
+(a bot that only speaks or only listens), silence is sent or what is heard is discarded, and a
+warning says so.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def join(
             dir_okay=False,
             readable=True,
             help="Send this WAV file (16-bit, mono or stereo), then silence, instead of the"
-            " microphone.",
+            " microphone. Without a speaker, what is heard is then discarded.",
         ),
     ] = None,
     output_file: Annotated[
@@ -59,7 +61,8 @@ def join(
         typer.Option(
             "--output",
             dir_okay=False,
-            help="Write what you hear (everyone mixed, 48 kHz mono WAV) instead of playing it.",
+            help="Write what you hear (everyone mixed, 48 kHz mono WAV) instead of playing it."
+            " Without a microphone, silence is then sent.",
         ),
     ] = None,
     takeover: Annotated[
@@ -81,17 +84,20 @@ def join(
     Shows who is in the call and who is speaking.
 
     Without --input and --output: needs PortAudio (apt-get install libportaudio2) and devices.
+    With one of them, a missing device on the other side means silence sent, or nothing played.
     """
 
     async def body() -> None:
         from coope.media.devices import require_audio_devices
 
-        require_audio_devices(input=input is None, output=output_file is None)
-        source = _source(input)  # a file that cannot be played fails before any network
+        if input is None and output_file is None:
+            require_audio_devices(input=True, output=True)
+        # A file that cannot be played fails before any network.
+        source = _source(input, silence_if_missing=output_file is not None)
         try:
             async with runtime.client(server, token) as c:
                 target = await resolve_room(c, room)
-                sink = _sink(output_file)
+                sink = _sink(output_file, discard_if_missing=input is not None)
                 try:
                     await _talk(c, target, source, sink, takeover, duration, json)
                 finally:
@@ -102,24 +108,28 @@ def join(
     runtime.run(body)
 
 
-def _source(path: Path | None) -> MediaStreamTrack:
+def _source(path: Path | None, *, silence_if_missing: bool) -> MediaStreamTrack:
+    from coope.media import sources
+    from coope.media.devices import missing_audio_device
+
     if path is not None:
-        from coope.media.sources import WavSource
+        return sources.WavSource(path)
+    if silence_if_missing and (problem := missing_audio_device("input")):
+        output.warning(f"{problem}: sending silence (--input FILE.wav sends a file)")
+        return sources.SilenceSource()
+    return sources.MicrophoneSource()
 
-        return WavSource(path)
-    from coope.media.sources import MicrophoneSource
 
-    return MicrophoneSource()
+def _sink(path: Path | None, *, discard_if_missing: bool) -> AudioSink:
+    from coope.media import sinks
+    from coope.media.devices import missing_audio_device
 
-
-def _sink(path: Path | None) -> AudioSink:
     if path is not None:
-        from coope.media.sinks import WavSink
-
-        return WavSink(path)
-    from coope.media.sinks import SpeakerSink
-
-    return SpeakerSink()
+        return sinks.WavSink(path)
+    if discard_if_missing and (problem := missing_audio_device("output")):
+        output.warning(f"{problem}: what is heard is discarded (--output FILE.wav keeps it)")
+        return sinks.DiscardSink()
+    return sinks.SpeakerSink()
 
 
 async def _talk(

@@ -1,7 +1,8 @@
 """coope chat ...: send, read and follow rooms from the shell.
 
 Rooms are named `@alice` (your direct room with a friend), `#team` (a group room you are in, by
-name) or by their numeric id.
+name) or by their numeric id. Friends are added to a group room directly; anyone else is invited
+and joins with `coope chat accept`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from coope.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
-    from coope.core.social_schemas import MessageOut, RoomOut
+    from coope.core.social_schemas import MessageOut, RoomInviteOut, RoomOut
 
 app = typer.Typer(help="Chat: direct and group rooms.", no_args_is_help=True)
 room_app = typer.Typer(help="Create and manage group rooms.", no_args_is_help=True)
@@ -295,15 +296,19 @@ def search(
 def _show_room(room: RoomOut, json: bool, what: str) -> None:
     if json:
         output.emit_json(room)
-    else:
-        output.success(f"{room_label(room)} (room {room.id}) {what}")
+        return
+    output.success(f"{room_label(room)} (room {room.id}) {what}")
+    if room.invited:
+        names = ", ".join(output.escape(n) for n in room.invited)
+        output.info(f"invited, joining once they accept: {names}")
 
 
 @room_app.command("create")
 def room_create(
     name: Annotated[str, typer.Argument(help="The room's name, e.g. team.")],
     member: Annotated[
-        list[str] | None, typer.Option("--member", "-m", help="Add this user (repeatable).")
+        list[str] | None,
+        typer.Option("--member", "-m", help="Add this friend, or invite anyone else (repeatable)."),
     ] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
@@ -327,14 +332,21 @@ def room_add(
     token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Add a member (the room's admin only)."""
+    """Add a friend, or invite anyone else (the room's admin only)."""
 
     async def body() -> None:
+        name = username.strip().lstrip("@").lower()
         async with runtime.client(server, token) as c:
-            updated = await c.chat.add_member(
-                (await resolve_room(c, room)).id, username.lstrip("@")
+            updated = await c.chat.add_member((await resolve_room(c, room)).id, name)
+        if json:
+            output.emit_json(updated)
+        elif name in updated.invited:
+            output.success(
+                f"{name} invited to {room_label(updated)}:"
+                " not your friend, so they join once they accept"
             )
-        _show_room(updated, json, f"now has {len(updated.members)} members")
+        else:
+            _show_room(updated, json, f"now has {len(updated.members)} members")
 
     runtime.run(body)
 
@@ -347,7 +359,8 @@ def room_remove(
     token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Remove a member (the room's admin only); they stop receiving at once."""
+    """Remove a member or withdraw an invitation (the room's admin only); a removed member stops
+    receiving at once."""
 
     async def body() -> None:
         async with runtime.client(server, token) as c:
@@ -393,5 +406,84 @@ def room_leave(
             output.emit_json({"room_id": target.id, "left": True})
         else:
             output.success(f"you left {room_label(target)}")
+
+    runtime.run(body)
+
+
+InviteArg = Annotated[
+    str, typer.Argument(metavar="ROOM", help="The room's id, or #name, as `chat invites` shows.")
+]
+
+
+async def _resolve_invite(client: CoopeClient, target: str) -> RoomInviteOut:
+    """The invitation to you into the room a person names by id or `#name`."""
+    incoming = (await client.chat.invites()).incoming
+    target = target.strip()
+    if target.lstrip("#").isdigit():
+        matches = [i for i in incoming if i.room_id == int(target.lstrip("#"))]
+    else:
+        name = target.removeprefix("#").strip().lower()
+        matches = [i for i in incoming if i.room_name.lower() == name]
+    if not matches:
+        raise NotFound(f"you have no invitation to {target}: see `coope chat invites`")
+    if len(matches) > 1:
+        ids = ", ".join(str(i.room_id) for i in matches)
+        raise InvalidInput(f"{target} could be rooms {ids}: use the id")
+    return matches[0]
+
+
+@app.command()
+def invites(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+    """Invitations into rooms: to you (accept or decline them), and those you made."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            found = await c.chat.invites()
+        if json:
+            output.emit_json(found)
+            return
+        if not found.incoming and not found.outgoing:
+            output.info("no invitations")
+            return
+        rows = [
+            [str(i.room_id), f"#{i.room_name}", "you", i.invited_by.username]
+            for i in found.incoming
+        ] + [[str(i.room_id), f"#{i.room_name}", i.user.username, "you"] for i in found.outgoing]
+        output.table(["id", "room", "invited", "by"], rows)
+        if found.incoming:
+            output.info("[dim]coope chat accept ROOM | coope chat decline ROOM[/dim]")
+
+    runtime.run(body)
+
+
+@app.command()
+def accept(
+    room: InviteArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Accept an invitation: you join the room and start receiving it."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            invite = await _resolve_invite(c, room)
+            joined = await c.chat.accept_invite(invite.room_id)
+        _show_room(joined, json, "joined")
+
+    runtime.run(body)
+
+
+@app.command()
+def decline(
+    room: InviteArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
+) -> None:
+    """Decline an invitation into a room."""
+
+    async def body() -> None:
+        async with runtime.client(server, token) as c:
+            invite = await _resolve_invite(c, room)
+            await c.chat.decline_invite(invite.room_id)
+        if json:
+            output.emit_json({"room_id": invite.room_id, "declined": True})
+        else:
+            output.success(f"declined #{invite.room_name} (room {invite.room_id})")
 
     runtime.run(body)

@@ -72,6 +72,18 @@ def daemon(
             " from COOPE_TURN_USERNAME and COOPE_TURN_PASSWORD. Browsers get the same list.",
         ),
     ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="COOPE_TRUSTED_PROXY",
+            show_envvar=True,
+            metavar="ADDR",
+            help="A reverse proxy in front of the daemon: an IP or CIDR range (repeatable; the"
+            " variable takes several separated by spaces or commas). Only requests from these"
+            " take the client address from X-Forwarded-For (for login limiting); anyone"
+            " else's X-Forwarded-For is ignored.",
+        ),
+    ] = None,
     log_level: Annotated[LogLevel, typer.Option()] = LogLevel.info,
     json: Annotated[bool, typer.Option("--json", help="Log JSON lines instead of text.")] = False,
 ) -> None:
@@ -83,8 +95,15 @@ def daemon(
             raise typer.BadParameter(f"{url!r} is not a stun:, turn: or turns: URL")
     ports = _port_range(ice_ports) if ice_ports else None
     # The daemon's stack is imported only here, so other commands start fast.
-    from coope.daemon.config import DaemonConfig, SignupPolicy
+    from coope.daemon.config import DaemonConfig, SignupPolicy, parse_networks
     from coope.daemon.main import run
+
+    try:
+        proxies = parse_networks(
+            part for value in trusted_proxy or [] for part in value.replace(",", " ").split()
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--trusted-proxy") from None
 
     config = DaemonConfig.from_env(
         host=host,
@@ -96,6 +115,7 @@ def daemon(
         ice_hosts=tuple(ice_host) if ice_host else None,
         ice_ports=ports,
         ice_servers=tuple(ice_server) if ice_server else None,
+        trusted_proxies=proxies or None,
     )
     run(config, log_level=log_level.value, log_format="json" if json else "text")
 

@@ -403,7 +403,7 @@ def show(
         if json or format == "json":
             output.emit_json(content)
         elif format == "md":
-            sys.stdout.write(content.markdown)
+            output.write_data(content.markdown)
         else:
             output.print_renderable(render_page(content.page, block_views(content.blocks)))
 
@@ -462,7 +462,7 @@ def export(
             if json:
                 output.emit_json({"page_id": target.id, "markdown": content.markdown})
             else:
-                sys.stdout.write(content.markdown)
+                output.write_data(content.markdown)
             return
         try:
             out.write_text(content.markdown, encoding="utf-8")

@@ -227,6 +227,6 @@ def status(
         if json:
             output.emit_json(presence)
         else:
-            output.info(f"{presence.username}: {presence_text(presence)}")
+            output.info(f"{output.escape(presence.username)}: {presence_text(presence)}")
 
     runtime.run(body)

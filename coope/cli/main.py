@@ -18,7 +18,7 @@ from coope.cli import (
     tokens,
     workspaces,
 )
-from coope.cli.runtime import EXIT_HELP
+from coope.cli.runtime import EXIT_HELP, take_ctrl_c
 
 app = typer.Typer(
     name="coope",
@@ -39,11 +39,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
     """Terminal-first real-time collaboration."""
+    # Every command a person runs stops on Ctrl-C, even when started from a script in the
+    # background (which starts it with SIGINT ignored). The daemon sets its own handlers: SIGINT
+    # and SIGTERM both stop it cleanly.
+    if ctx.invoked_subcommand != "daemon":
+        take_ctrl_c()
 
 
 app.command("daemon")(daemon.daemon)

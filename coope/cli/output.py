@@ -1,5 +1,8 @@
 """One place for output: Rich for people, JSON for scripts, `error: ...` on stderr.
 
+Text from the daemon (names, titles, messages, statuses) is untrusted: every helper here shows
+its control characters instead of letting them steer the terminal (`visible`). JSON escapes them.
+
 Rich is imported on first use, not at start, so `coope --help` stays fast.
 """
 
@@ -11,7 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
 
 __all__ = [
     "emit_json",
@@ -21,8 +24,25 @@ __all__ = [
     "print_renderable",
     "success",
     "table",
+    "visible",
     "warning",
+    "write_data",
 ]
+
+# C0 controls (but tab and line feed) become their Unicode control pictures (ESC shows as ␛), DEL
+# becomes ␡, and C1 controls (which some terminals obey like ESC sequences) a `<9B>` mark.
+_VISIBLE = str.maketrans(
+    {
+        **{code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n"},
+        0x7F: "\u2421",
+        **{code: f"<{code:02X}>" for code in range(0x80, 0xA0)},
+    }
+)
+
+
+def visible(text: str) -> str:
+    """`text` with its control characters shown instead of obeyed; tabs and line feeds stay."""
+    return text.translate(_VISIBLE)
 
 
 @cache
@@ -34,10 +54,10 @@ def _console(stderr: bool) -> Console:
 
 
 def escape(text: str) -> str:
-    """Make user-supplied text safe to embed in Rich markup."""
+    """Make user-supplied text safe to embed in Rich markup (and its control characters visible)."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(visible(text))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -60,7 +80,7 @@ def success(message: str) -> None:
 
 def info(message: str) -> None:
     """Print text that may carry Rich markup; escape user-supplied parts before passing them."""
-    _console(False).print(message)
+    _console(False).print(visible(message))
 
 
 def warning(message: str) -> None:
@@ -81,5 +101,31 @@ def table(columns: list[str], rows: list[list[str]], title: str | None = None) -
 
 
 def print_renderable(renderable: Any) -> None:
-    """Print something Rich knows how to draw (a Table, a Panel...)."""
-    _console(False).print(renderable)
+    """Print something Rich knows how to draw (a Table, a Panel...).
+
+    Build it from `visible` text so that widths come out right; what was missed is still shown,
+    not obeyed.
+    """
+    _console(False).print(_Shown(renderable))
+
+
+def write_data(text: str) -> None:
+    """Write text as it is (Markdown, a transcript) to standard output: byte for byte into a pipe
+    or a file, with control characters made visible on a terminal."""
+    sys.stdout.write(visible(text) if sys.stdout.isatty() else text)
+
+
+class _Shown:
+    """A renderable drawn with the control characters of its text made visible."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        for segment in console.render(self.inner, options):
+            if segment.control:  # Rich's own cursor moves, not text
+                yield segment
+            else:
+                yield Segment(visible(segment.text), segment.style)

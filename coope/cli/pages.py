@@ -146,7 +146,7 @@ def page_title(page: PageOut) -> str:
 def block_views(blocks: list[BlockOut]) -> list[BlockView]:
     from coope.core.blocks import BlockView
 
-    return [BlockView(b.id, b.type, b.text, b.checked, "") for b in blocks]
+    return [BlockView(b.id, b.type, b.text, b.checked, "", b.lang) for b in blocks]
 
 
 def render_page(page: PageOut, blocks: list[BlockView]) -> Any:
@@ -158,7 +158,7 @@ def render_page(page: PageOut, blocks: list[BlockView]) -> Any:
 
     from coope.core.blocks import to_markdown
 
-    head = Text(page_title(page), style="bold")
+    head = Text(output.visible(page_title(page)), style="bold")
     if page.archived:
         head.append("  (in the trash)", style="dim")
     parts: list[Any] = [head, Rule(style="dim")]
@@ -166,14 +166,14 @@ def render_page(page: PageOut, blocks: list[BlockView]) -> Any:
 
     def flush() -> None:
         if run:
-            parts.append(Markdown(to_markdown(run)))
+            parts.append(Markdown(output.visible(to_markdown(run))))
             run.clear()
 
     for view in blocks:
         if view.type == "todo":
             flush()
             box = Text("☑ " if view.checked else "☐ ")
-            box.append(view.text, style="dim strike" if view.checked else "")
+            box.append(output.visible(view.text), style="dim strike" if view.checked else "")
             parts.append(box)
         else:
             run.append(view)

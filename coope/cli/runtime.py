@@ -104,6 +104,25 @@ def handled_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def take_ctrl_c() -> None:
+    """Make Ctrl-C raise `KeyboardInterrupt` even when SIGINT was inherited ignored.
+
+    A shell without job control (a script) starts `cmd &` with SIGINT ignored, exec keeps it
+    ignored, and Python then installs no handler: `coope chat tail --follow` or `coope call join`
+    started that way could not be stopped with Ctrl-C. A command a person runs is meant to be.
+    A handler already in place (a program running the CLI in-process) is left alone.
+    """
+    import signal
+    import threading
+
+    # Only the main thread may set handlers; a command run in-process elsewhere leaves them.
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run(work: Callable[[], Awaitable[T]]) -> T:
     """Run a command's async body with `handled_errors`."""
     import asyncio

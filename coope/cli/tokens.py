@@ -35,7 +35,7 @@ def create(
             output.emit_json(created)
             return
         output.success(f"token {created.info.id} ({created.info.name}) created")
-        output.info(created.token)
+        output.info(output.escape(created.token))
         output.warning("this is the only time the token is shown")
 
     runtime.run(body)

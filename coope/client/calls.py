@@ -8,7 +8,7 @@ Signalling runs over the member's event stream (the protocol is documented with 
 SFU): `call.join` -> `call.joined`; every offer is ours (`call.offer` -> `call.answer`, one at a
 time); `call.renegotiate` asks for more receive-only m-lines; `call.tracks` says whose audio or
 video each of them carries; `call.kicked` ends the session when the same account takes the call
-over elsewhere; `call.leave` -> `call.left` on the way out.
+over elsewhere, or is removed from the room; `call.leave` -> `call.left` on the way out.
 
 aiortc is imported when a session starts, not with this module, so `list_calls` stays cheap.
 """
@@ -28,6 +28,7 @@ from coope.core.errors import (
     CoopeError,
     DaemonUnreachable,
     InternalError,
+    NotFound,
     Unavailable,
     error_from_body,
 )
@@ -72,8 +73,8 @@ class CallSession:
     leaving sends `call.leave` and closes everything it opened. `participants` and `tracks`
     follow the room's events. Received audio comes per person from `audio_frames()` or the
     `on_audio` callback. `wait()` returns or raises when the session ends on its own: taken
-    over by another device (`Conflict`), the daemon gone (`DaemonUnreachable`), the media
-    connection lost (`Unavailable`).
+    over by another device (`Conflict`), removed from the room (`NotFound`), the daemon gone
+    (`DaemonUnreachable`), the media connection lost (`Unavailable`).
 
     Args:
         client: A logged-in client.
@@ -83,7 +84,7 @@ class CallSession:
         audio: A track to publish as the microphone, e.g. `coope.media.sources.WavSource`.
         video: A track to publish as the camera.
         receive_video: Take video slots when others publish video (frames are dropped for now);
-            without it only audio is received.
+            without it only audio is received, and the daemon is told so at joining.
         on_audio: Called with (username, frame) for every received audio frame.
         on_event: Called with every call event of this room (`call.*`).
         connect_timeout_s: How long joining may take until media flows.
@@ -169,6 +170,8 @@ class CallSession:
                 "room_id": self.room_id,
                 "takeover": self.takeover,
                 "recording": self.recording,
+                # Without video slots the daemon neither sends video nor asks for slots.
+                "receive_video": self._receive_video,
             }
         )
         self._joined = True
@@ -309,12 +312,20 @@ class CallSession:
         if not kind.startswith("call.") or data.get("room_id") != self.room_id:
             return
         if kind in ("call.joined", "call.answer"):
+            if kind == "call.answer":
+                # Here, in the order the daemon sent it, not once the offering task resumes:
+                # a `call.tracks` read right behind the answer (a slot filled just after it)
+                # would be undone by the answer's older map, its audio dropped as nobody's.
+                self.tracks = _tracks(data.get("tracks"))
             if self._pending is not None and not self._pending.done():
                 self._pending.set_result(event)
         elif kind == "call.tracks":
             self.tracks = _tracks(data.get("tracks"))
         elif kind == "call.renegotiate":
-            self._spawn(self._renegotiate(data))
+            # Asked before our first offer (someone published while we were joining): that
+            # offer is still to come, and the daemon answers it with whatever is missing then.
+            if self.pc is not None:
+                self._spawn(self._renegotiate(data))
         elif kind == "call.participant_joined":
             self.participants.add(str(data.get("user")))
             if data.get("recording"):
@@ -333,13 +344,16 @@ class CallSession:
         elif kind == "call.left":
             self._left.set()
         elif kind == "call.kicked":
-            reason = data.get("reason") or "taken over"
-            self._end(
-                Conflict(
-                    f"you left the call in room {self.room_id} ({reason}): this account joined"
-                    " it from another device"
+            reason = str(data.get("reason") or "taken over")
+            if reason == "taken over":
+                self._end(
+                    Conflict(
+                        f"you left the call in room {self.room_id} ({reason}): this account"
+                        " joined it from another device"
+                    )
                 )
-            )
+            else:  # no longer a member of the room
+                self._end(NotFound(f"you are out of the call in room {self.room_id}: {reason}"))
         if self._on_event is not None:
             self._on_event(event)
 
@@ -379,7 +393,6 @@ class CallSession:
                     "sources": sources,
                 }
             )
-            self.tracks = _tracks(answer.data.get("tracks"))
             await self.pc.setRemoteDescription(
                 RTCSessionDescription(sdp=str(answer.data["sdp"]), type="answer")
             )

@@ -26,6 +26,7 @@ class EventStream:
         self._t = transport
         self._heartbeat = heartbeat_s
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._close_code: int | None = None
         self.ready: Event | None = None
 
     async def __aenter__(self) -> EventStream:
@@ -64,7 +65,11 @@ class EventStream:
         msg = await self._ws.receive()
         if msg.type is aiohttp.WSMsgType.TEXT:
             return Event.model_validate_json(msg.data)
-        if self._ws.close_code == CLOSE_UNAUTHENTICATED:
+        if msg.type is aiohttp.WSMsgType.CLOSE:
+            # The code of the daemon's close frame: aiohttp's `close_code` may say 1006 when the
+            # daemon hangs up right after sending it.
+            self._close_code = int(msg.data)
+        if self.close_code == CLOSE_UNAUTHENTICATED:
             raise Unauthenticated(f"the daemon ended the event stream: {msg.extra or 'revoked'}")
         return None
 
@@ -75,6 +80,8 @@ class EventStream:
 
     @property
     def close_code(self) -> int | None:
+        if self._close_code is not None:
+            return self._close_code
         return self._ws.close_code if self._ws is not None else None
 
     async def aclose(self) -> None:

@@ -25,7 +25,7 @@ from pycrdt import (
     handle_sync_message,
 )
 
-from coope.core.errors import DaemonUnreachable, error_from_body
+from coope.core.errors import DaemonUnreachable, error_for_status, error_from_body
 
 if TYPE_CHECKING:
     from coope.client.transport import Transport
@@ -62,6 +62,11 @@ class PageReplica:
         self._reader = asyncio.create_task(self._read(), name=f"replica-read-{self.page_id}")
         self._writer = asyncio.create_task(self._write(), name=f"replica-write-{self.page_id}")
         await asyncio.wait_for(self._synced.wait(), 30)
+        if self.close_code is not None and 4400 <= self.close_code < 4500:
+            # The daemon accepts the upgrade and refuses with a close code (4000 + the HTTP
+            # status), so that standard Yjs clients stop instead of retrying: the same error.
+            await self.aclose()
+            raise error_for_status(self.close_code - 4000, self.close_reason)
         return self
 
     async def __aexit__(
@@ -117,6 +122,10 @@ class PageReplica:
                 aiohttp.WSMsgType.ERROR,
             ):
                 self.close_reason = str(msg.extra or "")
+                if msg.type is aiohttp.WSMsgType.CLOSE:
+                    # The code of the daemon's close frame: aiohttp's `close_code` may say 1006
+                    # when the daemon hangs up right after sending it.
+                    self.close_code = int(msg.data)
                 break
             if msg.type is not aiohttp.WSMsgType.BINARY or not msg.data:
                 continue
@@ -135,7 +144,8 @@ class PageReplica:
             async with self._changed:
                 self._version += 1
                 self._changed.notify_all()
-        self.close_code = self._ws.close_code
+        if self.close_code is None:
+            self.close_code = self._ws.close_code
         self._synced.set()
         async with self._changed:
             self._changed.notify_all()

@@ -20,6 +20,7 @@ from coope.core.social_schemas import (
     ReadIn,
     ReadOut,
     RoomCreateIn,
+    RoomInvitesOut,
     RoomListOut,
     RoomOut,
     RoomRenameIn,
@@ -119,6 +120,7 @@ class ChatApi:
         return out
 
     async def create_room(self, name: str, members: list[str] | None = None) -> RoomOut:
+        """Your friends among `members` join at once; anyone else is invited."""
         body = RoomCreateIn.model_construct(name=name, members=members or [])
         out: RoomOut = await self._t.call("POST", "/api/v1/rooms", RoomOut, body=body)
         return out
@@ -131,11 +133,24 @@ class ChatApi:
         return out
 
     async def add_member(self, room_id: int, username: str) -> RoomOut:
+        """Add a friend, or invite anyone else (the returned room lists them in `invited`)."""
         body = UsernameIn.model_construct(username=username)
         out: RoomOut = await self._t.call(
             "POST", f"/api/v1/rooms/{room_id}/members", RoomOut, body=body
         )
         return out
+
+    async def invites(self) -> RoomInvitesOut:
+        """Invitations into rooms: to you (`incoming`) and those you made (`outgoing`)."""
+        out: RoomInvitesOut = await self._t.call("GET", "/api/v1/room-invites", RoomInvitesOut)
+        return out
+
+    async def accept_invite(self, room_id: int) -> RoomOut:
+        out: RoomOut = await self._t.call("POST", f"/api/v1/room-invites/{room_id}/accept", RoomOut)
+        return out
+
+    async def decline_invite(self, room_id: int) -> None:
+        await self._t.call("POST", f"/api/v1/room-invites/{room_id}/decline")
 
     async def remove_member(self, room_id: int, username: str) -> None:
         await self._t.call("DELETE", f"/api/v1/rooms/{room_id}/members/{_seg(username)}")

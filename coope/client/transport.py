@@ -75,6 +75,9 @@ class Transport:
         }
         headers = self.headers()
         upload: bytes | io.BytesIO | None = data
+        if payload is not None:
+            # Stated, not left to the HTTP library: the daemon refuses JSON sent as anything else.
+            headers["Content-Type"] = "application/json"
         if data is not None:
             headers["Content-Type"] = "application/octet-stream"
             # aiohttp streams a file-like body in chunks instead of writing it in one go.

@@ -1,10 +1,11 @@
 """A page's content as a CRDT: ordered blocks in a pycrdt `Doc`, and their markdown form.
 
 `doc["blocks"]` is a `Map` from block id to a block `Map` holding `type`, `text` (a `Text`),
-`checked` and `pos`. Blocks are ordered by `(pos, id)`, where `pos` is a fractional index: a
-move changes `pos` only, because deleting and re-inserting a block would lose an edit another
-replica makes to it at the same time. For the same reason text changes are minimal splices,
-never a replacement of the `Text`.
+`checked` and `pos`, and for a code block an optional `lang` string (the fence's language; blocks
+written before it existed simply have none). Blocks are ordered by `(pos, id)`, where `pos` is a
+fractional index: a move changes `pos` only, because deleting and re-inserting a block would lose
+an edit another replica makes to it at the same time. For the same reason text changes are
+minimal splices, never a replacement of the `Text`.
 
 pycrdt counts `Text` offsets in UTF-8 bytes, not characters; every splice here goes through
 `set_text`, which converts.
@@ -47,8 +48,8 @@ _FIRST_KEY = _DIGITS[_BASE // 2]
 _PAIRING_LIMIT = 400
 _EXACT_SIMILARITY_CHARS = 4000
 
-MarkdownBlock = tuple[str, str, bool]
-"""A block as markdown sees it: (type, text, checked)."""
+MarkdownBlock = tuple[str, str, bool, str]
+"""A block as markdown sees it: (type, text, checked, lang)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class BlockView:
     text: str
     checked: bool
     pos: str
+    lang: str = ""
 
 
 def blocks_of(doc: Doc[Any]) -> Map[Any]:
@@ -125,6 +127,7 @@ def add_block(
     text: str = "",
     *,
     checked: bool = False,
+    lang: str = "",
     after: str | None = None,
     block_id: str | None = None,
 ) -> str:
@@ -135,6 +138,7 @@ def add_block(
         kind: One of `BLOCK_TYPES`.
         text: The block's initial text.
         checked: Whether a todo is done.
+        lang: A code block's language (the word after its opening fence).
         after: The id of the block to insert after; None appends at the end.
         block_id: The new block's id; a random one by default.
 
@@ -152,7 +156,7 @@ def add_block(
         if new_id in blocks_of(doc):
             raise Conflict(f"block {new_id!r} already exists")
         index = len(views) if after is None else _index_of(views, after) + 1
-        _insert_blocks(doc, views, index, [(kind, text, checked)], [new_id])
+        _insert_blocks(doc, views, index, [(kind, text, checked, lang)], [new_id])
     return new_id
 
 
@@ -189,8 +193,9 @@ def update_block(
     kind: str | None = None,
     text: str | None = None,
     checked: bool | None = None,
+    lang: str | None = None,
 ) -> None:
-    """Change a block's type, text or checked state; fields left as None stay as they are.
+    """Change a block's type, text, checked state or language; fields left as None stay.
 
     Raises:
         NotFound: No block has this id.
@@ -199,7 +204,7 @@ def update_block(
     if kind is not None:
         check_block_type(kind)
     with doc.transaction():
-        _update(_block(doc, block_id), kind=kind, text=text, checked=checked)
+        _update(_block(doc, block_id), kind=kind, text=text, checked=checked, lang=lang)
 
 
 def move_block(doc: Doc[Any], block_id: str, *, after: str | None) -> None:
@@ -246,17 +251,29 @@ def plain_text(doc: Doc[Any]) -> str:
 
 
 def to_markdown(blocks: list[BlockView]) -> str:
-    """Render blocks as markdown in normal form: one blank line between blocks, a final newline."""
-    chunks = []
+    """Render blocks as markdown in normal form, ending with a newline.
+
+    Blocks are separated by one blank line, except the items of one list, which are on
+    consecutive lines (a tight list): bullets and todos (both `-` items) with each other, and
+    numbered items with each other, numbered from 1. Code blocks keep their language after the
+    opening fence. `parse_markdown` reads this form back into the same blocks.
+    """
+    out: list[str] = []
     number = 0
+    previous: str | None = None
     for view in blocks:
         number = number + 1 if view.type == "numbered" else 0
-        chunks.append(_block_markdown(view.type, view.text, view.checked, number))
-    return "\n\n".join(chunks) + "\n" if chunks else ""
+        if previous is not None:
+            same_list = _LIST_OF.get(previous, previous) == _LIST_OF.get(view.type)
+            out.append("\n" if same_list else "\n\n")
+        out.append(_block_markdown(view.type, view.text, view.checked, number, view.lang))
+        previous = view.type
+    return "".join(out) + "\n" if out else ""
 
 
 def parse_markdown(markdown: str) -> list[MarkdownBlock]:
-    """Read markdown into (type, text, checked) blocks; `to_markdown` writes what this reads."""
+    """Read markdown into (type, text, checked, lang) blocks; `to_markdown` writes what this
+    reads."""
     return _Parser().parse(markdown)
 
 
@@ -281,7 +298,7 @@ def apply_markdown(doc: Doc[Any], markdown: str) -> None:
     new = parse_markdown(markdown)
     with doc.transaction():
         views = read_blocks(doc)
-        old = [(view.type, view.text, view.checked) for view in views]
+        old = [(view.type, view.text, view.checked, view.lang) for view in views]
         # Each target slot: the old block it reuses (or None for a new block) and what it holds.
         target: list[tuple[BlockView | None, MarkdownBlock]] = []
         deleted: list[BlockView] = []
@@ -302,15 +319,15 @@ def apply_markdown(doc: Doc[Any], markdown: str) -> None:
             del blocks[gone.id]
         keys = [reused.pos if reused is not None else None for reused, _ in target]
         for pos, key, (reused, wanted) in zip(_place(keys), keys, target, strict=True):
-            kind, text, checked = wanted
+            kind, text, checked, lang = wanted
             if reused is None:
-                blocks[uuid.uuid4().hex] = _new_block(kind, text, checked, pos)
+                blocks[uuid.uuid4().hex] = _new_block(kind, text, checked, pos, lang)
                 continue
             block = cast(Map[Any], blocks[reused.id])
             # An equal block is left alone even where its raw fields are odd: this edit did not
             # touch it, and rewriting them would override what another client meant.
-            if (reused.type, reused.text, reused.checked) != wanted:
-                _update(block, kind=kind, text=text, checked=checked)
+            if (reused.type, reused.text, reused.checked, reused.lang) != wanted:
+                _update(block, kind=kind, text=text, checked=checked, lang=lang)
             if pos != key:
                 block["pos"] = pos
 
@@ -323,12 +340,14 @@ def _view(block_id: str, block: Map[Any]) -> BlockView:
     kind = kind if isinstance(kind, str) and kind in BLOCK_TYPES else "paragraph"
     text = block.get("text")
     pos = block.get("pos")
+    lang = block.get("lang")
     return BlockView(
         id=block_id,
         type=kind,
         text=str(text) if isinstance(text, Text | str) else "",
         checked=kind == "todo" and block.get("checked") is True,
         pos=pos if isinstance(pos, str) else "",
+        lang=lang if kind == "code" and isinstance(lang, str) else "",
     )
 
 
@@ -346,9 +365,12 @@ def _index_of(views: list[BlockView], block_id: str) -> int:
     raise NotFound(f"no block {block_id!r}")
 
 
-def _new_block(kind: str, text: str, checked: bool, pos: str) -> Map[Any]:
+def _new_block(kind: str, text: str, checked: bool, pos: str, lang: str = "") -> Map[Any]:
     # Built whole, then inserted in one go: no replica ever sees a block without its fields.
-    return Map({"type": kind, "text": Text(text), "checked": checked, "pos": pos})
+    fields: dict[str, Any] = {"type": kind, "text": Text(text), "checked": checked, "pos": pos}
+    if lang:  # only code blocks have one; the others keep the shape they always had
+        fields["lang"] = lang
+    return Map(fields)
 
 
 def _insert_blocks(
@@ -362,16 +384,27 @@ def _insert_blocks(
         i = offset if offset < index else offset + len(new)
         if placed[i] != view.pos:
             cast(Map[Any], blocks[view.id])["pos"] = placed[i]
-    for offset, ((kind, text, checked), block_id) in enumerate(zip(new, ids, strict=True)):
-        blocks[block_id] = _new_block(kind, text, checked, placed[index + offset])
+    for offset, ((kind, text, checked, lang), block_id) in enumerate(zip(new, ids, strict=True)):
+        blocks[block_id] = _new_block(kind, text, checked, placed[index + offset], lang)
 
 
-def _update(block: Map[Any], *, kind: str | None, text: str | None, checked: bool | None) -> None:
+def _update(
+    block: Map[Any],
+    *,
+    kind: str | None,
+    text: str | None,
+    checked: bool | None,
+    lang: str | None = None,
+) -> None:
     # Writing an unchanged value is still an operation, and would win over a concurrent change.
     if kind is not None and block.get("type") != kind:
         block["type"] = kind
     if checked is not None and block.get("checked") is not checked:
         block["checked"] = checked
+    if lang is not None:
+        current = block.get("lang")
+        if (current if isinstance(current, str) else "") != lang:
+            block["lang"] = lang
     if text is not None:
         current = block.get("text")
         if isinstance(current, Text):
@@ -534,6 +567,12 @@ _DIVIDER = re.compile(r"(-{3,}|\*{3,}|_{3,})\s*")
 _TODO_TEXT = re.compile(r"\[[ xX]\](?: |$)")
 
 _MARKS = {"heading1": "#", "heading2": "##", "heading3": "###", "bullet": "-"}
+# Block types that are items of a list, by list: items of one list are written without blank
+# lines between them. A todo is a `- [ ]` item, so it shares a list with bullets.
+_LIST_OF = {"bullet": "-", "todo": "-", "numbered": "1."}
+# A code block's language as a fence can carry it: one word, no backtick (that would end the
+# info string of a backtick fence).
+_LANG = re.compile(r"[^\s`]+")
 # Continuation lines of a multi-line block are indented this much (numbered: by its marker).
 _INDENT = 2
 
@@ -571,7 +610,7 @@ def _unescape(line: str, misread: Callable[[str], bool]) -> str:
     return line[1:] if line.startswith("\\") and _needs_escape(line[1:], misread) else line
 
 
-def _block_markdown(kind: str, text: str, checked: bool, number: int) -> str:
+def _block_markdown(kind: str, text: str, checked: bool, number: int, lang: str = "") -> str:
     lines = text.split("\n")
     if kind not in BLOCK_TYPES:
         kind = "paragraph"
@@ -580,7 +619,9 @@ def _block_markdown(kind: str, text: str, checked: bool, number: int) -> str:
     if kind == "code":
         closers = [len(line.rstrip()) for line in lines if re.fullmatch(r"`{3,}\s*", line)]
         fence = "`" * max([3, *(length + 1 for length in closers)])
-        return "\n".join([fence, *(lines if text else []), fence])
+        # A language written by another client that a fence cannot carry is left out.
+        info = lang if _LANG.fullmatch(lang) else ""
+        return "\n".join([fence + info, *(lines if text else []), fence])
     if kind == "quote":
         return "\n".join(f"> {line}" if line else ">" for line in lines)
     if kind == "paragraph":
@@ -609,6 +650,7 @@ class _Parser:
         self.checked = False
         self.indent = 0
         self.fence = ""
+        self.lang = ""
 
     def parse(self, markdown: str) -> list[MarkdownBlock]:
         for line in markdown.replace("\r\n", "\n").split("\n"):
@@ -618,8 +660,8 @@ class _Parser:
 
     def close(self) -> None:
         if self.kind is not None:
-            self.blocks.append((self.kind, "\n".join(self.lines), self.checked))
-        self.kind, self.lines, self.checked, self.fence = None, [], False, ""
+            self.blocks.append((self.kind, "\n".join(self.lines), self.checked, self.lang))
+        self.kind, self.lines, self.checked, self.fence, self.lang = None, [], False, "", ""
 
     def open(self, kind: str, first: str, *, checked: bool = False, indent: int = 0) -> None:
         self.close()
@@ -656,7 +698,11 @@ class _Parser:
     def start(self, line: str) -> None:
         if match := _FENCE.fullmatch(line):
             self.open("code", "")
-            self.lines, self.fence = [], match[1]
+            # The first word of the info string is the language; the rest (attributes some
+            # renderers read) has nowhere to go.
+            words = match[2].split()
+            lang = words[0] if words and _LANG.fullmatch(words[0]) else ""
+            self.lines, self.fence, self.lang = [], match[1], lang
         elif _DIVIDER.fullmatch(line):
             self.open("divider", "")
             self.close()

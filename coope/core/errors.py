@@ -4,21 +4,22 @@ Every failure a person or a script can meet is a `CoopeError` with a stable mach
 `code`. The daemon maps the code to an HTTP status in one place; the client rebuilds the same
 class from the error body; the CLI maps the family to an exit code.
 
-    CoopeError                      code                 HTTP
-    ├── BadRequest                  bad_request          400   (malformed JSON, bad framing)
-    ├── InvalidInput                invalid_input        422   (well-formed, but breaks a rule)
-    ├── Unauthenticated             unauthenticated      401
-    ├── Forbidden                   forbidden            403
-    │   └── SignupClosed            signup_closed        403
-    ├── NotFound                    not_found            404
-    │   └── Gone                    gone                 410   (expired, used up, revoked)
-    ├── MethodNotAllowed            method_not_allowed   405
-    ├── Conflict                    conflict             409
-    ├── PayloadTooLarge             payload_too_large    413
-    ├── RateLimited                 rate_limited         429   (retry_after seconds)
-    ├── Unavailable                 unavailable          503   (retryable)
-    ├── DaemonUnreachable           unreachable          -     (client side: no answer at all)
-    └── InternalError               internal             500
+    CoopeError                      code                     HTTP
+    ├── BadRequest                  bad_request              400   (malformed JSON, bad framing)
+    ├── InvalidInput                invalid_input            422   (well-formed, but breaks a rule)
+    ├── Unauthenticated             unauthenticated          401
+    ├── Forbidden                   forbidden                403
+    │   └── SignupClosed            signup_closed            403
+    ├── NotFound                    not_found                404
+    │   └── Gone                    gone                     410   (expired, used up, revoked)
+    ├── MethodNotAllowed            method_not_allowed       405
+    ├── Conflict                    conflict                 409
+    ├── PayloadTooLarge             payload_too_large        413
+    ├── UnsupportedMediaType        unsupported_media_type   415   (a body type not accepted)
+    ├── RateLimited                 rate_limited             429   (retry_after seconds)
+    ├── Unavailable                 unavailable              503   (retryable)
+    ├── DaemonUnreachable           unreachable              -     (client side: no answer at all)
+    └── InternalError               internal                 500
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ class PayloadTooLarge(CoopeError):
     status = 413
 
 
+class UnsupportedMediaType(CoopeError):
+    code = "unsupported_media_type"
+    status = 415
+
+
 class RateLimited(CoopeError):
     code = "rate_limited"
     status = 429
@@ -139,7 +145,7 @@ def error_from_body(body: Any, status: int) -> CoopeError:
     """Rebuild the error the daemon raised from its JSON body (or a bare status)."""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or not isinstance(error.get("code"), str):
-        return _error_for_status(status, f"the daemon answered HTTP {status}")
+        return error_for_status(status, f"the daemon answered HTTP {status}")
     code = error["code"]
     message = str(error.get("message") or code)
     details = error.get("details") if isinstance(error.get("details"), dict) else None
@@ -148,11 +154,12 @@ def error_from_body(body: Any, status: int) -> CoopeError:
         retry_after = int((details or {}).get("retry_after", 1))
         return RateLimited(message, retry_after=retry_after, details=details)
     if cls is None:
-        return _error_for_status(status, message)
+        return error_for_status(status, message)
     return cls(message, details=details)
 
 
-def _error_for_status(status: int, message: str) -> CoopeError:
+def error_for_status(status: int, message: str) -> CoopeError:
+    """The error class that answers with this HTTP status (a body-less refusal, a close code)."""
     for cls in (
         BadRequest,
         Unauthenticated,
@@ -161,6 +168,7 @@ def _error_for_status(status: int, message: str) -> CoopeError:
         MethodNotAllowed,
         Conflict,
         PayloadTooLarge,
+        UnsupportedMediaType,
         InvalidInput,
         Unavailable,
     ):
@@ -188,5 +196,7 @@ __all__ = [
     "SignupClosed",
     "Unauthenticated",
     "Unavailable",
+    "UnsupportedMediaType",
+    "error_for_status",
     "error_from_body",
 ]

@@ -18,6 +18,14 @@ TOKEN_NAME_MAX = 64
 
 _USERNAME_RE = re.compile(USERNAME_PATTERN)
 
+# Control characters (C0, DEL, C1) steer a terminal: ESC starts sequences that clear the screen or
+# set its title, and NUL breaks full-text queries. Text may hold tabs and line breaks; a name,
+# which is one line, holds none of them (nor Unicode's line and paragraph separators).
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The same rule for a single line, as a JSON Schema (ECMA) pattern for the API's document.
+SINGLE_LINE_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$"
+
 
 def check_username(raw: str) -> str:
     """Return the canonical (lower-case) username or raise `InvalidInput` saying what is wrong."""
@@ -47,6 +55,31 @@ def check_password(password: str) -> None:
             f"password must be at most {PASSWORD_MAX} characters long",
             details={"field": "password"},
         )
+
+
+def control_character(text: str, *, single_line: bool = False) -> str | None:
+    """The first control character `text` must not hold, as `U+001B`, or None if it is clean.
+
+    Tabs and line breaks are allowed unless `single_line` (names, titles, statuses).
+    """
+    found = (_CONTROL_IN_LINE if single_line else _CONTROL_IN_TEXT).search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def without_control_characters(text: str) -> str:
+    """`text` as one line: what `control_character(..., single_line=True)` finds taken out."""
+    return _CONTROL_IN_LINE.sub("", text)
+
+
+def check_single_line(text: str) -> str:
+    """Return `text` if it is one line free of control characters; raise `ValueError` otherwise.
+
+    A `ValueError` (not `InvalidInput`) so that schema validation names the field.
+    """
+    bad = control_character(text, single_line=True)
+    if bad is not None:
+        raise ValueError(f"must be one line without control characters (found {bad})")
+    return text
 
 
 def username_from_hint(hint: str) -> str:

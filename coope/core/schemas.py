@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from coope.core import rules
 from coope.core.models import ApiToken, AuthKind, Role, User
@@ -25,12 +25,27 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The daemon's store holds signed 64-bit integers: anything wider is refused at the edge.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+Id = Annotated[int, Field(ge=1, le=INT64_MAX, description="A stored id")]
+"""The id of a stored row (a user, a token, a workspace, a page, a room, a message...)."""
+
+SingleLine = Annotated[
+    str,
+    AfterValidator(rules.check_single_line),
+    Field(json_schema_extra={"pattern": rules.SINGLE_LINE_PATTERN}),
+]
+"""A name, a title or a status: one line of text with no control characters (no ESC to steer
+a terminal that shows it, no line break to forge a second line)."""
+
 Username = str  # validated by rules.check_username in the service, which explains what is wrong
 Password = str
 
 
 class UsernameIn(Schema):
-    username: str = Field(min_length=1, max_length=200)
+    username: SingleLine = Field(min_length=1, max_length=200)
 
 
 class ErrorDetail(Schema):
@@ -53,7 +68,7 @@ class HealthOut(Schema):
 
 
 class UserOut(Schema):
-    id: int
+    id: Id
     username: str
     display_name: str
     role: Role
@@ -77,13 +92,13 @@ class UserOut(Schema):
 
 
 class SignupIn(Schema):
-    username: Username = Field(max_length=200, description="3-32 characters: a-z 0-9 _ - .")
+    username: SingleLine = Field(max_length=200, description="3-32 characters: a-z 0-9 _ - .")
     password: Password = Field(max_length=rules.PASSWORD_MAX)
-    display_name: str | None = Field(default=None, max_length=rules.DISPLAY_NAME_MAX)
+    display_name: SingleLine | None = Field(default=None, max_length=rules.DISPLAY_NAME_MAX)
 
 
 class LoginIn(Schema):
-    username: Username = Field(max_length=200)
+    username: SingleLine = Field(max_length=200)
     password: Password = Field(max_length=rules.PASSWORD_MAX)
 
 
@@ -108,12 +123,12 @@ class WhoAmIOut(Schema):
 
 
 class TokenCreateIn(Schema):
-    name: str = Field(min_length=1, max_length=rules.TOKEN_NAME_MAX)
+    name: SingleLine = Field(min_length=1, max_length=rules.TOKEN_NAME_MAX)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 class TokenOut(Schema):
-    id: int
+    id: Id
     name: str
     prefix: str = Field(description="The first characters of the token, to recognise it")
     created_at: datetime
@@ -145,9 +160,9 @@ class TokenListOut(Schema):
 
 
 class UserQuery(Schema):
-    search: str | None = Field(default=None, max_length=100)
+    search: SingleLine | None = Field(default=None, max_length=100)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=INT64_MAX)
 
 
 class UserListOut(Schema):
@@ -156,9 +171,9 @@ class UserListOut(Schema):
 
 
 class AdminCreateUserIn(Schema):
-    username: Username = Field(max_length=200)
+    username: SingleLine = Field(max_length=200)
     password: Password = Field(max_length=rules.PASSWORD_MAX)
-    display_name: str | None = Field(default=None, max_length=rules.DISPLAY_NAME_MAX)
+    display_name: SingleLine | None = Field(default=None, max_length=rules.DISPLAY_NAME_MAX)
     role: Role = Role.USER
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -10,13 +11,14 @@ from pydantic import Field
 from coope.core.models import (
     Message,
     PresenceState,
+    Room,
     RoomKind,
     RoomMember,
     RoomRole,
     RoomSummary,
     User,
 )
-from coope.core.schemas import Schema, to_datetime
+from coope.core.schemas import INT64_MAX, Id, Schema, SingleLine, to_datetime
 
 MESSAGE_MAX = 4000
 ROOM_NAME_MAX = 80
@@ -76,19 +78,21 @@ class StatusIn(Schema):
     state: Literal["online", "away"] | None = Field(
         default=None, description="away stays until set back to online; omit to keep"
     )
-    text: str | None = Field(default=None, max_length=STATUS_TEXT_MAX, description="omit to keep")
+    text: SingleLine | None = Field(
+        default=None, max_length=STATUS_TEXT_MAX, description="omit to keep"
+    )
 
 
 # --- rooms ----------------------------------------------------------------------------------
 
 
 class RoomCreateIn(Schema):
-    name: str = Field(min_length=1, max_length=ROOM_NAME_MAX)
-    members: list[str] = Field(default_factory=list, max_length=200)
+    name: SingleLine = Field(min_length=1, max_length=ROOM_NAME_MAX)
+    members: list[SingleLine] = Field(default_factory=list, max_length=200)
 
 
 class RoomRenameIn(Schema):
-    name: str = Field(min_length=1, max_length=ROOM_NAME_MAX)
+    name: SingleLine = Field(min_length=1, max_length=ROOM_NAME_MAX)
 
 
 class MemberOut(Schema):
@@ -109,9 +113,12 @@ class RoomOut(Schema):
     last_seq: int
     unread: int
     last_read_seq: int
+    invited: list[str] = Field(
+        default_factory=list, description="People invited who have not accepted yet"
+    )
 
     @classmethod
-    def of(cls, summary: RoomSummary, viewer: str) -> RoomOut:
+    def of(cls, summary: RoomSummary, viewer: str, invited: Sequence[str] = ()) -> RoomOut:
         room = summary.room
         name = room.name
         if room.kind is RoomKind.DM:
@@ -125,6 +132,7 @@ class RoomOut(Schema):
             last_seq=room.last_seq,
             unread=summary.unread,
             last_read_seq=summary.last_read_seq,
+            invited=list(invited),
         )
 
 
@@ -132,18 +140,43 @@ class RoomListOut(Schema):
     rooms: list[RoomOut]
 
 
+class RoomInviteOut(Schema):
+    """An invitation into a group room, waiting for the invited person to accept or decline."""
+
+    room_id: int
+    room_name: str
+    user: UserRef = Field(description="Who is invited")
+    invited_by: UserRef
+    created_at: datetime
+
+    @classmethod
+    def of(cls, room: Room, user: User, invited_by: User, created_at: float) -> RoomInviteOut:
+        return cls(
+            room_id=room.id,
+            room_name=room.name,
+            user=UserRef.of(user),
+            invited_by=UserRef.of(invited_by),
+            created_at=to_datetime(created_at),
+        )
+
+
+class RoomInvitesOut(Schema):
+    incoming: list[RoomInviteOut] = Field(description="Invitations to you")
+    outgoing: list[RoomInviteOut] = Field(description="Invitations you made, not yet answered")
+
+
 # --- messages -------------------------------------------------------------------------------
 
 
 class MessageIn(Schema):
     body: str = Field(min_length=1, max_length=MESSAGE_MAX)
-    client_id: str | None = Field(
+    client_id: SingleLine | None = Field(
         default=None,
         min_length=1,
         max_length=CLIENT_ID_MAX,
         description="Your id for this message: sending it again stores nothing new",
     )
-    reply_to: int | None = Field(default=None, description="Id of the message answered")
+    reply_to: Id | None = Field(default=None, description="Id of the message answered")
 
 
 class MessageEditIn(Schema):
@@ -188,18 +221,22 @@ class MessagePageOut(Schema):
 
 
 class HistoryQuery(Schema):
-    before: int | None = Field(default=None, ge=0, description="Only messages with seq below")
-    after: int | None = Field(default=None, ge=0, description="Only messages with seq above")
+    before: int | None = Field(
+        default=None, ge=0, le=INT64_MAX, description="Only messages with seq below"
+    )
+    after: int | None = Field(
+        default=None, ge=0, le=INT64_MAX, description="Only messages with seq above"
+    )
     limit: int = Field(default=50, ge=1, le=500)
 
 
 class ChangesQuery(Schema):
-    after: int = Field(ge=0, description="The last room sequence number you saw")
+    after: int = Field(ge=0, le=INT64_MAX, description="The last room sequence number you saw")
     limit: int = Field(default=500, ge=1, le=1000)
 
 
 class ReadIn(Schema):
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=INT64_MAX)
 
 
 class ReadOut(Schema):
@@ -209,8 +246,8 @@ class ReadOut(Schema):
 
 
 class SearchQuery(Schema):
-    q: str = Field(min_length=1, max_length=200)
-    room: int | None = None
+    q: SingleLine = Field(min_length=1, max_length=200)
+    room: Id | None = None
     limit: int = Field(default=20, ge=1, le=100)
 
 

@@ -8,18 +8,18 @@ from typing import Literal
 from pydantic import Field
 
 from coope.core.models import Invite, Page, Workspace, WorkspaceMember, WorkspaceRole
-from coope.core.schemas import Schema, to_datetime
+from coope.core.schemas import Id, Schema, SingleLine, to_datetime
 
 NAME_MAX = 80
 MARKDOWN_MAX = 512 * 1024
 
 
 class WorkspaceIn(Schema):
-    name: str = Field(min_length=1, max_length=NAME_MAX)
+    name: SingleLine = Field(min_length=1, max_length=NAME_MAX)
 
 
 class WorkspaceOut(Schema):
-    id: int
+    id: Id
     name: str
     role: WorkspaceRole = Field(description="Your role in it (admins who are not members: owner)")
     created_at: datetime
@@ -59,7 +59,7 @@ class MembersOut(Schema):
 
 
 class MemberIn(Schema):
-    username: str = Field(min_length=1, max_length=200)
+    username: SingleLine = Field(min_length=1, max_length=200)
     role: Literal["editor", "viewer"]
 
 
@@ -71,7 +71,7 @@ class InviteIn(Schema):
 
 class InviteOut(Schema):
     code: str
-    workspace_id: int
+    workspace_id: Id
     role: WorkspaceRole
     created_at: datetime
     expires_at: datetime | None
@@ -105,7 +105,7 @@ class InvitesOut(Schema):
 
 
 class JoinIn(Schema):
-    code: str = Field(min_length=1, max_length=200)
+    code: SingleLine = Field(min_length=1, max_length=200)
 
 
 class JoinOut(Schema):
@@ -117,16 +117,16 @@ class JoinOut(Schema):
 
 
 class PageIn(Schema):
-    title: str = Field(min_length=1, max_length=NAME_MAX)
-    parent_id: int | None = None
-    icon: str = Field(default="", max_length=16)
+    title: SingleLine = Field(min_length=1, max_length=NAME_MAX)
+    parent_id: Id | None = None
+    icon: SingleLine = Field(default="", max_length=16)
     markdown: str | None = Field(default=None, max_length=MARKDOWN_MAX)
 
 
 class PageOut(Schema):
-    id: int
-    workspace_id: int
-    parent_id: int | None
+    id: Id
+    workspace_id: Id
+    parent_id: Id | None
     title: str
     icon: str
     has_cover: bool
@@ -156,20 +156,20 @@ class PageListOut(Schema):
 
 
 class TitleIn(Schema):
-    title: str = Field(min_length=1, max_length=NAME_MAX)
+    title: SingleLine = Field(min_length=1, max_length=NAME_MAX)
 
 
 class IconIn(Schema):
-    icon: str = Field(max_length=16, description="An emoji; empty clears it")
+    icon: SingleLine = Field(max_length=16, description="An emoji; empty clears it")
 
 
 class MoveIn(Schema):
-    parent_id: int | None = Field(default=None, description="The new parent; none: top level")
-    after: int | None = Field(default=None, description="Place after this sibling page")
+    parent_id: Id | None = Field(default=None, description="The new parent; none: top level")
+    after: Id | None = Field(default=None, description="Place after this sibling page")
 
 
 class PageIdsOut(Schema):
-    pages: list[int]
+    pages: list[Id]
 
 
 class BlockOut(Schema):
@@ -177,6 +177,7 @@ class BlockOut(Schema):
     type: str
     text: str
     checked: bool
+    lang: str = Field("", description="a code block's language; empty otherwise")
 
 
 class ContentOut(Schema):
@@ -186,7 +187,7 @@ class ContentOut(Schema):
 
 
 class BlockIn(Schema):
-    type: str = Field(default="paragraph", max_length=32)
+    type: SingleLine = Field(default="paragraph", max_length=32)
     text: str = Field(default="", max_length=MARKDOWN_MAX)
     checked: bool = False
 
@@ -204,8 +205,8 @@ class UpdateOut(Schema):
 
 
 class PageSearchQuery(Schema):
-    q: str = Field(min_length=1, max_length=200)
-    workspace: int | None = None
+    q: SingleLine = Field(min_length=1, max_length=200)
+    workspace: Id | None = None
     limit: int = Field(default=20, ge=1, le=100)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 from pydantic import BaseModel
 
-from coope.core.errors import NotFound
 from coope.daemon.bus import InProcessBus
 from coope.daemon.clock import Clock, SystemClock
 from coope.daemon.config import DaemonConfig
@@ -28,7 +27,7 @@ from coope.daemon.http import (
 )
 from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
 from coope.daemon.http.middleware import errors_as_json
-from coope.daemon.http.openapi import build_openapi
+from coope.daemon.http.openapi import EVENTS_SOCKET, OPENAPI_PATH, SYNC_SOCKET, build_openapi
 from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
@@ -41,16 +40,13 @@ from coope.daemon.ws.events import events_socket
 # The browser pages: plain files from coope/daemon/web/, no build step. They are declared like
 # the API (so the OpenAPI document lists every route served) and fetch everything else themselves.
 WEB_DIR = Path(__file__).parent / "web"
-WEB_ASSETS = ("call.js", "call.css")
 web_pages = RouteTable("web")
 
 
 class CallPagePath(BaseModel):
-    room_id: int
-
-
-class AssetPath(BaseModel):
-    name: str
+    # Any text: the page itself tells a person that a link names no room, in its own words,
+    # rather than a JSON error meant for programs.
+    room_id: str
 
 
 @web_pages.get(
@@ -65,16 +61,31 @@ async def call_page(request: web.Request, params: CallPagePath) -> web.StreamRes
 
 
 @web_pages.get(
-    "/web/{name}",
-    summary="The browser pages' scripts and styles.",
-    params=AssetPath,
-    raw_response="text/plain",
+    "/web/call.js",
+    summary="The call page's script.",
+    raw_response="text/javascript",
     auth=False,
 )
-async def web_asset(request: web.Request, params: AssetPath) -> web.StreamResponse:
-    if params.name not in WEB_ASSETS:  # a fixed list: nothing else of the folder is served
-        raise NotFound(f"no such file: /web/{params.name}")
-    return web.FileResponse(WEB_DIR / params.name, headers={"Cache-Control": "no-cache"})
+async def call_script(request: web.Request) -> web.StreamResponse:
+    return _web_file("call.js", "text/javascript")
+
+
+@web_pages.get(
+    "/web/call.css",
+    summary="The call page's styles.",
+    raw_response="text/css",
+    auth=False,
+)
+async def call_styles(request: web.Request) -> web.StreamResponse:
+    return _web_file("call.css", "text/css")
+
+
+def _web_file(name: str, content_type: str) -> web.StreamResponse:
+    # Each file its own route: nothing else of the folder is served, and each is declared with
+    # the type it is served as.
+    return web.FileResponse(
+        WEB_DIR / name, headers={"Cache-Control": "no-cache", "Content-Type": content_type}
+    )
 
 
 ROUTE_TABLES: list[RouteTable] = [
@@ -132,9 +143,10 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
     async def openapi_json(request: web.Request) -> web.Response:
         return web.json_response(openapi)
 
-    app.router.add_get("/api/v1/openapi.json", openapi_json)
-    app.router.add_get("/api/v1/ws", events_socket)
-    app.router.add_get("/api/v1/sync/{page_id}", sync_socket)
+    app.router.add_get(OPENAPI_PATH, openapi_json)
+    # The sockets' paths come from their descriptions in the document, so the two cannot drift.
+    app.router.add_get(EVENTS_SOCKET.path, events_socket)
+    app.router.add_get(SYNC_SOCKET.path, sync_socket)
     return app
 
 

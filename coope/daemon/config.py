@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -31,8 +35,15 @@ class DaemonConfig:
     signup: SignupPolicy = SignupPolicy.OPEN
     session_ttl_s: float = 30 * 24 * 3600
     scrypt_log2_n: int = 14  # password hashing cost (each stored hash keeps its own)
+    # Failed logins allowed per account within the window, whatever address they come from...
     login_max_failures: int = 5
+    # ...and per client address across all accounts: much higher, since many people may share
+    # one address (a NAT, a proxy) and their mistakes add up.
+    login_address_max_failures: int = 50
     login_window_s: float = 300.0
+    # Reverse proxies whose X-Forwarded-For is believed (see `http/client_address.py`); a
+    # client's own X-Forwarded-For is never believed.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     max_body_bytes: int = 1024 * 1024
     clerk_webhook_secret: str | None = None
     idp_public_key: str | None = None  # PEM text of the identity provider's RS256 key
@@ -74,6 +85,17 @@ class DaemonConfig:
     @property
     def covers_dir(self) -> Path:
         return self.data_dir / "covers"
+
+
+def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Addresses or CIDR ranges ("10.0.0.1", "10.0.0.0/8", "::1"); `ValueError` names a bad one."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or CIDR range") from None
+    return tuple(networks)
 
 
 def _pem_or_file(value: str) -> str:

@@ -34,6 +34,20 @@ def load_sounddevice() -> ModuleType:
     return module
 
 
+def missing_audio_device(kind: str) -> str | None:
+    """Why the default `kind` device ("input" or "output") cannot be used, in a few words
+    ("no audio output device (speaker) was found"), or None when it can."""
+    try:
+        sd = load_sounddevice()
+    except Unavailable:
+        return "the PortAudio library was not found"
+    try:
+        sd.query_devices(kind=kind)
+    except sd.PortAudioError:
+        return f"no audio {_DEVICE_NAMES[kind]} was found"
+    return None
+
+
 def require_audio_devices(*, input: bool = True, output: bool = True) -> None:
     """Raise `Unavailable` with a message naming what is missing: the PortAudio library, the
     default input device (when `input`) or the default output device (when `output`).

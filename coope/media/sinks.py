@@ -1,9 +1,9 @@
 """What a call sounds like: a mixer of everyone's audio, written to a WAV file or played.
 
 `AudioMixer` keeps a short buffer per person and, every 20 ms of real time, sums one 20 ms block
-of each into a 48 kHz mono block for its sink: `WavSink` (a file) or `SpeakerSink` (the default
-output device through PortAudio). Silence is written when nobody speaks, so a file is as long
-as the call.
+of each into a 48 kHz mono block for its sink: `WavSink` (a file), `SpeakerSink` (the default
+output device through PortAudio) or `DiscardSink` (nowhere: a bot that only speaks). Silence is
+written when nobody speaks, so a file is as long as the call.
 """
 
 from __future__ import annotations
@@ -77,6 +77,17 @@ class WavSink:
             self._wav.close()  # writes the final sizes into the header
         finally:
             self._file.close()
+
+
+class DiscardSink:
+    """Drops every block: for a participant that does not listen, or a machine without a
+    speaker."""
+
+    async def write(self, block: Block) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
 
 class SpeakerSink:

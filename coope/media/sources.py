@@ -1,6 +1,6 @@
-"""Audio to publish in a call: a WAV file played in real time, or the microphone.
+"""Audio to publish in a call: a WAV file played in real time, silence, or the microphone.
 
-Both are aiortc `MediaStreamTrack`s of 20 ms s16 frames at 48 kHz; give one to
+All are aiortc `MediaStreamTrack`s of 20 ms s16 frames at 48 kHz; give one to
 `coope.client.calls.CallSession(audio=...)`.
 """
 
@@ -46,25 +46,16 @@ def read_wav(path: Path) -> Samples:
     return resample(samples, rate)
 
 
-class WavSource(MediaStreamTrack):
-    """A WAV file in real time, 20 ms a frame; silence once the file has been played.
-
-    `finished` is set when the last sample of the file has been sent.
-    """
+class SilenceSource(MediaStreamTrack):
+    """Silence in real time, 20 ms a frame: for a participant with nothing to say (a bot that
+    only listens, or a machine without a microphone). Sources that play something extend it."""
 
     kind = "audio"
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._samples = read_wav(Path(path))
-        self._channels = self._samples.shape[1]
-        self._sent = 0  # samples sent, file and silence
+        self._sent = 0  # samples sent
         self._start: float | None = None
-        self.finished = asyncio.Event()
-
-    @property
-    def duration_s(self) -> float:
-        return len(self._samples) / RATE
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -75,15 +66,39 @@ class WavSource(MediaStreamTrack):
         wait = self._start + self._sent / RATE - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        chunk = self._samples[self._sent : self._sent + FRAME_SAMPLES]
+        frame = make_frame(self._next_block(self._sent), self._sent)
+        self._sent += FRAME_SAMPLES
+        return frame
+
+    def _next_block(self, at: int) -> Samples:
+        """The 20 ms starting at sample `at`: mono (n,) or stereo (n, 2)."""
+        return np.zeros(FRAME_SAMPLES, np.float32)
+
+
+class WavSource(SilenceSource):
+    """A WAV file in real time, 20 ms a frame; silence once the file has been played.
+
+    `finished` is set when the last sample of the file has been sent.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__()
+        self._samples = read_wav(Path(path))
+        self._channels = self._samples.shape[1]
+        self.finished = asyncio.Event()
+
+    @property
+    def duration_s(self) -> float:
+        return len(self._samples) / RATE
+
+    def _next_block(self, at: int) -> Samples:
+        chunk = self._samples[at : at + FRAME_SAMPLES]
         if len(chunk) < FRAME_SAMPLES:
             pad = np.zeros((FRAME_SAMPLES - len(chunk), self._channels), np.float32)
             chunk = np.concatenate([chunk, pad])
-        frame = make_frame(chunk[:, 0] if self._channels == 1 else chunk, self._sent)
-        self._sent += FRAME_SAMPLES
-        if self._sent >= len(self._samples):
+        if at + FRAME_SAMPLES >= len(self._samples):
             self.finished.set()
-        return frame
+        return chunk[:, 0] if self._channels == 1 else chunk
 
 
 class MicrophoneSource(MediaStreamTrack):

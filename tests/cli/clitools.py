@@ -6,8 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from coope.cli.main import app
 from tests.helpers import PASSWORD
+from tests.helpers import eventually as eventually  # kept importable from here for CLI tests
 
 runner = CliRunner()
 
@@ -79,10 +79,17 @@ def assert_fails(result: Result, code: int, message: str) -> str:
 class CoopeProcess:
     """One `python -m coope ... --server URL --json` process as `cli`'s person. Its output goes
     to files (`out`, `err` in `workdir`), so a pipe nobody reads cannot stall it; `env` is
-    applied after coope's own server, token and OpenAI variables are cleared."""
+    applied after coope's own server, token and OpenAI variables are cleared; `launcher` is a
+    command prefix (such as `AS_BACKGROUND_JOB`)."""
 
     def __init__(
-        self, cli: Cli, workdir: Path, name: str, *args: str, env: dict[str, str] | None = None
+        self,
+        cli: Cli,
+        workdir: Path,
+        name: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        launcher: Sequence[str] = (),
     ) -> None:
         self.out, self.err = workdir / f"{name}.out", workdir / f"{name}.err"
         full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
@@ -91,7 +98,7 @@ class CoopeProcess:
         full_env.update(env or {})
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "coope", *args, "--server", cli.server, "--json"],
+                [*launcher, sys.executable, "-m", "coope", *args, "--server", cli.server, "--json"],
                 stdout=out,
                 stderr=err,
                 env=full_env,
@@ -104,19 +111,10 @@ class CoopeProcess:
     def stderr(self) -> str:
         return self.err.read_text()
 
-    def wait(self, timeout: float = 20) -> int:
+    def wait(self, timeout: float = 60) -> int:
         return self.proc.wait(timeout)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    """Poll `condition` until it holds; fail after `timeout` seconds, saying `what`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)

@@ -18,6 +18,9 @@ import pytest
 
 from tests.notes.openai_server import FakeOpenAI
 
+# Each test starts `python -m coope` up to five times: seconds apiece on a busy machine.
+pytestmark = pytest.mark.timeout(120)
+
 
 @dataclass
 class AiCli:

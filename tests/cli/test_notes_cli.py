@@ -27,6 +27,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(120)  # loads the speech-to-text model in a new process
 def test_a_wav_file_is_transcribed_by_its_speaker(speech: Path, tmp_path: Path) -> None:
     cli = Cli("http://127.0.0.1:1", tmp_path)
     segments = cli.json("notes", "transcribe", str(speech), "--speaker", "ben", **OFFLINE)[
@@ -110,5 +111,6 @@ def test_a_viewer_cannot_record_notes_into_the_workspace(make_cli: Callable[[], 
     code = eve.json("ws", "invite", "ReadOnly", "--role", "viewer")["code"]
     bot.json("ws", "join", code)
     eve.json("chat", "room", "create", "sync", "--member", "viewerbot")
+    bot.json("chat", "accept", "#sync")
     result = bot("notes", "record", "#sync", "--workspace", "ReadOnly", **OFFLINE)
     assert_fails(result, 4, "you are a viewer of ReadOnly")

@@ -101,7 +101,12 @@ def test_group_rooms_by_name(people: People) -> None:
     ben.json("chat", "send", "#crew", "in the crew")
     assert_fails(cat("chat", "send", "#crew", "let me in"), 5, "no room called #crew")
     assert_fails(ben("chat", "room", "add", "#crew", _name(cat)), 4, "admin")
-    ann.json("chat", "room", "add", "#crew", _name(cat))
+    # cat is not ann's friend: she is invited, and sees nothing of the room until she accepts.
+    invited = ann.json("chat", "room", "add", "#crew", _name(cat))
+    assert invited["invited"] == [_name(cat)] and len(invited["members"]) == 2
+    assert_fails(cat("chat", "history", "#crew"), 5, "no room called #crew")
+    assert [r["name"] for r in cat.json("chat", "rooms")] == []
+    cat.json("chat", "accept", "#crew")
     assert [m["body"] for m in cat.json("chat", "history", "#crew")["messages"]] == ["in the crew"]
     ann.json("chat", "room", "rename", str(room["id"]), "team")
     assert_fails(ann("chat", "send", "#crew", "old name"), 5, "#crew")
@@ -110,6 +115,37 @@ def test_group_rooms_by_name(people: People) -> None:
     ben.json("chat", "room", "leave", "#team")
     assert [r["name"] for r in ben.json("chat", "rooms") if r["kind"] == "group"] == []
     assert_fails(ann("chat", "send", "team", "no prefix"), 7, "@user, #room")
+
+
+def test_room_invitations_listed_accepted_and_declined(people: People) -> None:
+    ann, ben, cat = people
+    human = ann("chat", "room", "create", "plans", "-m", _name(ben), "-m", _name(cat))
+    assert human.exit_code == 0, human.stderr
+    assert "invited, joining once they accept" in human.stdout and _name(cat) in human.stdout
+    ann.json("chat", "room", "create", "later", "-m", _name(cat))
+
+    mine = cat.json("chat", "invites")
+    assert [(i["room_name"], i["invited_by"]["username"]) for i in mine["incoming"]] == [
+        ("plans", _name(ann)),
+        ("later", _name(ann)),
+    ]
+    outgoing = ann.json("chat", "invites")["outgoing"]
+    assert [(i["room_name"], i["user"]["username"]) for i in outgoing] == [
+        ("plans", _name(cat)),
+        ("later", _name(cat)),
+    ]
+    listed = cat("chat", "invites")
+    assert (
+        listed.exit_code == 0 and "plans" in listed.stdout and "coope chat accept" in listed.stdout
+    )
+
+    joined = cat.json("chat", "accept", "#plans")
+    assert sorted(m["username"] for m in joined["members"]) == sorted(map(_name, people))
+    declined = cat("chat", "decline", "later")
+    assert declined.exit_code == 0 and "declined #later" in declined.stdout
+    assert cat.json("chat", "invites") == {"incoming": [], "outgoing": []}
+    assert_fails(cat("chat", "accept", "#later"), 5, "no invitation")
+    assert [r["name"] for r in cat.json("chat", "rooms")] == ["plans"]
 
 
 def test_tail_follow_prints_live_messages(people: People) -> None:

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,10 +14,17 @@ import pytest
 from coope.client import CoopeClient
 from coope.client.calls import CallSession, list_calls
 from coope.core.errors import Conflict, NotFound
+from coope.core.models import Principal
+from coope.core.schemas import Event
+from coope.daemon.sfu.calls import CallManager
 from coope.media.pcm import frame_to_mono
 from coope.media.sources import WavSource
+from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, RunningDaemon, assert_eventually
 from tests.media.audio import band_energy, tone, write_wav
+
+# Real aiortc peers connecting media: minutes on a busy machine.
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture
@@ -40,7 +48,7 @@ async def test_three_people_hear_each_other_by_name(
     tmp_path: Path, people: tuple[CoopeClient, ...]
 ) -> None:
     _, ann, ben, cat = people
-    room = await ann.chat.create_room("trio", ["ben", "cat"])
+    room = await group_room(ann, "trio", [ben, cat])
     heard: dict[str, list[np.ndarray]] = {"ben": [], "cat": []}
 
     async def listen(call: CallSession) -> None:
@@ -78,7 +86,7 @@ async def test_being_taken_over_ends_the_session_with_a_clear_error(
     tmp_path: Path, call_daemon: RunningDaemon, people: tuple[CoopeClient, ...]
 ) -> None:
     _, ann, ben, _ = people
-    room = await ann.chat.create_room("duo", ["ben"])
+    room = await group_room(ann, "duo", [ben])
     async with call_daemon.client() as phone_client:
         await phone_client.auth.login("ann", PASSWORD)
         async with CallSession(ann, room.id, audio=source(tmp_path, 440)) as laptop:
@@ -98,7 +106,7 @@ async def test_being_taken_over_ends_the_session_with_a_clear_error(
 
 async def test_outsiders_cannot_join(people: tuple[CoopeClient, ...]) -> None:
     _, ann, ben, cat = people
-    room = await ann.chat.create_room("private", ["ben"])
+    room = await group_room(ann, "private", [ben])
     session = CallSession(cat, room.id)
     with pytest.raises(NotFound):
         await session.start()
@@ -107,7 +115,7 @@ async def test_outsiders_cannot_join(people: tuple[CoopeClient, ...]) -> None:
 
 async def test_everyone_sees_who_records(tmp_path: Path, people: tuple[CoopeClient, ...]) -> None:
     _, ann, ben, _ = people
-    room = await ann.chat.create_room("minutes", ["ben"])
+    room = await group_room(ann, "minutes", [ben])
     seen: list[tuple[str, object]] = []
 
     def on_event(event: object) -> None:
@@ -127,3 +135,74 @@ async def test_everyone_sees_who_records(tmp_path: Path, people: tuple[CoopeClie
         assert seen == [("ben", True), ("ben", False)]
         [call] = await list_calls(ann)
         assert call.recording == []
+
+
+async def test_a_slot_filled_just_after_the_answer_carries_its_speaker(
+    tmp_path: Path, people: tuple[CoopeClient, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two people joining at once: ann's publication reaches the SFU just after ben's first
+    answer went out, so her track fills ben's slot by a `call.tracks` right behind the answer.
+    Read in one go (a busy client), that event must not be undone by the answer's older map:
+    ben would get her frames and drop them all as nobody's."""
+    _, ann, ben, _ = people
+    room = await group_room(ann, "duo", [ben])
+    answer = CallManager.offer
+
+    async def offer_after_which_ann_publishes(
+        self: CallManager, principal: Principal, *args: Any
+    ) -> None:
+        if principal.user.username != "ben":
+            return await answer(self, principal, *args)
+        monkeypatch.setattr(CallManager, "offer", answer)  # only ben's first offer
+        [calls] = self._rooms.values()
+        [ann_peer] = [p.peer for p in calls.participants.values() if p.peer.username == "ann"]
+        publications = dict(ann_peer.published)
+        ann_peer.published.clear()  # not published yet while ben's offer is answered...
+        try:
+            await answer(self, principal, *args)
+        finally:
+            ann_peer.published.update(publications)
+        await self._assign(calls)  # ...and now, with no await since the answer was sent
+
+    async with CallSession(ann, room.id, audio=source(tmp_path, 440)) as a:
+        monkeypatch.setattr(CallManager, "offer", offer_after_which_ann_publishes)
+        async with CallSession(ben, room.id) as b:
+            frames = b.audio_frames()
+            user, _ = await asyncio.wait_for(anext(frames), 10)
+            assert user == "ann"
+            assert [t.user for t in b.tracks.values()] == ["ann"]
+            assert a.participants == {"ann", "ben"}
+
+
+async def test_slots_asked_for_before_joined_are_left_to_the_first_offer(
+    tmp_path: Path, people: tuple[CoopeClient, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ann's publication reaches the SFU while ben's join is still being announced: ben, with
+    no slots yet, is asked for one before he even has `call.joined`. His first offer (which
+    the SFU answers with whatever is still missing then) covers it; the request must not
+    break his joining."""
+    _, ann, ben, _ = people
+    room = await group_room(ann, "duo", [ben])
+    join = CallManager.join
+    asked: list[dict[str, Any]] = []
+
+    async def join_during_which_ann_publishes(
+        self: CallManager, principal: Principal, *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        joined = await join(self, principal, *args, **kwargs)
+        if principal.user.username == "ben":
+            await self._assign(self._rooms[joined["room_id"]])
+        return joined
+
+    def on_event(event: Event) -> None:
+        if event.type == "call.renegotiate":
+            asked.append(event.data)
+
+    async with CallSession(ann, room.id, audio=source(tmp_path, 440)) as a:
+        monkeypatch.setattr(CallManager, "join", join_during_which_ann_publishes)
+        async with CallSession(ben, room.id, on_event=on_event) as b:
+            user, _ = await asyncio.wait_for(anext(b.audio_frames()), 10)
+            assert user == "ann"
+            assert [t.user for t in b.tracks.values()] == ["ann"]
+            assert a.participants == {"ann", "ben"}
+    assert asked == [{"room_id": room.id, "audio": 1, "video": 0}]

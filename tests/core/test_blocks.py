@@ -39,20 +39,17 @@ A paragraph
 on two lines
 
 - [ ] open task
-
 - [x] done task
-
 - a bullet
 
 1. first
-
 2. second
 
 > a quote
 >
 > with a gap
 
-```
+```python
 def f():
 
     return "```"
@@ -363,39 +360,43 @@ def test_markdown_round_trip_with_every_block_type() -> None:
         ("todo", "open task", False),
         ("todo", "done task", True),
     ]
-    assert views[-3].text == 'def f():\n\n    return "```"'
+    assert (views[-3].text, views[-3].lang) == ('def f():\n\n    return "```"', "python")
+    assert {view.lang for view in views if view.type != "code"} == {""}
 
 
-TRICKY: list[tuple[str, str, bool]] = [
-    ("paragraph", "# not a heading\n- not a bullet\n1. not numbered", False),
-    ("paragraph", "> not a quote\n```\n---\n***", False),
-    ("paragraph", "", False),
-    ("paragraph", "gap\n\nin the middle\n   \nand spaces", False),
-    ("paragraph", "\\# a backslash\n\\plain\n\\\\- two", False),
-    ("paragraph", "  indented start\n    more", False),
-    ("bullet", "[ ] not a todo", False),
-    ("bullet", "\\[x] escaped already", False),
-    ("bullet", "", False),
-    ("bullet", "two\nlines\n\n  and a gap", False),
-    ("todo", "", True),
-    ("todo", "[x] inside", False),
-    ("numbered", "a", False),
-    ("numbered", "b\n- still b", False),
-    ("heading1", "# hashes", False),
-    ("heading2", "", False),
-    ("heading3", "multi\nline", False),
-    ("quote", "", False),
-    ("quote", " leading space\n\n> nested", False),
-    ("code", "", False),
-    ("code", "```\n````\n", False),
-    ("code", "\n\n", False),
-    ("divider", "", False),
-    ("paragraph", "é 😀 中文", False),
+TRICKY: list[tuple[str, str, bool, str]] = [
+    ("paragraph", "# not a heading\n- not a bullet\n1. not numbered", False, ""),
+    ("paragraph", "> not a quote\n```\n---\n***", False, ""),
+    ("paragraph", "", False, ""),
+    ("paragraph", "gap\n\nin the middle\n   \nand spaces", False, ""),
+    ("paragraph", "\\# a backslash\n\\plain\n\\\\- two", False, ""),
+    ("paragraph", "  indented start\n    more", False, ""),
+    ("bullet", "[ ] not a todo", False, ""),
+    ("bullet", "\\[x] escaped already", False, ""),
+    ("bullet", "", False, ""),
+    ("bullet", "two\nlines\n\n  and a gap", False, ""),
+    ("todo", "", True, ""),
+    ("todo", "[x] inside", False, ""),
+    ("numbered", "a", False, ""),
+    ("numbered", "b\n- still b", False, ""),
+    ("heading1", "# hashes", False, ""),
+    ("heading2", "", False, ""),
+    ("heading3", "multi\nline", False, ""),
+    ("quote", "", False, ""),
+    ("quote", " leading space\n\n> nested", False, ""),
+    ("code", "", False, ""),
+    ("code", "```\n````\n", False, ""),
+    ("code", "\n\n", False, ""),
+    ("code", "print('hi')", False, "python"),
+    ("code", "", False, "c++"),
+    ("code", "```\n", False, "sh"),
+    ("divider", "", False, ""),
+    ("paragraph", "é 😀 中文", False, ""),
 ]
 
 
 def test_parse_reads_back_what_to_markdown_writes() -> None:
-    views = [BlockView(str(i), *block, pos="") for i, block in enumerate(TRICKY)]
+    views = [BlockView(str(i), k, t, c, "", lang) for i, (k, t, c, lang) in enumerate(TRICKY)]
     assert parse_markdown(to_markdown(views)) == TRICKY
 
 
@@ -410,8 +411,9 @@ def test_parse_reads_back_random_block_lists() -> None:
             if kind != "code":
                 # Markdown has no way to write blank lines around a block's text.
                 text = text.strip("\n")
-            blocks.append((kind, text, kind == "todo" and rng.random() < 0.5))
-        views = [BlockView(str(i), *block, pos="") for i, block in enumerate(blocks)]
+            lang = rng.choice(["", "py", "c++"]) if kind == "code" else ""
+            blocks.append((kind, text, kind == "todo" and rng.random() < 0.5, lang))
+        views = [BlockView(str(i), k, t, c, "", lang) for i, (k, t, c, lang) in enumerate(blocks)]
         markdown = to_markdown(views)
         assert parse_markdown(markdown) == blocks, markdown
 
@@ -419,21 +421,25 @@ def test_parse_reads_back_random_block_lists() -> None:
 def test_parse_accepts_common_variants() -> None:
     markdown = (
         "* star\n+ plus\n- [X] upper x\n7. seven\n3) three\n"
-        "#### deep\n```python\nprint()\n```\n> a\nlazy\nplain\nlines\n***"
+        "#### deep\n```python\nprint()\n```\n````  js  {.numberLines}\nx\n````\n"
+        "> a\nlazy\nplain\nlines\n***\n\n- loose\n\n- list"
     )
     assert parse_markdown(markdown) == [
-        ("bullet", "star", False),
-        ("bullet", "plus", False),
-        ("todo", "upper x", True),
-        ("numbered", "seven", False),
-        ("numbered", "three", False),
-        ("heading3", "deep", False),
-        ("code", "print()", False),
-        ("quote", "a\nlazy\nplain\nlines", False),
-        ("divider", "", False),
+        ("bullet", "star", False, ""),
+        ("bullet", "plus", False, ""),
+        ("todo", "upper x", True, ""),
+        ("numbered", "seven", False, ""),
+        ("numbered", "three", False, ""),
+        ("heading3", "deep", False, ""),
+        ("code", "print()", False, "python"),
+        ("code", "x", False, "js"),
+        ("quote", "a\nlazy\nplain\nlines", False, ""),
+        ("divider", "", False, ""),
+        ("bullet", "loose", False, ""),
+        ("bullet", "list", False, ""),
     ]
     assert parse_markdown("no final newline\r\nwindows") == [
-        ("paragraph", "no final newline\nwindows", False)
+        ("paragraph", "no final newline\nwindows", False, "")
     ]
     assert parse_markdown("") == parse_markdown("\n\n") == []
 
@@ -443,7 +449,51 @@ def test_numbered_runs_restart_after_another_block() -> None:
         BlockView(str(i), kind, "x", False, "")
         for i, kind in enumerate(["numbered", "numbered", "paragraph", "numbered"])
     ]
-    assert to_markdown(views) == "1. x\n\n2. x\n\nx\n\n1. x\n"
+    assert to_markdown(views) == "1. x\n2. x\n\nx\n\n1. x\n"
+
+
+def test_items_of_one_list_are_tight_and_lists_are_apart() -> None:
+    kinds = ["bullet", "todo", "bullet", "numbered", "numbered", "bullet", "quote", "quote"]
+    views = [BlockView(str(i), kind, kind, False, "") for i, kind in enumerate(kinds)]
+    assert to_markdown(views) == (
+        "- bullet\n- [ ] todo\n- bullet\n\n1. numbered\n2. numbered\n\n- bullet\n\n"
+        "> quote\n\n> quote\n"
+    )
+    assert [(v[0], v[1]) for v in parse_markdown(to_markdown(views))] == [
+        (kind, kind) for kind in kinds
+    ]
+
+
+def test_a_code_language_lives_in_the_block_map_of_code_blocks_only() -> None:
+    doc: Doc[Any] = Doc()
+    import_markdown(doc, "```rust\nfn main() {}\n```\n\nplain\n")
+    code, plain = (blocks_of(doc)[view.id] for view in read_blocks(doc))
+    assert (code["lang"], "lang" in plain) == ("rust", False)
+    # Blocks written before languages existed, or by another client, read as they can.
+    code["lang"] = 7
+    plain["lang"] = "python"
+    assert [view.lang for view in read_blocks(doc)] == ["", ""]
+    # A language a fence cannot carry is left out of the markdown; the code stays code.
+    code["lang"] = "two words"
+    assert to_markdown(read_blocks(doc)) == "```\nfn main() {}\n```\n\nplain\n"
+    code["lang"] = "a`b"
+    assert to_markdown(read_blocks(doc)).startswith("```\n")
+
+
+def test_changing_only_the_language_writes_only_the_language() -> None:
+    doc: Doc[Any] = Doc()
+    import_markdown(doc, "```py\nx = 1\n```\n")
+    before = read_blocks(doc)[0]
+    events: list[Any] = []
+    blocks = blocks_of(doc)
+    subscription = blocks.observe_deep(events.extend)
+    apply_markdown(doc, "```python\nx = 1\n```\n")
+    blocks.unobserve(subscription)
+    after = read_blocks(doc)[0]
+    assert (after.id, after.text, after.lang) == (before.id, "x = 1", "python")
+    assert [set(event.keys) for event in events] == [{"lang"}]
+    update_block(doc, after.id, lang="")
+    assert to_markdown(read_blocks(doc)) == "```\nx = 1\n```\n"
 
 
 # --- apply_markdown ---------------------------------------------------------------------------

@@ -49,3 +49,7 @@ def test_unrecognised_bodies_fall_back_to_the_status(
     body: object, status: int, expected: type[CoopeError]
 ) -> None:
     assert type(error_from_body(body, status)) is expected
+
+
+def test_a_bare_415_is_an_unsupported_media_type() -> None:
+    assert type(error_from_body(None, 415)) is errors.UnsupportedMediaType

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from coope.core.errors import InvalidInput
-from coope.core.rules import check_password, check_username, username_from_hint
+from coope.core.rules import (
+    SINGLE_LINE_PATTERN,
+    check_password,
+    check_single_line,
+    check_username,
+    control_character,
+    username_from_hint,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +51,36 @@ def test_password_bounds() -> None:
 def test_usernames_from_hints_are_valid(hint: str, name: str) -> None:
     assert username_from_hint(hint) == name
     assert check_username(username_from_hint(hint)) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("plain text, ünïcödé and emoji 🎉", None),
+        ("lines\nand\ttabs\r\n", None),
+        ("nul\x00", "U+0000"),
+        ("\x1b[2J", "U+001B"),
+        ("del\x7f", "U+007F"),
+        ("c1\x9b", "U+009B"),
+        ("form feed\x0c", "U+000C"),
+    ],
+)
+def test_control_characters_in_text(text: str, found: str | None) -> None:
+    assert control_character(text) == found
+
+
+@pytest.mark.parametrize("text", ["two\nlines", "tab\there", "cr\r", "ls\u2028", "esc\x1b"])
+def test_single_lines_hold_no_line_breaks_or_controls(text: str) -> None:
+    assert control_character(text, single_line=True) is not None
+    with pytest.raises(ValueError, match="one line"):
+        check_single_line(text)
+
+
+def test_single_line_pattern_agrees_with_the_check() -> None:
+    # Python's re reads the ECMA pattern's \uXXXX escapes the same way.
+    pattern = re.compile(SINGLE_LINE_PATTERN)
+    for code in range(0x3000):
+        text = f"a{chr(code)}b"
+        assert (pattern.match(text) is not None) == (
+            control_character(text, single_line=True) is None
+        ), hex(code)

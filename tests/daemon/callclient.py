@@ -96,6 +96,8 @@ class CallClient:
                 elif event.type == "call.renegotiate" and self.pc is not None:
                     self._spawn(self._renegotiate(event.data))
                 elif event.type == "call.answer":
+                    # Taken in the order sent: a `call.tracks` right behind it is newer.
+                    self.tracks = event.data["tracks"]
                     await self._answers.put(event)
                     continue
                 await self.inbox.put(event)
@@ -175,18 +177,33 @@ class CallClient:
             }
         )
         answer = await asyncio.wait_for(self._answers.get(), 10)
-        self.tracks = answer.data["tracks"]
         await self.pc.setRemoteDescription(
             RTCSessionDescription(sdp=answer.data["sdp"], type="answer")
         )
 
+    async def send_offer(self) -> None:
+        """Send an offer and leave its reply in the inbox (for offers that must be refused)."""
+        assert self.events is not None
+        pc = RTCPeerConnection()
+        try:
+            pc.addTransceiver("audio", direction="recvonly")
+            offer = await pc.createOffer()
+        finally:
+            await pc.close()
+        message = {"type": "call.offer", "room_id": self.room_id, "sdp": offer.sdp}
+        await self.events.send(message)
+
     async def _renegotiate(self, missing: dict[str, Any]) -> None:
         assert self.pc is not None
-        async with self._negotiating:
-            for kind in ("audio", "video"):
-                for _ in range(int(missing.get(kind, 0))):
-                    self.pc.addTransceiver(kind, direction="recvonly")
-            await self._offer()
+        try:
+            async with self._negotiating:
+                for kind in ("audio", "video"):
+                    for _ in range(int(missing.get(kind, 0))):
+                        self.pc.addTransceiver(kind, direction="recvonly")
+                await self._offer()
+        except Exception:
+            if self.pc.connectionState != "closed":
+                raise  # a real failure; one while closing the peer is the end of the call
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         assert self.pc is not None

@@ -1,13 +1,15 @@
-"""Helpers for the friends, presence and chat tests: befriending, and waiting for (no) events."""
+"""Helpers for the friends, presence and chat tests: befriending, rooms with members, and
+waiting for (no) events."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from coope.client import CoopeClient, EventStream
 from coope.core.schemas import Event
+from coope.core.social_schemas import RoomOut
 
 # How long "nothing arrives" is watched for. Events fan out in-process over loopback, so anything
 # that was going to arrive does so within a few milliseconds.
@@ -23,6 +25,19 @@ async def befriend(a: CoopeClient, b: CoopeClient) -> None:
     a_name, b_name = await username(a), await username(b)
     assert (await a.friends.request(b_name)).outcome == "requested"
     assert (await b.friends.accept(a_name)).username == a_name
+
+
+async def group_room(owner: CoopeClient, name: str, members: Sequence[CoopeClient]) -> RoomOut:
+    """A group room `owner` administers with `members` in it. Only friends are added directly, so
+    each member becomes the owner's friend first (if not one already)."""
+    friends = {f.user.username for f in await owner.friends.list()}
+    names = [await username(m) for m in members]
+    for member, member_name in zip(members, names, strict=True):
+        if member_name not in friends:
+            await befriend(owner, member)
+    room = await owner.chat.create_room(name, names)
+    assert room.invited == [], room.invited
+    return room
 
 
 async def next_matching(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,35 +16,18 @@ from coope.core.social_schemas import MessageOut, RoomOut
 from tests.daemon.social_helpers import (
     assert_none_within,
     befriend,
+    group_room,
     next_matching,
     of_type,
     ping,
 )
-from tests.helpers import RunningDaemon, next_event
-
-
-@pytest.fixture
-async def bob(daemon: RunningDaemon, alice: CoopeClient) -> AsyncIterator[CoopeClient]:
-    async with await daemon.user("bob") as client:
-        yield client
-
-
-@pytest.fixture
-async def carol(daemon: RunningDaemon, bob: CoopeClient) -> AsyncIterator[CoopeClient]:
-    async with await daemon.user("carol") as client:
-        yield client
-
-
-@pytest.fixture
-async def dave(daemon: RunningDaemon, carol: CoopeClient) -> AsyncIterator[CoopeClient]:
-    async with await daemon.user("dave") as client:
-        yield client
+from tests.helpers import next_event
 
 
 @pytest.fixture
 async def team(alice: CoopeClient, bob: CoopeClient, carol: CoopeClient) -> RoomOut:
-    """A group room alice administers, with bob and carol in it."""
-    return await alice.chat.create_room("team", ["bob", "carol"])
+    """A group room alice administers, with her friends bob and carol in it."""
+    return await group_room(alice, "team", [bob, carol])
 
 
 def members(room: RoomOut) -> dict[str, RoomRole]:
@@ -154,6 +137,8 @@ async def test_a_failed_first_direct_message_makes_no_room(
 async def test_create_a_group_room(
     alice: CoopeClient, bob: CoopeClient, carol: CoopeClient
 ) -> None:
+    await befriend(alice, bob)
+    await befriend(alice, carol)
     async with bob.events() as bob_events, carol.events() as carol_events:
         room = await alice.chat.create_room("  #team  room ", ["bob", "@Carol", "alice", "bob"])
         assert (room.kind, room.name, room.last_seq, room.unread) == (
@@ -167,10 +152,10 @@ async def test_create_a_group_room(
             "bob": RoomRole.MEMBER,
             "carol": RoomRole.MEMBER,
         }
+        assert room.invited == []
         for events in (bob_events, carol_events):
             joined = await next_event(events, "room.joined")
             assert (joined.data["id"], joined.data["name"]) == (room.id, "team room")
-    # Group members need not be friends of the creator.
     assert [r.id for r in await carol.chat.rooms()] == [room.id]
     for name in ("", "   ", "#"):
         with pytest.raises(InvalidInput):
@@ -182,7 +167,8 @@ async def test_create_a_group_room(
 async def test_only_the_admin_manages_members_and_the_name(
     alice: CoopeClient, bob: CoopeClient, carol: CoopeClient, dave: CoopeClient
 ) -> None:
-    room = await alice.chat.create_room("team", ["bob"])
+    room = await group_room(alice, "team", [bob])
+    await befriend(alice, carol)
     for call in (
         bob.chat.add_member(room.id, "carol"),
         bob.chat.remove_member(room.id, "alice"),
@@ -220,6 +206,7 @@ async def test_only_the_admin_manages_members_and_the_name(
 async def test_blocked_users_cannot_be_put_in_a_room_together(
     alice: CoopeClient, bob: CoopeClient, carol: CoopeClient
 ) -> None:
+    await befriend(alice, carol)
     await bob.friends.block("alice")
     with pytest.raises(Forbidden):
         await alice.chat.create_room("team", ["carol", "bob"])
@@ -233,6 +220,8 @@ async def test_blocked_users_cannot_be_put_in_a_room_together(
 async def test_the_leaving_admin_hands_over_to_the_longest_standing_member(
     alice: CoopeClient, bob: CoopeClient, carol: CoopeClient, dave: CoopeClient
 ) -> None:
+    for friend in (dave, bob, carol):
+        await befriend(alice, friend)
     # dave joins first although bob's account is older: seniority in the room decides.
     room = await alice.chat.create_room("team", ["dave"])
     await alice.chat.add_member(room.id, "bob")
@@ -433,8 +422,7 @@ async def test_someone_elses_messages_cannot_be_changed(
 async def test_bad_bodies_are_invalid_input(
     alice: CoopeClient, bob: CoopeClient, team: RoomOut, body: str
 ) -> None:
-    await befriend(alice, bob)
-    message = await alice.chat.send(team.id, "fine")
+    message = await alice.chat.send(team.id, "fine")  # bob is a friend: he is in the team
     for call in (
         alice.chat.send(team.id, body),
         alice.chat.send_direct("bob", body),

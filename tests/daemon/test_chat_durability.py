@@ -10,11 +10,13 @@ import pytest
 
 from coope.client import CoopeClient
 from coope.core.errors import CoopeError
-from tests.helpers import PASSWORD, DaemonProcess
+from tests.daemon.social_helpers import group_room
+from tests.helpers import PASSWORD, DaemonProcess, assert_eventually
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(180)  # two daemons and hundreds of acknowledged writes
 async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
     daemon = DaemonProcess(tmp_path / "data").start()
     acknowledged: set[str] = set()
@@ -22,7 +24,7 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
         async with CoopeClient(daemon.url) as alice, CoopeClient(daemon.url) as bob:
             await alice.auth.signup("alice", PASSWORD)
             await bob.auth.signup("bob", PASSWORD)
-            room = await alice.chat.create_room("team", ["bob"])
+            room = await group_room(alice, "team", [bob])
 
             async def send_loop(client: CoopeClient, name: str) -> None:
                 for n in range(10_000):
@@ -34,8 +36,9 @@ async def test_acknowledged_messages_survive_sigkill(tmp_path: Path) -> None:
                     acknowledged.add(client_id)
 
             loops = [asyncio.create_task(send_loop(c, n)) for c, n in ((alice, "a"), (bob, "b"))]
-            while len(acknowledged) < 150:
-                await asyncio.sleep(0.01)
+            await assert_eventually(
+                lambda: len(acknowledged) >= 150, timeout=60, what="150 acknowledged messages"
+            )
             daemon.kill()  # SIGKILL while both loops are still sending
             for loop in loops:
                 with contextlib.suppress(CoopeError):

@@ -26,8 +26,8 @@ from coope.daemon.http.keys import SERVICES
 from tests.helpers import PASSWORD, DaemonProcess, RunningDaemon, assert_eventually
 
 EVERY_BLOCK = (
-    "# Title\n\n## Section\n\n### Detail\n\nA paragraph\nwith two lines\n\n- [ ] open task\n\n"
-    "- [x] done task\n\n- bullet\n\n1. first\n\n2. second\n\n> a quote\n\n```\ncode here\n```\n\n"
+    "# Title\n\n## Section\n\n### Detail\n\nA paragraph\nwith two lines\n\n- [ ] open task\n"
+    "- [x] done task\n- bullet\n\n1. first\n2. second\n\n> a quote\n\n```python\ncode here\n```\n\n"
     "---\n"
 )
 

@@ -16,7 +16,11 @@ from aiortc.codecs.vpx import Vp8Encoder
 from coope.client import CoopeClient
 from coope.daemon.sfu.fanout import vp8_keyframe_start
 from tests.daemon.callclient import CallClient
+from tests.daemon.social_helpers import group_room
 from tests.helpers import RunningDaemon, assert_eventually
+
+# Real aiortc peers connecting media: minutes on a busy machine.
+pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ async def pair(start_daemon) -> AsyncIterator[tuple[CallClient, CallClient]]:  #
     """Alice publishes audio and video; Bob only receives."""
     daemon: RunningDaemon = await start_daemon(ice_hosts=("127.0.0.1",))
     alice, bob = await daemon.user("alice"), await daemon.user("bob")
-    room = await alice.chat.create_room("forwarding", ["bob"])
+    room = await group_room(alice, "forwarding", [bob])
     a, b = CallClient(alice, room.id), CallClient(bob, room.id)
     clients: list[CoopeClient] = [alice, bob]
     try:
@@ -140,7 +144,7 @@ async def test_a_slot_handed_to_another_publisher_keeps_one_stream(start_daemon)
     stream going on (sequence numbers without a jump, time moving forward), not a new one."""
     daemon: RunningDaemon = await start_daemon(ice_hosts=("127.0.0.1",))
     alice, bob, carol = [await daemon.user(n) for n in ("alice", "bob", "carol")]
-    room = await alice.chat.create_room("handover", ["bob", "carol"])
+    room = await group_room(alice, "handover", [bob, carol])
     a, b, c = (CallClient(client, room.id) for client in (alice, bob, carol))
     try:
         for call, publish in ((a, True), (b, False)):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,19 +17,7 @@ from tests.daemon.social_helpers import (
     ping,
     presence_of,
 )
-from tests.helpers import RunningDaemon, next_event
-
-
-@pytest.fixture
-async def bob(daemon: RunningDaemon, alice: CoopeClient) -> AsyncIterator[CoopeClient]:
-    async with await daemon.user("bob") as client:
-        yield client
-
-
-@pytest.fixture
-async def carol(daemon: RunningDaemon, bob: CoopeClient) -> AsyncIterator[CoopeClient]:
-    async with await daemon.user("carol") as client:
-        yield client
+from tests.helpers import next_event
 
 
 def pending(requests: FriendRequestsOut) -> tuple[list[str], list[str]]:

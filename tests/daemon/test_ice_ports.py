@@ -11,6 +11,7 @@ import pytest
 from coope.client import CoopeClient
 from tests.cli.clitools import Cli
 from tests.daemon.callclient import CallClient
+from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, DaemonProcess, assert_eventually
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ async def test_call_media_uses_only_the_configured_ports(ranged_daemon: DaemonPr
         await client.aclose()
         clients.append(CoopeClient(ranged_daemon.url, token))
     _, ann, ben = clients
-    room = await ann.chat.create_room("firewalled", ["ben"])
+    room = await group_room(ann, "firewalled", [ben])
     calls = [CallClient(ann, room.id), CallClient(ben, room.id)]
     try:
         for call in calls:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from blockbuster import blockbuster_ctx
 
+from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, RunningDaemon
 
 
@@ -43,7 +44,7 @@ async def test_social_flows_do_not_block_the_loop(daemon: RunningDaemon) -> None
                 await ann.friends.request("ben")
                 await ben.friends.accept("ann")
                 sent = await ben.chat.send_direct("ann", "hi there")
-                room = await ann.chat.create_room("team", ["ben"])
+                room = await group_room(ann, "team", [ben])
                 await ann.chat.send(room.id, "hello team")
                 await ann.chat.react(sent.id, "👍")
                 await ben.chat.edit(sent.id, "hi again")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from coope.client import CoopeClient
-from coope.core.errors import CoopeError, InvalidInput, NotFound, PayloadTooLarge
+from coope.core.errors import CoopeError, InvalidInput, NotFound
 from tests.helpers import RunningDaemon, assert_eventually
 
 
@@ -92,26 +92,104 @@ async def test_tree_move_archive_restore_delete(team: Team) -> None:
         await pages.get(grandchild.id)
 
 
-async def test_covers_are_checked_and_served_to_members_only(team: Team) -> None:
-    page = await team.editor.pages.create(team.workspace_id, "With cover")
-    png = tiny_png()
-    assert (await team.editor.pages.set_cover(page.id, png)).has_cover
-    assert await team.viewer.pages.cover(page.id) == png
-    with pytest.raises(NotFound):
-        await team.outsider.pages.cover(page.id)
-    with pytest.raises(InvalidInput, match="PNG, JPEG, GIF or WebP"):
-        await team.editor.pages.set_cover(page.id, b"#!/bin/sh\necho not an image\n")
-    with pytest.raises(InvalidInput):
-        await team.editor.pages.set_cover(page.id, b"GIF8")  # truncated magic
-    with pytest.raises(PayloadTooLarge):
-        await team.editor.pages.set_cover(page.id, png + b"\x00" * (5 * 1024 * 1024))
-    webp = b"RIFF\x1a\x00\x00\x00WEBPVP8 " + b"\x00" * 20
-    await team.editor.pages.set_cover(page.id, webp)
-    assert await team.owner.pages.cover(page.id) == webp
-    covers = team.daemon.config.covers_dir
-    assert [p.suffix for p in covers.iterdir()] == [".webp"]  # the replaced cover was removed
-    assert not (await team.editor.pages.clear_cover(page.id)).has_cover
-    assert list(covers.iterdir()) == []
+# --- ids of other workspaces answer like ids that do not exist ---------------------------------
+
+
+@dataclass
+class ForeignIds:
+    """Page ids that are not pages of the team's workspace, for one reason each."""
+
+    stranger: int  # a page of a workspace the caller is not in
+    elsewhere: int  # a page of another workspace the caller is in
+    trashed: int  # a page of the same workspace, in the trash
+    missing: int  # no page at all
+
+
+@pytest.fixture
+async def foreign(team: Team) -> ForeignIds:
+    stranger_ws = await team.outsider.workspaces.create("Otto's")
+    stranger = await team.outsider.pages.create(stranger_ws.id, "Otto's page")
+    other_ws = await team.editor.workspaces.create("Eddie's own")
+    elsewhere = await team.editor.pages.create(other_ws.id, "Eddie's page")
+    trashed = await team.editor.pages.create(team.workspace_id, "Trashed")
+    await team.editor.pages.archive(trashed.id)
+    return ForeignIds(stranger.id, elsewhere.id, trashed.id, stranger.id + 1000)
+
+
+async def _answer(call: Awaitable[Any], *ids: int) -> tuple[str, str]:
+    """The error class and message a call gets, with the ids it names made alike."""
+    with pytest.raises(CoopeError) as caught:
+        await call
+    message = caught.value.message
+    for page_id in ids:
+        message = message.replace(str(page_id), "N")
+    return type(caught.value).__name__, message
+
+
+ParentCall = Callable[[CoopeClient, int, int, int], Awaitable[Any]]
+PARENT_CALLS: list[tuple[str, ParentCall]] = [
+    ("create under", lambda c, ws, page, x: c.pages.create(ws, "child", parent_id=x)),
+    ("move under", lambda c, ws, page, x: c.pages.move(page, x)),
+    ("move under, after", lambda c, ws, page, x: c.pages.move(page, x, after=page)),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), PARENT_CALLS, ids=[n for n, _ in PARENT_CALLS])
+async def test_a_parent_that_will_not_do_gets_one_answer(
+    team: Team, foreign: ForeignIds, name: str, call: ParentCall
+) -> None:
+    page = await team.editor.pages.create(team.workspace_id, "Mover")
+    answers = {
+        reason: await _answer(call(team.editor, team.workspace_id, page.id, parent_id), parent_id)
+        for reason, parent_id in vars(foreign).items()
+    }
+    expected = ("InvalidInput", "the parent must be a live page of the same workspace")
+    assert answers == dict.fromkeys(answers, expected), name
+    assert (await team.editor.pages.get(page.id)).parent_id is None
+
+
+async def test_a_sibling_that_is_not_one_gets_one_answer(team: Team, foreign: ForeignIds) -> None:
+    page = await team.editor.pages.create(team.workspace_id, "Mover")
+    answers = {
+        reason: await _answer(team.editor.pages.move(page.id, None, after=after), after)
+        for reason, after in vars(foreign).items()
+    }
+    expected = ("InvalidInput", "page N is not among the new siblings")
+    assert answers == dict.fromkeys(answers, expected)
+
+
+PathCall = Callable[[CoopeClient, int], Awaitable[Any]]
+PATH_CALLS: list[tuple[str, PathCall]] = [
+    ("get", lambda c, p: c.pages.get(p)),
+    ("content", lambda c, p: c.pages.content(p)),
+    ("state", lambda c, p: c.pages.state(p)),
+    ("rename", lambda c, p: c.pages.rename(p, "mine now")),
+    ("icon", lambda c, p: c.pages.set_icon(p, "✨")),
+    ("move", lambda c, p: c.pages.move(p, None)),
+    ("archive", lambda c, p: c.pages.archive(p)),
+    ("restore", lambda c, p: c.pages.restore(p)),
+    ("delete", lambda c, p: c.pages.delete(p)),
+    ("append", lambda c, p: c.pages.append(p, "more")),
+    ("import", lambda c, p: c.pages.import_markdown(p, "- item")),
+    ("update", lambda c, p: c.pages.apply_update(p, b"\x00\x00")),
+    ("set cover", lambda c, p: c.pages.set_cover(p, tiny_png())),
+    ("get cover", lambda c, p: c.pages.cover(p)),
+    ("clear cover", lambda c, p: c.pages.clear_cover(p)),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), PATH_CALLS, ids=[n for n, _ in PATH_CALLS])
+async def test_another_workspaces_page_is_answered_like_a_missing_one(
+    team: Team, foreign: ForeignIds, name: str, call: PathCall
+) -> None:
+    # The stranger's page is archived, and has a cover: nothing about its state may show.
+    await team.outsider.pages.set_cover(foreign.stranger, tiny_png())
+    stranger = await _answer(call(team.editor, foreign.stranger), foreign.stranger)
+    missing = await _answer(call(team.editor, foreign.missing), foreign.missing)
+    assert stranger == missing == ("NotFound", "no page N"), name
+    await team.outsider.pages.archive(foreign.stranger)
+    archived = await _answer(call(team.editor, foreign.stranger), foreign.stranger)
+    assert archived == missing, name
 
 
 async def test_search_finds_titles_and_text_the_user_may_read(team: Team) -> None:

@@ -20,7 +20,7 @@ from coope import __version__
 from coope.client import CoopeClient
 from coope.core.models import AuthKind, Role
 from coope.core.schemas import SessionOut
-from tests.helpers import PASSWORD, DaemonProcess
+from tests.helpers import AS_BACKGROUND_JOB, PASSWORD, DaemonProcess
 
 pytestmark = pytest.mark.slow
 
@@ -57,8 +57,8 @@ def spawn() -> Iterator[Spawn]:
     """Start `coope daemon` subprocesses; whatever is still running at teardown is killed."""
     started: list[DaemonProcess] = []
 
-    def start(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> DaemonProcess:
-        daemon = DaemonProcess(data_dir, *args, env=env)
+    def start(data_dir: Path, *args: str, **options: Any) -> DaemonProcess:
+        daemon = DaemonProcess(data_dir, *args, **options)
         started.append(daemon)
         return daemon.start()
 
@@ -120,11 +120,23 @@ async def test_sigint_also_stops_cleanly(spawn: Spawn, tmp_path: Path) -> None:
     assert [e["msg"] for e in _log(stderr)][-1] == "stopped"
 
 
+async def test_a_daemon_started_as_a_background_job_still_stops_on_sigint(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    # A script's `coope daemon &` starts it with SIGINT ignored; Ctrl-C works all the same.
+    daemon = spawn(tmp_path / "data", launcher=AS_BACKGROUND_JOB)
+    assert daemon.proc is not None
+    code, stderr = _stop_daemon(daemon, signal.SIGINT)
+    assert code == 0, stderr
+    assert [e["msg"] for e in _log(stderr)][-2:] == ["shutting down", "stopped"]
+
+
 async def _signup(url: str, username: str) -> SessionOut:
     async with CoopeClient(url) as client:
         return await client.auth.signup(username, PASSWORD)
 
 
+@pytest.mark.timeout(180)  # 30 signups at the real password-hashing cost, two daemons
 async def test_acknowledged_signups_survive_kill_9(spawn: Spawn, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     daemon = spawn(data_dir)

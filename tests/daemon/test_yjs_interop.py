@@ -52,6 +52,14 @@ class JsOutput:
                 return int(code), reason
         return None
 
+    @property
+    def stopped(self) -> int | None:
+        """The close code y-websocket took as final (it will not reconnect), if any."""
+        for line in self.lines:
+            if line.startswith("stopped "):
+                return int(line.split()[1])
+        return None
+
     def __str__(self) -> str:
         return f"exit {self.code}\nstdout:\n" + "\n".join(self.lines) + f"\nstderr:\n{self.stderr}"
 
@@ -190,6 +198,7 @@ async def test_a_block_appended_by_yjs_is_stored(
         "type": "paragraph",
         "text": "written in JavaScript",
         "checked": False,
+        "lang": "",
     }
     content = await editor.pages.content(page.page_id)
     assert content.markdown == MARKDOWN + "\nwritten in JavaScript\n"
@@ -259,6 +268,7 @@ async def test_a_block_added_over_rest_reaches_a_yjs_client(
         "type": "todo",
         "text": "added over REST",
         "checked": False,
+        "lang": "",
     }
     assert out.blocks == await rest_blocks(editor, page.page_id)
 
@@ -330,3 +340,22 @@ async def test_a_viewer_editing_is_closed_with_4403(
     after = await editor.pages.content(page.page_id)
     assert after.blocks == before.blocks
     assert after.markdown == MARKDOWN
+
+
+@pytest.mark.parametrize(
+    ("who", "code"),
+    [("a bad token", 4401), ("a stranger", 4404), ("no such page", 4404)],
+)
+async def test_a_refused_yjs_client_stops_instead_of_retrying(
+    daemon: RunningDaemon, editor: CoopeClient, page: Page, who: str, code: int
+) -> None:
+    """A refusal is a close code after the upgrade: a refused upgrade is only "1006" to
+    y-websocket, which then reconnects forever; 4400-4499 make it stop."""
+    async with await daemon.user("stranger") as stranger:
+        token = {"a bad token": "coope_bogus", "a stranger": stranger.token}.get(who)
+        page_id = 999_999 if who == "no such page" else page.page_id
+        js = YClient(yclient(daemon, editor).node, daemon.url, token or str(editor.token))
+        out = await js.run(page_id, "dump")
+    assert out.code == 3, out  # closed by the server before it synced
+    assert out.closed is not None and out.closed[0] == code, out
+    assert out.stopped == code, out

@@ -12,9 +12,11 @@
 //   type TEXT      type TEXT at the end of the first block, one character per transaction,
 //                  5 ms apart, then print the blocks
 // Output (stdout): "synced" once the first sync is done; blocks as JSON lines
-// {id, type, text, checked} in (pos, id) order; "closed CODE REASON" when the server closed the
-// connection. Exit status: 0 on success, 1 on failure, 2 on the 10 s timeout, 3 when the server
-// closed the connection before the work was done (e.g. it refused a change).
+// {id, type, text, checked, lang} in (pos, id) order; "closed CODE REASON" when the server
+// closed the connection, followed by "stopped CODE REASON" when y-websocket took that close as
+// final and will not reconnect (its default: codes 4400-4499). Exit status: 0 on success, 1 on
+// failure, 2 on the 10 s timeout, 3 when the server closed the connection before the work was
+// done (e.g. it refused a change).
 // Every change is confirmed before the program exits: a sync step 1 is sent after it, and the
 // server answers it (sync step 2) only once it has handled, and durably stored, what came before.
 
@@ -65,6 +67,9 @@ provider.on('connection-close', (event) => {
   if (event === null) return // closed by us
   process.stdout.write(`closed ${event.code} ${event.reason}\n`)
   closedByServer({ code: event.code, reason: String(event.reason) })
+})
+provider.on('closed', ({ code, reason }) => {
+  process.stdout.write(`stopped ${code} ${reason}\n`)
 })
 
 const synced = new Promise((resolve) => {
@@ -143,7 +148,8 @@ const dump = () => {
       id,
       type: block.get('type'),
       text: body instanceof Y.Text ? body.toString() : String(body ?? ''),
-      checked: block.get('checked') === true
+      checked: block.get('checked') === true,
+      lang: typeof block.get('lang') === 'string' ? block.get('lang') : ''
     }) + '\n')
   }
 }

@@ -282,14 +282,12 @@ class FakeOpenAI:
 
 
 async def _wait_for(event: threading.Event, timeout: float = 120.0) -> None:
-    """Wait for a test thread's event without blocking this server's loop.
+    """Wait for a test thread's event on a worker thread, so this server's loop keeps running.
 
     The timeout is only a backstop (`stop()` releases a held stream): it is longer than any
     test waits, so a reply can never look streamed just because the hold ran out.
     """
-    deadline = time.monotonic() + timeout
-    while not event.is_set() and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await asyncio.to_thread(event.wait, timeout)
 
 
 async def _read_upload(request: web.Request) -> Upload:

@@ -41,6 +41,9 @@ MEETING_S = 60.0
 MAX_WER = 0.25
 START_TOLERANCE_S = 1.0
 
+# Whichever test comes first loads the model and transcribes a minute of speech for the module.
+pytestmark = pytest.mark.timeout(120)
+
 # A 1x1 PNG: a real media file FFmpeg opens, with a video stream and no audio.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

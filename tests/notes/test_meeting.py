@@ -8,13 +8,14 @@ the offline speech-to-text engine and the offline summarizer, and the page it cr
 from __future__ import annotations
 
 import signal
-import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.cli.clitools import Cli, CoopeProcess, eventually
+from tests.cli.clitools import Cli, CoopeProcess
+from tests.helpers import eventually
 from tests.notes.speech import VOICE_A, VOICE_B, track
 
 pytestmark = pytest.mark.slow
@@ -30,6 +31,17 @@ BEN = [
 MEETING_S = 22.0
 
 
+def _said_something(events: list[dict[str, Any]], user: str) -> bool:
+    """Whether the process that printed `events` heard `user` start speaking, then stop."""
+    speaking = [
+        e["data"]["speaking"]
+        for e in events
+        if e["type"] == "call.speaking" and e["data"]["user"] == user
+    ]
+    return True in speaking and speaking[-1] is False
+
+
+@pytest.mark.timeout(300)  # a 22 s meeting in real time, then speech-to-text and a summary
 def test_the_bot_records_a_meeting_and_writes_its_notes(
     call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -41,6 +53,8 @@ def test_the_bot_records_a_meeting_and_writes_its_notes(
     code = ann.json("ws", "invite", "Team", "--role", "editor")["code"]
     scribe.json("ws", "join", code)
     ann.json("chat", "room", "create", "standup", "--member", "ben", "--member", "scribe")
+    for invited in (ben, scribe):  # not ann's friends: invited, and they accept
+        invited.json("chat", "accept", "#standup")
     ann_wav = track(ANN, tmp_path / "ann.wav", VOICE_A, duration=MEETING_S)
     ben_wav = track(BEN, tmp_path / "ben.wav", VOICE_B, duration=MEETING_S)
 
@@ -124,6 +138,7 @@ def test_the_bot_records_a_meeting_and_writes_its_notes(
             assert MEETING_S - 1 < wav.getnframes() / 16_000 < MEETING_S + 4
 
 
+@pytest.mark.timeout(240)  # three processes in a call, then speech-to-text and a summary
 def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
     call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -134,6 +149,7 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
     code = cat.json("ws", "invite", "Ops", "--role", "editor")["code"]
     bot_cli.json("ws", "join", code)
     cat.json("chat", "room", "create", "oncall", "--member", "minutes")
+    bot_cli.json("chat", "accept", "#oncall")
     wav = track([(0.5, "We agreed to rotate the keys tonight.")], tmp_path / "cat.wav")
     started = []
     try:
@@ -172,7 +188,7 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
             30,
             "cat in the call",
         )
-        time.sleep(6)  # her sentence, heard by the bot
+        eventually(lambda: _said_something(bot.lines(), "cat"), 60, f"cat heard ({bot.stderr()})")
         bot.proc.send_signal(signal.SIGINT)
         assert bot.proc.wait(120) == 0, bot.stderr()
     finally:
@@ -184,6 +200,7 @@ def test_ctrl_c_ends_the_recording_and_still_writes_the_notes(
     assert any("keys" in d.lower() for d in notes["decisions"]), notes
 
 
+@pytest.mark.timeout(180)  # an 8 s call, then a failing transcription
 def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
     call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -194,6 +211,7 @@ def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
     code = dan.json("ws", "invite", "Lab", "--role", "editor")["code"]
     bot_cli.json("ws", "join", code)
     dan.json("chat", "room", "create", "lab", "--member", "notetaker")
+    bot_cli.json("chat", "accept", "#lab")
     wav = track([(0.3, "Let us measure it again.")], tmp_path / "dan.wav")
     data_home = tmp_path / "data"
     # An OpenAI-compatible server that is not there: found out only after the meeting.
@@ -234,6 +252,7 @@ def test_when_transcription_fails_the_recording_is_kept_and_the_way_on_named(
     assert (recording / "dan.wav").stat().st_size > 16_000 * 2  # over a second of dan
 
 
+@pytest.mark.timeout(120)  # two processes joining a call
 def test_a_refused_join_leaves_no_recording_behind(
     call_server: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -244,6 +263,7 @@ def test_a_refused_join_leaves_no_recording_behind(
     code = eli.json("ws", "invite", "Desk", "--role", "editor")["code"]
     bot_cli.json("ws", "join", code)
     eli.json("chat", "room", "create", "desk", "--member", "twice")
+    bot_cli.json("chat", "accept", "#desk")
     wav = track([(0.2, "Hello.")], tmp_path / "hello.wav")
     data_home = tmp_path / "data"
     started = []

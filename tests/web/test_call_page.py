@@ -18,12 +18,17 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from coope.client import CoopeClient
+from coope.client.calls import list_calls
 from coope.core.schemas import Event
 from coope.daemon.bus import user_topic
 from coope.daemon.http.keys import SERVICES
 from tests.daemon.callclient import CallClient
+from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, RunningDaemon, assert_eventually
 from tests.tools import require_tool
+
+# Headless Chromium pages joining calls: minutes on a busy machine.
+pytestmark = pytest.mark.timeout(180)
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -146,7 +151,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
     call_daemon: RunningDaemon,
 ) -> None:
     alice, bob, notes = [await call_daemon.user(n) for n in ("alice", "bob", "scribe")]
-    room = await alice.chat.create_room("standup", ["bob", "scribe"])
+    room = await group_room(alice, "standup", [bob, notes])
     robot = CallClient(notes, room.id)
     try:
         async with browsers(2) as (browser_a, browser_b):
@@ -161,7 +166,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
                 b.rising("alice", "video"),
                 b.rising("alice", "audio"),
             ]
-            await assert_eventually(lambda: all_of(*both_ways), MEDIA_TIMEOUT, 0.25)
+            await assert_eventually(lambda: all_of(*both_ways), MEDIA_TIMEOUT, interval=0.25)
             for page in (a, b):  # the sound is played, not only received
                 await page.wait(
                     "[...document.querySelectorAll('#audio-sinks audio')]"
@@ -195,7 +200,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
                 MEDIA_TIMEOUT,
             )
             from_robot = [a.rising("scribe", "video"), b.rising("scribe", "video")]
-            await assert_eventually(lambda: all_of(*from_robot), MEDIA_TIMEOUT, 0.25)
+            await assert_eventually(lambda: all_of(*from_robot), MEDIA_TIMEOUT, interval=0.25)
             for page in (a, b):
                 await page.wait("!document.getElementById('recording-banner').hidden")
                 rec = page.page.locator('.tile[data-user="scribe"] .rec')
@@ -205,8 +210,10 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             # (call.renegotiate), then decode it, labelled as a screen.
             await a.page.click("#screen")
             await a.wait("coope.state.sharing === true")
-            await assert_eventually(a.rising("bob", "video"), MEDIA_TIMEOUT, 0.25)
-            await assert_eventually(b.rising("alice", "video", "screen"), MEDIA_TIMEOUT, 0.25)
+            await assert_eventually(a.rising("bob", "video"), MEDIA_TIMEOUT, interval=0.25)
+            await assert_eventually(
+                b.rising("alice", "video", "screen"), MEDIA_TIMEOUT, interval=0.25
+            )
             await assert_eventually(
                 lambda: robot.frames_from("alice", "video", "screen") > 5, MEDIA_TIMEOUT
             )
@@ -226,7 +233,9 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             # And shares again, on the same m-line (Chromium sent an RTCP BYE when it paused).
             await a.page.click("#screen")
             await a.wait("coope.state.sharing === true")
-            await assert_eventually(b.rising("alice", "video", "screen"), MEDIA_TIMEOUT, 0.25)
+            await assert_eventually(
+                b.rising("alice", "video", "screen"), MEDIA_TIMEOUT, interval=0.25
+            )
             shown = robot.frames_from("alice", "video", "screen")
             await assert_eventually(
                 lambda: robot.frames_from("alice", "video", "screen") > shown + 5, MEDIA_TIMEOUT
@@ -263,7 +272,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
 
 async def test_signing_in_and_refusing_non_members(call_daemon: RunningDaemon) -> None:
     alice, bob, carol = [await call_daemon.user(n) for n in ("alice", "bob", "carol")]
-    room = await alice.chat.create_room("private", ["bob"])
+    room = await group_room(alice, "private", [bob])
     try:
         async with browsers(1) as (browser,):
             # No token in the link: the sign-in form, then the refusal for a non-member.
@@ -301,7 +310,7 @@ async def test_signing_in_and_refusing_non_members(call_daemon: RunningDaemon) -
 
 async def test_joining_from_another_device_moves_the_call(call_daemon: RunningDaemon) -> None:
     alice, bob = [await call_daemon.user(n) for n in ("alice", "bob")]
-    room = await alice.chat.create_room("standup", ["bob"])
+    room = await group_room(alice, "standup", [bob])
     phone = call_daemon.client()
     await phone.auth.login("alice", PASSWORD)
     other_device = CallClient(phone, room.id)
@@ -383,7 +392,7 @@ class Cable:
 
 async def test_the_page_reconnects_after_a_network_drop(call_daemon: RunningDaemon) -> None:
     alice, bob = [await call_daemon.user(n) for n in ("alice", "bob")]
-    room = await alice.chat.create_room("standup", ["bob"])
+    room = await group_room(alice, "standup", [bob])
     robot = CallClient(bob, room.id)
     cable = await Cable(call_daemon.url).start()
     try:
@@ -394,7 +403,7 @@ async def test_the_page_reconnects_after_a_network_drop(call_daemon: RunningDaem
             await robot.connect()
             await robot.join()
             await robot.start_media()
-            await assert_eventually(page.rising("bob", "video"), MEDIA_TIMEOUT, 0.25)
+            await assert_eventually(page.rising("bob", "video"), MEDIA_TIMEOUT, interval=0.25)
             await assert_eventually(lambda: robot.frames_from("alice", "video") > 10, MEDIA_TIMEOUT)
 
             cable.cut()
@@ -410,7 +419,7 @@ async def test_the_page_reconnects_after_a_network_drop(call_daemon: RunningDaem
             )
             await robot.expect("call.participant_joined")
             before = robot.frames_from("alice", "video")
-            await assert_eventually(page.rising("bob", "video"), MEDIA_TIMEOUT, 0.25)
+            await assert_eventually(page.rising("bob", "video"), MEDIA_TIMEOUT, interval=0.25)
             await assert_eventually(
                 lambda: robot.frames_from("alice", "video") > before + 10, MEDIA_TIMEOUT
             )
@@ -424,7 +433,7 @@ async def test_the_page_reconnects_after_a_network_drop(call_daemon: RunningDaem
 
 async def test_subscribers_are_told_when_a_publisher_leaves(call_daemon: RunningDaemon) -> None:
     alice, bob = [await call_daemon.user(n) for n in ("alice", "bob")]
-    room = await alice.chat.create_room("standup", ["bob"])
+    room = await group_room(alice, "standup", [bob])
     robot = CallClient(bob, room.id)
     try:
         async with browsers(1) as (browser,):
@@ -439,5 +448,45 @@ async def test_subscribers_are_told_when_a_publisher_leaves(call_daemon: Running
             await assert_eventually(lambda: robot.tracks == {}, 3)
     finally:
         await robot.aclose()
+        for client in (alice, bob):
+            await client.aclose()
+
+
+async def test_a_link_that_names_no_room_gets_the_pages_own_message(
+    call_daemon: RunningDaemon,
+) -> None:
+    async with browsers(1) as (browser,):
+        for tail in ("abc", "0", "-3", "1e3", "99999999999999999999999", "%3Cb%3Ex%3C%2Fb%3E"):
+            page = await browser.new_page()
+            try:
+                response = await page.goto(f"{call_daemon.url}/call/{tail}")
+                assert response is not None
+                assert (response.status, response.headers["content-type"]) == (
+                    200,
+                    "text/html",
+                ), tail
+                await page.wait_for_function("window.coope?.state.phase === 'refused'")
+                assert "No such room" in await page.inner_text("#notice-text"), tail
+                assert await page.title() == "No such room · coope"
+            finally:
+                await page.close()
+
+
+async def test_a_member_removed_during_the_call_is_told_and_leaves_it(
+    call_daemon: RunningDaemon,
+) -> None:
+    alice, bob = [await call_daemon.user(n) for n in ("alice", "bob")]
+    room = await group_room(alice, "standup", [bob])
+    try:
+        async with browsers(1) as (browser,):
+            member = await open_call(browser, call_daemon, room.id, bob)
+            await member.join()
+            await alice.chat.remove_member(room.id, "bob")
+            await member.wait("coope.state.phase === 'refused'")
+            assert "no longer a member" in await member.page.inner_text("#notice-text")
+            assert await member.page.locator("#notice-action").is_hidden()
+            assert await list_calls(alice) == []
+            assert member.errors == []
+    finally:
         for client in (alice, bob):
             await client.aclose()

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from coope.core.models import Principal
 from coope.core.schemas import LoginIn, SessionOut, SignupIn, UserOut, WhoAmIOut, to_datetime
-from coope.daemon.http.keys import SERVICES
+from coope.daemon.http.client_address import client_address
+from coope.daemon.http.keys import CONFIG, SERVICES
 from coope.daemon.http.routes import RouteTable
 from coope.daemon.services.accounts import NewSession
 
@@ -29,6 +30,7 @@ def _session_out(new: NewSession) -> SessionOut:
     response=SessionOut,
     status=201,
     auth=False,
+    errors=(403, 409),
 )
 async def signup(request: web.Request, body: SignupIn) -> SessionOut:
     new = await request.app[SERVICES].accounts.signup(
@@ -43,14 +45,21 @@ async def signup(request: web.Request, body: SignupIn) -> SessionOut:
     body=LoginIn,
     response=SessionOut,
     auth=False,
+    errors=(401, 403, 429),
 )
 async def login(request: web.Request, body: LoginIn) -> SessionOut:
-    client = request.remote or "unknown"
+    client = client_address(
+        request.remote,
+        request.headers.getall("X-Forwarded-For", []),
+        request.app[CONFIG].trusted_proxies,
+    )
     new = await request.app[SERVICES].accounts.login(body.username, body.password, client)
     return _session_out(new)
 
 
-@routes.post("/api/v1/auth/logout", summary="End the session that sends this request.")
+@routes.post(
+    "/api/v1/auth/logout", summary="End the session that sends this request.", errors=(403,)
+)
 async def logout(request: web.Request, principal: Principal) -> None:
     await request.app[SERVICES].accounts.logout(principal)
 

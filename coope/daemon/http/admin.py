@@ -13,7 +13,11 @@ routes = RouteTable("admin")
 
 
 @routes.get(
-    "/api/v1/admin/users", summary="List or search accounts.", query=UserQuery, response=UserListOut
+    "/api/v1/admin/users",
+    summary="List or search accounts.",
+    query=UserQuery,
+    response=UserListOut,
+    errors=(403,),
 )
 async def list_users(request: web.Request, principal: Principal, query: UserQuery) -> UserListOut:
     users, total = await request.app[SERVICES].admin.list_users(
@@ -28,6 +32,7 @@ async def list_users(request: web.Request, principal: Principal, query: UserQuer
     body=AdminCreateUserIn,
     response=UserOut,
     status=201,
+    errors=(403, 409),
 )
 async def create_user(
     request: web.Request, principal: Principal, body: AdminCreateUserIn
@@ -44,6 +49,7 @@ async def create_user(
     params=UserPath,
     body=RoleIn,
     response=UserOut,
+    errors=(403, 409),
 )
 async def set_role(
     request: web.Request, principal: Principal, params: UserPath, body: RoleIn
@@ -57,6 +63,7 @@ async def set_role(
     summary="Disable an account: its sessions and tokens stop working at once.",
     params=UserPath,
     response=UserOut,
+    errors=(403, 409),
 )
 async def disable(request: web.Request, principal: Principal, params: UserPath) -> UserOut:
     return UserOut.of(
@@ -69,6 +76,7 @@ async def disable(request: web.Request, principal: Principal, params: UserPath) 
     summary="Enable a disabled account.",
     params=UserPath,
     response=UserOut,
+    errors=(403,),
 )
 async def enable(request: web.Request, principal: Principal, params: UserPath) -> UserOut:
     return UserOut.of(

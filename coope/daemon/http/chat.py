@@ -1,4 +1,4 @@
-"""Rooms and messages."""
+"""Rooms, invitations into them, and messages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from coope.core.models import Principal, RoomSummary
-from coope.core.schemas import UsernameIn
+from coope.core.schemas import Id, UsernameIn
 from coope.core.social_schemas import (
     ChangesQuery,
     HistoryQuery,
@@ -17,6 +17,7 @@ from coope.core.social_schemas import (
     ReadIn,
     ReadOut,
     RoomCreateIn,
+    RoomInvitesOut,
     RoomListOut,
     RoomOut,
     RoomRenameIn,
@@ -30,25 +31,33 @@ routes = RouteTable("chat")
 
 
 class RoomPath(BaseModel):
-    room_id: int
+    room_id: Id
 
 
 class MemberPath(BaseModel):
-    room_id: int
+    room_id: Id
     username: str
 
 
 class MessagePath(BaseModel):
-    message_id: int
+    message_id: Id
 
 
 class ReactionPath(BaseModel):
-    message_id: int
+    message_id: Id
     emoji: str
 
 
-def _out(principal: Principal, summary: RoomSummary) -> RoomOut:
-    return RoomOut.of(summary, principal.user.username)
+async def _rooms_out(
+    request: web.Request, principal: Principal, rooms: list[RoomSummary]
+) -> list[RoomOut]:
+    invited = await request.app[SERVICES].chat.invitees(rooms)
+    viewer = principal.user.username
+    return [RoomOut.of(r, viewer, invited.get(r.room.id, [])) for r in rooms]
+
+
+async def _out(request: web.Request, principal: Principal, summary: RoomSummary) -> RoomOut:
+    return (await _rooms_out(request, principal, [summary]))[0]
 
 
 @routes.get(
@@ -58,26 +67,29 @@ def _out(principal: Principal, summary: RoomSummary) -> RoomOut:
 )
 async def list_rooms(request: web.Request, principal: Principal) -> RoomListOut:
     rooms = await request.app[SERVICES].chat.rooms(principal)
-    return RoomListOut(rooms=[_out(principal, r) for r in rooms])
+    return RoomListOut(rooms=await _rooms_out(request, principal, rooms))
 
 
 @routes.post(
     "/api/v1/rooms",
-    summary="Create a group room; you administer it.",
+    summary="Create a group room you administer: your friends among `members` join at once, "
+    "anyone else is invited (see /api/v1/room-invites).",
     body=RoomCreateIn,
     response=RoomOut,
     status=201,
+    errors=(403, 404),
 )
 async def create_room(request: web.Request, principal: Principal, body: RoomCreateIn) -> RoomOut:
     room = await request.app[SERVICES].chat.create_group(principal, body.name, body.members)
-    return _out(principal, room)
+    return await _out(request, principal, room)
 
 
 @routes.get(
     "/api/v1/rooms/{room_id}", summary="One of your rooms.", params=RoomPath, response=RoomOut
 )
 async def get_room(request: web.Request, principal: Principal, params: RoomPath) -> RoomOut:
-    return _out(principal, await request.app[SERVICES].chat.room(principal, params.room_id))
+    room = await request.app[SERVICES].chat.room(principal, params.room_id)
+    return await _out(request, principal, room)
 
 
 @routes.get(
@@ -88,7 +100,7 @@ async def get_room(request: web.Request, principal: Principal, params: RoomPath)
 )
 async def get_direct(request: web.Request, principal: Principal, params: UserPath) -> RoomOut:
     room = await request.app[SERVICES].chat.direct_room(principal, params.username)
-    return _out(principal, room)
+    return await _out(request, principal, room)
 
 
 @routes.post(
@@ -98,6 +110,7 @@ async def get_direct(request: web.Request, principal: Principal, params: UserPat
     body=MessageIn,
     response=MessageOut,
     status=201,
+    errors=(403, 409),
 )
 async def send_direct(
     request: web.Request, principal: Principal, params: UserPath, body: MessageIn
@@ -114,32 +127,35 @@ async def send_direct(
     params=RoomPath,
     body=RoomRenameIn,
     response=RoomOut,
+    errors=(403,),
 )
 async def rename_room(
     request: web.Request, principal: Principal, params: RoomPath, body: RoomRenameIn
 ) -> RoomOut:
     room = await request.app[SERVICES].chat.rename(principal, params.room_id, body.name)
-    return _out(principal, room)
+    return await _out(request, principal, room)
 
 
 @routes.post(
     "/api/v1/rooms/{room_id}/members",
-    summary="Add a member (the room's admin only).",
+    summary="Add a friend, or invite anyone else (the room's admin only).",
     params=RoomPath,
     body=UsernameIn,
     response=RoomOut,
+    errors=(403,),
 )
 async def add_member(
     request: web.Request, principal: Principal, params: RoomPath, body: UsernameIn
 ) -> RoomOut:
     room = await request.app[SERVICES].chat.add_member(principal, params.room_id, body.username)
-    return _out(principal, room)
+    return await _out(request, principal, room)
 
 
 @routes.delete(
     "/api/v1/rooms/{room_id}/members/{username}",
-    summary="Remove a member (admin), or yourself (leave).",
+    summary="Remove a member or withdraw an invitation (admin), or remove yourself (leave).",
     params=MemberPath,
+    errors=(403,),
 )
 async def remove_member(request: web.Request, principal: Principal, params: MemberPath) -> None:
     await request.app[SERVICES].chat.remove_member(principal, params.room_id, params.username)
@@ -148,6 +164,38 @@ async def remove_member(request: web.Request, principal: Principal, params: Memb
 @routes.post("/api/v1/rooms/{room_id}/leave", summary="Leave a group room.", params=RoomPath)
 async def leave_room(request: web.Request, principal: Principal, params: RoomPath) -> None:
     await request.app[SERVICES].chat.leave(principal, params.room_id)
+
+
+@routes.get(
+    "/api/v1/room-invites",
+    summary="Invitations into group rooms: to you, and those you made, not yet answered.",
+    response=RoomInvitesOut,
+)
+async def list_room_invites(request: web.Request, principal: Principal) -> RoomInvitesOut:
+    incoming, outgoing = await request.app[SERVICES].chat.invites(principal)
+    return RoomInvitesOut(incoming=incoming, outgoing=outgoing)
+
+
+@routes.post(
+    "/api/v1/room-invites/{room_id}/accept",
+    summary="Accept an invitation: you join the room.",
+    params=RoomPath,
+    response=RoomOut,
+)
+async def accept_room_invite(
+    request: web.Request, principal: Principal, params: RoomPath
+) -> RoomOut:
+    room = await request.app[SERVICES].chat.accept_invite(principal, params.room_id)
+    return await _out(request, principal, room)
+
+
+@routes.post(
+    "/api/v1/room-invites/{room_id}/decline",
+    summary="Decline an invitation into a room.",
+    params=RoomPath,
+)
+async def decline_room_invite(request: web.Request, principal: Principal, params: RoomPath) -> None:
+    await request.app[SERVICES].chat.decline_invite(principal, params.room_id)
 
 
 @routes.get(
@@ -189,6 +237,7 @@ async def changes(
     body=MessageIn,
     response=MessageOut,
     status=201,
+    errors=(403, 409),
 )
 async def send(
     request: web.Request, principal: Principal, params: RoomPath, body: MessageIn
@@ -219,6 +268,7 @@ async def mark_read(
     params=MessagePath,
     body=MessageEditIn,
     response=MessageOut,
+    errors=(403, 409),
 )
 async def edit(
     request: web.Request, principal: Principal, params: MessagePath, body: MessageEditIn
@@ -232,6 +282,7 @@ async def edit(
     summary="Delete your message (a tombstone stays).",
     params=MessagePath,
     response=MessageOut,
+    errors=(403,),
 )
 async def delete(request: web.Request, principal: Principal, params: MessagePath) -> MessageOut:
     return MessageOut.of(await request.app[SERVICES].chat.delete(principal, params.message_id))
@@ -242,6 +293,7 @@ async def delete(request: web.Request, principal: Principal, params: MessagePath
     summary="React to a message.",
     params=ReactionPath,
     response=MessageOut,
+    errors=(403, 409),
 )
 async def react(request: web.Request, principal: Principal, params: ReactionPath) -> MessageOut:
     chat = request.app[SERVICES].chat
@@ -253,6 +305,7 @@ async def react(request: web.Request, principal: Principal, params: ReactionPath
     summary="Take your reaction back.",
     params=ReactionPath,
     response=MessageOut,
+    errors=(403, 409),
 )
 async def unreact(request: web.Request, principal: Principal, params: ReactionPath) -> MessageOut:
     chat = request.app[SERVICES].chat
@@ -264,6 +317,7 @@ async def unreact(request: web.Request, principal: Principal, params: ReactionPa
     summary="Search the messages of your rooms.",
     query=SearchQuery,
     response=SearchOut,
+    errors=(404,),
 )
 async def search(request: web.Request, principal: Principal, query: SearchQuery) -> SearchOut:
     messages = await request.app[SERVICES].chat.search(principal, query.q, query.room, query.limit)

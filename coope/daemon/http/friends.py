@@ -32,6 +32,7 @@ def _pending(entries: list[tuple[User, float]]) -> list[PendingRequestOut]:
     body=UsernameIn,
     response=FriendRequestOut,
     status=201,
+    errors=(403, 404),
 )
 async def request_friend(
     request: web.Request, principal: Principal, body: UsernameIn
@@ -98,6 +99,7 @@ async def remove_friend(request: web.Request, principal: Principal, params: User
     body=UsernameIn,
     response=UserRef,
     status=201,
+    errors=(404,),
 )
 async def block(request: web.Request, principal: Principal, body: UsernameIn) -> UserRef:
     return UserRef.of(await request.app[SERVICES].friends.block(principal, body.username))

@@ -1,7 +1,10 @@
-"""The one place where errors become HTTP responses."""
+"""The one place where errors become HTTP responses, and where every response gets the headers
+that all of them carry."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -17,7 +20,7 @@ from coope.core.errors import (
     PayloadTooLarge,
     Unauthenticated,
 )
-from coope.daemon.http.routes import error_response
+from coope.daemon.http.routes import LINGER_S, drain_unread_body, error_response
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +46,46 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> CoopeE
     return cls(exc.reason or f"HTTP {exc.status}")
 
 
+# Every response: browsers must take the declared content type as it is, never guess one from
+# the bytes (a text answer that echoes input, an uploaded cover).
+COMMON_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
 @web.middleware
 async def errors_as_json(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except CoopeError as exc:
-        return error_response(exc)
+        return await _refusal(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(_from_http_exception(request, exc))
+        return await _refusal(request, _from_http_exception(request, exc))
     except Exception:
         log.exception("unhandled error", extra={"method": request.method, "path": request.path})
-        return error_response(InternalError("internal error: the daemon's log has the details"))
+        return await _refusal(
+            request, InternalError("internal error: the daemon's log has the details")
+        )
+    if not response.prepared:  # a websocket handshake has been sent already
+        response.headers.update(COMMON_HEADERS)
+    return response
+
+
+async def _refusal(request: web.Request, error: CoopeError) -> web.StreamResponse:
+    """The error's answer, sent so that a client still sending its body does read it."""
+    response = error_response(error)
+    response.headers.update(COMMON_HEADERS)
+    if await drain_unread_body(request):
+        return response
+    # Beyond the bound: answer now, drop what still comes for a moment (the client stops
+    # sending once it has read the answer), then hang up.
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_S):
+            await drain_unread_body(request)
+    request.protocol.force_close()
+    return response

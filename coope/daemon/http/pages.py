@@ -6,6 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from coope.core.models import Principal
+from coope.core.schemas import Id
 from coope.core.workspace_schemas import (
     BlockAddedOut,
     BlockIn,
@@ -26,13 +27,14 @@ from coope.core.workspace_schemas import (
 )
 from coope.daemon.http.keys import CONFIG, SERVICES
 from coope.daemon.http.routes import RouteTable, WorkspacePath, read_limited
+from coope.daemon.services.cover_images import COVER_MAX_PIXELS
 from coope.daemon.services.pages import COVER_MAX_BYTES
 
 routes = RouteTable("pages")
 
 
 class PagePath(BaseModel):
-    page_id: int
+    page_id: Id
 
 
 @routes.post(
@@ -42,6 +44,7 @@ class PagePath(BaseModel):
     body=PageIn,
     response=PageOut,
     status=201,
+    errors=(403,),
 )
 async def create_page(
     request: web.Request, principal: Principal, params: WorkspacePath, body: PageIn
@@ -84,6 +87,7 @@ async def trash(request: web.Request, principal: Principal, params: WorkspacePat
     summary="Search titles and text of the pages you may read.",
     query=PageSearchQuery,
     response=PageSearchOut,
+    errors=(404,),  # a workspace you are not in
 )
 async def search(
     request: web.Request, principal: Principal, query: PageSearchQuery
@@ -107,6 +111,7 @@ async def get_page(request: web.Request, principal: Principal, params: PagePath)
     params=PagePath,
     body=TitleIn,
     response=PageOut,
+    errors=(403,),
 )
 async def rename(
     request: web.Request, principal: Principal, params: PagePath, body: TitleIn
@@ -122,6 +127,7 @@ async def rename(
     params=PagePath,
     body=IconIn,
     response=PageOut,
+    errors=(403,),
 )
 async def set_icon(
     request: web.Request, principal: Principal, params: PagePath, body: IconIn
@@ -137,6 +143,7 @@ async def set_icon(
     params=PagePath,
     body=MoveIn,
     response=PageOut,
+    errors=(403,),
 )
 async def move(
     request: web.Request, principal: Principal, params: PagePath, body: MoveIn
@@ -152,6 +159,7 @@ async def move(
     summary="Move a page with all its sub-pages to the trash.",
     params=PagePath,
     response=PageIdsOut,
+    errors=(403,),
 )
 async def archive(request: web.Request, principal: Principal, params: PagePath) -> PageIdsOut:
     return PageIdsOut(pages=await request.app[SERVICES].pages.archive(principal, params.page_id))
@@ -162,6 +170,7 @@ async def archive(request: web.Request, principal: Principal, params: PagePath) 
     summary="Bring an archived page back.",
     params=PagePath,
     response=PageOut,
+    errors=(403,),
 )
 async def restore(request: web.Request, principal: Principal, params: PagePath) -> PageOut:
     return PageOut.of(await request.app[SERVICES].pages.restore(principal, params.page_id))
@@ -172,6 +181,7 @@ async def restore(request: web.Request, principal: Principal, params: PagePath) 
     summary="Delete an archived page and its sub-pages for good.",
     params=PagePath,
     response=PageIdsOut,
+    errors=(403,),
 )
 async def delete(request: web.Request, principal: Principal, params: PagePath) -> PageIdsOut:
     return PageIdsOut(pages=await request.app[SERVICES].pages.delete(principal, params.page_id))
@@ -179,10 +189,15 @@ async def delete(request: web.Request, principal: Principal, params: PagePath) -
 
 @routes.put(
     "/api/v1/pages/{page_id}/cover",
-    summary=f"Upload a cover image (PNG, JPEG, GIF, WebP; at most {COVER_MAX_BYTES} bytes).",
+    summary=(
+        f"Upload a cover image (PNG, JPEG, GIF or WebP; at most {COVER_MAX_BYTES} bytes and"
+        f" {COVER_MAX_PIXELS} pixels). It is decoded and re-encoded without its metadata:"
+        " JPEG as JPEG, WebP as WebP, PNG and GIF (first frame) as PNG."
+    ),
     params=PagePath,
     response=PageOut,
     raw_body="application/octet-stream",
+    errors=(403,),
 )
 async def set_cover(request: web.Request, principal: Principal, params: PagePath) -> PageOut:
     data = await read_limited(request, COVER_MAX_BYTES)
@@ -203,7 +218,11 @@ async def get_cover(
 
 
 @routes.delete(
-    "/api/v1/pages/{page_id}/cover", summary="Remove the cover.", params=PagePath, response=PageOut
+    "/api/v1/pages/{page_id}/cover",
+    summary="Remove the cover.",
+    params=PagePath,
+    response=PageOut,
+    errors=(403,),
 )
 async def clear_cover(request: web.Request, principal: Principal, params: PagePath) -> PageOut:
     return PageOut.of(await request.app[SERVICES].pages.clear_cover(principal, params.page_id))
@@ -219,7 +238,10 @@ async def content(request: web.Request, principal: Principal, params: PagePath) 
     page, blocks, markdown = await request.app[SERVICES].pages.content(principal, params.page_id)
     return ContentOut(
         page=PageOut.of(page),
-        blocks=[BlockOut(id=b.id, type=b.type, text=b.text, checked=b.checked) for b in blocks],
+        blocks=[
+            BlockOut(id=b.id, type=b.type, text=b.text, checked=b.checked, lang=b.lang)
+            for b in blocks
+        ],
         markdown=markdown,
     )
 
@@ -241,6 +263,7 @@ async def state(request: web.Request, principal: Principal, params: PagePath) ->
     params=PagePath,
     response=UpdateOut,
     raw_body="application/octet-stream",
+    errors=(400, 403, 409),  # 400: not a Yjs update; 409: it builds on updates not received
 )
 async def apply_update(request: web.Request, principal: Principal, params: PagePath) -> UpdateOut:
     data = await read_limited(request, request.app[CONFIG].max_doc_update_bytes)
@@ -255,6 +278,7 @@ async def apply_update(request: web.Request, principal: Principal, params: PageP
     body=BlockIn,
     response=BlockAddedOut,
     status=201,
+    errors=(403,),
 )
 async def append_block(
     request: web.Request, principal: Principal, params: PagePath, body: BlockIn
@@ -270,6 +294,7 @@ async def append_block(
     summary="Append Markdown as blocks.",
     params=PagePath,
     body=MarkdownIn,
+    errors=(403,),
 )
 async def import_markdown(
     request: web.Request, principal: Principal, params: PagePath, body: MarkdownIn

@@ -18,6 +18,9 @@ routes = RouteTable("webhooks")
     response=WebhookOut,
     auth=False,
     raw_body="application/json",
+    # 400: signature, headers or JSON; 404: not configured; 409: another body under a seen
+    # delivery id; 422: a payload of the wrong shape. A delivery applied before is a 200.
+    errors=(400, 404, 409, 422),
 )
 async def clerk(request: web.Request) -> WebhookOut:
     sync = request.app[SERVICES].clerk

@@ -56,6 +56,7 @@ async def create_workspace(
     summary="Your workspaces (admins: ?all=true for every one).",
     query=WorkspaceQuery,
     response=WorkspaceListOut,
+    errors=(403,),
 )
 async def list_workspaces(
     request: web.Request, principal: Principal, query: WorkspaceQuery
@@ -83,6 +84,7 @@ async def get_workspace(
     params=WorkspacePath,
     body=WorkspaceIn,
     response=WorkspaceOut,
+    errors=(403,),
 )
 async def rename_workspace(
     request: web.Request, principal: Principal, params: WorkspacePath, body: WorkspaceIn
@@ -96,6 +98,7 @@ async def rename_workspace(
     "/api/v1/workspaces/{workspace_id}",
     summary="Delete the workspace and all its pages (owner).",
     params=WorkspacePath,
+    errors=(403,),
 )
 async def delete_workspace(
     request: web.Request, principal: Principal, params: WorkspacePath
@@ -121,6 +124,7 @@ async def members(request: web.Request, principal: Principal, params: WorkspaceP
     params=WorkspacePath,
     body=MemberIn,
     response=MembersOut,
+    errors=(403,),
 )
 async def set_member(
     request: web.Request, principal: Principal, params: WorkspacePath, body: MemberIn
@@ -133,15 +137,19 @@ async def set_member(
 
 @routes.delete(
     "/api/v1/workspaces/{workspace_id}/members/{username}",
-    summary="Remove a member (owner), or yourself.",
+    summary="Remove a member (owner), or yourself (the owner cannot: 409).",
     params=MemberPath,
+    errors=(403, 409),
 )
 async def remove_member(request: web.Request, principal: Principal, params: MemberPath) -> None:
     await request.app[SERVICES].workspaces.remove(principal, params.workspace_id, params.username)
 
 
 @routes.post(
-    "/api/v1/workspaces/{workspace_id}/leave", summary="Leave the workspace.", params=WorkspacePath
+    "/api/v1/workspaces/{workspace_id}/leave",
+    summary="Leave the workspace (the owner transfers it first: 409).",
+    params=WorkspacePath,
+    errors=(409,),
 )
 async def leave(request: web.Request, principal: Principal, params: WorkspacePath) -> None:
     await request.app[SERVICES].workspaces.leave(principal, params.workspace_id)
@@ -153,6 +161,7 @@ async def leave(request: web.Request, principal: Principal, params: WorkspacePat
     params=WorkspacePath,
     body=UsernameIn,
     response=MembersOut,
+    errors=(403, 409),
 )
 async def transfer(
     request: web.Request, principal: Principal, params: WorkspacePath, body: UsernameIn
@@ -170,6 +179,7 @@ async def transfer(
     body=InviteIn,
     response=InviteOut,
     status=201,
+    errors=(403,),
 )
 async def create_invite(
     request: web.Request, principal: Principal, params: WorkspacePath, body: InviteIn
@@ -187,9 +197,10 @@ async def create_invite(
 
 @routes.get(
     "/api/v1/workspaces/{workspace_id}/invites",
-    summary="Invites and their state.",
+    summary="Invites and their state (owner).",
     params=WorkspacePath,
     response=InvitesOut,
+    errors=(403,),
 )
 async def list_invites(
     request: web.Request, principal: Principal, params: WorkspacePath
@@ -202,8 +213,9 @@ async def list_invites(
 
 @routes.delete(
     "/api/v1/workspaces/{workspace_id}/invites/{code}",
-    summary="Revoke an invite.",
+    summary="Revoke an invite (owner).",
     params=InvitePath,
+    errors=(403,),
 )
 async def revoke_invite(request: web.Request, principal: Principal, params: InvitePath) -> None:
     await request.app[SERVICES].workspaces.revoke_invite(
@@ -213,9 +225,10 @@ async def revoke_invite(request: web.Request, principal: Principal, params: Invi
 
 @routes.post(
     "/api/v1/invites/join",
-    summary="Join a workspace through an invite code.",
+    summary="Join a workspace through an invite code (410 once expired, used up or revoked).",
     body=JoinIn,
     response=JoinOut,
+    errors=(404, 410),
 )
 async def join(request: web.Request, principal: Principal, body: JoinIn) -> JoinOut:
     workspace, role, joined = await request.app[SERVICES].workspaces.join(principal, body.code)

@@ -58,7 +58,12 @@ class Services:
             idp_public_key=config.idp_public_key,
             idp_issuer=config.idp_issuer,
         )
-        limiter = FailureLimiter(clock, config.login_max_failures, config.login_window_s)
+        limiter = FailureLimiter(
+            clock,
+            config.login_max_failures,
+            config.login_window_s,
+            address_max_failures=config.login_address_max_failures,
+        )
         accounts = AccountService(
             storage,
             auth,
@@ -73,7 +78,7 @@ class Services:
             else None
         )
         presence = PresenceService(storage, bus, clock)
-        workspaces = WorkspaceService(storage, clock)
+        workspaces = WorkspaceService(storage, bus, clock)
         docs = DocumentHub(
             storage,
             clock,
@@ -86,7 +91,7 @@ class Services:
             friends=FriendService(storage, bus, clock, presence),
             chat=ChatService(storage, bus, clock),
             workspaces=workspaces,
-            pages=PageService(storage, clock, workspaces, docs, config.covers_dir),
+            pages=PageService(storage, clock, workspaces, docs, config.covers_dir, bus),
             docs=docs,
             accounts=accounts,
             tokens=TokenService(storage, auth, clock),

@@ -80,18 +80,19 @@ class AccountService:
         return NewSession(token, session, user, first_user=user.role is Role.ADMIN)
 
     async def login(self, username: str, password: str, client: str) -> NewSession:
+        """Log in from the client address `client` (limited per account and per address)."""
         name = username.strip().lower()
-        keys = (f"user:{name}", f"client:{client}")
-        self._limiter.check(*keys)
+        # Checked before the user is looked up: a locked name answers the same, existing or not.
+        self._limiter.check(name, client)
         user = await self._storage.get_user_by_name(name)
         stored = await self._storage.get_password_hash(user.id) if user else None
         # Always pay for one hash check, so that unknown names answer as slowly as wrong passwords.
         password_ok = await self._passwords.verify(password, stored)
         if user is None or not password_ok:
-            self._limiter.fail(*keys)
+            self._limiter.fail(name, client)
             log.info("login failed", extra={"user": name, "client": client})
             raise Unauthenticated("wrong username or password")
-        self._limiter.clear(keys[0])
+        self._limiter.succeeded(name, client)
         if user.disabled:
             raise Forbidden("this account is disabled")
         token, session = await self._auth.open_session(user)

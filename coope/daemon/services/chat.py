@@ -1,9 +1,14 @@
 """Chat: direct rooms between friends, group rooms, and their messages.
 
 Only members read or write a room, and to anyone else a room they are not in does not exist
-(`NotFound`). Membership is cached per room in memory and changed only through this service, so
-checking it costs nothing on the hot path and a removed member stops receiving at once: events
-fan out to the members the cache holds at the moment of publishing.
+(`NotFound`). Nobody is put into a room by a stranger: only friends are added directly, and
+anyone else is invited; until they accept, they get none of the room's messages or unread counts
+(they only learn the room's name and who invited them). A direct room needs friends to begin with:
+its first message is refused to a non-friend, as are later ones once the friendship ends.
+
+Membership is cached per room in memory and changed only through this service, so checking it
+costs nothing on the hot path and a removed member stops receiving at once: events fan out to the
+members the cache holds at the moment of publishing.
 """
 
 from __future__ import annotations
@@ -11,14 +16,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from coope.core import rules
 from coope.core.errors import Forbidden, InvalidInput, NotFound
 from coope.core.models import Message, Principal, RoomKind, RoomRole, RoomSummary, User
 from coope.core.schemas import Event
-from coope.core.social_schemas import EMOJI_MAX, MESSAGE_MAX, MessageOut, RoomOut
+from coope.core.social_schemas import (
+    EMOJI_MAX,
+    MESSAGE_MAX,
+    MessageOut,
+    RoomInviteOut,
+    RoomOut,
+)
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.services.users import find_other_user, find_user
 from coope.daemon.storage import Storage
+from coope.daemon.storage.interface import RoomInvite
 
 # Typing notices are ephemeral; one per person per room every few seconds is plenty.
 _TYPING_EVERY_S = 2.0
@@ -105,33 +118,91 @@ class ChatService:
     async def create_group(
         self, principal: Principal, name: str, usernames: list[str]
     ) -> RoomSummary:
+        """Create a group room: the creator's friends among `usernames` join at once, everyone
+        else is invited."""
         name = _room_name(name)
         members: dict[int, User] = {}
+        invited: dict[int, User] = {}
         for username in usernames:
             user = await find_user(self._storage, username)
-            if user.id != principal.user.id:
-                await self._check_can_add(principal, user)
+            if user.id == principal.user.id:
+                continue
+            if await self._may_add_directly(principal, user):
                 members[user.id] = user
+            else:
+                invited[user.id] = user
         room = await self._storage.create_group(
-            principal.user.id, name, list(members), self._clock.now()
+            principal.user.id, name, list(members), self._clock.now(), list(invited)
         )
         summary = await self.room(principal, room.id)
         await self._announce_room(room.id, "room.joined", set(members) | {principal.user.id})
+        for user in invited.values():
+            await self._tell_invited(room.id, user.id)
         return summary
 
-    async def _check_can_add(self, principal: Principal, user: User) -> None:
+    async def _may_add_directly(self, principal: Principal, user: User) -> bool:
+        """True for a friend, False for someone who must be invited; refuses a blocked pair."""
         if await self._storage.is_blocked_between(principal.user.id, user.id):
             raise Forbidden(f"you cannot add {user.username}")
+        return await self._storage.are_friends(principal.user.id, user.id)
 
     async def add_member(self, principal: Principal, room_id: int, username: str) -> RoomSummary:
+        """Add a friend to the room, or invite anyone else (the room's admin only)."""
         await self._admin_state(principal, room_id)
         user = await find_user(self._storage, username)
-        await self._check_can_add(principal, user)
-        if await self._storage.add_member(room_id, user.id, self._clock.now()):
-            self._forget(room_id)
-            await self._announce_room(room_id, "room.joined", {user.id})
+        now = self._clock.now()
+        if await self._may_add_directly(principal, user):
+            if await self._storage.add_member(room_id, user.id, now):
+                self._forget(room_id)
+                await self._announce_room(room_id, "room.joined", {user.id})
+                await self._announce_room(room_id, "room.updated")
+        elif await self._storage.invite_member(room_id, user.id, principal.user.id, now):
+            await self._tell_invited(room_id, user.id)
             await self._announce_room(room_id, "room.updated")
         return await self.room(principal, room_id)
+
+    # --- invitations -----------------------------------------------------------------------
+
+    async def invitees(self, rooms: list[RoomSummary]) -> dict[int, list[str]]:
+        """Who is invited into each of these rooms (ones the caller is a member of)."""
+        found = await self._storage.room_invites([r.room.id for r in rooms])
+        return {room_id: [i.user.username for i in invites] for room_id, invites in found.items()}
+
+    async def invites(
+        self, principal: Principal
+    ) -> tuple[list[RoomInviteOut], list[RoomInviteOut]]:
+        """(invitations to the principal, invitations they made) still waiting for an answer."""
+        incoming, outgoing = await self._storage.invites_of(principal.user.id)
+        return [_invite_out(i) for i in incoming], [_invite_out(i) for i in outgoing]
+
+    async def accept_invite(self, principal: Principal, room_id: int) -> RoomSummary:
+        incoming, _ = await self._storage.invites_of(principal.user.id)
+        # Only a listed invitation counts: one between people who blocked each other is dead.
+        if not any(i.room.id == room_id for i in incoming) or not (
+            await self._storage.accept_invite(room_id, principal.user.id, self._clock.now())
+        ):
+            raise NotFound(f"no invitation to room {room_id}")
+        self._forget(room_id)
+        await self._announce_room(room_id, "room.joined", {principal.user.id})
+        await self._announce_room(room_id, "room.updated")
+        return await self.room(principal, room_id)
+
+    async def decline_invite(self, principal: Principal, room_id: int) -> None:
+        if await self._storage.delete_invite(room_id, principal.user.id) is None:
+            raise NotFound(f"no invitation to room {room_id}")
+        await self._invite_ended(room_id, principal.user.id)
+
+    async def _invite_ended(self, room_id: int, user_id: int) -> None:
+        # The invited person's other devices drop it; the members see the invited list shrink.
+        await self._publish([user_id], Event(type="room.uninvited", data={"room_id": room_id}))
+        await self._announce_room(room_id, "room.updated")
+
+    async def _tell_invited(self, room_id: int, user_id: int) -> None:
+        for invite in (await self._storage.room_invites([room_id])).get(room_id, []):
+            if invite.user.id == user_id:
+                data = _invite_out(invite).model_dump(mode="json")
+                event = Event(type="room.invited", data=data)
+                await self._publish([user_id], event)
 
     async def remove_member(
         self, principal: Principal, room_id: int, username: str
@@ -141,9 +212,12 @@ class ChatService:
             await self.leave(principal, room_id)
             return None
         state = await self._admin_state(principal, room_id)
-        if user.id not in state.members:
+        if user.id in state.members:
+            await self._drop_member(room_id, user.id)
+        elif await self._storage.delete_invite(room_id, user.id) is not None:
+            await self._invite_ended(room_id, user.id)  # the invitation is withdrawn
+        else:
             raise NotFound(f"{user.username} is not in this room")
-        await self._drop_member(room_id, user.id)
         return await self.room(principal, room_id)
 
     async def leave(self, principal: Principal, room_id: int) -> None:
@@ -156,6 +230,14 @@ class ChatService:
         await self._storage.remove_member(room_id, user_id)
         self._forget(room_id)
         await self._publish([user_id], Event(type="room.left", data={"room_id": room_id}))
+        # An invitation is its inviter's: it ends when they are no longer in the room (nobody
+        # joins a room on the word of someone who left it, or into a room nobody is in).
+        for invite in (await self._storage.room_invites([room_id])).get(room_id, []):
+            if invite.invited_by.id == user_id:
+                if await self._storage.delete_invite(room_id, invite.user.id) is not None:
+                    await self._publish(
+                        [invite.user.id], Event(type="room.uninvited", data={"room_id": room_id})
+                    )
         await self._announce_room(room_id, "room.updated")
 
     async def rename(self, principal: Principal, room_id: int, name: str) -> RoomSummary:
@@ -172,11 +254,13 @@ class ChatService:
         members = await self._storage.room_members(room_id)
         room = await self._storage.get_room(room_id)
         assert room is not None
+        invites = (await self._storage.room_invites([room_id])).get(room_id, [])
+        invited = [i.user.username for i in invites]
         for member in members:
             if to is not None and member.user_id not in to:
                 continue
             summary = RoomSummary(room, members, 0, member.last_read_seq)
-            out = RoomOut.of(summary, member.username)
+            out = RoomOut.of(summary, member.username, invited)
             await self._publish(
                 [member.user_id], Event(type=kind, data=out.model_dump(mode="json"))
             )
@@ -373,6 +457,10 @@ class ChatService:
         await self._publish([uid for uid in state.members if uid != principal.user.id], event)
 
 
+def _invite_out(invite: RoomInvite) -> RoomInviteOut:
+    return RoomInviteOut.of(invite.room, invite.user, invite.invited_by, invite.created_at)
+
+
 def _check_body(body: str) -> None:
     if not body.strip():
         raise InvalidInput("a message cannot be empty", details={"field": "body"})
@@ -380,10 +468,19 @@ def _check_body(body: str) -> None:
         raise InvalidInput(
             f"a message can be at most {MESSAGE_MAX} characters", details={"field": "body"}
         )
+    # Checked here, not only at the REST edge: messages also come over the events socket.
+    if (bad := rules.control_character(body)) is not None:
+        raise InvalidInput(
+            f"a message cannot hold control characters (found {bad})", details={"field": "body"}
+        )
 
 
 def _room_name(name: str) -> str:
     name = " ".join(name.split()).removeprefix("#")
     if not name:
         raise InvalidInput("a room needs a name", details={"field": "name"})
+    if (bad := rules.control_character(name, single_line=True)) is not None:
+        raise InvalidInput(
+            f"a room name cannot hold control characters (found {bad})", details={"field": "name"}
+        )
     return name

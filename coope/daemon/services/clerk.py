@@ -1,26 +1,77 @@
 """User sync from a Clerk-style identity provider, delivered as svix-signed webhooks.
 
-Only verified deliveries change anything; each delivery id is recorded in the same transaction as
-its change, so a replayed delivery is refused and leaves the data as it was. Deleting a user at the
-provider disables the account here and keeps its data.
+Only verified deliveries change anything, and only once. svix retries a delivery until it gets a
+2xx, with the same id and the same body, so each delivery is recorded (id and a digest of its
+body) in the same transaction as its change: the same delivery again is answered as received and
+changes nothing, while a different body under an id already seen is refused as a conflict.
+Records are kept for `DELIVERY_RETENTION_S`, far beyond svix's retry schedule (about a day).
+
+Payloads are validated against the few fields read here; Clerk adds fields over time, so others
+are ignored. A malformed payload is a 4xx, never a 500; an event type not handled here is
+answered 2xx and ignored, so that svix stops sending it. Deleting a user at the provider disables
+the account here and keeps its data.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from coope.core.errors import BadRequest, Conflict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from coope.core import rules
+from coope.core.errors import BadRequest, InvalidInput
 from coope.core.models import User
 from coope.daemon.clock import Clock
 from coope.daemon.services.auth import AuthService
 from coope.daemon.storage import ExternalProfile, Storage
+from coope.daemon.storage.interface import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
 HANDLED = ("user.created", "user.updated", "user.deleted")
+DELIVERY_RETENTION_S = 7 * 24 * 3600
+DELIVERY_ID_MAX = 255
+# Control characters (C0, DEL, C1) and line or paragraph separators: a name is one plain line.
+
+M = TypeVar("M", bound=BaseModel)
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class _Payload(BaseModel):
+    # Clerk adds fields to its payloads over time: only the ones read here are declared.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ClerkEvent(_Payload):
+    """The envelope of every Clerk webhook."""
+
+    type: str = Field(max_length=200)
+    data: dict[str, Any]
+
+
+class ClerkEmailAddress(_Payload):
+    id: str | None = None
+    email_address: str = Field(max_length=320)
+
+
+class ClerkUser(_Payload):
+    """`data` of `user.created` and `user.updated`."""
+
+    id: ExternalId
+    username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email_addresses: list[ClerkEmailAddress] = []
+    primary_email_address_id: str | None = None
+
+
+class ClerkDeletedUser(_Payload):
+    """`data` of `user.deleted`."""
+
+    id: ExternalId
 
 
 class ClerkSync:
@@ -35,35 +86,40 @@ class ClerkSync:
         self._clock = clock
 
     async def deliver(self, body: bytes, headers: Mapping[str, str]) -> User | None:
-        """Verify and apply one delivery. Returns the affected user, if any."""
+        """Verify and apply one delivery. Returns the affected user, if any: None for an event
+        that is ignored, for an unknown user's deletion, and for a delivery applied before.
+
+        Raises:
+            BadRequest: The signature, the headers or the JSON are not right.
+            InvalidInput: The payload does not have the shape of its event type.
+            Conflict: This delivery id was applied before with a different body.
+        """
         self._verify(body, headers)
         # svix also accepts the Standard Webhooks header names; the id is under one or the other.
         delivery_id = headers.get("svix-id") or headers.get("webhook-id")
         if not delivery_id:
             raise BadRequest("webhook delivery has no svix-id header")
-        payload = _parse(body)
-        kind, data = payload["type"], payload["data"]
-        if kind not in HANDLED:
-            log.info("webhook ignored", extra={"event_type": kind})
+        if len(delivery_id) > DELIVERY_ID_MAX:
+            raise BadRequest(f"a webhook delivery id has at most {DELIVERY_ID_MAX} characters")
+        event = _parse(ClerkEvent, body, "webhook body")
+        if event.type not in HANDLED:
+            log.info("webhook ignored", extra={"event_type": event.type})
             return None
-        external_id = _str(data, "id", required=True)
         now = self._clock.now()
-        try:
-            if kind == "user.deleted":
-                user = await self._storage.disable_external_user(
-                    external_id, delivery_id=delivery_id, now=now
-                )
-                if user is not None:
-                    await self._auth.announce_revoked(user.id, None, "account deleted")
-            else:
-                profile = _profile(external_id, data)
-                user = await self._storage.upsert_external_user(
-                    profile, delivery_id=delivery_id, now=now
-                )
-        except Conflict as exc:
-            raise BadRequest(f"replayed webhook delivery: {exc.message}") from exc
-        log.info("webhook applied", extra={"event_type": kind, "external_id": external_id})
-        return user
+        delivery = WebhookDelivery(delivery_id, hashlib.sha256(body).hexdigest(), now)
+        if event.type == "user.deleted":
+            external_id = _parse(ClerkDeletedUser, event.data, "webhook data").id
+            result = await self._storage.disable_external_user(external_id, delivery=delivery)
+            if result.applied and result.user is not None:
+                await self._auth.announce_revoked(result.user.id, None, "account deleted")
+        else:
+            user = _parse(ClerkUser, event.data, "webhook data")
+            external_id = user.id
+            result = await self._storage.upsert_external_user(_profile(user), delivery=delivery)
+        await self._storage.forget_webhook_deliveries(before=now - DELIVERY_RETENTION_S)
+        outcome = "applied" if result.applied else "already applied"
+        log.info(f"webhook {outcome}", extra={"event_type": event.type, "external_id": external_id})
+        return result.user if result.applied else None
 
     def _verify(self, body: bytes, headers: Mapping[str, str]) -> None:
         from svix.webhooks import WebhookVerificationError
@@ -74,46 +130,50 @@ class ClerkSync:
             raise BadRequest(f"webhook signature rejected: {exc}") from exc
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def _parse(model: type[M], value: bytes | dict[str, Any], where: str) -> M:
+    """`value` (JSON bytes or parsed data) as `model`, or a 4xx naming every problem.
+
+    JSON is read by pydantic's parser, which has a nesting limit: a deeply nested body is a
+    `json_invalid` problem, where `json.loads` would raise `RecursionError`.
+    """
     try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise BadRequest("webhook body is not JSON") from exc
-    if (
-        not isinstance(payload, dict)
-        or not isinstance(payload.get("type"), str)
-        or not isinstance(payload.get("data"), dict)
-    ):
-        raise BadRequest("webhook body must be an object with 'type' and 'data'")
-    return payload
+        if isinstance(value, bytes):
+            return model.model_validate_json(value)
+        return model.model_validate(value)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise BadRequest(f"{where} is not JSON: {errors[0]['msg']}") from exc
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or where, "problem": e["msg"]}
+            for e in errors
+        ]
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        raise InvalidInput(f"invalid {where}: {summary}", details={"errors": problems}) from exc
 
 
-def _str(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = data.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if required:
-        raise BadRequest(f"webhook data lacks {key!r}")
-    return ""
+def _printable(text: str | None) -> str:
+    """`text` as one trimmed line without control characters, which would reach terminals.
+
+    Dropped rather than refused: a refusal would only make svix retry the same payload.
+    """
+    return rules.without_control_characters(text or "").strip()
 
 
-def _primary_email(data: Mapping[str, Any]) -> str | None:
-    addresses = [a for a in data.get("email_addresses") or [] if isinstance(a, dict)]
-    primary_id = data.get("primary_email_address_id")
-    for address in addresses:
-        if address.get("id") == primary_id and isinstance(address.get("email_address"), str):
-            return str(address["email_address"])
-    first = addresses[0].get("email_address") if addresses else None
-    return first if isinstance(first, str) else None
+def _primary_email(user: ClerkUser) -> str | None:
+    primary = [a for a in user.email_addresses if a.id == user.primary_email_address_id]
+    candidates = primary or user.email_addresses
+    return (_printable(candidates[0].email_address) or None) if candidates else None
 
 
-def _profile(external_id: str, data: Mapping[str, Any]) -> ExternalProfile:
-    email = _primary_email(data)
-    full_name = " ".join(n for n in (_str(data, "first_name"), _str(data, "last_name")) if n)
-    hint = _str(data, "username") or (email or "").split("@")[0] or full_name or external_id
+def _profile(user: ClerkUser) -> ExternalProfile:
+    email = _primary_email(user)
+    username = _printable(user.username)
+    full_name = " ".join(n for n in (_printable(user.first_name), _printable(user.last_name)) if n)
+    hint = username or (email or "").split("@")[0] or full_name or user.id
     return ExternalProfile(
-        external_id=external_id,
+        external_id=user.id,
         username_hint=hint,
-        display_name=(full_name or _str(data, "username") or hint)[:64],
+        display_name=(full_name or username or hint)[:64],
         email=email,
     )

@@ -12,6 +12,19 @@ document. The log is compacted into a snapshot (the document's `get_update()`, n
 `merge_updates`, which slows super-linearly) every `compact_every` updates and when the document
 is unloaded after `idle_unload_s` without peers.
 
+One rule keeps the check honest: an update must build only on changes the page already has.
+One that depends on a change the daemon has not seen (Yjs would keep it "pending" and integrate
+it later, inside whichever update brings the missing change) is refused whole (`Conflict`): the
+check would see it only half, and it could later land unchecked, or get an honest editor's
+update refused for what it carries. Clients send in causal order after the sync handshake, and
+a sync handshake sends the missing changes first, so a client refused for this (two browser tabs
+sharing edits between themselves, one tab's socket slower than the other's) heals by
+reconnecting. Hence the document, the shadow and the log hold the same integrated content.
+
+Compaction never drops an accepted byte: every accepted update is integrated, so `get_update()`
+holds it. Content loaded from an older log that still waits on a dependency is kept aside and
+written into every snapshot with it (`LiveDoc.waiting`).
+
 The sync protocol is y-protocols' (what y-websocket speaks): message type 0 = sync (step 1: a
 state vector; step 2 and update: an update), 1 = awareness (cursors, forwarded, never stored),
 3 = query awareness.
@@ -37,17 +50,26 @@ from pycrdt import (
     create_awareness_message,
     create_sync_message,
     create_update_message,
+    merge_updates,
     write_message,
 )
 
 from coope.core.blocks import BLOCK_TYPES, blocks_of, plain_text
-from coope.core.errors import BadRequest, InvalidInput
+from coope.core.errors import BadRequest, Conflict, InvalidInput
 from coope.daemon.clock import Clock
+from coope.daemon.services.yupdates import unintegrated, waiting_key
 from coope.daemon.storage import Storage
 
 log = logging.getLogger(__name__)
 
 QUERY_AWARENESS = 3
+# "Try again later" (RFC 6455): standard clients reconnect, and their sync handshake then sends
+# what the refused update was missing.
+CLOSE_RESYNC = 1013
+# After this many refusals of updates waiting on the same missing changes, the client is told to
+# stop (y-websocket gives up on 4400-4499) rather than to reconnect once more.
+RESYNC_TRIES = 3
+CLOSE_CANNOT_COMPLETE = 4409
 EMPTY_UPDATE = b"\x00\x00"
 
 
@@ -79,6 +101,11 @@ class LiveDoc:
     persisted_seq: int = 0
     text_dirty_at: float | None = None
     idle_since: float | None = None
+    # Parts of the loaded content that still wait on changes the daemon never got (written by
+    # versions that accepted such updates): carried into every snapshot, never dropped.
+    waiting: list[bytes] = field(default_factory=list)
+    # How often updates waiting on the same missing changes were refused (see _resync_or_give_up).
+    refused_waiting: dict[object, int] = field(default_factory=dict)
 
 
 def _load_doc(snapshot: bytes | None, updates: list[bytes]) -> Doc[Any]:
@@ -180,6 +207,9 @@ class DocumentHub:
 
     async def _compact(self, live: LiveDoc) -> None:
         upto, snapshot = live.persisted_seq, live.doc.get_update()
+        live.waiting = [rest for part in live.waiting if (rest := unintegrated(part, live.doc))]
+        if live.waiting:
+            snapshot = merge_updates(snapshot, *live.waiting)
         live.since_snapshot = 0
         await self._storage.compact(live.page_id, snapshot, upto)
         log.debug("compacted", extra={"page": live.page_id, "upto": upto})
@@ -195,14 +225,20 @@ class DocumentHub:
         self._loading[page_id] = future
         try:
             snapshot, updates, last_seq = await self._storage.load_content(page_id)
+            doc = _load_doc(snapshot, updates)
+            parts = [snapshot, *updates] if snapshot else updates
+            waiting = [rest for part in parts if (rest := unintegrated(part, doc))]
+            if waiting:
+                log.warning("page content waits on changes never received", extra={"page": page_id})
             live = LiveDoc(
                 page_id,
-                _load_doc(snapshot, updates),
+                doc,
                 _load_doc(snapshot, updates),
                 awareness=None,  # type: ignore[arg-type]
                 since_snapshot=len(updates),
                 persisted_seq=last_seq,
                 idle_since=self._clock.now(),
+                waiting=waiting,
             )
             live.awareness = Awareness(live.doc)
             self._live[page_id] = live
@@ -258,10 +294,12 @@ class DocumentHub:
                 if not _is_crdt_error(exc):
                     raise
                 raise BadRequest(f"not a valid Yjs update: {exc}") from exc
+            if (rest := unintegrated(update, live.shadow)) is not None:
+                raise _WaitsOnOthers(rest)
             check_blocks(blocks, touched)
-        except (BadRequest, InvalidInput):
+        except (BadRequest, InvalidInput, Conflict):
             # The shadow may now hold the refused change: rebuild it from the real document.
-            live.shadow = _load_doc(live.doc.get_update(), [])
+            live.shadow = _load_doc(live.doc.get_update(), live.waiting)
             raise
         finally:
             with contextlib.suppress(Exception):
@@ -295,12 +333,18 @@ class DocumentHub:
         live = await self.open(page_id)
         live.peers[peer] = set()
         live.idle_since = None
-        await peer.send(create_sync_message(live.doc))  # step 1: what do you have that I lack?
-        others = [cid for p, ids in live.peers.items() if p is not peer for cid in ids]
-        if others:
-            await peer.send(
-                create_awareness_message(live.awareness.encode_awareness_update(others))
-            )
+        try:
+            await peer.send(create_sync_message(live.doc))  # step 1: what do you have that I lack?
+            others = [cid for p, ids in live.peers.items() if p is not peer for cid in ids]
+            if others:
+                await peer.send(
+                    create_awareness_message(live.awareness.encode_awareness_update(others))
+                )
+        except BaseException:
+            # Gone while joining: no peer of the page is left behind (it would keep the page
+            # loaded for ever).
+            await self.leave(live, peer)
+            raise
         return live
 
     async def leave(self, live: LiveDoc, peer: Peer) -> None:
@@ -347,14 +391,33 @@ class DocumentHub:
             if payload == EMPTY_UPDATE:
                 return
             if not can_edit:
-                raise SyncRefused(4403, "viewers cannot change this page")
+                raise SyncRefused(
+                    4403, "this page is read-only for you (a viewer, or the page is in the trash)"
+                )
             try:
                 self._check_and_apply(live, payload)
+            except _WaitsOnOthers as exc:
+                raise self._resync_or_give_up(live, exc) from exc
             except (BadRequest, InvalidInput) as exc:
                 raise SyncRefused(4422, exc.message) from exc
             await self._commit(live, payload, peer)
         else:
             raise SyncRefused(4400, f"unknown sync message type {body[0]}")
+
+    def _resync_or_give_up(self, live: LiveDoc, refused: _WaitsOnOthers) -> SyncRefused:
+        """Reconnect (a new sync handshake sends the missing changes first), unless the same
+        missing changes were asked for in vain several times: then the client holds changes
+        nobody can complete (built on a change this page refused), and retrying would loop."""
+        key = waiting_key(refused.rest)
+        if len(live.refused_waiting) >= 64 and key not in live.refused_waiting:
+            live.refused_waiting.clear()  # bounded; a client that loops comes back to it soon
+        tries = live.refused_waiting[key] = live.refused_waiting.get(key, 0) + 1
+        if tries >= RESYNC_TRIES:
+            return SyncRefused(
+                CLOSE_CANNOT_COMPLETE,
+                "this client holds changes built on changes the page never received: reload it",
+            )
+        return SyncRefused(CLOSE_RESYNC, refused.message)
 
     async def _on_awareness(self, live: LiveDoc, peer: Peer, body: bytes) -> None:
         payload = _read_payload(body)
@@ -368,6 +431,12 @@ class DocumentHub:
         for other in list(live.peers):
             if other is not peer:
                 await _send_quietly(other, message)
+
+
+class _WaitsOnOthers(Conflict):
+    def __init__(self, rest: bytes) -> None:
+        super().__init__("this update builds on changes the page has not received: sync them first")
+        self.rest = rest
 
 
 def _is_crdt_error(exc: BaseException) -> bool:

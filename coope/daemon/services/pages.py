@@ -1,7 +1,9 @@
 """Pages: the tree of a workspace, covers, trash, search, and content through the document hub.
 
 Permissions come from `WorkspaceService.access`: viewers read, editors change, and a page of a
-workspace someone is not in does not exist for them (`NotFound`).
+workspace someone is not in does not exist for them (`NotFound`). Ids given in a body (a parent,
+a sibling) get one answer whether they are missing or belong to another workspace, so that no
+answer tells which ids exist elsewhere.
 """
 
 from __future__ import annotations
@@ -27,30 +29,19 @@ from coope.core.blocks import (
 )
 from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from coope.core.models import Page, Principal
+from coope.core.schemas import Event
+from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
+from coope.daemon.services.cover_images import COVER_TYPES, reencode_cover
 from coope.daemon.services.livedocs import DocumentHub
 from coope.daemon.services.workspaces import Access, WorkspaceService, clean_name
 from coope.daemon.storage import NewPage, Storage
 
 COVER_MAX_BYTES = 5 * 1024 * 1024
 ICON_MAX = 16
-# Cover types recognised from the bytes themselves, never from a name or a header.
-_MAGIC: list[tuple[bytes, int, str, str]] = [
-    (b"\x89PNG\r\n\x1a\n", 0, "png", "image/png"),
-    (b"\xff\xd8\xff", 0, "jpg", "image/jpeg"),
-    (b"GIF87a", 0, "gif", "image/gif"),
-    (b"GIF89a", 0, "gif", "image/gif"),
-    (b"WEBP", 8, "webp", "image/webp"),
-]
-COVER_TYPES = {ext: mime for _, _, ext, mime in _MAGIC}
-
-
-def sniff_image(data: bytes) -> str:
-    """The extension for a PNG, JPEG, GIF or WebP image, or `InvalidInput`."""
-    for magic, offset, ext, _ in _MAGIC:
-        if data[offset : offset + len(magic)] == magic and (ext != "webp" or data[:4] == b"RIFF"):
-            return ext
-    raise InvalidInput("a cover must be a PNG, JPEG, GIF or WebP image")
+# One answer for every parent that will not do, whatever the reason (no such page, another
+# workspace's page, a page in the trash): which ids exist elsewhere is nobody's business here.
+NOT_A_PARENT = "the parent must be a live page of the same workspace"
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,9 @@ class PageService:
         workspaces: WorkspaceService,
         hub: DocumentHub,
         covers_dir: Path,
+        bus: EventBus,
     ) -> None:
+        self._bus = bus
         self._storage = storage
         self._clock = clock
         self._workspaces = workspaces
@@ -109,9 +102,7 @@ class PageService:
     ) -> Page:
         (await self._workspaces.access(principal, workspace_id)).require_edit()
         if parent_id is not None:
-            parent = await self._live(principal, parent_id)
-            if parent.workspace_id != workspace_id:
-                raise InvalidInput("the parent page belongs to another workspace")
+            await self._require_parent(workspace_id, parent_id)
         last = await self._storage.last_child_position(workspace_id, parent_id)
         content, text = None, ""
         if markdown:
@@ -159,6 +150,8 @@ class PageService:
         after: int | None = None,
     ) -> Page:
         page = await self._live(principal, page_id)
+        if parent_id is not None:
+            await self._require_parent(page.workspace_id, parent_id)
         siblings = [
             p
             for p in await self._storage.pages_of(page.workspace_id)
@@ -174,13 +167,31 @@ class PageService:
             position = position_between(siblings[index].position, following)
         return await self._storage.move_page(page_id, parent_id, position, self._clock.now())
 
+    async def _require_parent(self, workspace_id: int, parent_id: int) -> None:
+        # The caller may edit `workspace_id`, so a page of it needs no access check of its own;
+        # the storage checks again in the transaction that moves.
+        parent = await self._storage.get_page(parent_id)
+        if parent is None or parent.workspace_id != workspace_id or parent.archived:
+            raise InvalidInput(NOT_A_PARENT, details={"field": "parent_id"})
+
     async def archive(self, principal: Principal, page_id: int) -> list[int]:
-        await self._editable(principal, page_id)
-        return await self._storage.archive_subtree(page_id, self._clock.now())
+        page = await self._editable(principal, page_id)
+        ids = await self._storage.archive_subtree(page_id, self._clock.now())
+        await self._announce(page.workspace_id, "pages.archived", page_id)
+        return ids
 
     async def restore(self, principal: Principal, page_id: int) -> Page:
-        await self._editable(principal, page_id)
-        return await self._storage.restore_subtree(page_id, self._clock.now())
+        page = await self._editable(principal, page_id)
+        restored = await self._storage.restore_subtree(page_id, self._clock.now())
+        await self._announce(page.workspace_id, "pages.restored", page_id)
+        return restored
+
+    async def _announce(self, workspace_id: int, type_: str, root_id: int) -> None:
+        """Tell every member's connections that a subtree moved to or from the trash (what their
+        open sync sockets may do there changes: a page in the trash is read-only)."""
+        event = Event(type=type_, data={"workspace_id": workspace_id, "page_id": root_id})
+        for member in await self._storage.workspace_members(workspace_id):
+            await self._bus.publish(user_topic(member.user_id), event)
 
     async def delete(self, principal: Principal, page_id: int) -> list[int]:
         await self._editable(principal, page_id)
@@ -215,12 +226,14 @@ class PageService:
     # --- covers ----------------------------------------------------------------------------
 
     async def set_cover(self, principal: Principal, page_id: int, data: bytes) -> Page:
+        """Store an uploaded image as the page's cover, decoded and re-encoded (see
+        `cover_images`): what is served later is only ever pixels this daemon wrote."""
         page = await self._editable(principal, page_id)
         if len(data) > COVER_MAX_BYTES:
             raise PayloadTooLarge(f"a cover can be at most {COVER_MAX_BYTES // (1024 * 1024)} MB")
-        ext = sniff_image(data)
-        name = f"{hashlib.sha256(data).hexdigest()}.{ext}"
-        await asyncio.to_thread(_write_file, self._covers / name, data)
+        cover = await asyncio.to_thread(reencode_cover, data)  # CPU work, off the event loop
+        name = f"{hashlib.sha256(cover.data).hexdigest()}.{cover.ext}"
+        await asyncio.to_thread(_write_file, self._covers / name, cover.data)
         updated = await self._storage.update_page(page_id, self._clock.now(), cover=name)
         if page.cover and page.cover != name:
             await self._remove_cover_files(await self._storage.unused_covers([page.cover]))

@@ -1,4 +1,17 @@
-"""Login failure limiting: a sliding window of failures per key (username, client address)."""
+"""Login failure limiting: sliding windows of failures per account and per client address.
+
+The two are counted separately, with different limits. An account locks after a few failures
+from anywhere, so guessing one password spread over many addresses is stopped, and it locks only
+that account: other people behind the same address (a NAT, a reverse proxy) still log in. An
+address locks only after many failures across any accounts, which stops one source from trying
+a few passwords on each of many names.
+
+A locked account stays locked for the addresses its failures came from. Any other address gets
+one try per window: its owner, typing the right password, is not locked out by someone else's
+guessing, while a guesser gains one guess per address (and each address has its own limit).
+Unknown usernames are counted and locked exactly like real ones, so the answer never tells
+whether an account exists.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +22,20 @@ from coope.core.errors import RateLimited
 from coope.daemon.clock import Clock
 
 _SWEEP_ABOVE = 10_000
+# Without a configured address limit: this many accounts' worth of failures.
+_ADDRESS_FACTOR = 10
 
 
-class FailureLimiter:
-    """Allows `max_failures` failures per key within `window_s`; after that, refuses until the
-    oldest failure leaves the window."""
+class _Window:
+    """At most `max_failures` failures per key within `window_s`."""
 
-    def __init__(self, clock: Clock, max_failures: int, window_s: float) -> None:
-        self._clock = clock
+    def __init__(self, max_failures: int, window_s: float) -> None:
         self._max = max_failures
         self._window = window_s
         self._failures: dict[str, deque[float]] = {}
 
-    def check(self, *keys: str) -> None:
-        """Raise `RateLimited` with a Retry-After if any key is over its limit."""
-        now = self._clock.now()
-        wait = max((self._wait(key, now) for key in keys), default=0.0)
-        if wait > 0:
-            raise RateLimited(
-                "too many failed logins: try again later", retry_after=max(1, math.ceil(wait))
-            )
-
-    def fail(self, *keys: str) -> None:
-        now = self._clock.now()
-        if len(self._failures) > _SWEEP_ABOVE:
-            # Guessing many different usernames must not grow memory without bound.
-            for key in list(self._failures):
-                self._wait(key, now)
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _wait(self, key: str, now: float) -> float:
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until `key` may try again (0 if it may now)."""
         failures = self._failures.get(key)
         if not failures:
             return 0.0
@@ -54,3 +47,68 @@ class FailureLimiter:
         if len(failures) < self._max:
             return 0.0
         return failures[-self._max] + self._window - now
+
+    def fail(self, key: str, now: float) -> None:
+        if len(self._failures) > _SWEEP_ABOVE:
+            # Guessing many different usernames must not grow memory without bound.
+            for old in list(self._failures):
+                self.wait(old, now)
+        self._failures.setdefault(key, deque()).append(now)
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def failed_lately(self, key: str, now: float) -> bool:
+        """Any failure of `key` still in the window?"""
+        self.wait(key, now)  # drops what left the window
+        return key in self._failures
+
+
+class FailureLimiter:
+    """Allows `max_failures` failed logins per account and `address_max_failures` per client
+    address within `window_s`; over either, refuses until the oldest failure leaves the window."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        max_failures: int,
+        window_s: float,
+        *,
+        address_max_failures: int | None = None,
+    ) -> None:
+        self._clock = clock
+        self._accounts = _Window(max_failures, window_s)
+        self._addresses = _Window(address_max_failures or _ADDRESS_FACTOR * max_failures, window_s)
+        self._pairs = _Window(max_failures, window_s)  # one account from one address
+
+    def check(self, account: str, address: str) -> None:
+        """Raise `RateLimited` with a Retry-After if the address is locked, or the account is
+        and this address is one of those that failed on it."""
+        now = self._clock.now()
+        account_wait = self._accounts.wait(account, now)
+        if not self._pairs.failed_lately(_pair(account, address), now):
+            account_wait = 0.0  # a try from an address that has not failed on this account
+        address_wait = self._addresses.wait(address, now)
+        if account_wait <= 0 and address_wait <= 0:
+            return
+        if account_wait >= address_wait:
+            message = "too many failed logins for this account: try again later"
+        else:
+            message = "too many failed logins from your address: try again later"
+        wait = max(account_wait, address_wait)
+        raise RateLimited(message, retry_after=max(1, math.ceil(wait)))
+
+    def fail(self, account: str, address: str) -> None:
+        now = self._clock.now()
+        self._accounts.fail(account, now)
+        self._addresses.fail(address, now)
+        self._pairs.fail(_pair(account, address), now)
+
+    def succeeded(self, account: str, address: str) -> None:
+        """A correct password forgives the account's earlier failures (not the address's)."""
+        self._accounts.clear(account)
+        self._pairs.clear(_pair(account, address))
+
+
+def _pair(account: str, address: str) -> str:
+    return f"{account}\x00{address}"  # NUL: in neither a username nor an address

@@ -9,6 +9,11 @@ Who may do what is decided here and only here:
 
 To anyone else a workspace does not exist: every call answers `NotFound`, exactly as for an id
 that was never used.
+
+Whenever someone's standing changes (a role set, removed, left, ownership handed over, joined,
+the workspace deleted) they get a `workspace.access` event `{workspace_id, role}` (role null:
+no longer a member) on their topic, once the change is stored: their open page sockets decide
+again what they may do.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import secrets
 import string
 from dataclasses import dataclass
 
+from coope.core import rules
 from coope.core.errors import Forbidden, InvalidInput, NotFound
 from coope.core.models import Invite, Principal, Workspace, WorkspaceMember, WorkspaceRole
+from coope.core.schemas import Event
+from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.services.users import find_user
 from coope.daemon.storage import Storage
@@ -60,13 +68,26 @@ def clean_name(name: str, what: str = "name") -> str:
         raise InvalidInput(
             f"the {what} can be at most {NAME_MAX} characters", details={"field": what}
         )
+    if (bad := rules.control_character(name, single_line=True)) is not None:
+        raise InvalidInput(
+            f"the {what} cannot hold control characters (found {bad})", details={"field": what}
+        )
     return name
 
 
 class WorkspaceService:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, bus: EventBus, clock: Clock) -> None:
         self._storage = storage
+        self._bus = bus
         self._clock = clock
+
+    async def _announce(self, workspace_id: int, user_id: int, role: WorkspaceRole | None) -> None:
+        """Tell a user's connections that their standing in a workspace changed."""
+        event = Event(
+            type="workspace.access",
+            data={"workspace_id": workspace_id, "role": role.value if role else None},
+        )
+        await self._bus.publish(user_topic(user_id), event)
 
     async def access(self, principal: Principal, workspace_id: int) -> Access:
         workspace = await self._storage.get_workspace(workspace_id)
@@ -102,7 +123,11 @@ class WorkspaceService:
     async def delete(self, principal: Principal, workspace_id: int) -> list[str]:
         """Delete the workspace; returns the cover files that the caller should remove."""
         (await self.access(principal, workspace_id)).require_owner()
-        return await self._storage.delete_workspace(workspace_id)
+        members = await self._storage.workspace_members(workspace_id)
+        unused = await self._storage.delete_workspace(workspace_id)
+        for member in members:
+            await self._announce(workspace_id, member.user_id, None)
+        return unused
 
     async def members(self, principal: Principal, workspace_id: int) -> list[WorkspaceMember]:
         await self.access(principal, workspace_id)
@@ -115,6 +140,7 @@ class WorkspaceService:
         (await self.access(principal, workspace_id)).require_owner()
         user = await find_user(self._storage, username)
         await self._storage.set_workspace_member(workspace_id, user.id, role, self._clock.now())
+        await self._announce(workspace_id, user.id, role)
         return await self._storage.workspace_members(workspace_id)
 
     async def remove(self, principal: Principal, workspace_id: int, username: str) -> None:
@@ -124,11 +150,13 @@ class WorkspaceService:
             access.require_owner()
         if not await self._storage.remove_workspace_member(workspace_id, user.id):
             raise NotFound(f"{user.username} is not a member")
+        await self._announce(workspace_id, user.id, None)
 
     async def leave(self, principal: Principal, workspace_id: int) -> None:
         await self.access(principal, workspace_id)
         if not await self._storage.remove_workspace_member(workspace_id, principal.user.id):
             raise InvalidInput("you are not a member of this workspace")
+        await self._announce(workspace_id, principal.user.id, None)
 
     async def transfer(self, principal: Principal, workspace_id: int, username: str) -> None:
         (await self.access(principal, workspace_id)).require_owner()
@@ -140,6 +168,10 @@ class WorkspaceService:
         ]
         current = owners[0].user_id if owners else principal.user.id
         await self._storage.transfer_ownership(workspace_id, current, user.id)
+        for user_id in {current, user.id}:
+            await self._announce(
+                workspace_id, user_id, await self._storage.member_role(workspace_id, user_id)
+            )
 
     # --- invites ---------------------------------------------------------------------------
 
@@ -180,4 +212,9 @@ class WorkspaceService:
         await self._storage.revoke_invite(code)
 
     async def join(self, principal: Principal, code: str) -> tuple[Workspace, WorkspaceRole, bool]:
-        return await self._storage.redeem_invite(code.strip(), principal.user.id, self._clock.now())
+        joined = await self._storage.redeem_invite(
+            code.strip(), principal.user.id, self._clock.now()
+        )
+        workspace, role, _ = joined
+        await self._announce(workspace.id, principal.user.id, role)
+        return joined

@@ -46,6 +46,24 @@ class ExternalProfile:
     email: str | None
 
 
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One verified webhook delivery, recorded in the same transaction as its effect."""
+
+    id: str
+    body_sha256: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a webhook delivery did. `applied` is False when this very delivery (same id, same
+    body) was applied before: nothing changed this time, and `user` is None."""
+
+    user: User | None
+    applied: bool = True
+
+
 class AccountStore(ABC):
     # --- users -----------------------------------------------------------------------------
 
@@ -83,16 +101,22 @@ class AccountStore(ABC):
 
     @abstractmethod
     async def upsert_external_user(
-        self, profile: ExternalProfile, *, delivery_id: str, now: float
-    ) -> User:
-        """Create or update the user linked to `profile.external_id`, recording `delivery_id` in
-        the same transaction. Raises `Conflict` if that delivery was already applied."""
+        self, profile: ExternalProfile, *, delivery: WebhookDelivery
+    ) -> DeliveryResult:
+        """Create or update the user linked to `profile.external_id`, recording `delivery` in
+        the same transaction; a delivery recorded before with the same body changes nothing.
+        Raises `Conflict` if its id was recorded with a different body."""
 
     @abstractmethod
     async def disable_external_user(
-        self, external_id: str, *, delivery_id: str, now: float
-    ) -> User | None:
-        """Disable (never delete) the user linked to `external_id`, recording `delivery_id`."""
+        self, external_id: str, *, delivery: WebhookDelivery
+    ) -> DeliveryResult:
+        """Disable (never delete) the user linked to `external_id`, recording `delivery` as
+        `upsert_external_user` does."""
+
+    @abstractmethod
+    async def forget_webhook_deliveries(self, *, before: float) -> int:
+        """Drop the records of deliveries received before `before`; return how many."""
 
     # --- sessions --------------------------------------------------------------------------
 
@@ -197,9 +221,20 @@ class SocialStore(ABC):
     async def set_last_seen(self, user_id: int, when: float) -> None: ...
 
 
+@dataclass(frozen=True)
+class RoomInvite:
+    """A pending invitation of `user` into a group room, made by `invited_by`."""
+
+    room: Room
+    user: User
+    invited_by: User
+    created_at: float
+
+
 class ChatStore(ABC):
-    """Rooms, members, messages, reactions, read markers and search. Permission checks are the
-    services'; these methods only keep the data consistent (sequence numbers, idempotent sends)."""
+    """Rooms, members, invitations, messages, reactions, read markers and search. Permission
+    checks are the services'; these methods only keep the data consistent (sequence numbers,
+    idempotent sends, no one both member and invited)."""
 
     @abstractmethod
     async def find_dm(self, a: int, b: int) -> Room | None: ...
@@ -220,8 +255,15 @@ class ChatStore(ABC):
 
     @abstractmethod
     async def create_group(
-        self, creator_id: int, name: str, member_ids: list[int], now: float
-    ) -> Room: ...
+        self,
+        creator_id: int,
+        name: str,
+        member_ids: list[int],
+        now: float,
+        invited_ids: list[int] | None = None,
+    ) -> Room:
+        """Create a group room with its creator as admin, `member_ids` as members and
+        `invited_ids` invited by the creator, in one transaction."""
 
     @abstractmethod
     async def get_room(self, room_id: int) -> Room | None: ...
@@ -235,7 +277,28 @@ class ChatStore(ABC):
 
     @abstractmethod
     async def add_member(self, room_id: int, user_id: int, now: float) -> bool:
-        """False if already a member."""
+        """False if already a member. A pending invitation of the user ends (they are in)."""
+
+    @abstractmethod
+    async def invite_member(self, room_id: int, user_id: int, invited_by: int, now: float) -> bool:
+        """Invite the user; False if they are already a member or invited."""
+
+    @abstractmethod
+    async def room_invites(self, room_ids: list[int]) -> dict[int, list[RoomInvite]]:
+        """The pending invitations of each room, oldest first (none between blocked people)."""
+
+    @abstractmethod
+    async def invites_of(self, user_id: int) -> tuple[list[RoomInvite], list[RoomInvite]]:
+        """(invitations to the user, invitations the user made) that are pending, oldest first.
+        Invitations between people where either blocked the other are left out."""
+
+    @abstractmethod
+    async def accept_invite(self, room_id: int, user_id: int, now: float) -> bool:
+        """Turn the user's invitation into membership; False if there was none."""
+
+    @abstractmethod
+    async def delete_invite(self, room_id: int, user_id: int) -> RoomInvite | None:
+        """End the user's pending invitation (declined or withdrawn); the one ended, if any."""
 
     @abstractmethod
     async def remove_member(self, room_id: int, user_id: int) -> bool:

@@ -28,7 +28,14 @@ const ANSWER_TIMEOUT_MS = 15000;
 const CODECS = { audio: ["audio/opus"], video: ["video/vp8", "video/rtx"] };
 
 const $ = (id) => document.getElementById(id);
-const roomId = Number(location.pathname.split("/").filter(Boolean).pop());
+// The room id from /call/{room_id}; null when the link names no room (the daemon serves the page
+// for any text there, so that this page, not a JSON error, says so).
+const roomId = parseRoomId(location.pathname.split("/").filter(Boolean).pop() || "");
+
+function parseRoomId(text) {
+  const id = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(id) ? id : null;
+}
 
 const state = {
   phase: "starting", // signin | prejoin | joining | in-call | reconnecting | refused | kicked | left | error
@@ -155,8 +162,9 @@ $("signin-form").addEventListener("submit", async (event) => {
 // --- before joining: the room, the devices, a preview ---------------------------------------
 
 async function start() {
-  if (!Number.isInteger(roomId) || roomId <= 0) {
-    notice("refused", "This link does not name a call.");
+  if (roomId === null) {
+    document.title = "No such room · coope";
+    notice("refused", "No such room: this link does not name a room's call. Ask for the link again.");
     return;
   }
   token = token || takeToken();
@@ -355,7 +363,11 @@ function onEvent(event) {
       closeSocket();
       stopScreen();
       stopTracks(local);
-      notice("kicked", "The call moved to another device (you joined it there).", "Move it back here", () => join(true));
+      if (data.reason === "removed from the room") {
+        notice("refused", "You are no longer a member of this room, so you left its call.");
+      } else {
+        notice("kicked", "The call moved to another device (you joined it there).", "Move it back here", () => join(true));
+      }
       break;
     case "call.participant_joined":
       if (!state.participants.includes(data.user)) state.participants.push(data.user);

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from coope.core.errors import BadRequest
 from coope.core.models import Principal
-from coope.core.schemas import Event
+from coope.core.schemas import INT64_MAX, INT64_MIN, Event
 from coope.daemon.bus import connection_topic
 from coope.daemon.services import Services
 from coope.daemon.sfu.calls import CallManager
@@ -36,10 +36,27 @@ class Connection:
         await self.services.bus.publish(connection_topic(self.id), Event(type=type_, data=data))
 
 
+# Ids and sequence numbers are stored as SQLite integers: anything wider would fail there.
+
+
 def int_field(payload: dict[str, Any], key: str) -> int:
     value = payload.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadRequest(f"{key!r} must be an integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not INT64_MIN <= value <= INT64_MAX:
+        raise BadRequest(f"{key!r} must be a 64-bit integer")
+    return value
+
+
+def optional_int_field(payload: dict[str, Any], key: str) -> int | None:
+    return None if payload.get(key) is None else int_field(payload, key)
+
+
+def bool_field(payload: dict[str, Any], key: str) -> bool:
+    """A flag: absent (or null) is False; anything but true or false is refused, not guessed."""
+    value = payload.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadRequest(f"{key!r} must be true or false")
     return value
 
 

@@ -5,8 +5,10 @@ which cannot set headers on a websocket) a first message `{"type": "auth", "toke
 The server then sends `ready`, forwards the events published for the user, and closes the
 socket (code 4401) the moment the credential is revoked or the account disabled.
 
-What a client may send (anything else gets an `error` event):
-- `{"type": "ping", "id": ...}` -> `pong`
+What a client may send (anything else, or a field of the wrong type, gets an `error` event
+`{code, message, client_id}`, and the connection goes on; so does a failure of the daemon's own,
+with the code `internal`):
+- `{"type": "ping", "id": ...}` -> `pong` (the id: a string of up to 64 characters or an integer)
 - `{"type": "presence", "state": "online" | "away"}`: this connection is active or idle
 - `{"type": "typing", "room_id": N}`: shown to the room's other members, never stored
 - `{"type": "message.send", "room_id": N, "body": "...", "client_id": "...", "reply_to": M}`
@@ -25,7 +27,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from coope.core.errors import BadRequest, CoopeError, Unauthenticated
+from coope.core.errors import BadRequest, CoopeError, InternalError, Unauthenticated
 from coope.core.models import PresenceState, Principal
 from coope.core.schemas import UserOut
 from coope.core.social_schemas import CLIENT_ID_MAX, MessageOut
@@ -33,14 +35,22 @@ from coope.daemon.bus import Subscription, connection_topic, user_topic
 from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
 from coope.daemon.ws.calls import handle_call_message
-from coope.daemon.ws.connection import Connection, event_text, int_field, str_field
+from coope.daemon.ws.connection import (
+    Connection,
+    event_text,
+    int_field,
+    optional_int_field,
+    str_field,
+)
 from coope.daemon.ws.reasons import close_reason
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_MESSAGE = 4400
-MAX_MESSAGE_BYTES = 64 * 1024
+# Room for the largest offer (64 KiB of SDP) and then some: a message that is merely malformed
+# gets an `error` reply, and only one beyond this closes the socket (1009, as RFC 6455 says).
+MAX_MESSAGE_BYTES = 256 * 1024
 
 
 _event = event_text
@@ -85,7 +95,7 @@ async def _first_message_auth(request: web.Request, ws: web.WebSocketResponse) -
         if not isinstance(payload, dict) or payload.get("type") != "auth":
             raise Unauthenticated('the first message must be {"type": "auth", "token": ...}')
         return await request.app[SERVICES].auth.authenticate(str(payload.get("token") or ""))
-    except (ValueError, CoopeError) as exc:
+    except (ValueError, RecursionError, CoopeError) as exc:
         message = exc.message if isinstance(exc, CoopeError) else "the first message is not JSON"
         await ws.send_str(_event("error", code="unauthenticated", message=message))
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(message))
@@ -101,7 +111,7 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
             auth=principal.kind.value,
         )
     )
-    pump = asyncio.create_task(_pump(ws, principal, sub), name="ws-event-pump")
+    pump = asyncio.create_task(_pump(conn, sub), name="ws-event-pump")
     await services.presence.connected(principal, conn.id)
     try:
         async for msg in ws:
@@ -109,6 +119,8 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
                 await _on_client_message(conn, msg.data)
             elif msg.type is WSMsgType.BINARY:
                 await ws.send_str(_event("error", code="bad_request", message="send JSON text"))
+    except ConnectionResetError:
+        pass  # the client went away while a reply was being written: nothing is left to tell
     finally:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -118,74 +130,118 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
         await services.presence.disconnected(principal, conn.id)
 
 
-async def _pump(ws: web.WebSocketResponse, principal: Principal, sub: Subscription) -> None:
-    async for event in sub:
-        if ws.closed:
-            return
-        await ws.send_str(event.json_text)
-        if event.type == "auth.revoked" and event.data.get("credential_id") in (
-            None,
-            principal.credential_id,
-        ):
-            reason = str(event.data.get("reason") or "credential revoked")
-            await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(reason))
-            return
-    if not ws.closed:  # the bus ended our stream (we fell too far behind): reconnect and resume
-        await ws.close(code=1013, message=b"too far behind: reconnect")
+async def _pump(conn: Connection, sub: Subscription) -> None:
+    ws, principal = conn.ws, conn.principal
+    try:
+        async for event in sub:
+            if ws.closed:
+                return
+            await ws.send_str(event.json_text)
+            if event.type == "room.left":
+                # Removed from a room (or left it on another device): whatever this connection
+                # does in the room's call ends now, not at its next action.
+                await _left_room(conn, event.data.get("room_id"))
+            elif event.type == "auth.revoked" and event.data.get("credential_id") in (
+                None,
+                principal.credential_id,
+            ):
+                reason = str(event.data.get("reason") or "credential revoked")
+                await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(reason))
+                return
+        if not ws.closed:  # the bus ended our stream (we fell too far behind): reconnect, resume
+            await ws.close(code=1013, message=b"too far behind: reconnect")
+    except ConnectionResetError:
+        return  # the socket closed under a write; the handler's own loop ends it
+
+
+async def _left_room(conn: Connection, room_id: Any) -> None:
+    if not isinstance(room_id, int):
+        return
+    try:
+        await conn.calls.member_removed(room_id, conn.principal.user.id)
+    except Exception:
+        # The event stream must go on; the call checks membership again at every action.
+        log.exception("ending call participation failed", extra={"room": room_id})
 
 
 async def _on_client_message(conn: Connection, data: str) -> None:
-    ws, services, principal, connection_id = conn.ws, conn.services, conn.principal, conn.id
+    """Handle one client message. Whatever it holds, the connection lives on: a bad message
+    gets an `error` reply, and so does a failure of ours (logged), never a dropped socket."""
+    ws = conn.ws
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         payload = None
     if not isinstance(payload, dict):
         await ws.send_str(_event("error", code="bad_request", message="send a JSON object"))
         return
     kind = payload.get("type")
+    client_id = payload.get("client_id")
+    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
+        client_id = None  # echoed back only as the string it may be
     try:
-        if kind == "ping":
-            await ws.send_str(_event("pong", id=payload.get("id")))
-        elif kind == "presence":
-            state = PresenceState(str(payload.get("state")))
-            if state is PresenceState.OFFLINE:
-                raise ValueError("offline")
-            await services.presence.connection_state(principal, connection_id, state)
-        elif kind == "typing":
-            await services.chat.typing(principal, int_field(payload, "room_id"))
-        elif kind == "message.send":
-            message = await services.chat.send(
-                principal,
-                int_field(payload, "room_id"),
-                str_field(payload, "body"),
-                _optional_str(payload, "client_id"),
-                int_field(payload, "reply_to") if payload.get("reply_to") is not None else None,
-            )
-            await ws.send_str(
-                _event(
-                    "message.sent",
-                    client_id=message.client_id,
-                    message=MessageOut.of(message).model_dump(mode="json"),
-                )
-            )
-        elif isinstance(kind, str) and kind.startswith("call."):
-            await handle_call_message(conn, kind, payload)
-        else:
-            raise BadRequest(f"unknown message type: {kind!r}")
+        await _dispatch(conn, kind, payload)
+    except CoopeError as exc:
+        error = _event("error", code=exc.code, message=exc.message, client_id=client_id)
+        await ws.send_str(error)
     except ValueError:
+        message = f"bad {str(kind)[:64]} message"
+        await ws.send_str(_event("error", code="bad_request", message=message, client_id=client_id))
+    except ConnectionResetError:
+        raise
+    except Exception:
+        log.exception(
+            "event socket message failed",
+            extra={"user": conn.principal.user.username, "kind": str(kind)[:64]},
+        )
         await ws.send_str(
             _event(
                 "error",
-                code="bad_request",
-                message=f"bad {kind} message",
-                client_id=payload.get("client_id"),
+                code=InternalError.code,
+                message="the daemon failed on this message; it is logged",
+                client_id=client_id,
             )
         )
-    except CoopeError as exc:
-        await ws.send_str(
-            _event("error", code=exc.code, message=exc.message, client_id=payload.get("client_id"))
+
+
+async def _dispatch(conn: Connection, kind: Any, payload: dict[str, Any]) -> None:
+    ws, services, principal = conn.ws, conn.services, conn.principal
+    if kind == "ping":
+        await ws.send_str(_event("pong", id=_ping_id(payload)))
+    elif kind == "presence":
+        state = PresenceState(str_field(payload, "state"))
+        if state is PresenceState.OFFLINE:
+            raise BadRequest("'state' must be online or away")
+        await services.presence.connection_state(principal, conn.id, state)
+    elif kind == "typing":
+        await services.chat.typing(principal, int_field(payload, "room_id"))
+    elif kind == "message.send":
+        message = await services.chat.send(
+            principal,
+            int_field(payload, "room_id"),
+            str_field(payload, "body"),
+            _optional_str(payload, "client_id"),
+            optional_int_field(payload, "reply_to"),
         )
+        await ws.send_str(
+            _event(
+                "message.sent",
+                client_id=message.client_id,
+                message=MessageOut.of(message).model_dump(mode="json"),
+            )
+        )
+    elif isinstance(kind, str) and kind.startswith("call."):
+        await handle_call_message(conn, kind, payload)
+    else:
+        raise BadRequest(f"unknown message type: {str(kind)[:64]!r}")
+
+
+def _ping_id(payload: dict[str, Any]) -> str | int | None:
+    """The id a ping is answered with: a short string or an integer, echoed as it came."""
+    value = payload.get("id")
+    if value is None or (isinstance(value, str) and len(value) <= CLIENT_ID_MAX):
+        return value
+    return int_field(payload, "id")
 
 
 def _optional_str(payload: dict[str, Any], key: str) -> str | None:

@@ -1,8 +1,27 @@
-"""Close reasons for websockets: at most 123 bytes (RFC 6455), cut on a character boundary."""
+"""Close codes and reasons for websockets.
+
+A refusal after the upgrade is a close frame: code 4000 + the HTTP status the same refusal would
+get over REST (4400 bad message, 4401 credential missing or gone, 4403 no right to do that, 4404
+no such thing, 4422 breaks a rule), so a client maps it back to the same error. Standard Yjs
+clients (y-websocket) stop reconnecting on 4400-4499 and retry on anything else: a refusal that
+reconnecting cannot fix must be a 44xx code, and one that a reconnect heals must not be.
+
+A reason is at most 123 bytes (RFC 6455), cut on a character boundary.
+"""
 
 from __future__ import annotations
 
+from coope.core.errors import CoopeError
+
 MAX_REASON_BYTES = 123
+# The server cannot serve the connection now, but a new one will do (RFC 6455 "try again later").
+CLOSE_TRY_AGAIN = 1013
+CLOSE_INTERNAL = 1011
+
+
+def close_code(error: CoopeError) -> int:
+    """The close code that says what `error` says as an HTTP status: 4000 + a 4xx status."""
+    return 4000 + error.status if 400 <= error.status < 500 else CLOSE_INTERNAL
 
 
 def close_reason(text: str) -> bytes:

@@ -7,7 +7,13 @@ import sqlite3
 from coope.core.errors import Conflict, NotFound, SignupClosed
 from coope.core.models import ApiToken, Role, Session, User
 from coope.core.rules import USERNAME_MAX, username_from_hint
-from coope.daemon.storage.interface import AccountStore, ExternalProfile, NewUser
+from coope.daemon.storage.interface import (
+    AccountStore,
+    DeliveryResult,
+    ExternalProfile,
+    NewUser,
+    WebhookDelivery,
+)
 from coope.daemon.storage.sqlite.database import SqliteDatabase
 
 USER_COLUMNS = "id, username, display_name, role, disabled, created_at, external_id, email"
@@ -132,13 +138,29 @@ def set_disabled_txn(conn: sqlite3.Connection, user_id: int, disabled: bool) -> 
     return _require_user_txn(conn, user_id)
 
 
-def _record_delivery_txn(conn: sqlite3.Connection, delivery_id: str, now: float) -> None:
-    try:
-        conn.execute(
-            "INSERT INTO webhook_deliveries (id, received_at) VALUES (?, ?)", (delivery_id, now)
+def _record_delivery_txn(conn: sqlite3.Connection, delivery: WebhookDelivery) -> bool:
+    """Record a delivery; False if this same delivery (id and body) was recorded before.
+
+    Raises:
+        Conflict: The id was recorded with a different body.
+    """
+    cur = conn.execute(
+        "INSERT INTO webhook_deliveries (id, received_at, body_sha256) VALUES (?, ?, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        (delivery.id, delivery.received_at, delivery.body_sha256),
+    )
+    if cur.rowcount:
+        return True
+    seen = conn.execute(
+        "SELECT body_sha256 FROM webhook_deliveries WHERE id = ?", (delivery.id,)
+    ).fetchone()[0]
+    # A record older than the digest column has none; svix resends the same body, so a retry
+    # of such a delivery is taken as the same delivery.
+    if seen is not None and seen != delivery.body_sha256:
+        raise Conflict(
+            f"webhook delivery {delivery.id!r} was already applied with a different body"
         )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict(f"webhook delivery {delivery_id!r} was already applied") from exc
+    return False
 
 
 def _free_username_txn(conn: sqlite3.Connection, hint: str, own_id: int | None = None) -> str:
@@ -153,9 +175,10 @@ def _free_username_txn(conn: sqlite3.Connection, hint: str, own_id: int | None =
 
 
 def upsert_external_user_txn(
-    conn: sqlite3.Connection, profile: ExternalProfile, delivery_id: str, now: float
-) -> User:
-    _record_delivery_txn(conn, delivery_id, now)
+    conn: sqlite3.Connection, profile: ExternalProfile, delivery: WebhookDelivery
+) -> DeliveryResult:
+    if not _record_delivery_txn(conn, delivery):
+        return DeliveryResult(None, applied=False)
     user = _user_where_txn(conn, "external_id", profile.external_id)
     if user is None:
         new = NewUser(
@@ -163,12 +186,12 @@ def upsert_external_user_txn(
             display_name=profile.display_name,
             password_hash=None,
             role=Role.USER,
-            created_at=now,
+            created_at=delivery.received_at,
             external_id=profile.external_id,
             email=profile.email,
         )
         has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
-        return _insert_user_txn(conn, new, Role.USER if has_users else Role.ADMIN)
+        return DeliveryResult(_insert_user_txn(conn, new, Role.USER if has_users else Role.ADMIN))
     username = _free_username_txn(conn, profile.username_hint, own_id=user.id)
     conn.execute(
         # `disabled` is left alone: neither an admin's lock-out nor a provider deletion (after which
@@ -176,18 +199,23 @@ def upsert_external_user_txn(
         "UPDATE users SET username = ?, display_name = ?, email = ? WHERE id = ?",
         (username, profile.display_name, profile.email, user.id),
     )
-    return _require_user_txn(conn, user.id)
+    return DeliveryResult(_require_user_txn(conn, user.id))
 
 
 def disable_external_user_txn(
-    conn: sqlite3.Connection, external_id: str, delivery_id: str, now: float
-) -> User | None:
-    _record_delivery_txn(conn, delivery_id, now)
+    conn: sqlite3.Connection, external_id: str, delivery: WebhookDelivery
+) -> DeliveryResult:
+    if not _record_delivery_txn(conn, delivery):
+        return DeliveryResult(None, applied=False)
     user = _user_where_txn(conn, "external_id", external_id)
     if user is None:
-        return None
+        return DeliveryResult(None)
     conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user.id,))
-    return _require_user_txn(conn, user.id)
+    return DeliveryResult(_require_user_txn(conn, user.id))
+
+
+def forget_webhook_deliveries_txn(conn: sqlite3.Connection, before: float) -> int:
+    return conn.execute("DELETE FROM webhook_deliveries WHERE received_at < ?", (before,)).rowcount
 
 
 def _session(row: sqlite3.Row) -> Session:
@@ -236,14 +264,17 @@ class SqliteAccounts(AccountStore):
         return await self.db.write(set_disabled_txn, user_id, disabled)
 
     async def upsert_external_user(
-        self, profile: ExternalProfile, *, delivery_id: str, now: float
-    ) -> User:
-        return await self.db.write(upsert_external_user_txn, profile, delivery_id, now)
+        self, profile: ExternalProfile, *, delivery: WebhookDelivery
+    ) -> DeliveryResult:
+        return await self.db.write(upsert_external_user_txn, profile, delivery)
 
     async def disable_external_user(
-        self, external_id: str, *, delivery_id: str, now: float
-    ) -> User | None:
-        return await self.db.write(disable_external_user_txn, external_id, delivery_id, now)
+        self, external_id: str, *, delivery: WebhookDelivery
+    ) -> DeliveryResult:
+        return await self.db.write(disable_external_user_txn, external_id, delivery)
+
+    async def forget_webhook_deliveries(self, *, before: float) -> int:
+        return await self.db.write(forget_webhook_deliveries_txn, before)
 
     async def create_session(self, session: Session) -> None:
         def txn(conn: sqlite3.Connection) -> None:

@@ -11,8 +11,9 @@ import sqlite3
 from collections import defaultdict
 
 from coope.core.errors import Conflict, InvalidInput, NotFound
-from coope.core.models import Message, Room, RoomKind, RoomMember, RoomRole, RoomSummary
-from coope.daemon.storage.interface import ChatStore
+from coope.core.models import Message, Room, RoomKind, RoomMember, RoomRole, RoomSummary, User
+from coope.daemon.storage.interface import ChatStore, RoomInvite
+from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
 from coope.daemon.storage.sqlite.database import SqliteDatabase
 
 _MESSAGE_SELECT = (
@@ -132,7 +133,12 @@ def get_or_create_dm_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -
 
 
 def create_group_txn(
-    conn: sqlite3.Connection, creator_id: int, name: str, member_ids: list[int], now: float
+    conn: sqlite3.Connection,
+    creator_id: int,
+    name: str,
+    member_ids: list[int],
+    now: float,
+    invited_ids: list[int],
 ) -> Room:
     cur = conn.execute(
         "INSERT INTO rooms (kind, name, created_by, created_at) VALUES ('group', ?, ?, ?)",
@@ -142,9 +148,113 @@ def create_group_txn(
     _insert_member(conn, room_id, creator_id, RoomRole.ADMIN, now)
     for user_id in member_ids:
         _insert_member(conn, room_id, user_id, RoomRole.MEMBER, now)
+    for user_id in invited_ids:
+        invite_member_txn(conn, room_id, user_id, creator_id, now)
     room = get_room_txn(conn, room_id)
     assert room is not None
     return room
+
+
+def add_member_txn(conn: sqlite3.Connection, room_id: int, user_id: int, now: float) -> bool:
+    conn.execute("DELETE FROM room_invites WHERE room_id = ? AND user_id = ?", (room_id, user_id))
+    return _insert_member(conn, room_id, user_id, RoomRole.MEMBER, now)
+
+
+def _is_member(conn: sqlite3.Connection, room_id: int, user_id: int) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM room_members WHERE room_id = ? AND user_id = ?)",
+        (room_id, user_id),
+    ).fetchone()
+    return bool(row[0])
+
+
+def invite_member_txn(
+    conn: sqlite3.Connection, room_id: int, user_id: int, invited_by: int, now: float
+) -> bool:
+    if _is_member(conn, room_id, user_id):
+        return False
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO room_invites (room_id, user_id, invited_by, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (room_id, user_id, invited_by, now),
+    )
+    return cur.rowcount > 0
+
+
+_NOT_BLOCKED = (
+    " AND NOT EXISTS (SELECT 1 FROM blocks b"
+    " WHERE (b.blocker_id = i.user_id AND b.blocked_id = i.invited_by)"
+    " OR (b.blocker_id = i.invited_by AND b.blocked_id = i.user_id))"
+)
+
+
+def _invites(conn: sqlite3.Connection, where: str, args: list[object]) -> list[RoomInvite]:
+    rows = conn.execute(
+        "SELECT i.room_id, i.user_id, i.invited_by, i.created_at AS invited_at FROM room_invites i"
+        f" WHERE {where} ORDER BY i.created_at, i.room_id, i.user_id",
+        args,
+    ).fetchall()
+    if not rows:
+        return []
+    room_ids = sorted({r["room_id"] for r in rows})
+    user_ids = sorted({r["user_id"] for r in rows} | {r["invited_by"] for r in rows})
+    rooms = {
+        r["id"]: _room(r)
+        for r in conn.execute(
+            f"SELECT * FROM rooms WHERE id IN ({','.join('?' * len(room_ids))})", room_ids
+        )
+    }
+    users: dict[int, User] = {
+        r["id"]: user_from_row(r)
+        for r in conn.execute(
+            f"SELECT {USER_COLUMNS} FROM users WHERE id IN ({','.join('?' * len(user_ids))})",
+            user_ids,
+        )
+    }
+    return [
+        RoomInvite(
+            room=rooms[r["room_id"]],
+            user=users[r["user_id"]],
+            invited_by=users[r["invited_by"]],
+            created_at=r["invited_at"],
+        )
+        for r in rows
+    ]
+
+
+def room_invites_txn(conn: sqlite3.Connection, room_ids: list[int]) -> dict[int, list[RoomInvite]]:
+    found: dict[int, list[RoomInvite]] = defaultdict(list)
+    if room_ids:
+        where = f"i.room_id IN ({','.join('?' * len(room_ids))})" + _NOT_BLOCKED
+        for invite in _invites(conn, where, list(room_ids)):
+            found[invite.room.id].append(invite)
+    return found
+
+
+def invites_of_txn(
+    conn: sqlite3.Connection, user_id: int
+) -> tuple[list[RoomInvite], list[RoomInvite]]:
+    incoming = _invites(conn, "i.user_id = ?" + _NOT_BLOCKED, [user_id])
+    outgoing = _invites(conn, "i.invited_by = ?" + _NOT_BLOCKED, [user_id])
+    return incoming, outgoing
+
+
+def accept_invite_txn(conn: sqlite3.Connection, room_id: int, user_id: int, now: float) -> bool:
+    cur = conn.execute(
+        "DELETE FROM room_invites WHERE room_id = ? AND user_id = ?", (room_id, user_id)
+    )
+    if not cur.rowcount:
+        return False
+    _insert_member(conn, room_id, user_id, RoomRole.MEMBER, now)
+    return True
+
+
+def delete_invite_txn(conn: sqlite3.Connection, room_id: int, user_id: int) -> RoomInvite | None:
+    found = _invites(conn, "i.room_id = ? AND i.user_id = ?", [room_id, user_id])
+    if not found:
+        return None
+    conn.execute("DELETE FROM room_invites WHERE room_id = ? AND user_id = ?", (room_id, user_id))
+    return found[0]
 
 
 def room_members_txn(conn: sqlite3.Connection, room_ids: list[int]) -> dict[int, list[RoomMember]]:
@@ -370,9 +480,16 @@ class SqliteChat(ChatStore):
         return await self.db.write(txn)
 
     async def create_group(
-        self, creator_id: int, name: str, member_ids: list[int], now: float
+        self,
+        creator_id: int,
+        name: str,
+        member_ids: list[int],
+        now: float,
+        invited_ids: list[int] | None = None,
     ) -> Room:
-        return await self.db.write(create_group_txn, creator_id, name, member_ids, now)
+        return await self.db.write(
+            create_group_txn, creator_id, name, member_ids, now, invited_ids or []
+        )
 
     async def get_room(self, room_id: int) -> Room | None:
         return await self.db.read(get_room_txn, room_id)
@@ -385,7 +502,22 @@ class SqliteChat(ChatStore):
         return await self.db.read(rooms_of_txn, user_id)
 
     async def add_member(self, room_id: int, user_id: int, now: float) -> bool:
-        return await self.db.write(_insert_member, room_id, user_id, RoomRole.MEMBER, now)
+        return await self.db.write(add_member_txn, room_id, user_id, now)
+
+    async def invite_member(self, room_id: int, user_id: int, invited_by: int, now: float) -> bool:
+        return await self.db.write(invite_member_txn, room_id, user_id, invited_by, now)
+
+    async def room_invites(self, room_ids: list[int]) -> dict[int, list[RoomInvite]]:
+        return await self.db.read(room_invites_txn, room_ids)
+
+    async def invites_of(self, user_id: int) -> tuple[list[RoomInvite], list[RoomInvite]]:
+        return await self.db.read(invites_of_txn, user_id)
+
+    async def accept_invite(self, room_id: int, user_id: int, now: float) -> bool:
+        return await self.db.write(accept_invite_txn, room_id, user_id, now)
+
+    async def delete_invite(self, room_id: int, user_id: int) -> RoomInvite | None:
+        return await self.db.write(delete_invite_txn, room_id, user_id)
 
     async def remove_member(self, room_id: int, user_id: int) -> bool:
         return await self.db.write(remove_member_txn, room_id, user_id)

@@ -60,9 +60,10 @@ def move_page_txn(
     if parent_id is not None:
         if parent_id in _subtree_ids(conn, page_id):
             raise InvalidInput("a page cannot move under itself or one of its own sub-pages")
-        parent = _require_page(conn, parent_id)
-        if parent.workspace_id != page.workspace_id or parent.archived:
-            raise InvalidInput("the new parent must be a live page of the same workspace")
+        # One answer for a missing parent and another workspace's page: no existence oracle.
+        parent = get_page_txn(conn, parent_id)
+        if parent is None or parent.workspace_id != page.workspace_id or parent.archived:
+            raise InvalidInput("the parent must be a live page of the same workspace")
     conn.execute(
         "UPDATE pages SET parent_id = ?, position = ?, updated_at = ? WHERE id = ?",
         (parent_id, position, now, page_id),
