@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 from aiohttp import WSMsgType, web
 
@@ -112,33 +112,35 @@ class _Access:
     async def _until_gone(self, events: Subscription) -> tuple[int, str]:
         """Wait for the access event (or the credential's expiry) after which this socket may
         stay open no longer."""
-        async for event in _until_expiry(events, self._time_left):
-            if event is not None and event.type not in ACCESS_EVENTS:
-                continue
-            self._settled.clear()  # before any await: the next message waits for the decision
-            try:
-                await self.check()
-            except Unauthenticated as exc:
-                # Say why as the events socket does ("logout", "token revoked"...).
-                revoked = event is not None and event.type == "auth.revoked"
-                reason = event.data.get("reason") if event is not None and revoked else None
-                return close_code(exc), str(reason or exc.message)
-            except NotFound:
-                return CLOSE_NO_ACCESS, "you no longer have access to this page"
-            except CoopeError as exc:
-                return close_code(exc), exc.message
-            except Exception:
-                log.exception("checking sync access failed", extra={"page": self.page_id})
-                return CLOSE_INTERNAL, "could not check access: reconnect"
-            finally:
-                self._settled.set()
+        # Closed on return: its pending read of the subscription ends with it.
+        async with contextlib.aclosing(_until_expiry(events, self._time_left)) as stream:
+            async for event in stream:
+                if event is not None and event.type not in ACCESS_EVENTS:
+                    continue
+                self._settled.clear()  # before any await: the next message waits for it
+                try:
+                    await self.check()
+                except Unauthenticated as exc:
+                    # Say why as the events socket does ("logout", "token revoked"...).
+                    revoked = event is not None and event.type == "auth.revoked"
+                    reason = event.data.get("reason") if event is not None and revoked else None
+                    return close_code(exc), str(reason or exc.message)
+                except NotFound:
+                    return CLOSE_NO_ACCESS, "you no longer have access to this page"
+                except CoopeError as exc:
+                    return close_code(exc), exc.message
+                except Exception:
+                    log.exception("checking sync access failed", extra={"page": self.page_id})
+                    return CLOSE_INTERNAL, "could not check access: reconnect"
+                finally:
+                    self._settled.set()
         # The bus ended the stream (this socket fell far behind): a new connection starts afresh.
         return CLOSE_TRY_AGAIN, "too far behind: reconnect"
 
 
 async def _until_expiry(
     events: Subscription, time_left: Callable[[], float | None]
-) -> AsyncIterator[Event | None]:
+) -> AsyncGenerator[Event | None, None]:
     """The subscription's events, and None each time `time_left()` runs out before the next
     one (the credential expired: decide again). The pending read survives a timeout, so no
     event is lost."""
