@@ -319,7 +319,7 @@ def room_create(
     async def body() -> None:
         async with runtime.client(server, token) as c:
             room = await c.chat.create_room(name, [m.lstrip("@") for m in member or []])
-        _show_room(room, json, f"created with {len(room.members)} members")
+        _show_room(room, json, f"created with {_members(len(room.members))}")
 
     runtime.run(body)
 
@@ -346,7 +346,7 @@ def room_add(
                 " not your friend, so they join once they accept"
             )
         else:
-            _show_room(updated, json, f"now has {len(updated.members)} members")
+            _show_room(updated, json, f"now has {_members(len(updated.members))}")
 
     runtime.run(body)
 
@@ -487,3 +487,7 @@ def decline(
             output.success(f"declined #{invite.room_name} (room {invite.room_id})")
 
     runtime.run(body)
+
+
+def _members(count: int) -> str:
+    return f"{count} member" if count == 1 else f"{count} members"
