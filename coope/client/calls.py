@@ -33,7 +33,7 @@ from coope.core.errors import (
     error_from_body,
 )
 from coope.core.schemas import Event
-from coope.core.social_schemas import CallListOut, CallOut
+from coope.core.social_schemas import KICKED_TAKEN_OVER, CallListOut, CallOut
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
@@ -344,8 +344,8 @@ class CallSession:
         elif kind == "call.left":
             self._left.set()
         elif kind == "call.kicked":
-            reason = str(data.get("reason") or "taken over")
-            if reason == "taken over":
+            reason = str(data.get("reason") or KICKED_TAKEN_OVER)
+            if reason == KICKED_TAKEN_OVER:
                 self._end(
                     Conflict(
                         f"you left the call in room {self.room_id} ({reason}): this account"

@@ -257,6 +257,11 @@ class SearchOut(Schema):
 
 # --- calls ----------------------------------------------------------------------------------
 
+# The reasons of `call.kicked`, which clients tell apart (the browser page mirrors them in
+# call.js): the account joined the call from another device, or is no longer in the room.
+KICKED_TAKEN_OVER = "taken over"
+KICKED_REMOVED = "removed from the room"
+
 
 class CallOut(Schema):
     """A call going on in one of your rooms."""

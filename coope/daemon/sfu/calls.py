@@ -52,6 +52,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 from coope.core.errors import Conflict, NotFound
 from coope.core.models import Principal
 from coope.core.schemas import Event
+from coope.core.social_schemas import KICKED_REMOVED, KICKED_TAKEN_OVER
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.services.chat import ChatService
 from coope.daemon.sfu import internals
@@ -61,9 +62,6 @@ from coope.daemon.sfu.peer import CallPeer
 log = logging.getLogger(__name__)
 
 Signal = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
-REMOVED_FROM_ROOM = "removed from the room"
 
 
 @dataclass
@@ -173,7 +171,7 @@ class CallManager:
                     "you are already in this call on another device; join with takeover to"
                     " move the call here"
                 )
-            await self._remove(room, user.id, "taken over", kick=True)
+            await self._remove(room, user.id, KICKED_TAKEN_OVER, kick=True)
             # If that emptied the room it was closed: this join opens it again.
             room = self._rooms.setdefault(room_id, CallRoom(room_id, members))
         elif existing is not None:
@@ -266,7 +264,7 @@ class CallManager:
         if room is None:
             return
         room.members = [m for m in room.members if m != user_id]
-        await self._remove(room, user_id, REMOVED_FROM_ROOM, kick=True)
+        await self._remove(room, user_id, KICKED_REMOVED, kick=True)
 
     async def disconnected(self, connection_id: str) -> None:
         """The participant's event socket closed: they leave every call they were in."""

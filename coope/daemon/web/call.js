@@ -363,7 +363,7 @@ function onEvent(event) {
       closeSocket();
       stopScreen();
       stopTracks(local);
-      if (data.reason === "removed from the room") {
+      if (data.reason === "removed from the room") { // KICKED_REMOVED in coope/core
         notice("refused", "You are no longer a member of this room, so you left its call.");
       } else {
         notice("kicked", "The call moved to another device (you joined it there).", "Move it back here", () => join(true));
