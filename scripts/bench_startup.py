@@ -6,9 +6,15 @@ Run it with the project's interpreter (the `coope` script next to it is the one 
 
 It starts a throw-away daemon on a free port with a temp data dir, signs up one account through
 the CLI (with a temp XDG_CONFIG_HOME, so your own saved logins are never touched), then times
-fresh processes of `coope --help` and `coope whoami` (a real round trip to the daemon), each the
-median of `--runs` runs, next to `python -c pass` measured in the same run as the floor.
-Runs are interleaved so that a slow moment of the machine does not land on one command only.
+fresh processes of `coope --help`, `coope whoami` and `coope chat send` (real round trips to the
+daemon), each the median of `--runs` runs, next to `python -c pass` measured in the same run as
+the floor. Runs are interleaved so that a slow moment of the machine does not land on one command
+only.
+
+`--baseline DIR` times the same commands from another checkout of the project (for instance
+`git worktree add /tmp/before HEAD~3`) in the same run, against the same daemon, so that a change
+can be judged as a ratio on one noisy machine. Every tree runs as `python -m coope` with its own
+tree first on `PYTHONPATH` (the same interpreter and installed dependencies).
 
 Goal: `coope --help` under 0.3 s.
 """
@@ -43,8 +49,14 @@ def time_once(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per command (default 7)")
+    parser.add_argument("--baseline", type=Path, help="another checkout to time side by side")
     args = parser.parse_args()
     runs = max(1, args.runs)
+    trees = {"": Path(__file__).resolve().parent.parent}
+    if args.baseline is not None:
+        if not (args.baseline / "coope" / "__main__.py").exists():
+            raise SystemExit(f"{args.baseline} is not a checkout of coope")
+        trees["before: "] = args.baseline.resolve()
 
     coope = str(Path(sys.executable).parent / "coope")
     if not Path(coope).exists():
@@ -65,26 +77,41 @@ def main() -> None:
             if signup.returncode != 0:
                 raise SystemExit(f"signup failed ({signup.returncode}): {signup.stderr.strip()}")
 
-            commands = {
-                "python -c pass": [sys.executable, "-c", "pass"],
-                "coope --help": [coope, "--help"],
-                "coope whoami": [coope, "whoami"],
+            room = subprocess.run(
+                [coope, "chat", "room", "create", "bench", "--json"], capture_output=True, env=env
+            )
+            if room.returncode != 0:
+                raise SystemExit(f"room create failed: {room.stderr.decode().strip()}")
+            commands: dict[str, tuple[list[str], dict[str, str]]] = {
+                "python -c pass": ([sys.executable, "-c", "pass"], env)
             }
+            for label, tree in trees.items():
+                # One launcher for every tree: `python -m coope` with the tree first on the path.
+                launcher = [sys.executable, "-m", "coope"]
+                tree_env = {**env, "PYTHONPATH": str(tree)}
+                commands[f"{label}coope --help"] = ([*launcher, "--help"], tree_env)
+                commands[f"{label}coope whoami"] = ([*launcher, "whoami"], tree_env)
+                send = [*launcher, "chat", "send", "#bench", "hello"]
+                commands[f"{label}coope chat send"] = (send, tree_env)
             times: dict[str, list[float]] = {label: [] for label in commands}
             for _ in range(runs):
-                for label, cmd in commands.items():
-                    times[label].append(time_once(cmd, env))
+                for label, (cmd, cmd_env) in commands.items():
+                    times[label].append(time_once(cmd, cmd_env))
         finally:
             stop_daemon(daemon)
 
     medians = {label: statistics.median(values) for label, values in times.items()}
     floor = medians["python -c pass"]
     print(f"coope start-up, median of {runs} runs ({sys.executable})")
-    print(f"{'command':<16} {'median s':>9} {'min s':>7} {'x python':>9}")
+    width = max(len(label) for label in times)
+    print(f"{'command':<{width}} {'median s':>9} {'min s':>7} {'x python':>9}")
     for label, values in times.items():
-        print(
-            f"{label:<16} {medians[label]:>9.3f} {min(values):>7.3f} {medians[label] / floor:>9.1f}"
-        )
+        median = medians[label]
+        print(f"{label:<{width}} {median:>9.3f} {min(values):>7.3f} {median / floor:>9.1f}")
+    for label in times:
+        before = medians.get(f"before: {label}")
+        if before is not None:
+            print(f"{label}: {medians[label] / before:.2f}x the baseline's time")
     verdict = "met" if medians["coope --help"] < GOAL_HELP_S else "NOT met"
     print(f"goal: coope --help under {GOAL_HELP_S} s: {verdict}")
 

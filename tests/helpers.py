@@ -16,7 +16,7 @@ from typing import IO
 from aiohttp import web
 
 from coope.client import CoopeClient, EventStream
-from coope.core.schemas import Event
+from coope.core.events import Event
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
 

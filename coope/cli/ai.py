@@ -8,12 +8,12 @@ imported inside the commands, so that `coope --help` stays fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.runtime import JsonOpt
 from coope.core.errors import CoopeError, InvalidInput
 
 if TYPE_CHECKING:
@@ -40,39 +40,40 @@ ModelOpt = Annotated[
 
 
 @app.command()
-def chat(prompt: PromptArg = None, model: ModelOpt = None, json: JsonOpt = False) -> None:
+@runtime.command(login=None)
+async def chat(json: bool, prompt: PromptArg = None, model: ModelOpt = None) -> None:
     """Chat with the model. Earlier messages are sent along as context, replies are kept.
 
     Needs COOPE_OPENAI_API_KEY (OpenAI) or COOPE_OPENAI_BASE_URL (a compatible server).
     """
-    with runtime.handled_errors():
-        from coope.notes import openai_api
-        from coope.notes.ai_chat import ChatHistory
-        from coope.notes.settings import NotesSettings
+    from coope.notes import openai_api
+    from coope.notes.ai_chat import ChatHistory
+    from coope.notes.settings import NotesSettings
 
-        settings = NotesSettings.from_env()
-        openai_api.require_configured(settings)
-        chosen = model or settings.chat_model
-        history = ChatHistory()
+    settings = NotesSettings.from_env()
+    openai_api.require_configured(settings)
+    chosen = model or settings.chat_model
+    history = ChatHistory()
+    if prompt is None and json:
+        raise InvalidInput("--json needs a PROMPT: the interactive chat is for people")
+    if prompt is not None and not prompt.strip():
+        raise InvalidInput("the prompt is empty")
+    with _ctrl_c_where_pressed():
         if prompt is None:
-            if json:
-                raise InvalidInput("--json needs a PROMPT: the interactive chat is for people")
             _interactive(settings, history, chosen)
             return
-        if not prompt.strip():
-            raise InvalidInput("the prompt is empty")
         reply = _exchange(settings, history, prompt, chosen, show=not json)
-        if json:
-            output.emit_json({"reply": reply, "model": chosen})
+    if json:
+        output.emit_json({"reply": reply, "model": chosen})
 
 
 @app.command()
-def history(json: JsonOpt = False) -> None:
+@runtime.command(login=None)
+async def history(json: bool) -> None:
     """Show the kept conversation: the last 7 days, at most 100 messages."""
-    with runtime.handled_errors():
-        from coope.notes.ai_chat import ChatHistory
+    from coope.notes.ai_chat import ChatHistory
 
-        messages = ChatHistory().messages()
+    messages = ChatHistory().messages()
     if json:
         output.emit_json([_message_json(m) for m in messages])
         return
@@ -92,16 +93,36 @@ def history(json: JsonOpt = False) -> None:
 
 
 @app.command()
-def clear(json: JsonOpt = False) -> None:
+@runtime.command(login=None)
+async def clear(json: bool) -> None:
     """Forget the AI chat history (an unreadable history file too)."""
-    with runtime.handled_errors():
-        from coope.notes.ai_chat import ChatHistory
+    from coope.notes.ai_chat import ChatHistory
 
-        count = ChatHistory().clear()
-    if json:
-        output.emit_json({"cleared": count})
-    else:
-        output.success(f"forgot {count} message{'s' if count != 1 else ''}")
+    count = ChatHistory().clear()
+    output.done(json, {"cleared": count}, f"forgot {count} message{'s' if count != 1 else ''}")
+
+
+@contextmanager
+def _ctrl_c_where_pressed() -> Iterator[None]:
+    """Ctrl-C as a `KeyboardInterrupt` in the code it interrupts, as in a program without an
+    event loop.
+
+    The chat waits on the keyboard and on a streamed reply without giving the event loop a
+    turn, and asyncio's own Ctrl-C handling only cancels the command at its next await: the
+    first Ctrl-C would go unseen until the next line is typed. Ctrl-C left ignored stays so.
+    """
+    import signal
+    import threading
+
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _interactive(settings: NotesSettings, history: ChatHistory, model: str) -> None:

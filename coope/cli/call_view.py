@@ -8,13 +8,13 @@ import math
 import sys
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from coope.client.calls import CallSession
-    from coope.core.schemas import Event
+    from coope.core.events import CallSpeaking, Event
     from coope.media.levels import LevelMeter
 
 BAR_WIDTH = 20
@@ -61,23 +61,26 @@ class CallView:
         self._speaking: set[str] = set()
 
     def event(self, event: Event) -> None:
+        from coope.core.events import CallKicked, CallParticipantJoined, CallParticipantLeft
+        from coope.core.social_schemas import KICKED_TAKEN_OVER
+
         if event.type in HIDDEN:
             return
         if self.json_lines:
             emit_event(event)
-            return
-        user, kind = event.data.get("user"), event.type
-        if kind == "call.participant_joined" and user != self.session.username:
-            self.notes.append(f"{user} joined")
-        elif kind == "call.participant_left":
-            self.notes.append(f"{user} left ({event.data.get('reason', 'left')})")
-        elif kind == "call.kicked":
-            self.notes.append("taken over by another device")
+        elif isinstance(event, CallParticipantJoined):
+            if event.data.user != self.session.username:
+                self.notes.append(f"{event.data.user} joined")
+        elif isinstance(event, CallParticipantLeft):
+            self.notes.append(f"{event.data.user} left ({event.data.reason})")
+        elif isinstance(event, CallKicked):
+            taken_over = event.data.reason == KICKED_TAKEN_OVER
+            self.notes.append("taken over by another device" if taken_over else event.data.reason)
 
-    def speaking_changes(self) -> list[Event]:
+    def speaking_changes(self) -> list[CallSpeaking]:
         """`call.speaking` events for everyone who started or stopped speaking since the last
         call."""
-        from coope.core.schemas import Event
+        from coope.core.events import CallSpeaking, CallSpeakingData
 
         session, meter = self.session, self.meter
         changes = []
@@ -85,13 +88,13 @@ class CallView:
             speaking = meter.speaking(user)
             if speaking != (user in self._speaking):
                 self._speaking.symmetric_difference_update({user})
-                data: dict[str, Any] = {
-                    "room_id": session.room_id,
-                    "user": user,
-                    "speaking": speaking,
-                    "level": round(meter.level(user), 4),
-                }
-                changes.append(Event(type="call.speaking", data=data))
+                data = CallSpeakingData(
+                    room_id=session.room_id,
+                    user=user,
+                    speaking=speaking,
+                    level=round(meter.level(user), 4),
+                )
+                changes.append(CallSpeaking(data=data))
         self._speaking &= session.participants
         return changes
 

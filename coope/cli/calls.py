@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.chat import RoomArg, resolve_room, room_label
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+from coope.cli.args import RoomArg
+from coope.client.social import room_label
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack
@@ -36,7 +36,10 @@ REFRESH_S = 0.2  # the live view, and how often speaking is checked
 
 
 @app.command()
-def join(
+@runtime.command
+async def join(
+    client: CoopeClient,
+    json: bool,
     room: RoomArg,
     audio_only: Annotated[
         bool,
@@ -73,39 +76,29 @@ def join(
         float | None,
         typer.Option(min=0.0, help="Leave after this many seconds (for scripts and bots)."),
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: Annotated[
-        bool, typer.Option("--json", help="Print call events as JSON lines instead of a view.")
-    ] = False,
 ) -> None:
     """Join the call in a room and talk until Ctrl-C (or --duration).
 
-    Shows who is in the call and who is speaking.
+    Shows who is in the call and who is speaking (with --json: call events as JSON lines).
 
     Without --input and --output: needs PortAudio (apt-get install libportaudio2) and devices.
     With one of them, a missing device on the other side means silence sent, or nothing played.
     """
+    from coope.media.devices import require_audio_devices
 
-    async def body() -> None:
-        from coope.media.devices import require_audio_devices
-
-        if input is None and output_file is None:
-            require_audio_devices(input=True, output=True)
-        # A file that cannot be played fails before any network.
-        source = _source(input, silence_if_missing=output_file is not None)
+    if input is None and output_file is None:
+        require_audio_devices(input=True, output=True)
+    # A file that cannot be played fails before any network.
+    source = _source(input, silence_if_missing=output_file is not None)
+    try:
+        target = await client.chat.resolve(room)
+        sink = _sink(output_file, discard_if_missing=input is not None)
         try:
-            async with runtime.client(server, token) as c:
-                target = await resolve_room(c, room)
-                sink = _sink(output_file, discard_if_missing=input is not None)
-                try:
-                    await _talk(c, target, source, sink, takeover, duration, json)
-                finally:
-                    await sink.aclose()
+            await _talk(client, target, source, sink, takeover, duration, json)
         finally:
-            source.stop()
-
-    runtime.run(body)
+            await sink.aclose()
+    finally:
+        source.stop()
 
 
 def _source(path: Path | None, *, silence_if_missing: bool) -> MediaStreamTrack:
@@ -145,8 +138,7 @@ async def _talk(
     from av import AudioFrame
 
     from coope.cli.call_view import CallView, emit_event
-    from coope.client.calls import CallSession
-    from coope.core.schemas import Event
+    from coope.core.events import CallConnected, CallConnectedData, Event
     from coope.media.levels import LevelMeter
     from coope.media.pcm import frame_to_mono
     from coope.media.sinks import AudioMixer
@@ -160,22 +152,24 @@ async def _talk(
         mixer.push(user, samples)
         meter.push(user, samples)
 
+    def on_event(event: Event) -> None:
+        view.event(event)
+
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        session = CallSession(
-            client,
+        session = client.calls.join(
             room.id,
             takeover=takeover,
             audio=source,
             on_audio=on_audio,
-            on_event=lambda event: view.event(event),
+            on_event=on_event,
         )
         view = CallView(session, room_label(room), meter, json_lines=json, duration=duration)
         async with session:
             if json:
-                connected = {"room_id": room.id, "user": session.username}
-                emit_event(Event(type="call.connected", data=connected))
+                connected = CallConnectedData(room_id=room.id, user=session.username)
+                emit_event(CallConnected(data=connected))
             await until_done(session, stop, duration, mixer.run(), show_view(view))
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
@@ -233,21 +227,16 @@ async def show_view(view: CallView) -> None:
 
 
 @app.command("list")
-def list_(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def list_(client: CoopeClient, json: bool) -> None:
     """The calls going on in your rooms, and who is in them."""
-
-    async def body() -> None:
-        from coope.client.calls import list_calls
-
-        async with runtime.client(server, token) as c:
-            calls = await list_calls(c)
-            labels = {r.id: room_label(r) for r in await c.chat.rooms()} if calls else {}
-        if json:
-            output.emit_json({"calls": calls})
-            return
-        if not calls:
-            output.info("no calls going on in your rooms")
-            return
+    calls = await client.calls.list()
+    labels = {r.id: room_label(r) for r in await client.chat.rooms()} if calls else {}
+    if json:
+        output.emit_json({"calls": calls})
+    elif not calls:
+        output.info("no calls going on in your rooms")
+    else:
         output.table(
             ["room id", "room", "participants"],
             [
@@ -256,22 +245,14 @@ def list_(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = Fals
             ],
         )
 
-    runtime.run(body)
-
 
 @app.command()
-def link(
-    room: RoomArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def link(client: CoopeClient, json: bool, room: RoomArg) -> None:
     """A link to the room's call for a browser: {server}/call/{room id}."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_room(c, room)
-            url = f"{c.server}/call/{target.id}"
-        if json:
-            output.emit_json({"room_id": target.id, "url": url})
-        else:
-            output.info(output.escape(url))
-
-    runtime.run(body)
+    target = await client.chat.resolve(room)
+    url = client.calls.link(target.id)
+    if json:
+        output.emit_json({"room_id": target.id, "url": url})
+    else:
+        output.info(output.escape(url))

@@ -1,8 +1,8 @@
 """coope chat ...: send, read and follow rooms from the shell.
 
 Rooms are named `@alice` (your direct room with a friend), `#team` (a group room you are in, by
-name) or by their numeric id. Friends are added to a group room directly; anyone else is invited
-and joins with `coope chat accept`.
+name) or by their numeric id (the client resolves the names). Friends are added to a group room
+directly; anyone else is invited and joins with `coope chat accept`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
-from coope.core.errors import InvalidInput, NotFound
+from coope.cli.args import RoomArg
+from coope.client.social import room_label
+from coope.core.errors import NotFound
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
@@ -24,33 +25,10 @@ app = typer.Typer(help="Chat: direct and group rooms.", no_args_is_help=True)
 room_app = typer.Typer(help="Create and manage group rooms.", no_args_is_help=True)
 app.add_typer(room_app, name="room")
 
-RoomArg = Annotated[str, typer.Argument(metavar="ROOM", help="@user, #room or a room id.")]
 MessageIdArg = Annotated[int, typer.Argument(metavar="MESSAGE_ID", help="The #id shown by tail.")]
-
-
-async def resolve_room(client: CoopeClient, target: str) -> RoomOut:
-    """The room a person means by `@user`, `#name` or an id."""
-    target = target.strip()
-    if target.startswith("@"):
-        return await client.chat.direct_room(target[1:])
-    if target.lstrip("#").isdigit():
-        return await client.chat.room(int(target.lstrip("#")))
-    if not target.startswith("#"):
-        raise InvalidInput(f"name a room as @user, #room or its id, not {target!r}")
-    name = target[1:].strip().lower()
-    matches = [
-        r for r in await client.chat.rooms() if r.kind.value == "group" and r.name.lower() == name
-    ]
-    if not matches:
-        raise NotFound(f"you are in no room called #{name}")
-    if len(matches) > 1:
-        ids = ", ".join(str(r.id) for r in matches)
-        raise InvalidInput(f"#{name} could be rooms {ids}: use the id")
-    return matches[0]
-
-
-def room_label(room: RoomOut) -> str:
-    return f"@{room.name}" if room.kind.value == "dm" else f"#{room.name}"
+InviteArg = Annotated[
+    str, typer.Argument(metavar="ROOM", help="The room's id, or #name, as `chat invites` shows.")
+]
 
 
 def render_message(m: MessageOut, kind: str = "created") -> str:
@@ -65,14 +43,11 @@ def render_message(m: MessageOut, kind: str = "created") -> str:
     return line + (f"  [dim]{reactions}[/dim]" if reactions else "")
 
 
-def _read_body(text: str | None) -> str:
-    if text is None or text == "-":
-        return sys.stdin.read().rstrip("\n")
-    return text
-
-
 @app.command()
-def send(
+@runtime.command
+async def send(
+    client: CoopeClient,
+    json: bool,
     room: RoomArg,
     text: Annotated[
         str | None, typer.Argument(help="The message; '-' or nothing reads stdin.")
@@ -81,63 +56,39 @@ def send(
     client_id: Annotated[
         str | None, typer.Option(help="Your id for the message: a retry with it stores it once.")
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Send a message (to a friend with @user: their direct room is made with the first one)."""
-
-    async def body() -> None:
-        message_text = _read_body(text)
-        async with runtime.client(server, token) as c:
-            if room.strip().startswith("@"):
-                message = await c.chat.send_direct(
-                    room.strip()[1:], message_text, client_id=client_id, reply_to=reply_to
-                )
-            else:
-                target = await resolve_room(c, room)
-                message = await c.chat.send(
-                    target.id, message_text, client_id=client_id, reply_to=reply_to
-                )
-        if json:
-            output.emit_json(message)
-        else:
-            output.success(f"sent #{message.id}")
-
-    runtime.run(body)
+    body = output.text_or_stdin(text)
+    message = await client.chat.send_to(room, body, client_id=client_id, reply_to=reply_to)
+    output.done(json, message, f"sent #{message.id}")
 
 
 @app.command()
-def tail(
+@runtime.command
+async def tail(
+    client: CoopeClient,
+    json: bool,
     room: RoomArg,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing live.")] = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """The latest messages of a room, and with --follow everything new until Ctrl-C.
 
     Showing a room marks it read. With --json, --follow prints one JSON object per line."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_room(c, room)
-            page = await c.chat.history(target.id, limit=limit)
-            if page.messages:
-                await c.chat.mark_read(target.id, page.messages[-1].seq)
-            if json and not follow:
-                output.emit_json(page)
-                return
-            for m in page.messages:
-                _show(m, "created", json)
-            if follow:
-                async for kind, m in c.follow_room(target.id, after=target.last_seq):
-                    _show(m, kind, json)
-                    if kind == "created":
-                        await c.chat.mark_read(target.id, m.seq)
-
-    runtime.run(body)
+    target = await client.chat.resolve(room)
+    page = await client.chat.history(target.id, limit=limit)
+    if page.messages:
+        await client.chat.mark_read(target.id, page.messages[-1].seq)
+    if json and not follow:
+        output.emit_json(page)
+        return
+    for m in page.messages:
+        _show(m, "created", json)
+    if follow:
+        async for kind, m in client.follow_room(target.id, after=target.last_seq):
+            _show(m, kind, json)
+            if kind == "created":
+                await client.chat.mark_read(target.id, m.seq)
 
 
 def _show(message: MessageOut, kind: str, json: bool) -> None:
@@ -152,341 +103,215 @@ def _show(message: MessageOut, kind: str, json: bool) -> None:
 
 
 @app.command()
-def history(
+@runtime.command
+async def history(
+    client: CoopeClient,
+    json: bool,
     room: RoomArg,
     before: Annotated[int | None, typer.Option(help="Only messages before this seq.")] = None,
     after: Annotated[int | None, typer.Option(help="Only messages after this seq.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 50,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Page through a room's history (does not mark anything read)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_room(c, room)
-            page = await c.chat.history(target.id, before=before, after=after, limit=limit)
-        if json:
-            output.emit_json(page)
-            return
-        for m in page.messages:
-            output.info(render_message(m))
-        if page.has_more and page.messages:
-            edge = page.messages[-1].seq if after is not None else page.messages[0].seq
-            flag = "--after" if after is not None else "--before"
-            output.info(f"[dim]more: coope chat history {output.escape(room)} {flag} {edge}[/dim]")
-
-    runtime.run(body)
+    target = await client.chat.resolve(room)
+    page = await client.chat.history(target.id, before=before, after=after, limit=limit)
+    if json:
+        output.emit_json(page)
+        return
+    for m in page.messages:
+        output.info(render_message(m))
+    if page.has_more and page.messages:
+        edge = page.messages[-1].seq if after is not None else page.messages[0].seq
+        flag = "--after" if after is not None else "--before"
+        output.info(f"[dim]more: coope chat history {output.escape(room)} {flag} {edge}[/dim]")
 
 
 @app.command()
-def rooms(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def rooms(client: CoopeClient, json: bool) -> None:
     """Your rooms with unread counts, most recently active first."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            found = await c.chat.rooms()
-        if json:
-            output.emit_json(found)
-            return
-        if not found:
-            output.info("no rooms yet: `coope chat send @friend ...` or `coope chat room create`")
-            return
-        output.table(
-            ["id", "room", "members", "unread"],
-            [[str(r.id), room_label(r), str(len(r.members)), str(r.unread or "")] for r in found],
-        )
-
-    runtime.run(body)
+    found = await client.chat.rooms()
+    output.listing(
+        json,
+        found,
+        ["id", "room", "members", "unread"],
+        ([str(r.id), room_label(r), str(len(r.members)), str(r.unread or "")] for r in found),
+        empty="no rooms yet: `coope chat send @friend ...` or `coope chat room create`",
+    )
 
 
 @app.command()
-def edit(
+@runtime.command
+async def edit(
+    client: CoopeClient,
+    json: bool,
     message_id: MessageIdArg,
     text: Annotated[
         str | None, typer.Argument(help="The new text; '-' or nothing reads stdin.")
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Edit one of your messages."""
-
-    async def body() -> None:
-        new_text = _read_body(text)
-        async with runtime.client(server, token) as c:
-            message = await c.chat.edit(message_id, new_text)
-        if json:
-            output.emit_json(message)
-        else:
-            output.success(f"#{message.id} edited")
-
-    runtime.run(body)
+    message = await client.chat.edit(message_id, output.text_or_stdin(text))
+    output.done(json, message, f"#{message.id} edited")
 
 
 @app.command()
-def delete(
-    message_id: MessageIdArg,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@runtime.command
+async def delete(client: CoopeClient, json: bool, message_id: MessageIdArg) -> None:
     """Delete one of your messages (others see that something was deleted)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            message = await c.chat.delete(message_id)
-        if json:
-            output.emit_json(message)
-        else:
-            output.success(f"#{message.id} deleted")
-
-    runtime.run(body)
+    message = await client.chat.delete(message_id)
+    output.done(json, message, f"#{message.id} deleted")
 
 
 @app.command()
-def react(
+@runtime.command
+async def react(
+    client: CoopeClient,
+    json: bool,
     message_id: MessageIdArg,
     emoji: Annotated[str, typer.Argument(help="An emoji such as 👍, or a short code.")],
     remove: Annotated[bool, typer.Option("--remove", help="Take the reaction back.")] = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """React to a message."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            message = await c.chat.react(message_id, emoji, remove=remove)
-        if json:
-            output.emit_json(message)
-        else:
-            output.success(f"{'removed' if remove else 'added'} {emoji} on #{message.id}")
-
-    runtime.run(body)
+    message = await client.chat.react(message_id, emoji, remove=remove)
+    output.done(json, message, f"{'removed' if remove else 'added'} {emoji} on #{message.id}")
 
 
 @app.command()
-def search(
+@runtime.command
+async def search(
+    client: CoopeClient,
+    json: bool,
     query: Annotated[str, typer.Argument(help="Words to find (all of them).")],
     room: Annotated[str | None, typer.Option(help="Only this room: @user, #room or id.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 20,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Search the messages of your rooms."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            room_id = (await resolve_room(c, room)).id if room else None
-            found = await c.chat.search(query, room_id=room_id, limit=limit)
-        if json:
-            output.emit_json(found)
-        elif not found:
-            output.info("nothing found")
-        else:
-            for m in found:
-                output.info(f"[dim]room {m.room_id}[/dim] " + render_message(m))
-
-    runtime.run(body)
+    room_id = (await client.chat.resolve(room)).id if room else None
+    found = await client.chat.search(query, room_id=room_id, limit=limit)
+    if json:
+        output.emit_json(found)
+    elif not found:
+        output.info("nothing found")
+    else:
+        for m in found:
+            output.info(f"[dim]room {m.room_id}[/dim] " + render_message(m))
 
 
 def _show_room(room: RoomOut, json: bool, what: str) -> None:
-    if json:
-        output.emit_json(room)
-        return
-    output.success(f"{room_label(room)} (room {room.id}) {what}")
-    if room.invited:
+    output.done(json, room, f"{room_label(room)} (room {room.id}) {what}")
+    if room.invited and not json:
         names = ", ".join(output.escape(n) for n in room.invited)
         output.info(f"invited, joining once they accept: {names}")
 
 
 @room_app.command("create")
-def room_create(
+@runtime.command
+async def room_create(
+    client: CoopeClient,
+    json: bool,
     name: Annotated[str, typer.Argument(help="The room's name, e.g. team.")],
     member: Annotated[
         list[str] | None,
         typer.Option("--member", "-m", help="Add this friend, or invite anyone else (repeatable)."),
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Create a group room; you administer it."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            room = await c.chat.create_room(name, [m.lstrip("@") for m in member or []])
-        _show_room(room, json, f"created with {_members(len(room.members))}")
-
-    runtime.run(body)
+    room = await client.chat.create_room(name, [m.lstrip("@") for m in member or []])
+    _show_room(room, json, f"created with {_members(len(room.members))}")
 
 
 @room_app.command("add")
-def room_add(
-    room: RoomArg,
-    username: str,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@runtime.command
+async def room_add(client: CoopeClient, json: bool, room: RoomArg, username: str) -> None:
     """Add a friend, or invite anyone else (the room's admin only)."""
-
-    async def body() -> None:
-        name = username.strip().lstrip("@").lower()
-        async with runtime.client(server, token) as c:
-            updated = await c.chat.add_member((await resolve_room(c, room)).id, name)
-        if json:
-            output.emit_json(updated)
-        elif name in updated.invited:
-            output.success(
-                f"{name} invited to {room_label(updated)}:"
-                " not your friend, so they join once they accept"
-            )
-        else:
-            _show_room(updated, json, f"now has {_members(len(updated.members))}")
-
-    runtime.run(body)
+    name = username.strip().lstrip("@").lower()
+    updated = await client.chat.add_member((await client.chat.resolve(room)).id, name)
+    if name in updated.invited and not json:
+        output.success(
+            f"{name} invited to {room_label(updated)}:"
+            " not your friend, so they join once they accept"
+        )
+    else:
+        _show_room(updated, json, f"now has {_members(len(updated.members))}")
 
 
 @room_app.command("remove")
-def room_remove(
-    room: RoomArg,
-    username: str,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@runtime.command
+async def room_remove(client: CoopeClient, json: bool, room: RoomArg, username: str) -> None:
     """Remove a member or withdraw an invitation (the room's admin only); a removed member stops
     receiving at once."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_room(c, room)
-            await c.chat.remove_member(target.id, username.lstrip("@"))
-        if json:
-            output.emit_json({"room_id": target.id, "removed": username.lstrip("@")})
-        else:
-            output.success(f"{username.lstrip('@')} removed from {room_label(target)}")
-
-    runtime.run(body)
+    target = await client.chat.resolve(room)
+    name = username.lstrip("@")
+    await client.chat.remove_member(target.id, name)
+    output.done(
+        json, {"room_id": target.id, "removed": name}, f"{name} removed from {room_label(target)}"
+    )
 
 
 @room_app.command("rename")
-def room_rename(
-    room: RoomArg,
-    name: str,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@runtime.command
+async def room_rename(client: CoopeClient, json: bool, room: RoomArg, name: str) -> None:
     """Rename a group room (its admin only)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            renamed = await c.chat.rename_room((await resolve_room(c, room)).id, name)
-        _show_room(renamed, json, "renamed")
-
-    runtime.run(body)
+    renamed = await client.chat.rename_room((await client.chat.resolve(room)).id, name)
+    _show_room(renamed, json, "renamed")
 
 
 @room_app.command("leave")
-def room_leave(
-    room: RoomArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def room_leave(client: CoopeClient, json: bool, room: RoomArg) -> None:
     """Leave a group room."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_room(c, room)
-            await c.chat.leave(target.id)
-        if json:
-            output.emit_json({"room_id": target.id, "left": True})
-        else:
-            output.success(f"you left {room_label(target)}")
-
-    runtime.run(body)
-
-
-InviteArg = Annotated[
-    str, typer.Argument(metavar="ROOM", help="The room's id, or #name, as `chat invites` shows.")
-]
-
-
-async def _resolve_invite(client: CoopeClient, target: str) -> RoomInviteOut:
-    """The invitation to you into the room a person names by id or `#name`."""
-    incoming = (await client.chat.invites()).incoming
-    target = target.strip()
-    if target.lstrip("#").isdigit():
-        matches = [i for i in incoming if i.room_id == int(target.lstrip("#"))]
-    else:
-        name = target.removeprefix("#").strip().lower()
-        matches = [i for i in incoming if i.room_name.lower() == name]
-    if not matches:
-        raise NotFound(f"you have no invitation to {target}: see `coope chat invites`")
-    if len(matches) > 1:
-        ids = ", ".join(str(i.room_id) for i in matches)
-        raise InvalidInput(f"{target} could be rooms {ids}: use the id")
-    return matches[0]
+    target = await client.chat.resolve(room)
+    await client.chat.leave(target.id)
+    output.done(json, {"room_id": target.id, "left": True}, f"you left {room_label(target)}")
 
 
 @app.command()
-def invites(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def invites(client: CoopeClient, json: bool) -> None:
     """Invitations into rooms: to you (accept or decline them), and those you made."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            found = await c.chat.invites()
-        if json:
-            output.emit_json(found)
-            return
-        if not found.incoming and not found.outgoing:
-            output.info("no invitations")
-            return
-        rows = [
-            [str(i.room_id), f"#{i.room_name}", "you", i.invited_by.username]
-            for i in found.incoming
-        ] + [[str(i.room_id), f"#{i.room_name}", i.user.username, "you"] for i in found.outgoing]
-        output.table(["id", "room", "invited", "by"], rows)
-        if found.incoming:
-            output.info("[dim]coope chat accept ROOM | coope chat decline ROOM[/dim]")
-
-    runtime.run(body)
+    found = await client.chat.invites()
+    if json:
+        output.emit_json(found)
+        return
+    if not found.incoming and not found.outgoing:
+        output.info("no invitations")
+        return
+    rows = [
+        [str(i.room_id), f"#{i.room_name}", "you", i.invited_by.username] for i in found.incoming
+    ] + [[str(i.room_id), f"#{i.room_name}", i.user.username, "you"] for i in found.outgoing]
+    output.table(["id", "room", "invited", "by"], rows)
+    if found.incoming:
+        output.info("[dim]coope chat accept ROOM | coope chat decline ROOM[/dim]")
 
 
 @app.command()
-def accept(
-    room: InviteArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def accept(client: CoopeClient, json: bool, room: InviteArg) -> None:
     """Accept an invitation: you join the room and start receiving it."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            invite = await _resolve_invite(c, room)
-            joined = await c.chat.accept_invite(invite.room_id)
-        _show_room(joined, json, "joined")
-
-    runtime.run(body)
+    invite = await _invitation(client, room)
+    _show_room(await client.chat.accept_invite(invite.room_id), json, "joined")
 
 
 @app.command()
-def decline(
-    room: InviteArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def decline(client: CoopeClient, json: bool, room: InviteArg) -> None:
     """Decline an invitation into a room."""
+    invite = await _invitation(client, room)
+    await client.chat.decline_invite(invite.room_id)
+    output.done(
+        json,
+        {"room_id": invite.room_id, "declined": True},
+        f"declined #{invite.room_name} (room {invite.room_id})",
+    )
 
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            invite = await _resolve_invite(c, room)
-            await c.chat.decline_invite(invite.room_id)
-        if json:
-            output.emit_json({"room_id": invite.room_id, "declined": True})
-        else:
-            output.success(f"declined #{invite.room_name} (room {invite.room_id})")
 
-    runtime.run(body)
+async def _invitation(client: CoopeClient, room: str) -> RoomInviteOut:
+    """The invitation `room` names, or where to look for the ones there are."""
+    try:
+        return await client.chat.resolve_invite(room)
+    except NotFound as exc:
+        raise NotFound(f"{exc.message}: see `coope chat invites`") from None
 
 
 def _members(count: int) -> str:

@@ -7,23 +7,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coope.cli import output, runtime
-from coope.cli.pages import (
-    EditorFailed,
-    PageArg,
-    page_title,
-    render_page,
-    resolve_page,
-)
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
-from coope.core.errors import DaemonUnreachable, Forbidden, InvalidInput, NotFound
+from coope.cli.args import PageArg
+from coope.cli.pages import page_title, render_page
+from coope.core.errors import CoopeError, DaemonUnreachable, Forbidden, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from pycrdt import Doc
 
+    from coope.client import CoopeClient
     from coope.core.blocks import BlockView
 
 
-def _snapshot(doc: Doc[Any]) -> dict[str, tuple[str, str, bool, str]]:
+# Each block by id: its type, text, checked state and position.
+Snapshot = dict[str, tuple[str, str, bool, str]]
+
+
+class EditorFailed(CoopeError):
+    """The editor could not start or did not exit cleanly: nothing is sent."""
+
+    code = "editor_failed"
+    status = 0
+
+
+def _snapshot(doc: Doc[Any]) -> Snapshot:
     from coope.core.blocks import read_blocks
 
     return {v.id: (v.type, v.text, v.checked, v.pos) for v in read_blocks(doc)}
@@ -51,68 +57,73 @@ def _run_editor(path: Path) -> None:
         raise EditorFailed(f"the editor exited with status {done.returncode}: nothing was saved")
 
 
-def edit(
-    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def edit(client: CoopeClient, json: bool, page: PageArg) -> None:
     """Edit a page's Markdown in $VISUAL / $EDITOR (default vi).
 
     Your changes are merged with what others write meanwhile: only the blocks you changed are
     touched, and within a block only the text you changed."""
+    import asyncio
 
-    async def body() -> None:
-        import shutil
-        import tempfile
+    from pycrdt import Doc
 
-        from pycrdt import Doc
+    from coope.core.blocks import apply_markdown, read_blocks, to_markdown
 
-        from coope.core.blocks import apply_markdown, read_blocks, to_markdown
-
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            if target.archived:
-                raise InvalidInput("this page is in the trash: restore it first")
-            if not (await c.workspaces.get(target.workspace_id)).role.can_edit:
-                raise Forbidden("viewers can read this workspace but not change it")
-            base: Doc[Any] = Doc()
-            base.apply_update(await c.pages.state(target.id))
-        before = to_markdown(read_blocks(base))
-        folder = Path(tempfile.mkdtemp(prefix="coope-edit-"))
-        try:
-            slug = "".join(ch if ch.isalnum() else "-" for ch in target.title)[:40].strip("-")
-            path = folder / f"{slug or 'page'}-{target.id}.md"
-            path.write_text(before, encoding="utf-8")
-            _run_editor(path)
-            after = path.read_text(encoding="utf-8")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        old = _snapshot(base)
-        state = base.get_state()
-        if after != before:
-            apply_markdown(base, after)
-        new = _snapshot(base)
-        if old == new:
-            if json:
-                output.emit_json({"page_id": target.id, "changed": False, "seq": None})
-            else:
-                output.info("no changes")
-            return
-        async with runtime.client(server, token) as c:
-            seq = await c.pages.apply_update(target.id, base.get_update(state))
+    target = await client.pages.resolve(page)
+    if target.archived:
+        raise InvalidInput("this page is in the trash: restore it first")
+    if not (await client.workspaces.get(target.workspace_id)).role.can_edit:
+        raise Forbidden("viewers can read this workspace but not change it")
+    base: Doc[Any] = Doc()
+    base.apply_update(await client.pages.state(target.id))
+    before = to_markdown(read_blocks(base))
+    # Off the event loop: the client stays open while a person edits, and a loop blocked for
+    # that long would try to send the result on a connection the daemon has since closed.
+    after = await asyncio.to_thread(_edited, target.title, target.id, before)
+    old = _snapshot(base)
+    state = base.get_state()
+    if after != before:
+        apply_markdown(base, after)
+    new = _snapshot(base)
+    if old == new:
         if json:
-            output.emit_json({"page_id": target.id, "changed": True, "seq": seq})
-            return
-        added = len(new.keys() - old.keys())
-        removed = len(old.keys() - new.keys())
-        changed = sum(1 for k in new.keys() & old.keys() if new[k][:3] != old[k][:3])
-        moved = sum(
-            1 for k in new.keys() & old.keys() if new[k] != old[k] and new[k][:3] == old[k][:3]
-        )
-        counts = f"{added} added, {changed} changed, {removed} removed"
-        if moved:
-            counts += f", {moved} moved"
-        output.success(f"{page_title(target)} saved: blocks {counts}")
+            output.emit_json({"page_id": target.id, "changed": False, "seq": None})
+        else:
+            output.info("no changes")
+        return
+    seq = await client.pages.apply_update(target.id, base.get_update(state))
+    output.done(
+        json,
+        {"page_id": target.id, "changed": True, "seq": seq},
+        f"{page_title(target)} saved: blocks {_counts(old, new)}",
+    )
 
-    runtime.run(body)
+
+def _edited(title: str, page_id: int, before: str) -> str:
+    """`before` as the person left it in their editor, from a file of its own (then removed)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="coope-edit-"))
+    try:
+        slug = "".join(ch if ch.isalnum() else "-" for ch in title)[:40].strip("-")
+        path = folder / f"{slug or 'page'}-{page_id}.md"
+        path.write_text(before, encoding="utf-8")
+        _run_editor(path)
+        return path.read_text(encoding="utf-8")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _counts(old: Snapshot, new: Snapshot) -> str:
+    """What an edit did to the blocks: `1 added, 2 changed, 0 removed[, 1 moved]`."""
+    added = len(new.keys() - old.keys())
+    removed = len(old.keys() - new.keys())
+    both = new.keys() & old.keys()
+    changed = sum(1 for k in both if new[k][:3] != old[k][:3])
+    moved = sum(1 for k in both if new[k] != old[k] and new[k][:3] == old[k][:3])
+    counts = f"{added} added, {changed} changed, {removed} removed"
+    return counts + (f", {moved} moved" if moved else "")
 
 
 def _watch_line(page_id: int, blocks: list[BlockView], markdown: str) -> str:
@@ -141,43 +152,37 @@ def _print_diff(before: str, after: str) -> None:
         output.info(f"[{style}]{text}[/{style}]" if style else text)
 
 
-def watch(
-    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def watch(client: CoopeClient, json: bool, page: PageArg) -> None:
     """Print a page, then what changes in it as others edit, until Ctrl-C.
 
     With --json, prints one JSON object per line: the whole page, then again after each change."""
+    from coope.core.blocks import read_blocks, to_markdown
 
-    async def body() -> None:
-        from coope.core.blocks import read_blocks, to_markdown
-
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            async with c.replica(target.id) as replica:
-                blocks = read_blocks(replica.doc)
-                shown = to_markdown(blocks)
-                if json:
-                    _emit_line(_watch_line(target.id, blocks, shown))
-                else:
-                    output.print_renderable(render_page(target, blocks))
-                async for _ in replica.changes():
-                    blocks = read_blocks(replica.doc)
-                    markdown = to_markdown(blocks)
-                    if markdown == shown:
-                        continue
-                    if json:
-                        _emit_line(_watch_line(target.id, blocks, markdown))
-                    else:
-                        _print_diff(shown, markdown)
-                    shown = markdown
-                code = replica.close_code
-        if code == 4404:
-            raise NotFound("the page was deleted")
-        if code == 4403:
-            raise Forbidden("you can no longer read this page")
-        raise DaemonUnreachable(f"the live connection to the page closed (code {code})")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page)
+    async with client.replica(target.id) as replica:
+        blocks = read_blocks(replica.doc)
+        shown = to_markdown(blocks)
+        if json:
+            _emit_line(_watch_line(target.id, blocks, shown))
+        else:
+            output.print_renderable(render_page(target, blocks))
+        async for _ in replica.changes():
+            blocks = read_blocks(replica.doc)
+            markdown = to_markdown(blocks)
+            if markdown == shown:
+                continue
+            if json:
+                _emit_line(_watch_line(target.id, blocks, markdown))
+            else:
+                _print_diff(shown, markdown)
+            shown = markdown
+        code = replica.close_code
+    if code == 4404:
+        raise NotFound("the page was deleted")
+    if code == 4403:
+        raise Forbidden("you can no longer read this page")
+    raise DaemonUnreachable(f"the live connection to the page closed (code {code})")
 
 
 def _emit_line(line: str) -> None:

@@ -6,39 +6,35 @@ leading parents may be left out while that stays unambiguous: a bare title works
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from coope.cli import doc_live, output, runtime
-from coope.cli.pages import (
-    BLOCK_TYPES_HELP,
-    PageArg,
-    block_views,
-    page_paths,
-    page_title,
-    read_markdown_file,
-    render_page,
-    resolve_page,
-    show_page,
-)
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
-from coope.cli.workspaces import confirm_or_refuse, resolve_workspace, when
-from coope.core.errors import InvalidInput, NotFound
+from coope.cli.args import PageArg, WsArg, YesOpt
+from coope.cli.pages import BLOCK_TYPES_HELP, block_views, page_title, render_page, show_page
+from coope.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from coope.core.workspace_schemas import PageOut
+    from coope.client import CoopeClient
+    from coope.core.workspace_schemas import PageOut, WorkspaceOut
 
 app = typer.Typer(help="Pages: the tree, content, covers and trash.", no_args_is_help=True)
 
-WsArg = Annotated[str, typer.Argument(metavar="WS", help="A workspace id or name.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+async def _parent_id(
+    client: CoopeClient, parent: str | None, workspace: WorkspaceOut
+) -> int | None:
+    """The id of the page `--parent` names in `workspace`, or None without one."""
+    return (await client.pages.resolve(parent, within=workspace)).id if parent else None
 
 
 @app.command()
-def new(
+@runtime.command
+async def new(
+    client: CoopeClient,
+    json: bool,
     ws: WsArg,
     title: Annotated[str, typer.Argument(help="The page's title.")],
     parent: Annotated[
@@ -51,55 +47,43 @@ def new(
             "--from", metavar="FILE.md", help="Start from this Markdown file ('-': stdin)."
         ),
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Create a page (at the top of the workspace or under another page)."""
-
-    async def body() -> None:
-        markdown = read_markdown_file(from_file) if from_file is not None else None
-        async with runtime.client(server, token) as c:
-            workspace = await resolve_workspace(c, ws)
-            parent_id = (await resolve_page(c, parent, within=workspace)).id if parent else None
-            page = await c.pages.create(
-                workspace.id, title, parent_id=parent_id, icon=icon, markdown=markdown
-            )
-        show_page(page, json, f"created in {workspace.name}")
-
-    runtime.run(body)
+    markdown = output.read_text(from_file) if from_file is not None else None
+    workspace = await client.workspaces.resolve(ws)
+    page = await client.pages.create(
+        workspace.id,
+        title,
+        parent_id=await _parent_id(client, parent, workspace),
+        icon=icon,
+        markdown=markdown,
+    )
+    show_page(page, json, f"created in {workspace.name}")
 
 
 @app.command("list")
-def list_(
-    ws: WsArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def list_(client: CoopeClient, json: bool, ws: WsArg) -> None:
     """The pages of a workspace as a flat table, with their paths."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            workspace = await resolve_workspace(c, ws)
-            pages = await c.pages.tree(workspace.id)
-        if json:
-            output.emit_json(pages)
-            return
-        if not pages:
-            output.info(f"no pages in {output.escape(workspace.name)} yet: `coope doc new`")
-            return
-        paths = page_paths(pages)
-        rows = [
+    workspace = await client.workspaces.resolve(ws)
+    entries = await client.pages.entries([workspace])
+    by_path = sorted(entries, key=lambda e: [t.casefold() for t in e.titles])
+    output.listing(
+        json,
+        [e.page for e in entries],
+        ["id", "icon", "page", "cover", "updated"],
+        (
             [
-                str(p.id),
-                p.icon,
-                " / ".join(paths[p.id]),
-                "yes" if p.has_cover else "",
-                when(p.updated_at),
+                str(e.page.id),
+                e.page.icon,
+                " / ".join(e.titles),
+                "yes" if e.page.has_cover else "",
+                output.local_time(e.page.updated_at),
             ]
-            for p in sorted(pages, key=lambda p: [t.casefold() for t in paths[p.id]])
-        ]
-        output.table(["id", "icon", "page", "cover", "updated"], rows)
-
-    runtime.run(body)
+            for e in by_path
+        ),
+        empty=f"no pages in {output.escape(workspace.name)} yet: `coope doc new`",
+    )
 
 
 def _children(pages: list[PageOut]) -> dict[int | None, list[PageOut]]:
@@ -120,55 +104,46 @@ def _nested(children: dict[int | None, list[PageOut]], parent: int | None) -> li
 
 
 @app.command()
-def tree(
-    ws: WsArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def tree(client: CoopeClient, json: bool, ws: WsArg) -> None:
     """The page tree of a workspace, with icons."""
+    workspace = await client.workspaces.resolve(ws)
+    pages = await client.pages.tree(workspace.id)
+    children = _children(pages)
+    if json:
+        output.emit_json({"workspace": workspace, "pages": _nested(children, None)})
+        return
+    from rich.tree import Tree
 
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            workspace = await resolve_workspace(c, ws)
-            pages = await c.pages.tree(workspace.id)
-        children = _children(pages)
-        if json:
-            output.emit_json({"workspace": workspace, "pages": _nested(children, None)})
-            return
-        from rich.tree import Tree
+    root = Tree(f"[bold]{output.escape(workspace.name)}[/bold] [dim]({len(pages)} pages)[/dim]")
 
-        root = Tree(f"[bold]{output.escape(workspace.name)}[/bold] [dim]({len(pages)} pages)[/dim]")
+    def grow(node: Tree, parent: int | None) -> None:
+        for page in children.get(parent, []):
+            label = f"{output.escape(page_title(page))} [dim]#{page.id}[/dim]"
+            grow(node.add(label), page.id)
 
-        def grow(node: Tree, parent: int | None) -> None:
-            for page in children.get(parent, []):
-                label = f"{output.escape(page_title(page))} [dim]#{page.id}[/dim]"
-                grow(node.add(label), page.id)
-
-        grow(root, None)
-        output.print_renderable(root)
-
-    runtime.run(body)
+    grow(root, None)
+    output.print_renderable(root)
 
 
 @app.command()
-def rename(
+@runtime.command
+async def rename(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     title: Annotated[str, typer.Argument(help="The new title.")],
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Rename a page."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            renamed = await c.pages.rename(target.id, title)
-        show_page(renamed, json, "renamed")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page)
+    show_page(await client.pages.rename(target.id, title), json, "renamed")
 
 
 @app.command()
-def move(
+@runtime.command
+async def move(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     parent: Annotated[
         str | None, typer.Option(metavar="PAGE", help="Move it under this page.")
@@ -177,9 +152,6 @@ def move(
     after: Annotated[
         str | None, typer.Option(metavar="PAGE", help="Place it right after this sibling.")
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Move a page under another page, to the top level, or next to a sibling.
 
@@ -188,230 +160,173 @@ def move(
         raise typer.BadParameter("--parent and --top exclude each other", param_hint="--top")
     if parent is None and not top and after is None:
         raise typer.BadParameter("say where: --parent PAGE, --top or --after PAGE")
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            workspace = await c.workspaces.get(target.workspace_id)
-            new_parent = await resolve_page(c, parent, within=workspace) if parent else None
-            sibling = await resolve_page(c, after, within=workspace) if after else None
-            if new_parent is not None:
-                parent_id: int | None = new_parent.id
-            elif top or sibling is None:
-                parent_id = None
-            else:
-                parent_id = sibling.parent_id
-            moved = await c.pages.move(
-                target.id, parent_id, after=sibling.id if sibling is not None else None
-            )
-        where = "to the top level" if moved.parent_id is None else f"under page {moved.parent_id}"
-        show_page(moved, json, f"moved {where}")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page)
+    workspace = await client.workspaces.get(target.workspace_id)
+    new_parent_id = await _parent_id(client, parent, workspace)
+    sibling = await client.pages.resolve(after, within=workspace) if after else None
+    if new_parent_id is not None:
+        parent_id: int | None = new_parent_id
+    elif top or sibling is None:
+        parent_id = None
+    else:
+        parent_id = sibling.parent_id
+    moved = await client.pages.move(
+        target.id, parent_id, after=sibling.id if sibling is not None else None
+    )
+    where = "to the top level" if moved.parent_id is None else f"under page {moved.parent_id}"
+    show_page(moved, json, f"moved {where}")
 
 
 @app.command()
-def icon(
+@runtime.command
+async def icon(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     emoji: Annotated[str, typer.Argument(metavar="EMOJI", help="An emoji; '' clears it.")],
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Set or clear a page's icon."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            updated = await c.pages.set_icon(target.id, emoji)
-        show_page(updated, json, "icon set" if updated.icon else "icon cleared")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page)
+    updated = await client.pages.set_icon(target.id, emoji)
+    show_page(updated, json, "icon set" if updated.icon else "icon cleared")
 
 
 @app.command()
-def cover(
+@runtime.command
+async def cover(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     file: Annotated[
         Path | None,
         typer.Argument(metavar="FILE", help="A PNG, JPEG, GIF or WebP image (at most 5 MB)."),
     ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the cover.")] = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Set a page's cover image, or remove it with --clear."""
     if (file is None) == (not clear):
         raise typer.BadParameter("give an image FILE or --clear (one of them)")
+    image = output.read_bytes(file) if file is not None else b""
+    target = await client.pages.resolve(page)
+    if clear:
+        updated = await client.pages.clear_cover(target.id)
+    else:
+        updated = await client.pages.set_cover(target.id, image)
+    show_page(updated, json, "cover removed" if clear else "cover set")
 
-    async def body() -> None:
-        image = b""
-        if file is not None:
-            try:
-                image = file.read_bytes()
-            except FileNotFoundError:
-                raise NotFound(f"no file {file}") from None
-            except OSError as exc:
-                raise InvalidInput(f"cannot read {file}: {exc.strerror or exc}") from None
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            if clear:
-                updated = await c.pages.clear_cover(target.id)
-            else:
-                updated = await c.pages.set_cover(target.id, image)
-        show_page(updated, json, "cover removed" if clear else "cover set")
 
-    runtime.run(body)
+def _with_subpages(target: PageOut, ids: list[int], what: str) -> str:
+    others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
+    return f"{page_title(target)}{others} {what}"
 
 
 @app.command()
-def archive(
-    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def archive(client: CoopeClient, json: bool, page: PageArg) -> None:
     """Move a page and its sub-pages to the trash."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            ids = await c.pages.archive(target.id)
-        if json:
-            output.emit_json({"page_id": target.id, "archived": ids})
-        else:
-            others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
-            output.success(f"{page_title(target)}{others} moved to the trash")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page)
+    ids = await client.pages.archive(target.id)
+    output.done(
+        json,
+        {"page_id": target.id, "archived": ids},
+        _with_subpages(target, ids, "moved to the trash"),
+    )
 
 
 @app.command()
-def restore(
-    page: PageArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def restore(client: CoopeClient, json: bool, page: PageArg) -> None:
     """Bring a page (and what was archived with it) back from the trash."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page, trash=True)
-            restored = await c.pages.restore(target.id)
-        show_page(restored, json, "restored")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page, trash=True)
+    show_page(await client.pages.restore(target.id), json, "restored")
 
 
 @app.command()
-def trash(
-    ws: WsArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def trash(client: CoopeClient, json: bool, ws: WsArg) -> None:
     """The pages in a workspace's trash (each with what was archived along with it)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            workspace = await resolve_workspace(c, ws)
-            pages = await c.pages.trash(workspace.id)
-        if json:
-            output.emit_json(pages)
-        elif not pages:
-            output.info(f"the trash of {output.escape(workspace.name)} is empty")
-        else:
-            output.table(
-                ["id", "page", "archived"],
-                [[str(p.id), page_title(p), when(p.updated_at)] for p in pages],
-            )
-
-    runtime.run(body)
+    workspace = await client.workspaces.resolve(ws)
+    pages = await client.pages.trash(workspace.id)
+    output.listing(
+        json,
+        pages,
+        ["id", "page", "archived"],
+        ([str(p.id), page_title(p), output.local_time(p.updated_at)] for p in pages),
+        empty=f"the trash of {output.escape(workspace.name)} is empty",
+    )
 
 
 @app.command()
-def rm(
-    page: PageArg,
-    yes: YesOpt = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@runtime.command
+async def rm(client: CoopeClient, json: bool, page: PageArg, yes: YesOpt = False) -> None:
     """Delete a page in the trash for good, with its sub-pages."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page, trash=True)
-            if not target.archived:
-                raise InvalidInput(
-                    f"{target.title} is not in the trash: `coope doc archive` it first"
-                )
-            confirm_or_refuse(yes, f"Delete {target.title!r} and its sub-pages for good?")
-            ids = await c.pages.delete(target.id)
-        if json:
-            output.emit_json({"page_id": target.id, "deleted": ids})
-        else:
-            others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
-            output.success(f"{page_title(target)}{others} deleted for good")
-
-    runtime.run(body)
+    target = await client.pages.resolve(page, trash=True)
+    if not target.archived:
+        raise InvalidInput(f"{target.title} is not in the trash: `coope doc archive` it first")
+    output.confirm_or_refuse(yes, f"Delete {target.title!r} and its sub-pages for good?")
+    ids = await client.pages.delete(target.id)
+    output.done(
+        json,
+        {"page_id": target.id, "deleted": ids},
+        _with_subpages(target, ids, "deleted for good"),
+    )
 
 
 @app.command()
-def search(
+@runtime.command
+async def search(
+    client: CoopeClient,
+    json: bool,
     query: Annotated[str, typer.Argument(help="Words to find in titles and text.")],
     ws: Annotated[
         str | None, typer.Option("--ws", metavar="WS", help="Only this workspace.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 20,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Search the pages you may read."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            workspace_id = (await resolve_workspace(c, ws)).id if ws else None
-            hits = await c.pages.search(query, workspace_id=workspace_id, limit=limit)
-        if json:
-            output.emit_json(hits)
-        elif not hits:
-            output.info("nothing found")
-        else:
-            for hit in hits:
-                output.info(
-                    f"[bold]{output.escape(page_title(hit.page))}[/bold] [dim]#{hit.page.id}[/dim]"
-                    f"  {output.escape(' '.join(hit.snippet.split()))}"
-                )
-
-    runtime.run(body)
+    workspace_id = (await client.workspaces.resolve(ws)).id if ws else None
+    hits = await client.pages.search(query, workspace_id=workspace_id, limit=limit)
+    if json:
+        output.emit_json(hits)
+    elif not hits:
+        output.info("nothing found")
+    else:
+        for hit in hits:
+            output.info(
+                f"[bold]{output.escape(page_title(hit.page))}[/bold] [dim]#{hit.page.id}[/dim]"
+                f"  {output.escape(' '.join(hit.snippet.split()))}"
+            )
 
 
 # --- content ---------------------------------------------------------------------------------
 
 
 @app.command()
-def show(
+@runtime.command
+async def show(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     format: Annotated[
         Literal["rich", "md", "json"], typer.Option("--format", "-f", help="How to print it.")
     ] = "rich",
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Print a page: rendered (rich), as Markdown (md) or as blocks (json)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            content = await c.pages.content(target.id)
-        if json or format == "json":
-            output.emit_json(content)
-        elif format == "md":
-            output.write_data(content.markdown)
-        else:
-            output.print_renderable(render_page(content.page, block_views(content.blocks)))
-
-    runtime.run(body)
+    target = await client.pages.resolve(page)
+    content = await client.pages.content(target.id)
+    if json or format == "json":
+        output.emit_json(content)
+    elif format == "md":
+        output.write_data(content.markdown)
+    else:
+        output.print_renderable(render_page(content.page, block_views(content.blocks)))
 
 
 @app.command()
-def append(
+@runtime.command
+async def append(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     text: Annotated[
         str | None, typer.Argument(help="The block's text; '-' or nothing reads stdin.")
@@ -421,63 +336,53 @@ def append(
         typer.Option("--type", "-t", metavar="TYPE", help=f"The block type: {BLOCK_TYPES_HELP}"),
     ] = "paragraph",
     checked: Annotated[bool, typer.Option("--checked", help="A todo that is done.")] = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Add a block at the end of a page."""
-
-    async def body() -> None:
-        if checked and kind != "todo":
-            raise InvalidInput("--checked only applies to --type todo")
-        block_text = sys.stdin.read().rstrip("\n") if text is None or text == "-" else text
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            block_id = await c.pages.append(target.id, block_text, kind=kind, checked=checked)
-        if json:
-            output.emit_json({"page_id": target.id, "block_id": block_id})
-        else:
-            output.success(f"{kind} added to {page_title(target)}")
-
-    runtime.run(body)
+    if checked and kind != "todo":
+        raise InvalidInput("--checked only applies to --type todo")
+    block_text = output.text_or_stdin(text)
+    target = await client.pages.resolve(page)
+    block_id = await client.pages.append(target.id, block_text, kind=kind, checked=checked)
+    output.done(
+        json,
+        {"page_id": target.id, "block_id": block_id},
+        f"{kind} added to {page_title(target)}",
+    )
 
 
 @app.command()
-def export(
+@runtime.command
+async def export(
+    client: CoopeClient,
+    json: bool,
     page: PageArg,
     out: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write it here.")
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """A page's content as Markdown, on standard output or into a file."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            target = await resolve_page(c, page)
-            content = await c.pages.content(target.id)
-        if out is None:
-            if json:
-                output.emit_json({"page_id": target.id, "markdown": content.markdown})
-            else:
-                output.write_data(content.markdown)
-            return
-        try:
-            out.write_text(content.markdown, encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {out}: {exc.strerror or exc}") from None
+    target = await client.pages.resolve(page)
+    content = await client.pages.content(target.id)
+    if out is None:
         if json:
-            output.emit_json({"page_id": target.id, "file": str(out)})
+            output.emit_json({"page_id": target.id, "markdown": content.markdown})
         else:
-            output.success(f"{page_title(target)} written to {out}")
-
-    runtime.run(body)
+            output.write_data(content.markdown)
+        return
+    try:
+        out.write_text(content.markdown, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {out}: {exc.strerror or exc}") from None
+    output.done(
+        json, {"page_id": target.id, "file": str(out)}, f"{page_title(target)} written to {out}"
+    )
 
 
 @app.command("import")
-def import_(
+@runtime.command
+async def import_(
+    client: CoopeClient,
+    json: bool,
     args: Annotated[
         list[str],
         typer.Argument(
@@ -493,9 +398,6 @@ def import_(
     parent: Annotated[
         str | None, typer.Option(metavar="PAGE", help="Put the new page under this one.")
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Make a new page from a Markdown file, or append one to a page.
 
@@ -508,26 +410,25 @@ def import_(
             raise typer.BadParameter("--title and --parent are for a new page, not --into")
     elif len(args) != 2:
         raise typer.BadParameter("give the workspace and the FILE (or --into PAGE FILE)")
-
-    async def body() -> None:
-        file = args[-1]
-        markdown = read_markdown_file(file)
-        async with runtime.client(server, token) as c:
-            if into is not None:
-                target = await resolve_page(c, into)
-                await c.pages.import_markdown(target.id, markdown)
-                if json:
-                    output.emit_json({"page_id": target.id, "imported": True})
-                else:
-                    output.success(f"{file} appended to {page_title(target)}")
-                return
-            workspace = await resolve_workspace(c, args[0])
-            parent_id = (await resolve_page(c, parent, within=workspace)).id if parent else None
-            name = title or (Path(file).stem if file != "-" else "Imported")
-            page = await c.pages.create(workspace.id, name, parent_id=parent_id, markdown=markdown)
-        show_page(page, json, f"imported into {workspace.name}")
-
-    runtime.run(body)
+    file = args[-1]
+    markdown = output.read_text(file)
+    if into is not None:
+        target = await client.pages.resolve(into)
+        await client.pages.import_markdown(target.id, markdown)
+        output.done(
+            json,
+            {"page_id": target.id, "imported": True},
+            f"{file} appended to {page_title(target)}",
+        )
+        return
+    workspace = await client.workspaces.resolve(args[0])
+    page = await client.pages.create(
+        workspace.id,
+        title or (Path(file).stem if file != "-" else "Imported"),
+        parent_id=await _parent_id(client, parent, workspace),
+        markdown=markdown,
+    )
+    show_page(page, json, f"imported into {workspace.name}")
 
 
 # Live editing lives in doc_live; registered here so `coope doc --help` lists every command.

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+from coope.cli.args import UserArg
 
 if TYPE_CHECKING:
-    from coope.core.social_schemas import PresenceOut, UserRef
+    from coope.client import CoopeClient
+    from coope.core.social_schemas import PresenceOut
 
 app = typer.Typer(help="Friends, friend requests and blocks.", no_args_is_help=True)
 
-UserArg = Annotated[str, typer.Argument(metavar="USER", help="A username (with or without @).")]
+
+class SetState(StrEnum):
+    """The states a person sets; offline is what the daemon sees when they have left."""
+
+    online = "online"
+    away = "away"
+
 
 _STATE_STYLE = {"online": "green", "away": "yellow", "offline": "dim"}
 
@@ -40,193 +48,141 @@ def presence_text(p: PresenceOut) -> str:
     return text
 
 
-def _user_action(
-    verb: str,
-    done: str,
-    username: str,
-    server: str | None,
-    token: str | None,
-    json: bool,
-) -> None:
-    """Run one `client.friends.<verb>(username)` call and report it."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            user: UserRef = await getattr(c.friends, verb)(username)
-        if json:
-            output.emit_json(user)
-        else:
-            output.success(done.format(user=user.username))
-
-    runtime.run(body)
-
-
 @app.command()
-def add(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def add(client: CoopeClient, json: bool, username: UserArg) -> None:
     """Send a friend request (accepts theirs if they already asked you)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            result = await c.friends.request(username)
-        if json:
-            output.emit_json(result)
-            return
-        name = result.user.username
-        output.success(
-            {
-                "requested": f"friend request sent to {name}",
-                "already_requested": f"you already asked {name}; waiting for them",
-                "friends": f"{name} had asked you too: you are now friends",
-                "already_friends": f"you and {name} are already friends",
-            }[result.outcome]
-        )
-
-    runtime.run(body)
+    result = await client.friends.request(username)
+    name = result.user.username
+    messages = {
+        "requested": f"friend request sent to {name}",
+        "already_requested": f"you already asked {name}; waiting for them",
+        "friends": f"{name} had asked you too: you are now friends",
+        "already_friends": f"you and {name} are already friends",
+    }
+    output.done(json, result, messages[result.outcome])
 
 
 @app.command()
-def requests(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def requests(client: CoopeClient, json: bool) -> None:
     """Pending friend requests, to you and from you."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            pending = await c.friends.requests()
-        if json:
-            output.emit_json(pending)
-            return
-        rows = [
-            ["from", r.user.username, r.user.display_name, ago(r.created_at)]
-            for r in pending.incoming
-        ]
-        rows += [
-            ["to", r.user.username, r.user.display_name, ago(r.created_at)]
-            for r in pending.outgoing
-        ]
-        if not rows:
-            output.info("no pending friend requests")
-            return
+    pending = await client.friends.requests()
+    rows = [
+        [direction, r.user.username, r.user.display_name, ago(r.created_at)]
+        for direction, found in (("from", pending.incoming), ("to", pending.outgoing))
+        for r in found
+    ]
+    if json:
+        output.emit_json(pending)
+    elif not rows:
+        output.info("no pending friend requests")
+    else:
         output.table(["", "user", "name", "when"], rows)
 
-    runtime.run(body)
-
 
 @app.command()
-def accept(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def accept(client: CoopeClient, json: bool, username: UserArg) -> None:
     """Accept a friend request."""
-    _user_action("accept", "you and {user} are now friends", username, server, token, json)
+    user = await client.friends.accept(username)
+    output.done(json, user, f"you and {user.username} are now friends")
 
 
 @app.command()
-def decline(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def decline(client: CoopeClient, json: bool, username: UserArg) -> None:
     """Decline a friend request."""
-    _user_action("decline", "declined {user}'s request", username, server, token, json)
+    user = await client.friends.decline(username)
+    output.done(json, user, f"declined {user.username}'s request")
 
 
 @app.command()
-def cancel(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def cancel(client: CoopeClient, json: bool, username: UserArg) -> None:
     """Cancel a friend request you sent."""
-    _user_action("cancel", "request to {user} cancelled", username, server, token, json)
+    user = await client.friends.cancel(username)
+    output.done(json, user, f"request to {user.username} cancelled")
 
 
 @app.command()
-def remove(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def remove(client: CoopeClient, json: bool, username: UserArg) -> None:
     """End a friendship."""
-    _user_action("remove", "{user} is no longer your friend", username, server, token, json)
+    user = await client.friends.remove(username)
+    output.done(json, user, f"{user.username} is no longer your friend")
 
 
 @app.command()
-def block(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def block(client: CoopeClient, json: bool, username: UserArg) -> None:
     """Block a user: no requests, messages or presence between you."""
-    _user_action("block", "{user} is blocked", username, server, token, json)
+    user = await client.friends.block(username)
+    output.done(json, user, f"{user.username} is blocked")
 
 
 @app.command()
-def unblock(
-    username: UserArg, server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False
-) -> None:
+@runtime.command
+async def unblock(client: CoopeClient, json: bool, username: UserArg) -> None:
     """Unblock a user."""
-    _user_action("unblock", "{user} is unblocked", username, server, token, json)
+    user = await client.friends.unblock(username)
+    output.done(json, user, f"{user.username} is unblocked")
 
 
 @app.command()
-def blocked(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def blocked(client: CoopeClient, json: bool) -> None:
     """Users you blocked."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            users = await c.friends.blocked()
-        if json:
-            output.emit_json(users)
-        elif not users:
-            output.info("you have blocked no one")
-        else:
-            output.table(["user", "name"], [[u.username, u.display_name] for u in users])
-
-    runtime.run(body)
+    users = await client.friends.blocked()
+    output.listing(
+        json,
+        users,
+        ["user", "name"],
+        ([u.username, u.display_name] for u in users),
+        empty="you have blocked no one",
+    )
 
 
 @app.command("list")
-def list_(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def list_(client: CoopeClient, json: bool) -> None:
     """Your friends and their presence."""
+    friends = await client.friends.list()
+    if json:
+        output.emit_json(friends)
+        return
+    if not friends:
+        output.info("no friends yet: `coope friend add USER`")
+        return
+    from rich.table import Table
 
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            friends = await c.friends.list()
-        if json:
-            output.emit_json(friends)
-            return
-        if not friends:
-            output.info("no friends yet: `coope friend add USER`")
-            return
-        from rich.table import Table
-
-        table = Table("user", "name", "presence", title_justify="left")
-        order = {"online": 0, "away": 1, "offline": 2}
-        for f in sorted(friends, key=lambda f: (order[f.presence.state.value], f.user.username)):
-            table.add_row(
-                output.escape(f.user.username),
-                output.escape(f.user.display_name),
-                presence_text(f.presence),
-            )
-        output.print_renderable(table)
-
-    runtime.run(body)
+    table = Table("user", "name", "presence", title_justify="left")
+    order = {"online": 0, "away": 1, "offline": 2}
+    for f in sorted(friends, key=lambda f: (order[f.presence.state.value], f.user.username)):
+        table.add_row(
+            output.escape(f.user.username),
+            output.escape(f.user.display_name),
+            presence_text(f.presence),
+        )
+    output.print_renderable(table)
 
 
-def status(
+@runtime.command
+async def status(
+    client: CoopeClient,
+    json: bool,
     state: Annotated[
-        str | None, typer.Argument(metavar="[online|away]", help="Leave out to only show it.")
+        SetState | None,
+        typer.Argument(metavar="[online|away]", help="Leave out to only show it."),
     ] = None,
     text: Annotated[str | None, typer.Option(help="A status text; '' clears it.")] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Show or set your presence as friends see it."""
-    if state not in (None, "online", "away"):
-        raise typer.BadParameter("state must be online or away", param_hint="STATE")
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            if state is None and text is None:
-                presence = await c.presence.get()
-            else:
-                presence = await c.presence.set(state, text)  # type: ignore[arg-type]
-        if json:
-            output.emit_json(presence)
-        else:
-            output.info(f"{output.escape(presence.username)}: {presence_text(presence)}")
-
-    runtime.run(body)
+    if state is None and text is None:
+        presence = await client.presence.get()
+    else:
+        presence = await client.presence.set(state and state.value, text)  # type: ignore[arg-type]
+    if json:
+        output.emit_json(presence)
+    else:
+        output.info(f"{output.escape(presence.username)}: {presence_text(presence)}")

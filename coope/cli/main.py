@@ -18,10 +18,11 @@ from coope.cli import (
     tokens,
     workspaces,
 )
-from coope.cli.runtime import EXIT_HELP, take_ctrl_c
+from coope.cli.runtime import EXIT_HELP, PlainHelpGroup, take_ctrl_c
 
 app = typer.Typer(
     name="coope",
+    cls=PlainHelpGroup,
     help="Terminal-first real-time collaboration.",
     epilog=EXIT_HELP,
     no_args_is_help=True,

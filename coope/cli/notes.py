@@ -9,27 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import shutil
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.chat import RoomArg, resolve_room, room_label
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+from coope.cli.args import RoomArg
+from coope.client.social import room_label
 from coope.core.errors import CoopeError, Forbidden, InvalidInput
 
 if TYPE_CHECKING:
+    from rich.live import Live
     from rich.progress import Progress, TaskID
 
+    from coope.cli.call_view import CallView
     from coope.client import CoopeClient
-    from coope.client.calls import CallSession
     from coope.core.social_schemas import RoomOut
-    from coope.notes.recorder import Recording, SpeakerRecorder
+    from coope.notes.bot import BotProgress, MeetingBot
+    from coope.notes.recorder import Recording
     from coope.notes.settings import NotesSettings
     from coope.notes.stt import Transcriber
     from coope.notes.summary import Summarizer, Summary
@@ -39,11 +40,12 @@ app = typer.Typer(
     help="Meeting notes: record a call into a page, transcribe, summarize.", no_args_is_help=True
 )
 
-EMPTY_POLL_S = 0.5
-
 
 @app.command()
-def record(
+@runtime.command
+async def record(
+    client: CoopeClient,
+    json: bool,
     room: RoomArg,
     workspace: Annotated[
         str, typer.Option("--workspace", "-w", help="Workspace (name or id) for the notes page.")
@@ -65,9 +67,6 @@ def record(
     takeover: Annotated[
         bool, typer.Option("--takeover", help="Move this account's place in the call here.")
     ] = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Join ROOM's call as a recording participant, then write its notes into a new page.
 
@@ -82,52 +81,56 @@ def record(
     if until_empty and duration is not None:
         raise typer.BadParameter("use either --until-empty or --duration", param_hint="--duration")
 
-    async def body() -> None:
-        from coope.cli.workspaces import resolve_workspace
-        from coope.notes.recorder import new_recording_dir, prune_recordings
-        from coope.notes.settings import NotesSettings, data_dir
+    from coope.notes.bot import BotOptions, MeetingBot
+    from coope.notes.settings import NotesSettings
 
-        settings = NotesSettings.from_env()
-        transcriber, summarizer = _engines(settings)  # a missing engine fails before joining
-        home = data_dir()
-        prune_recordings(home, settings.recording_days)
-        async with runtime.client(server, token) as c:
-            target = await resolve_room(c, room)
-            ws = await resolve_workspace(c, workspace)
-            if not ws.role.can_edit:  # found out now, not after the meeting
-                raise Forbidden(
-                    f"you are a viewer of {ws.name}: writing the notes needs an editor"
-                    " (an owner can run `coope ws role`)"
-                )
-            directory = new_recording_dir(home, target.name)
-            from coope.notes.pipeline import notes_title, transcribe_recording, write_notes
-            from coope.notes.recorder import parse_started
-
-            with _kept_on_failure(directory, ws.name):
-                recording = await _record(c, target, directory, takeover, duration, json)
-                step = Steps(enabled=not json)
-                with step:
-                    segments = await transcribe_recording(recording, transcriber, step)
-                    step(f"summarizing {len(segments)} lines")
-                    summary = await _summarize(segments, summarizer)
-                    started = parse_started(recording.started_at)
-                    name = title or notes_title(room_label(target), started)
-                    step(f"writing the page into {ws.name}")
-                    page = await write_notes(c, ws.id, name, summary, segments)
-        _report_notes(page.id, page.title, ws.name, recording, summary, segments, json, lines=True)
-
-    runtime.run(body)
+    settings = NotesSettings.from_env()
+    transcriber, summarizer = _engines(settings)  # a missing engine fails before joining
+    target = await client.chat.resolve(room)
+    ws = await client.workspaces.resolve(workspace)
+    # The bot refuses a viewer too; said here, the message can name the command.
+    if not ws.role.can_edit:
+        raise Forbidden(
+            f"you are a viewer of {ws.name}: writing the notes needs an editor"
+            " (an owner can run `coope ws role`)"
+        )
+    options = BotOptions(
+        title=title,
+        stop_when_empty=duration is None,
+        max_duration_s=duration,
+        takeover=takeover,
+        recording_days=settings.recording_days,
+    )
+    bot = MeetingBot(
+        client, target.id, ws.id, transcriber=transcriber, summarizer=summarizer, options=options
+    )
+    with (
+        _kept_on_failure(bot, ws.name),
+        _ctrl_c_ends_the_recording(bot) as recorded,
+        _RecordView(bot, target, duration, json, on_recorded=recorded) as view,
+    ):
+        notes = await bot.run(view.show)
+    _report_notes(
+        notes.page.id,
+        notes.page.title,
+        ws.name,
+        notes.recording,
+        notes.summary,
+        notes.segments,
+        json,
+        lines=True,
+    )
 
 
 @contextmanager
-def _kept_on_failure(directory: Path, workspace: str) -> Iterator[None]:
+def _kept_on_failure(bot: MeetingBot, workspace: str) -> Iterator[None]:
     """Whatever stops the notes once someone was recorded (an error, a second Ctrl-C) says
     where the recording is and how to finish the notes from it."""
     try:
         yield
     except BaseException as exc:
-        if not any(directory.glob("*.wav")):  # nothing recorded (e.g. the join was refused)
-            shutil.rmtree(directory, ignore_errors=True)
+        directory = bot.directory
+        if directory is None:  # nothing recorded (e.g. the join was refused): nothing kept
             raise
         where, into = shlex.quote(str(directory)), shlex.quote(workspace)
         hint = (
@@ -141,94 +144,144 @@ def _kept_on_failure(directory: Path, workspace: str) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def _ctrl_c_ends_the_recording(bot: MeetingBot) -> Iterator[Callable[[], None]]:
+    """Ctrl-C and SIGTERM end the recording, not the command: the notes are what it is for.
+
+    The handlers in place before (asyncio.run's own for SIGINT) come back when the function
+    given is called (once the recording is done) or at the latest on the way out, so that a
+    second Ctrl-C while the notes are made stops the command.
+    """
+    loop = asyncio.get_running_loop()
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        loop.add_signal_handler(signum, bot.stop)
+
+    def restore() -> None:
+        while previous:
+            signum, handler = previous.popitem()
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, handler)
+
+    try:
+        yield restore
+    finally:
+        restore()
+
+
 def _engines(settings: NotesSettings) -> tuple[Transcriber, Summarizer]:
     from coope.notes import engines
 
     return engines.transcriber(settings), engines.summarizer(settings)
 
 
-async def _record(
-    client: CoopeClient,
-    room: RoomOut,
-    directory: Path,
-    takeover: bool,
-    duration: float | None,
-    json: bool,
-) -> Recording:
-    """In the call as a recording participant until it empties, the duration is up, Ctrl-C or
-    SIGTERM; every speaker's audio goes to their own file."""
-    from coope.cli.call_view import CallView, emit_event
-    from coope.cli.calls import show_view, until_done
-    from coope.client.calls import CallSession
-    from coope.core.schemas import Event
-    from coope.media.levels import LevelMeter
-    from coope.notes.recorder import SpeakerRecorder
+class _RecordView:
+    """The bot's progress as `coope notes record` shows it: the call while it records (the
+    live view of `coope call join`, or its JSON lines with --json), then each later step on
+    stderr (`Steps`)."""
 
-    loop = asyncio.get_running_loop()
-    meter = LevelMeter(loop.time)
-    recorder = SpeakerRecorder(directory, room=room_label(room), room_id=room.id)
-    stop = asyncio.Event()
-    # Ctrl-C ends the recording, not the command: the notes are what it is for. The handlers
-    # in place before (asyncio.run's own for SIGINT) come back once the files are closed.
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.getsignal(signum) for signum in signals}
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        session = CallSession(
-            client,
-            room.id,
-            takeover=takeover,
-            recording=True,
-            on_event=lambda event: view.event(event),
-        )
-        view = CallView(session, room_label(room), meter, json_lines=json, duration=duration)
-        view.notes.append(f"recording into {directory}")
-        async with session:
-            if json:
-                connected = {"room_id": room.id, "user": session.username, "recording": True}
-                emit_event(Event(type="call.connected", data=connected))
-            workers = [_keep(session, recorder, meter), show_view(view)]
-            if duration is None:
-                workers.append(_until_empty(session))
-            try:
-                await until_done(session, stop, duration, *workers)
-            except CoopeError as exc:  # taken over, the daemon gone, the media lost
-                if not recorder.speakers:
-                    raise
-                output.warning(
-                    f"the recording stopped early ({exc.message}); the notes are made from"
-                    " what was recorded"
-                )
-    finally:
+    def __init__(
+        self,
+        bot: MeetingBot,
+        room: RoomOut,
+        duration: float | None,
+        json: bool,
+        *,
+        on_recorded: Callable[[], None],
+    ) -> None:
+        self._bot = bot
+        self._room = room
+        self._duration = duration
+        self._json = json
+        self._on_recorded = on_recorded
+        self._call: CallView | None = None
+        self._live: Live | None = None
+        self._steps = ExitStack()
+        self._step: Steps | None = None
+
+    def __enter__(self) -> _RecordView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         try:
-            recording = await recorder.finish()
+            self._stop_live()
         finally:
-            for signum, handler in previous.items():
-                loop.remove_signal_handler(signum)
-                signal.signal(signum, handler)
-    return recording
+            self._steps.close()
 
+    def show(self, progress: BotProgress) -> None:
+        if progress.step in ("joining", "recording", "leaving"):
+            self._show_call(progress)
+        elif progress.state == "started":
+            if self._step is None:
+                self._step = self._steps.enter_context(Steps(enabled=not self._json))
+            self._step(progress.detail)
 
-async def _keep(session: CallSession, recorder: SpeakerRecorder, meter: Any) -> None:
-    from coope.media.pcm import frame_to_mono
+    def _show_call(self, progress: BotProgress) -> None:
+        from coope.cli.call_view import CallView, emit_event
+        from coope.core.events import CallConnected, CallConnectedData
 
-    async for user, frame in session.audio_frames():
-        meter.push(user, frame_to_mono(frame))
-        await recorder.add(user, frame)
+        bot, call = self._bot, self._call
+        match progress.step, progress.state:
+            case "joining", "started":
+                assert bot.call is not None  # the bot's place in the call is made first
+                self._call = CallView(
+                    bot.call,
+                    room_label(self._room),
+                    bot.meter,
+                    json_lines=self._json,
+                    duration=self._duration,
+                )
+            case _, "running" if call is not None and progress.event is not None:
+                call.event(progress.event)
+            case "recording", "running" if call is not None:
+                self._refresh(call)
+            case "joining", "finished" if self._json and bot.call is not None:
+                connected = CallConnectedData(
+                    room_id=self._room.id, user=bot.call.username, recording=True
+                )
+                emit_event(CallConnected(data=connected))
+            case "recording", "started" if call is not None:
+                call.notes.append(progress.detail)
+                if not self._json:
+                    self._start_live(call)
+            case "recording", "finished":
+                self._stop_live()  # showing the call as it was, before leaving it
+                if progress.error is not None:
+                    output.warning(
+                        f"the recording stopped early ({progress.error.message}); the notes are"
+                        " made from what was recorded"
+                    )
+            case "leaving", "finished":
+                self._on_recorded()
 
+    def _refresh(self, call: CallView) -> None:
+        if self._live is not None:
+            self._live.update(call.render(), refresh=True)
+        elif self._json:
+            from coope.cli.call_view import emit_event
 
-async def _until_empty(session: CallSession) -> None:
-    """Returns once someone else has been in the call and nobody else is any more."""
-    seen_others = False
-    while True:
-        # Other recorders are not a meeting: two bots must not keep each other in the call.
-        others = session.participants - session.recorders - {session.username}
-        if others:
-            seen_others = True
-        elif seen_others:
+            for event in call.speaking_changes():
+                emit_event(event)
+
+    def _start_live(self, call: CallView) -> None:
+        from rich.live import Live
+
+        from coope.cli.call_view import console
+
+        self._live = Live(call.render(), console=console(), auto_refresh=False)
+        self._live.start(refresh=True)
+
+    def _stop_live(self) -> None:
+        """The last state stays on screen."""
+        live, self._live = self._live, None
+        if live is None or self._call is None:
             return
-        await asyncio.sleep(EMPTY_POLL_S)
+        try:
+            live.update(self._call.render(), refresh=True)
+        finally:
+            live.stop()
+            if not live.console.is_terminal:  # Live ends a terminal's last line, not a file's
+                live.console.line()
 
 
 class Steps:
@@ -302,9 +355,10 @@ def _report_notes(
         }
         if lines:
             from coope.cli.call_view import emit_event
-            from coope.core.schemas import Event
+            from coope.core.events import GenericEvent
 
-            emit_event(Event(type="notes.written", data=result))
+            # The command's own last line, in the shape of the call's event lines before it.
+            emit_event(GenericEvent(type="notes.written", data=result))
         else:
             output.emit_json(result)
         return
@@ -331,7 +385,9 @@ def _segment_json(segment: Segment) -> dict[str, Any]:
 
 
 @app.command()
-def transcribe(
+@runtime.command(login=None)
+async def transcribe(
+    json: bool,
     file: Annotated[
         Path,
         typer.Argument(
@@ -341,37 +397,35 @@ def transcribe(
     speaker: Annotated[
         str | None, typer.Option(help="Who speaks in the file (default: the file's name).")
     ] = None,
-    json: JsonOpt = False,
 ) -> None:
     r"""Transcribe a WAV file (or a whole recording) to `\[mm:ss] Speaker: text` lines."""
+    from coope.notes import engines
+    from coope.notes.pipeline import transcribe_recording
+    from coope.notes.recorder import MANIFEST, Recording
+    from coope.notes.settings import NotesSettings
+    from coope.notes.transcript import line
 
-    async def body() -> None:
-        from coope.notes import engines
-        from coope.notes.pipeline import transcribe_recording
-        from coope.notes.recorder import MANIFEST, Recording
-        from coope.notes.settings import NotesSettings
-        from coope.notes.transcript import line
-
-        transcriber = engines.transcriber(NotesSettings.from_env())
-        if file.is_dir():
-            if not (file / MANIFEST).exists():
-                raise InvalidInput(f"{file} is a directory but not a recording (no {MANIFEST})")
-            with Steps(enabled=not json) as step:
-                segments = await transcribe_recording(Recording.load(file), transcriber, step)
-        else:
-            who = speaker or file.stem
-            segments = await asyncio.to_thread(transcriber.transcribe, file, who)
-        if json:
-            output.emit_json({"segments": [_segment_json(s) for s in segments]})
-            return
-        for segment in segments:
-            print(line(segment))
-
-    runtime.run(body)
+    transcriber = engines.transcriber(NotesSettings.from_env())
+    if file.is_dir():
+        if not (file / MANIFEST).exists():
+            raise InvalidInput(f"{file} is a directory but not a recording (no {MANIFEST})")
+        with Steps(enabled=not json) as step:
+            segments = await transcribe_recording(Recording.load(file), transcriber, step)
+    else:
+        who = speaker or file.stem
+        segments = await asyncio.to_thread(transcriber.transcribe, file, who)
+    if json:
+        output.emit_json({"segments": [_segment_json(s) for s in segments]})
+        return
+    for segment in segments:
+        print(line(segment))
 
 
 @app.command()
-def summarize(
+@runtime.command(login=False)
+async def summarize(
+    client: CoopeClient,
+    json: bool,
     source: Annotated[
         str,
         typer.Argument(
@@ -384,46 +438,35 @@ def summarize(
         str | None,
         typer.Option("--into", help="Write the notes as a new page in this workspace."),
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Summarize a transcript: summary, decisions and action items (with owners)."""
+    from coope.notes import engines
+    from coope.notes.settings import NotesSettings
+    from coope.notes.transcript import parse_lines
 
-    async def body() -> None:
-        from coope.notes import engines
-        from coope.notes.settings import NotesSettings
-        from coope.notes.transcript import parse_lines
+    summarizer = engines.summarizer(NotesSettings.from_env())
+    path = Path(source)
+    if path.is_file():
+        try:
+            text, name = path.read_text(encoding="utf-8"), path.stem
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {path} as text: {exc}") from exc
+    else:
+        # A file summarizes offline; a page needs the daemon, and so does --into.
+        runtime.require_login(client)
+        page = await client.pages.resolve(source)
+        text, name = (await client.pages.content(page.id)).markdown, page.title
+    if into is None:
+        await _summarize_text(text, summarizer, json)
+        return
+    from coope.notes.pipeline import write_notes
 
-        summarizer = engines.summarizer(NotesSettings.from_env())
-        path = Path(source)
-        if path.is_file():
-            try:
-                text, name = path.read_text(encoding="utf-8"), path.stem
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"cannot read {path} as text: {exc}") from exc
-            if into is None:
-                await _summarize_text(text, summarizer, json)
-                return
-        async with runtime.client(server, token) as c:
-            if not path.is_file():
-                from coope.cli.pages import resolve_page
-
-                page = await resolve_page(c, source)
-                text, name = (await c.pages.content(page.id)).markdown, page.title
-            if into is None:
-                await _summarize_text(text, summarizer, json)
-                return
-            from coope.cli.workspaces import resolve_workspace
-            from coope.notes.pipeline import write_notes
-
-            ws = await resolve_workspace(c, into)
-            segments = parse_lines(_transcript_part(text))
-            summary = await _summarize(segments, summarizer)
-            made = await write_notes(c, ws.id, f"Notes — {name}", summary, segments)
-        _report_notes(made.id, made.title, ws.name, None, summary, segments, json)
-
-    runtime.run(body)
+    runtime.require_login(client)
+    ws = await client.workspaces.resolve(into)
+    segments = parse_lines(_transcript_part(text))
+    summary = await _summarize(segments, summarizer)
+    made = await write_notes(client, ws.id, f"Notes — {name}", summary, segments)
+    _report_notes(made.id, made.title, ws.name, None, summary, segments, json)
 
 
 def _transcript_part(text: str) -> str:

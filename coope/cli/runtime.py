@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
 
 import typer
+from typer.core import TyperGroup
 
-from coope.cli import credentials, output
+from coope.cli import output
+from coope.client.profiles import PROFILE_ENV, Profiles, not_logged_in
 from coope.core.errors import (
     BadRequest,
     Conflict,
@@ -33,7 +37,7 @@ ServerOpt = Annotated[
         "--server",
         envvar="COOPE_SERVER",
         show_envvar=True,
-        help="Daemon URL (default: the last one logged in to, else http://127.0.0.1:8765).",
+        help="Daemon URL (default: the server of the last login, else http://127.0.0.1:8765).",
     ),
 ]
 TokenOpt = Annotated[
@@ -43,6 +47,15 @@ TokenOpt = Annotated[
         envvar="COOPE_TOKEN",
         show_envvar=True,
         help="Session or API token (default: the saved login for the server).",
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        envvar=PROFILE_ENV,
+        show_envvar=True,
+        help="Use this saved login (see `coope profile list`).",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -73,23 +86,18 @@ def exit_code(error: CoopeError) -> int:
     return 1
 
 
-def resolve_server(server: str | None) -> str:
-    from coope.client import DEFAULT_SERVER
-
-    return (server or credentials.default_server() or DEFAULT_SERVER).rstrip("/")
-
-
-def client(server: str | None, token: str | None, *, need_login: bool = True) -> CoopeClient:
+def client(
+    server: str | None, token: str | None, profile: str | None = None, *, need_login: bool = True
+) -> CoopeClient:
     """A client for the chosen server, with the explicit token or the saved login."""
-    from coope.client import CoopeClient
+    return Profiles().client(server, token, profile, need_login=need_login)
 
-    url = resolve_server(server)
-    if token is None:
-        saved = credentials.saved_login(url)
-        token = saved["token"] if saved else None
-    if token is None and need_login:
-        raise Unauthenticated(f"not logged in to {url}: run `coope login USER` or pass --token")
-    return CoopeClient(url, token)
+
+def require_login(client: CoopeClient) -> None:
+    """For a `login=False` command at the point where it needs the daemon's trust (before it
+    sends something a daemon would refuse, or start work that it would waste)."""
+    if client.token is None:
+        raise not_logged_in(client.server)
 
 
 @contextmanager
@@ -144,3 +152,129 @@ def read_password(password_stdin: bool, *, confirm: bool = False) -> str:
             raise InvalidInput("--password-stdin: no password on standard input")
         return line
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+# --- one declaration of the options every command shares -----------------------------------
+
+AsyncCommand = Callable[..., Awaitable[None]]
+_INJECTED = ("client", "json")
+_SHARED: list[tuple[str, Any, Any]] = [
+    ("server", ServerOpt, None),
+    ("token", TokenOpt, None),
+    ("profile", ProfileOpt, None),
+    ("json", JsonOpt, False),
+]
+
+
+TyperCommand = Callable[..., None]
+
+
+@overload
+def command(fn: AsyncCommand) -> TyperCommand: ...
+@overload
+def command(*, login: bool | None = True) -> Callable[[AsyncCommand], TyperCommand]: ...
+def command(
+    fn: AsyncCommand | None = None, *, login: bool | None = True
+) -> TyperCommand | Callable[[AsyncCommand], TyperCommand]:
+    """Make an async function a Typer command with the shared options declared once.
+
+    The function states what it needs by parameter name and gets it:
+    - `client`: a `CoopeClient` for `--server` / `--token` / `--profile` (or the saved login),
+      open for the body and closed after it. `login=False` allows no token (signup, login);
+      `login=None` adds no connection options at all (commands that never reach a daemon).
+    - `json`: the `--json` flag, declared here for every command that takes it.
+    A shared option the function declares itself is its own: it gets the value, and the
+    connection does not use it (`login --profile NAME` names the profile to save).
+    Its other parameters are the command's own arguments and options, declared the Typer way.
+    Errors end as one `error: ...` line and their exit code (`run`).
+
+        @app.command()
+        @runtime.command
+        async def whoami(client: CoopeClient, json: bool) -> None: ...
+    """
+    if fn is None:
+        return functools.partial(_typer_command, login=login)
+    return _typer_command(fn, login=login)
+
+
+def _typer_command(fn: AsyncCommand, *, login: bool | None) -> TyperCommand:
+    own = _evaluated(fn)
+    takes = set(inspect.signature(fn).parameters)
+    declared = {p.name for p in own}
+    shared = [
+        _option(name, annotation, default)
+        for name, annotation, default in _SHARED
+        if name not in declared and (name in takes if name == "json" else login is not None)
+    ]
+
+    def typer_command(**values: Any) -> None:
+        # The shared options the function does not declare itself pick the connection.
+        server, token, profile = (
+            None if name in declared else values.pop(name, None)
+            for name in ("server", "token", "profile")
+        )
+
+        async def body() -> None:
+            if "client" not in takes:
+                await fn(**values)
+                return
+            # No token is asked for up front: the body's own checks (arguments, engines) come
+            # first, and a daemon's refusal of a missing login is told as such.
+            async with client(server, token, profile, need_login=False) as opened:
+                try:
+                    await fn(client=opened, **values)
+                except Unauthenticated:
+                    if login and opened.token is None:
+                        raise not_logged_in(opened.server) from None
+                    raise
+
+        run(body)
+
+    typer_command.__name__ = fn.__name__
+    typer_command.__qualname__ = fn.__qualname__
+    typer_command.__doc__ = fn.__doc__
+    typer_command.__module__ = fn.__module__
+    parameters = own + shared
+    typer_command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    typer_command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return typer_command
+
+
+def _evaluated(fn: AsyncCommand) -> list[inspect.Parameter]:
+    """`fn`'s own parameters with their annotations evaluated (modules postpone annotations),
+    leaving out the injected ones, whose types may exist only for the type checker."""
+    namespace = getattr(fn, "__globals__", {})
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.name in _INJECTED:
+            continue
+        annotation = p.annotation
+        if isinstance(annotation, str):
+            annotation = eval(annotation, namespace)  # the module's own annotation text
+        params.append(p.replace(annotation=annotation, kind=inspect.Parameter.KEYWORD_ONLY))
+    return params
+
+
+def _option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def plain_help_types(command: Any, ctx: Any) -> None:
+    """No type shown beside a flag in help (`--json` takes no value, so `<bool>` misleads),
+    for `command` and everything under it."""
+    params = [*getattr(command, "params", []), command.get_help_option(ctx)]
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_help_types(sub, ctx)
+
+
+class PlainHelpGroup(TyperGroup):
+    """The root group: help of every command under it drawn with `plain_help_types`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        plain_help_types(self, ctx)  # before parsing: `--help` is answered while parsing
+        return super().parse_args(ctx, args)

@@ -2,91 +2,68 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.runtime import JsonOpt, ServerOpt, TokenOpt
+
+if TYPE_CHECKING:
+    from coope.client import CoopeClient
 
 app = typer.Typer(help="API tokens for bots and scripts.", no_args_is_help=True)
 
 
-def _when(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
-
-
 @app.command()
-def create(
+@runtime.command
+async def create(
+    client: CoopeClient,
+    json: bool,
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'notes-bot'.")],
     expires_days: Annotated[
         int | None, typer.Option(min=1, max=3650, help="Expire after this many days.")
     ] = None,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Create a token. Its secret is shown once: store it now."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            created = await c.tokens.create(name, expires_days)
-        if json:
-            output.emit_json(created)
-            return
-        output.success(f"token {created.info.id} ({created.info.name}) created")
+    created = await client.tokens.create(name, expires_days)
+    output.done(json, created, f"token {created.info.id} ({created.info.name}) created")
+    if not json:
         output.info(output.escape(created.token))
         output.warning("this is the only time the token is shown")
 
-    runtime.run(body)
-
 
 @app.command("list")
-def list_(server: ServerOpt = None, token: TokenOpt = None, json: JsonOpt = False) -> None:
+@runtime.command
+async def list_(client: CoopeClient, json: bool) -> None:
     """List your tokens (never their secrets)."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            tokens = await c.tokens.list()
-        if json:
-            output.emit_json(tokens)
-            return
-        if not tokens:
-            output.info("no API tokens")
-            return
-        output.table(
-            ["id", "name", "prefix", "created", "expires", "last used"],
+    tokens = await client.tokens.list()
+    when = output.local_time
+    output.listing(
+        json,
+        tokens,
+        ["id", "name", "prefix", "created", "expires", "last used"],
+        (
             [
-                [
-                    str(t.id),
-                    t.name,
-                    t.prefix + "…",
-                    _when(t.created_at),
-                    _when(t.expires_at),
-                    _when(t.last_used_at),
-                ]
-                for t in tokens
-            ],
-        )
-
-    runtime.run(body)
+                str(t.id),
+                t.name,
+                t.prefix + "…",
+                when(t.created_at),
+                when(t.expires_at),
+                when(t.last_used_at),
+            ]
+            for t in tokens
+        ),
+        empty="no API tokens",
+    )
 
 
 @app.command()
-def revoke(
+@runtime.command
+async def revoke(
+    client: CoopeClient,
+    json: bool,
     token_id: Annotated[int, typer.Argument(help="The token's id, from `coope token list`.")],
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
 ) -> None:
     """Revoke a token: it stops working at once."""
-
-    async def body() -> None:
-        async with runtime.client(server, token) as c:
-            await c.tokens.revoke(token_id)
-        if json:
-            output.emit_json({"revoked": token_id})
-        else:
-            output.success(f"token {token_id} revoked")
-
-    runtime.run(body)
+    await client.tokens.revoke(token_id)
+    output.done(json, {"revoked": token_id}, f"token {token_id} revoked")

@@ -4,13 +4,17 @@
         async for user, frame in call.audio_frames():
             ...
 
-Signalling runs over the member's event stream (the protocol is documented with the daemon's
-SFU): `call.join` -> `call.joined`; every offer is ours (`call.offer` -> `call.answer`, one at a
-time); `call.renegotiate` asks for more receive-only m-lines; `call.tracks` says whose audio or
-video each of them carries; `call.kicked` ends the session when the same account takes the call
-over elsewhere, or is removed from the room; `call.leave` -> `call.left` on the way out.
+Signalling rides on the client's live connection (`client.live`; the protocol is documented with
+the daemon's SFU): `call.join` -> `call.joined`; every offer is ours (`call.offer` ->
+`call.answer`, one at a time); `call.renegotiate` asks for more receive-only m-lines;
+`call.tracks` says whose audio or video each of them carries; `call.kicked` ends the session
+when the same account takes the call over elsewhere, or is removed from the room; `call.leave`
+-> `call.left` on the way out. The daemon ends a connection's part in a call when that
+connection closes, so a session ends when the live connection drops, even though the
+connection itself comes back.
 
-aiortc is imported when a session starts, not with this module, so `list_calls` stays cheap.
+aiortc is imported when a session starts, not with this module, so `client.calls.list()` stays
+cheap.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from coope.client.transport import Transport
 from coope.core.errors import (
     Conflict,
     CoopeError,
@@ -30,9 +35,21 @@ from coope.core.errors import (
     InternalError,
     NotFound,
     Unavailable,
-    error_from_body,
 )
-from coope.core.schemas import Event
+from coope.core.events import (
+    CallAnswer,
+    CallEnded,
+    CallJoined,
+    CallKicked,
+    CallLeft,
+    CallParticipantJoined,
+    CallParticipantLeft,
+    CallRecording,
+    CallRenegotiate,
+    CallTrack,
+    CallTracks,
+    Event,
+)
 from coope.core.social_schemas import KICKED_TAKEN_OVER, CallListOut, CallOut
 
 if TYPE_CHECKING:
@@ -40,21 +57,44 @@ if TYPE_CHECKING:
     from av import AudioFrame
 
     from coope.client.client import CoopeClient
-    from coope.client.events import EventStream
+    from coope.client.live import ConnectionState, Handle
 
 log = logging.getLogger(__name__)
 
 AudioCallback = Callable[[str, "AudioFrame"], None]
 EventCallback = Callable[[Event], None]
 
+E = TypeVar("E", bound=Event)
+
 AUDIO_QUEUE = 250  # 5 s of 20 ms frames per `audio_frames()` reader before the oldest are dropped
 LEAVE_TIMEOUT_S = 3.0
 
 
+class CallsApi:
+    """`client.calls`: the calls going on in your rooms, links to them, and joining one."""
+
+    def __init__(self, client: CoopeClient, transport: Transport) -> None:
+        self._client = client
+        self._t = transport
+
+    async def list(self) -> list[CallOut]:
+        """The calls going on in your rooms, and who is in them."""
+        found: CallListOut = await self._t.call("GET", "/api/v1/calls", CallListOut)
+        return found.calls
+
+    def link(self, room_id: int) -> str:
+        """The address of the room's call page, for a browser."""
+        return f"{self._t.server}/call/{room_id}"
+
+    def join(self, room_id: int, **options: Any) -> CallSession:
+        """A call in a room: `async with client.calls.join(room_id, audio=track) as call`.
+        Options are those of `CallSession` (takeover, recording, audio, video, on_audio...)."""
+        return CallSession(self._client, room_id, **options)
+
+
 async def list_calls(client: CoopeClient) -> list[CallOut]:
-    """The calls going on in your rooms (`GET /api/v1/calls`)."""
-    found: CallListOut = await client._transport.call("GET", "/api/v1/calls", CallListOut)
-    return found.calls
+    """Kept for existing callers: `client.calls.list()`."""
+    return await client.calls.list()
 
 
 @dataclass(frozen=True)
@@ -73,8 +113,9 @@ class CallSession:
     leaving sends `call.leave` and closes everything it opened. `participants` and `tracks`
     follow the room's events. Received audio comes per person from `audio_frames()` or the
     `on_audio` callback. `wait()` returns or raises when the session ends on its own: taken
-    over by another device (`Conflict`), removed from the room (`NotFound`), the daemon gone
-    (`DaemonUnreachable`), the media connection lost (`Unavailable`).
+    over by another device (`Conflict`), removed from the room (`NotFound`), the live
+    connection dropped (`DaemonUnreachable`) or refused (`Unauthenticated`), the media
+    connection lost (`Unavailable`).
 
     Args:
         client: A logged-in client.
@@ -86,7 +127,8 @@ class CallSession:
         receive_video: Take video slots when others publish video (frames are dropped for now);
             without it only audio is received, and the daemon is told so at joining.
         on_audio: Called with (username, frame) for every received audio frame.
-        on_event: Called with every call event of this room (`call.*`).
+        on_event: Called with every call event of this room (`call.*`), typed as in
+            `coope.core.events`; an exception it raises is logged, and the call goes on.
         connect_timeout_s: How long joining may take until media flows.
         reply_timeout_s: How long to wait for each answer from the daemon.
     """
@@ -123,9 +165,8 @@ class CallSession:
         self._on_event = on_event
         self._connect_timeout = connect_timeout_s
         self._reply_timeout = reply_timeout_s
-        self._events: EventStream | None = None
+        self._handles: list[Handle] = []
         self._sources: dict[RTCRtpTransceiver, str] = {}
-        self._pending: asyncio.Future[Event] | None = None
         self._negotiating = asyncio.Lock()
         self._audio_queues: list[asyncio.Queue[tuple[str, AudioFrame] | None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -159,11 +200,10 @@ class CallSession:
             raise
 
     async def _start(self) -> None:
-        self._events = self.client.events()
-        await self._events.__aenter__()
-        if self._events.ready is not None:
-            self.username = str(self._events.ready.data.get("user", {}).get("username", ""))
-        self._spawn(self._read())
+        live = self.client.live
+        await live.connect()
+        self.username = live.user.username if live.user is not None else ""
+        self._handles = [live.on("call.*", self._on_call_event), live.on_state(self._on_live_state)]
         joined = await self._request(
             {
                 "type": "call.join",
@@ -172,12 +212,13 @@ class CallSession:
                 "recording": self.recording,
                 # Without video slots the daemon neither sends video nor asks for slots.
                 "receive_video": self._receive_video,
-            }
+            },
+            CallJoined,
         )
         self._joined = True
-        self.participants = set(joined.data.get("participants") or [])
-        self.recorders = set(joined.data.get("recording") or [])
-        self.ice_servers = list(joined.data.get("ice_servers") or [])
+        self.participants = set(joined.data.participants)
+        self.recorders = set(joined.data.recording)
+        self.ice_servers = [s.model_dump(mode="json") for s in joined.data.ice_servers]
         self.pc = self._peer_connection()
         await self._negotiate()
         await self._until_connected()
@@ -231,22 +272,21 @@ class CallSession:
             self._end(Unavailable("the call's media connection failed"))
 
     async def aclose(self) -> None:
-        """Leave the call (if still in it) and close the peer connection, the event stream and
-        every task. Safe to call more than once."""
+        """Leave the call (if still in it) and close the peer connection and every task; the
+        client's live connection stays open for everything else. Safe to call more than once."""
         if self._closing:
             return
         self._closing = True
-        events = self._events
-        if self._joined and not self._ended.is_set() and events is not None:
+        if self._joined and not self._ended.is_set():
             with contextlib.suppress(Exception):
-                await events.send({"type": "call.leave", "room_id": self.room_id})
+                await self.client.live.send({"type": "call.leave", "room_id": self.room_id})
                 # wait_for, not asyncio.timeout: on Python 3.11 a timeout inside a task that is
                 # already being cancelled (Ctrl-C) raises CancelledError and skips the cleanup.
                 await asyncio.wait_for(self._left.wait(), LEAVE_TIMEOUT_S)
         if self.pc is not None:
             await self.pc.close()
-        if events is not None:
-            await events.aclose()
+        for handle in self._handles:
+            handle.unsubscribe()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -274,8 +314,6 @@ class CallSession:
         self._error = error
         self._ended.set()
         self._media_changed.set()
-        if self._pending is not None and not self._pending.done():
-            self._pending.set_exception(error or InternalError("the call session is closed"))
         for queue in self._audio_queues:
             _put_dropping_oldest(queue, None)
 
@@ -286,65 +324,64 @@ class CallSession:
 
     # --- signalling --------------------------------------------------------------------------
 
-    async def _read(self) -> None:
-        assert self._events is not None
-        try:
-            async for event in self._events:
-                self._dispatch(event)
-        except CoopeError as exc:
-            self._end(exc)
-        except Exception as exc:
-            # The task's boundary: whatever broke the socket (or a callback), the session must
-            # end and say so rather than wait forever on a reader that is gone.
-            self._end(DaemonUnreachable(f"the call's event stream broke: {exc!r}"))
+    def _on_live_state(self, state: ConnectionState) -> None:
+        if state == "connected":
+            return
+        # The daemon took us out of the call with the connection; nothing is left to leave.
+        self._left.set()
         if not self._closing:
-            self._end(DaemonUnreachable("the daemon closed the event stream"))
+            live_error = self.client.live.error
+            self._end(
+                live_error
+                if live_error is not None and state == "closed"
+                else DaemonUnreachable("the connection to the daemon dropped, and the call with it")
+            )
+
+    def _on_call_event(self, event: Event) -> None:
+        if _room_of(event) != self.room_id:
+            return
+        try:
+            self._dispatch(event)
+        except Exception as exc:  # a bug of ours: the session ends and says so, never hangs
+            log.exception("a call event could not be handled")
+            self._end(InternalError(f"handling {event.type} failed: {exc!r}"))
+            return
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("the on_event callback failed on %s", event.type)
 
     def _dispatch(self, event: Event) -> None:
-        kind, data = event.type, event.data
-        if kind == "error":
-            error = error_from_body({"error": data}, 0)
-            if self._pending is not None and not self._pending.done():
-                self._pending.set_exception(error)
-            else:
-                log.warning("call error from the daemon: %s", error.message)
-            return
-        if not kind.startswith("call.") or data.get("room_id") != self.room_id:
-            return
-        if kind in ("call.joined", "call.answer"):
-            if kind == "call.answer":
-                # Here, in the order the daemon sent it, not once the offering task resumes:
-                # a `call.tracks` read right behind the answer (a slot filled just after it)
-                # would be undone by the answer's older map, its audio dropped as nobody's.
-                self.tracks = _tracks(data.get("tracks"))
-            if self._pending is not None and not self._pending.done():
-                self._pending.set_result(event)
-        elif kind == "call.tracks":
-            self.tracks = _tracks(data.get("tracks"))
-        elif kind == "call.renegotiate":
+        if isinstance(event, CallAnswer | CallTracks):
+            # An answer's map is taken here, in the order the daemon sent it, not once the
+            # offering task resumes: a `call.tracks` read right behind the answer (a slot filled
+            # just after it) would be undone by the answer's older map, its audio dropped.
+            self.tracks = _tracks(event.data.tracks)
+        elif isinstance(event, CallRenegotiate):
             # Asked before our first offer (someone published while we were joining): that
             # offer is still to come, and the daemon answers it with whatever is missing then.
             if self.pc is not None:
-                self._spawn(self._renegotiate(data))
-        elif kind == "call.participant_joined":
-            self.participants.add(str(data.get("user")))
-            if data.get("recording"):
-                self.recorders.add(str(data.get("user")))
-        elif kind == "call.recording":
-            if data.get("active") is False:
-                self.recorders.discard(str(data.get("user")))
+                self._spawn(self._renegotiate(event.data.audio, event.data.video))
+        elif isinstance(event, CallParticipantJoined):
+            self.participants.add(event.data.user)
+            if event.data.recording:
+                self.recorders.add(event.data.user)
+        elif isinstance(event, CallRecording):
+            if event.data.active:
+                self.recorders.add(event.data.user)
             else:
-                self.recorders.add(str(data.get("user")))
-        elif kind == "call.participant_left":
-            self.participants.discard(str(data.get("user")))
-            self.recorders.discard(str(data.get("user")))
-        elif kind == "call.ended":
+                self.recorders.discard(event.data.user)
+        elif isinstance(event, CallParticipantLeft):
+            self.participants.discard(event.data.user)
+            self.recorders.discard(event.data.user)
+        elif isinstance(event, CallEnded):
             self.participants.clear()
             self.recorders.clear()
-        elif kind == "call.left":
+        elif isinstance(event, CallLeft):
             self._left.set()
-        elif kind == "call.kicked":
-            reason = str(data.get("reason") or KICKED_TAKEN_OVER)
+        elif isinstance(event, CallKicked):
+            reason = event.data.reason or KICKED_TAKEN_OVER
             if reason == KICKED_TAKEN_OVER:
                 self._end(
                     Conflict(
@@ -354,25 +391,29 @@ class CallSession:
                 )
             else:  # no longer a member of the room
                 self._end(NotFound(f"you are out of the call in room {self.room_id}: {reason}"))
-        if self._on_event is not None:
-            self._on_event(event)
 
-    async def _request(self, message: dict[str, Any]) -> Event:
-        """Send one join or offer and wait for its answer (or the error it caused)."""
-        assert self._events is not None
+    async def _request(self, message: dict[str, Any], reply: type[E]) -> E:
+        """Send one join or offer and wait for its answer (or the error it caused), unless the
+        session ends first (taken over, the connection dropped): then raise why."""
         self._raise_if_ended()
-        future: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
-        self._pending = future
+        answer = asyncio.ensure_future(
+            self.client.live.request(
+                message,
+                lambda event: isinstance(event, reply) and _room_of(event) == self.room_id,
+                timeout_s=self._reply_timeout,
+            )
+        )
+        ended = asyncio.ensure_future(self._ended.wait())
         try:
-            await self._events.send(message)
-            async with asyncio.timeout(self._reply_timeout):
-                return await future
-        except TimeoutError:
-            raise Unavailable(
-                f"the daemon did not answer {message['type']} within {self._reply_timeout:g} s"
-            ) from None
+            await asyncio.wait((answer, ended), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self._pending = None
+            for waiting in (answer, ended):
+                waiting.cancel()
+            await asyncio.gather(answer, ended, return_exceptions=True)
+        if answer.done() and not answer.cancelled() and isinstance(event := answer.result(), reply):
+            return event
+        self._raise_if_ended()
+        raise InternalError("the call session is closed")
 
     async def _negotiate(self, more_audio: int = 0, more_video: int = 0) -> None:
         from aiortc import RTCSessionDescription
@@ -391,15 +432,15 @@ class CallSession:
                     "room_id": self.room_id,
                     "sdp": self.pc.localDescription.sdp,
                     "sources": sources,
-                }
+                },
+                CallAnswer,
             )
             await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=str(answer.data["sdp"]), type="answer")
+                RTCSessionDescription(sdp=answer.data.sdp, type="answer")
             )
 
-    async def _renegotiate(self, missing: dict[str, Any]) -> None:
-        audio = int(missing.get("audio") or 0)
-        video = int(missing.get("video") or 0) if self._receive_video else 0
+    async def _renegotiate(self, audio: int, video: int) -> None:
+        video = video if self._receive_video else 0
         if not (audio or video):
             return
         try:
@@ -457,14 +498,14 @@ class CallSession:
             self._audio_queues.remove(queue)
 
 
-def _tracks(raw: Any) -> dict[str, TrackInfo]:
-    if not isinstance(raw, dict):
-        return {}
-    return {
-        str(mid): TrackInfo(str(t.get("user")), str(t.get("kind")), str(t.get("source")))
-        for mid, t in raw.items()
-        if isinstance(t, dict)
-    }
+def _tracks(tracks: dict[str, CallTrack]) -> dict[str, TrackInfo]:
+    return {mid: TrackInfo(t.user, t.kind, t.source) for mid, t in tracks.items()}
+
+
+def _room_of(event: Event) -> object:
+    """The room a call event is about (an event of a newer daemon keeps its data raw)."""
+    data = event.data
+    return data.get("room_id") if isinstance(data, dict) else getattr(data, "room_id", None)
 
 
 def _put_dropping_oldest(queue: asyncio.Queue[Any], item: Any) -> None:

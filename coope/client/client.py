@@ -6,10 +6,14 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from coope.client.accounts import AdminApi, AuthApi, TokensApi
+from coope.client.calls import CallsApi
 from coope.client.docs import PagesApi, WorkspacesApi
 from coope.client.events import EventStream
-from coope.client.follow import ChangeKind, follow_room
+from coope.client.follow import ChangeKind
+from coope.client.live import Backoff, Live
 from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import DEFAULT_SERVER, Transport
 from coope.core.schemas import HealthOut
@@ -25,14 +29,29 @@ if TYPE_CHECKING:
 class CoopeClient:
     """`async with CoopeClient(server, token) as client: await client.auth.whoami()`
 
-    One aiohttp session for everything; one attribute per area of the API. Errors are the same
-    `CoopeError` classes the daemon raised.
+    One aiohttp session for every request and one live connection (`live`) for every
+    subscription; one attribute per area of the API. Errors are the same `CoopeError` classes
+    the daemon raised.
+
+    Args:
+        server: The daemon's address, e.g. `http://127.0.0.1:8765`.
+        token: A session or API token (or none, to sign up or log in first).
+        session: An aiohttp session to use instead of one of the client's own; it stays the
+            caller's, open after the client is closed.
+        timeout: For each request: seconds in all, or an `aiohttp.ClientTimeout`.
+        reconnect: The delays between the live connection's reconnect attempts.
     """
 
     def __init__(
-        self, server: str = DEFAULT_SERVER, token: str | None = None, *, timeout_s: float = 30.0
+        self,
+        server: str = DEFAULT_SERVER,
+        token: str | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: aiohttp.ClientTimeout | float = 30.0,
+        reconnect: Backoff | None = None,
     ) -> None:
-        self._transport = Transport(server, token, timeout_s)
+        self._transport = Transport(server, token, timeout, session)
         self.auth = AuthApi(self._transport)
         self.tokens = TokensApi(self._transport)
         self.admin = AdminApi(self._transport)
@@ -41,6 +60,8 @@ class CoopeClient:
         self.chat = ChatApi(self._transport)
         self.workspaces = WorkspacesApi(self._transport)
         self.pages = PagesApi(self._transport)
+        self.live = Live(self._transport, self.chat.changes, backoff=reconnect)
+        self.calls = CallsApi(self, self._transport)
 
     @property
     def server(self) -> str:
@@ -55,9 +76,9 @@ class CoopeClient:
         return result
 
     def follow_room(self, room_id: int, after: int) -> AsyncIterator[tuple[ChangeKind, MessageOut]]:
-        """Every change in a room after sequence number `after`, live and in order; reconnects
-        and catches up by itself (see `coope.client.follow`)."""
-        return follow_room(self, room_id, after)
+        """Every change in a room after sequence number `after`, live and in order, across
+        reconnects (`live.room`)."""
+        return self.live.room(room_id, after)
 
     def replica(self, page_id: int, doc: Doc[Any] | None = None) -> PageReplica:
         """A live copy of a page's content; use as `async with client.replica(page_id)`.
@@ -68,14 +89,12 @@ class CoopeClient:
         return PageReplica(self._transport, page_id, doc)
 
     def call(self, room_id: int, **options: Any) -> CallSession:
-        """A call in a room: `async with client.call(room_id, audio=track) as call`. Options are
-        those of `coope.client.calls.CallSession` (takeover, audio, video, on_audio...)."""
-        from coope.client.calls import CallSession  # aiortc loads only when a call is made
-
-        return CallSession(self, room_id, **options)
+        """Kept for existing callers: `calls.join`."""
+        return self.calls.join(room_id, **options)
 
     def events(self) -> EventStream:
-        """The live event stream; use as `async with client.events() as events`."""
+        """A socket of its own read as plain events (`async with client.events() as events`),
+        for tools and tests; front ends share `live` instead."""
         return EventStream(self._transport)
 
     async def __aenter__(self) -> CoopeClient:
@@ -90,4 +109,6 @@ class CoopeClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the live connection (every subscription ends) and the client's own session."""
+        await self.live.aclose()
         await self._transport.aclose()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
+from coope.client import names
+from coope.client.names import PageEntry
 from coope.client.transport import Transport
 from coope.client.transport import segment as _seg
 from coope.core.schemas import UsernameIn
@@ -121,6 +124,13 @@ class WorkspacesApi:
     async def revoke_invite(self, workspace_id: int, code: str) -> None:
         await self._t.call("DELETE", f"/api/v1/workspaces/{workspace_id}/invites/{_seg(code)}")
 
+    async def resolve(self, target: str) -> WorkspaceOut:
+        """The workspace a person means: `3`, `#3`, or a name (case-insensitive, among theirs).
+
+        Raises `NotFound` when there is none, `InvalidInput` when the name fits several.
+        """
+        return await names.resolve_workspace(self, target)
+
     async def join(self, code_or_url: str) -> JoinOut:
         """Join with an invite code, or a link ending in one."""
         code = code_or_url.strip().rstrip("/").rsplit("/", 1)[-1]
@@ -140,6 +150,30 @@ class WorkspacesApi:
 class PagesApi:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
+        self._workspaces = WorkspacesApi(transport)  # names are looked up among your workspaces
+
+    async def resolve(
+        self, target: str, *, within: WorkspaceOut | None = None, trash: bool = False
+    ) -> PageOut:
+        """The page a person means: `12`, `#12`, `WS/Parent/Child`, `Parent/Child` or `Child`
+        (see `coope.client.names`).
+
+        Args:
+            target: What the person wrote.
+            within: Only look among this workspace's pages.
+            trash: Also look among pages in the trash (by title: the roots of what was archived).
+
+        Raises `NotFound` when there is none, `InvalidInput` when the name fits several (the
+        message lists them) or names by id a page outside `within`.
+        """
+        return await names.resolve_page(self, self._workspaces, target, within=within, trash=trash)
+
+    async def entries(
+        self, workspaces: Sequence[WorkspaceOut], *, trash: bool = False
+    ) -> list[PageEntry]:
+        """The pages of `workspaces`, each with its title path, in tree order (with `trash`, the
+        roots of what is in the trash too)."""
+        return await names.page_entries(self, workspaces, trash=trash)
 
     async def create(
         self,

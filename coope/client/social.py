@@ -1,11 +1,19 @@
-"""Client areas for friends, presence and chat."""
+"""Client areas for friends, presence and chat, and the names people give rooms.
+
+A room is named `@alice` (your direct room with a friend), `#team` (a group room you are in,
+by name, any case) or by its id (`12` or `#12`); an invitation by its room's id or `#name`.
+Every front end resolves names here, so they mean the same everywhere.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
+from coope.client.names import IdName
 from coope.client.transport import Transport
 from coope.client.transport import segment as _seg
+from coope.core.errors import InvalidInput, NotFound
+from coope.core.models import RoomKind
 from coope.core.schemas import UsernameIn
 from coope.core.social_schemas import (
     FriendListOut,
@@ -20,6 +28,7 @@ from coope.core.social_schemas import (
     ReadIn,
     ReadOut,
     RoomCreateIn,
+    RoomInviteOut,
     RoomInvitesOut,
     RoomListOut,
     RoomOut,
@@ -29,6 +38,8 @@ from coope.core.social_schemas import (
     UserRef,
     UserRefListOut,
 )
+
+T = TypeVar("T")
 
 
 class FriendsApi:
@@ -81,6 +92,16 @@ class FriendsApi:
         out: UserRefListOut = await self._t.call("GET", "/api/v1/blocks", UserRefListOut)
         return out.users
 
+    async def get(self, username: str) -> FriendOut:
+        """Your friend `username` (with or without @) and their presence."""
+        wanted = username.strip().removeprefix("@").strip().lower()
+        if not wanted:
+            raise InvalidInput(f"name a friend by their username, not {username!r}")
+        for friend in await self.list():
+            if friend.user.username.lower() == wanted:
+                return friend
+        raise NotFound(f"{wanted} is not your friend")
+
     # Last in the class: the name would shadow the builtin in the annotations that follow it.
     async def list(self) -> list[FriendOut]:
         out: FriendListOut = await self._t.call("GET", "/api/v1/friends", FriendListOut)
@@ -114,6 +135,51 @@ class ChatApi:
     async def room(self, room_id: int) -> RoomOut:
         out: RoomOut = await self._t.call("GET", f"/api/v1/rooms/{room_id}", RoomOut)
         return out
+
+    async def resolve(self, target: str) -> RoomOut:
+        """The room a person means by `@user`, `#name` or an id (see the module docstring).
+
+        Raises:
+            InvalidInput: `target` is none of those, or `#name` fits several rooms (the message
+                names their ids).
+            NotFound: no such room of yours.
+        """
+        username = _direct_name(target)
+        if username is not None:
+            return await self.direct_room(username)
+        target = target.strip()
+        as_id = IdName.of(target)
+        if as_id is not None:
+            return await self.room(_room_id(as_id))
+        name = target[1:].strip().lower() if target.startswith("#") else ""
+        if not name:
+            raise InvalidInput(f"name a room as @user, #room or its id, not {target!r}")
+        rooms = await self.rooms()
+        matches = [r for r in rooms if r.kind is RoomKind.GROUP and r.name.lower() == name]
+        if not matches:
+            raise NotFound(f"you are in no room called #{name}")
+        return _only(matches, f"#{name}", [r.id for r in matches])
+
+    async def resolve_invite(self, target: str) -> RoomInviteOut:
+        """The invitation to you into the room a person names by its id or `#name`.
+
+        Raises:
+            InvalidInput: an empty name, or one that fits several invitations.
+            NotFound: no invitation to you into that room.
+        """
+        target = target.strip()
+        as_id = IdName.of(target)
+        name = target.removeprefix("#").strip().lower()
+        if as_id is None and not name:
+            raise InvalidInput(f"name a room as #room or its id, not {target!r}")
+        incoming = (await self.invites()).incoming
+        if as_id is not None:
+            matches = [i for i in incoming if i.room_id == as_id.value]
+        else:
+            matches = [i for i in incoming if i.room_name.lower() == name]
+        if not matches:
+            raise NotFound(f"you have no invitation to {target}")
+        return _only(matches, target, [i.room_id for i in matches])
 
     async def direct_room(self, username: str) -> RoomOut:
         out: RoomOut = await self._t.call("GET", f"/api/v1/direct/{_seg(username)}", RoomOut)
@@ -171,6 +237,22 @@ class ChatApi:
             "POST", f"/api/v1/rooms/{room_id}/messages", MessageOut, body=payload
         )
         return out
+
+    async def send_to(
+        self,
+        target: str,
+        body: str,
+        *,
+        client_id: str | None = None,
+        reply_to: int | None = None,
+    ) -> MessageOut:
+        """Send to a room named as `resolve` takes it; `@user` makes the direct room with a
+        friend on the first message."""
+        username = _direct_name(target)
+        if username is not None:
+            return await self.send_direct(username, body, client_id=client_id, reply_to=reply_to)
+        room = await self.resolve(target)
+        return await self.send(room.id, body, client_id=client_id, reply_to=reply_to)
 
     async def send_direct(
         self,
@@ -247,3 +329,29 @@ class ChatApi:
             params={"q": query, "room": room_id, "limit": limit},
         )
         return out.messages
+
+
+def room_label(room: RoomOut) -> str:
+    """How people name the room: `@alice` for a direct room, `#team` for a group room."""
+    return f"@{room.name}" if room.kind is RoomKind.DM else f"#{room.name}"
+
+
+def _direct_name(target: str) -> str | None:
+    """The username in `@alice`, else None."""
+    target = target.strip()
+    username = target[1:].strip()
+    return username if target.startswith("@") and username else None
+
+
+def _room_id(as_id: IdName) -> int:
+    """The id to ask the daemon for; one no room can have (0, past 64 bits) is not sent."""
+    if as_id.value is None:
+        raise NotFound(f"no room {as_id.digits}")
+    return as_id.value
+
+
+def _only(matches: list[T], name: str, ids: list[int]) -> T:
+    """The one match, or InvalidInput naming the ids to choose from."""
+    if len(matches) > 1:
+        raise InvalidInput(f"{name} could be rooms {', '.join(map(str, sorted(ids)))}: use the id")
+    return matches[0]

@@ -18,17 +18,37 @@ DEFAULT_SERVER = "http://127.0.0.1:8765"
 
 
 class Transport:
-    def __init__(self, server: str, token: str | None, timeout_s: float) -> None:
+    """Every request of one client, on one aiohttp session.
+
+    A session passed in is the caller's: used as it is, never closed here. Without one, the
+    transport opens its own on first use and closes it in `aclose()`.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None,
+        timeout: aiohttp.ClientTimeout | float = 30.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
         self.server = server.rstrip("/")
         self.token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        self.timeout = (
+            timeout if isinstance(timeout, aiohttp.ClientTimeout) else _total(float(timeout))
+        )
+        self._session = session
+        self._owns_session = session is None
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
         return self._session
+
+    @property
+    def ws_url(self) -> str:
+        """The server's address with its websocket scheme (ws:// or wss://)."""
+        return self.server.replace("http", "ws", 1)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -84,7 +104,14 @@ class Transport:
             upload = io.BytesIO(data) if len(data) > 64 * 1024 else data
         try:
             async with self.session.request(
-                method, self.server + path, json=payload, data=upload, params=query, headers=headers
+                method,
+                self.server + path,
+                json=payload,
+                data=upload,
+                params=query,
+                headers=headers,
+                # Per request: an injected session keeps its own default for everyone else.
+                timeout=self.timeout,
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -98,9 +125,15 @@ class Transport:
         return raw, status
 
     async def aclose(self) -> None:
-        if self._session is not None:
+        if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _total(seconds: float) -> aiohttp.ClientTimeout:
+    if not seconds > 0:  # also refuses NaN
+        raise ValueError(f"a timeout must be a positive number of seconds, not {seconds!r}")
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def segment(value: str) -> str:

@@ -7,7 +7,6 @@ document from the same models, so the published contract is the one the code enf
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -187,21 +186,3 @@ class RoleIn(Schema):
 class WebhookOut(Schema):
     received: bool
     user: UserOut | None = None
-
-
-# --- events ---------------------------------------------------------------------------------
-
-
-class Event(Schema):
-    """One event on the websocket. `seq` is set where the event belongs to an ordered stream."""
-
-    type: str
-    data: dict[str, Any] = Field(default_factory=dict)
-    seq: int | None = None
-    ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-    @cached_property
-    def json_text(self) -> str:
-        """The JSON text, made once however many sockets it fans out to (events are never
-        changed after they are published)."""
-        return self.model_dump_json()

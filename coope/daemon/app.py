@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from aiohttp import WSCloseCode, web
 from pydantic import BaseModel
 
+from coope.core.events import IceServer, event_json_schema
 from coope.daemon.bus import InProcessBus
 from coope.daemon.clock import Clock, SystemClock
 from coope.daemon.config import DaemonConfig
@@ -27,7 +27,13 @@ from coope.daemon.http import (
 )
 from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
 from coope.daemon.http.middleware import errors_as_json
-from coope.daemon.http.openapi import EVENTS_SOCKET, OPENAPI_PATH, SYNC_SOCKET, build_openapi
+from coope.daemon.http.openapi import (
+    EVENTS_SCHEMA_PATH,
+    EVENTS_SOCKET,
+    OPENAPI_PATH,
+    SYNC_SOCKET,
+    build_openapi,
+)
 from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
@@ -144,21 +150,26 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
         return web.json_response(openapi)
 
     app.router.add_get(OPENAPI_PATH, openapi_json)
+    events_schema = event_json_schema()
+
+    async def events_schema_json(request: web.Request) -> web.Response:
+        return web.json_response(events_schema)
+
+    app.router.add_get(EVENTS_SCHEMA_PATH, events_schema_json)
     # The sockets' paths come from their descriptions in the document, so the two cannot drift.
     app.router.add_get(EVENTS_SOCKET.path, events_socket)
     app.router.add_get(SYNC_SOCKET.path, sync_socket)
     return app
 
 
-def ice_servers(config: DaemonConfig) -> tuple[dict[str, Any], ...]:
+def ice_servers(config: DaemonConfig) -> tuple[IceServer, ...]:
     """The configured STUN/TURN servers, in the RTCIceServer shape browsers take too."""
-    servers: list[dict[str, Any]] = []
-    for url in config.ice_servers:
-        server: dict[str, Any] = {"urls": url}
-        if url.startswith(("turn:", "turns:")):
-            server.update(username=config.turn_username, credential=config.turn_password)
-        servers.append(server)
-    return tuple(servers)
+    return tuple(
+        IceServer(urls=url, username=config.turn_username, credential=config.turn_password)
+        if url.startswith(("turn:", "turns:"))
+        else IceServer(urls=url)
+        for url in config.ice_servers
+    )
 
 
 async def _close_websockets(app: web.Application) -> None:

@@ -12,7 +12,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable
 
-from coope.core.schemas import Event
+from coope.core.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ class Cli:
             "XDG_CONFIG_HOME": str(self.config_home),
             "COOPE_SERVER": None,
             "COOPE_TOKEN": None,
+            "COOPE_PROFILE": None,
             "NO_COLOR": "1",
             **env,
         }
@@ -93,7 +94,13 @@ class CoopeProcess:
     ) -> None:
         self.out, self.err = workdir / f"{name}.out", workdir / f"{name}.err"
         full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
-        for key in ("COOPE_SERVER", "COOPE_TOKEN", "COOPE_OPENAI_API_KEY", "COOPE_OPENAI_BASE_URL"):
+        for key in (
+            "COOPE_SERVER",
+            "COOPE_TOKEN",
+            "COOPE_PROFILE",
+            "COOPE_OPENAI_API_KEY",
+            "COOPE_OPENAI_BASE_URL",
+        ):
             full_env.pop(key, None)
         full_env.update(env or {})
         with open(self.out, "w") as out, open(self.err, "w") as err:

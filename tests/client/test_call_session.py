@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from aiohttp import WSCloseCode
 
 from coope.client import CoopeClient
-from coope.client.calls import CallSession, list_calls
-from coope.core.errors import Conflict, NotFound
+from coope.client.calls import CallSession
+from coope.core.errors import Conflict, DaemonUnreachable, NotFound
+from coope.core.events import CallJoinedData, CallRecording, CallRenegotiate, Event
 from coope.core.models import Principal
-from coope.core.schemas import Event
+from coope.daemon.http.keys import WEBSOCKETS
 from coope.daemon.sfu.calls import CallManager
 from coope.media.pcm import frame_to_mono
 from coope.media.sources import WavSource
@@ -65,7 +67,7 @@ async def test_three_people_hear_each_other_by_name(
         ):
             await assert_eventually(lambda: a.participants == {"ann", "ben", "cat"})
             assert b.participants == c.participants == {"ann", "ben", "cat"}
-            calls = await list_calls(ann)
+            calls = await ann.calls.list()
             assert [(x.room_id, sorted(x.participants)) for x in calls] == [
                 (room.id, ["ann", "ben", "cat"])
             ]
@@ -79,7 +81,7 @@ async def test_three_people_hear_each_other_by_name(
     ben_audio, cat_audio = np.concatenate(heard["ben"]), np.concatenate(heard["cat"])
     assert band_energy(ben_audio, 1000) > 20 * band_energy(ben_audio, 2000)
     assert band_energy(cat_audio, 2000) > 20 * band_energy(cat_audio, 1000)
-    assert await list_calls(ann) == []
+    assert await ann.calls.list() == []
 
 
 async def test_being_taken_over_ends_the_session_with_a_clear_error(
@@ -118,10 +120,9 @@ async def test_everyone_sees_who_records(tmp_path: Path, people: tuple[CoopeClie
     room = await group_room(ann, "minutes", [ben])
     seen: list[tuple[str, object]] = []
 
-    def on_event(event: object) -> None:
-        data = getattr(event, "data", {})
-        if getattr(event, "type", "") == "call.recording":
-            seen.append((data["user"], data["active"]))
+    def on_event(event: Event) -> None:
+        if isinstance(event, CallRecording):
+            seen.append((event.data.user, event.data.active))
 
     async with CallSession(ann, room.id, audio=source(tmp_path, 440), on_event=on_event) as a:
         assert a.recorders == set()
@@ -129,11 +130,11 @@ async def test_everyone_sees_who_records(tmp_path: Path, people: tuple[CoopeClie
             assert bot.recorders == {"ben"}
             await assert_eventually(lambda: a.recorders == {"ben"})
             assert seen == [("ben", True)]
-            [call] = await list_calls(ann)
+            [call] = await ann.calls.list()
             assert call.recording == ["ben"]
         await assert_eventually(lambda: a.recorders == set() and a.participants == {"ann"})
         assert seen == [("ben", True), ("ben", False)]
-        [call] = await list_calls(ann)
+        [call] = await ann.calls.list()
         assert call.recording == []
 
 
@@ -184,19 +185,19 @@ async def test_slots_asked_for_before_joined_are_left_to_the_first_offer(
     _, ann, ben, _ = people
     room = await group_room(ann, "duo", [ben])
     join = CallManager.join
-    asked: list[dict[str, Any]] = []
+    asked: list[tuple[int, int, int]] = []
 
     async def join_during_which_ann_publishes(
         self: CallManager, principal: Principal, *args: Any, **kwargs: Any
-    ) -> dict[str, Any]:
+    ) -> CallJoinedData:
         joined = await join(self, principal, *args, **kwargs)
         if principal.user.username == "ben":
-            await self._assign(self._rooms[joined["room_id"]])
+            await self._assign(self._rooms[joined.room_id])
         return joined
 
     def on_event(event: Event) -> None:
-        if event.type == "call.renegotiate":
-            asked.append(event.data)
+        if isinstance(event, CallRenegotiate):
+            asked.append((event.data.room_id, event.data.audio, event.data.video))
 
     async with CallSession(ann, room.id, audio=source(tmp_path, 440)) as a:
         monkeypatch.setattr(CallManager, "join", join_during_which_ann_publishes)
@@ -205,4 +206,30 @@ async def test_slots_asked_for_before_joined_are_left_to_the_first_offer(
             assert user == "ann"
             assert [t.user for t in b.tracks.values()] == ["ann"]
             assert a.participants == {"ann", "ben"}
-    assert asked == [{"room_id": room.id, "audio": 1, "video": 0}]
+    assert asked == [(room.id, 1, 0)]
+
+
+async def test_a_dropped_connection_ends_the_call_and_the_connection_comes_back(
+    tmp_path: Path, call_daemon: RunningDaemon, people: tuple[CoopeClient, ...]
+) -> None:
+    """The daemon takes a participant out of the call when their socket closes: the session
+    ends at once (never waits on answers that cannot come), and the live connection returns
+    for everything else."""
+    _, ann, ben, _ = people
+    room = await group_room(ann, "duo", [ben])
+    async with CallSession(ann, room.id, audio=source(tmp_path, 440)) as call:
+        frames = call.audio_frames()
+        for ws in call_daemon.app[WEBSOCKETS].copy():
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too far behind")
+        with pytest.raises(DaemonUnreachable, match="dropped"):
+            await asyncio.wait_for(call.wait(), 10)
+        with pytest.raises(DaemonUnreachable):
+            async for _ in frames:
+                pass
+        await ann.live.wait_for_state("connected")
+
+        async def no_call() -> bool:
+            return await ann.calls.list() == []
+
+        await assert_eventually(no_call, what="the daemon ending the call with the socket")
+    assert ann.live.state == "connected"  # leaving the ended call left the connection alone

@@ -23,7 +23,7 @@ from aiortc.rtp import RtcpByePacket
 from av import AudioFrame, VideoFrame
 
 from coope.client import CoopeClient, EventStream
-from coope.core.schemas import Event
+from coope.core.events import CallRenegotiateData, CallTrack, Event
 
 
 class ToneTrack(MediaStreamTrack):
@@ -71,7 +71,7 @@ class CallClient:
         self.pc: RTCPeerConnection | None = None
         self.events: EventStream | None = None
         self.received: dict[str, int] = defaultdict(int)  # mid -> decoded frames
-        self.tracks: dict[str, dict[str, Any]] = {}
+        self.tracks: dict[str, CallTrack] = {}
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()  # what tests wait for
         self._answers: asyncio.Queue[Event] = asyncio.Queue()  # what negotiation waits for
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,12 +92,12 @@ class CallClient:
         with contextlib.suppress(Exception):
             async for event in self.events:
                 if event.type == "call.tracks":
-                    self.tracks = event.data["tracks"]
+                    self.tracks = event.data.tracks
                 elif event.type == "call.renegotiate" and self.pc is not None:
                     self._spawn(self._renegotiate(event.data))
                 elif event.type == "call.answer":
                     # Taken in the order sent: a `call.tracks` right behind it is newer.
-                    self.tracks = event.data["tracks"]
+                    self.tracks = event.data.tracks
                     await self._answers.put(event)
                     continue
                 await self.inbox.put(event)
@@ -178,7 +178,7 @@ class CallClient:
         )
         answer = await asyncio.wait_for(self._answers.get(), 10)
         await self.pc.setRemoteDescription(
-            RTCSessionDescription(sdp=answer.data["sdp"], type="answer")
+            RTCSessionDescription(sdp=answer.data.sdp, type="answer")
         )
 
     async def send_offer(self) -> None:
@@ -193,12 +193,12 @@ class CallClient:
         message = {"type": "call.offer", "room_id": self.room_id, "sdp": offer.sdp}
         await self.events.send(message)
 
-    async def _renegotiate(self, missing: dict[str, Any]) -> None:
+    async def _renegotiate(self, missing: CallRenegotiateData) -> None:
         assert self.pc is not None
         try:
             async with self._negotiating:
                 for kind in ("audio", "video"):
-                    for _ in range(int(missing.get(kind, 0))):
+                    for _ in range(getattr(missing, kind)):
                         self.pc.addTransceiver(kind, direction="recvonly")
                 await self._offer()
         except Exception:
@@ -217,9 +217,7 @@ class CallClient:
         return sum(
             self.received.get(mid, 0)
             for mid, info in self.tracks.items()
-            if info["user"] == user
-            and info["kind"] == kind
-            and (source is None or info["source"] == source)
+            if info.user == user and info.kind == kind and (source is None or info.source == source)
         )
 
     async def leave(self) -> None:

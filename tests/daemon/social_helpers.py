@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from coope.client import CoopeClient, EventStream
-from coope.core.schemas import Event
+from coope.core.events import Event, PongEvent, PresenceEvent
 from coope.core.social_schemas import RoomOut
 
 # How long "nothing arrives" is watched for. Events fan out in-process over loopback, so anything
@@ -55,7 +55,7 @@ async def next_matching(
 
 
 def presence_of(name: str) -> Callable[[Event], bool]:
-    return lambda e: e.type == "presence" and e.data.get("username") == name
+    return lambda e: isinstance(e, PresenceEvent) and e.data.username == name
 
 
 async def next_presence(events: EventStream, name: str, timeout: float = 5.0) -> Event:
@@ -91,4 +91,4 @@ async def ping(events: EventStream) -> None:
     """A round trip on this socket: the daemon has finished setting the connection up (presence
     registration happens before it reads the first client message)."""
     await events.send({"type": "ping", "id": "sync"})
-    await next_matching(events, lambda e: e.type == "pong" and e.data.get("id") == "sync")
+    await next_matching(events, lambda e: isinstance(e, PongEvent) and e.data.id == "sync")

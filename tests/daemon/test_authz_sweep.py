@@ -67,6 +67,7 @@ OWN_DATA: dict[str, str] = {
 PUBLIC: dict[str, tuple[set[int], str]] = {
     "system_health": ({200}, "the daemon's status"),
     "system_openapi": ({200}, "this document"),
+    "system_events_schema": ({200}, "the events' JSON Schema, part of the same contract"),
     "accounts_signup": ({409}, "the victim's name is taken"),
     "accounts_login": ({401}, "the victim's name with a wrong password"),
     "webhooks_clerk": ({400, 401}, "an unsigned delivery"),

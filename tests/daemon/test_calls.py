@@ -12,7 +12,7 @@ import pytest
 
 from coope.client import CoopeClient
 from coope.client.calls import CallSession, list_calls
-from coope.core.schemas import Event
+from coope.core.events import CallRenegotiateData, Event
 from coope.daemon.http.keys import CALLS
 from tests.daemon.callclient import CallClient, ToneTrack
 from tests.daemon.social_helpers import group_room
@@ -53,7 +53,7 @@ async def test_two_participants_receive_each_others_audio_and_video(
     try:
         assert (await a.join()).type == "call.joined"
         await a.start_media()
-        assert (await b.join()).data["participants"] == ["alice", "bob"]
+        assert (await b.join()).data.participants == ["alice", "bob"]
         await b.start_media()
         await assert_eventually(
             lambda: (
@@ -79,14 +79,14 @@ async def test_members_see_the_call_start_grow_shrink_and_end(
         a, b = await _call(alice, room.id), await _call(bob, room.id)
         try:
             await a.join()
-            assert (await next_event(watcher, "call.started")).data["room_id"] == room.id
-            assert (await next_event(watcher, "call.participant_joined")).data["user"] == "alice"
+            assert (await next_event(watcher, "call.started")).data.room_id == room.id
+            assert (await next_event(watcher, "call.participant_joined")).data.user == "alice"
             await b.join()
-            assert (await next_event(watcher, "call.participant_joined")).data["user"] == "bob"
+            assert (await next_event(watcher, "call.participant_joined")).data.user == "bob"
             assert [c.participants for c in await list_calls(carol)] == [["alice", "bob"]]
             await a.leave()
             left = await next_event(watcher, "call.participant_left")
-            assert (left.data["user"], left.data["reason"]) == ("alice", "left")
+            assert (left.data.user, left.data.reason) == ("alice", "left")
             await b.leave()
             await next_event(watcher, "call.ended")
             assert await list_calls(carol) == []
@@ -108,7 +108,7 @@ async def test_non_members_cannot_join(people: tuple[CoopeClient, ...]) -> None:
     outsider = await _call(carol, room.id)
     try:
         refused = await outsider.join()
-        assert (refused.type, refused.data["code"]) == ("error", "not_found")
+        assert (refused.type, refused.data.code) == ("error", "not_found")
     finally:
         await outsider.aclose()
 
@@ -125,11 +125,11 @@ async def test_a_second_device_is_refused_unless_it_takes_over(
             await laptop.join()
             await laptop.start_media()
             refused = await phone.join()
-            assert (refused.type, refused.data["code"]) == ("error", "conflict")
-            assert "takeover" in refused.data["message"]
+            assert (refused.type, refused.data.code) == ("error", "conflict")
+            assert "takeover" in refused.data.message
             assert (await phone.join(takeover=True)).type == "call.joined"
             kicked = await laptop.expect("call.kicked")
-            assert kicked.data["reason"] == "taken over"
+            assert kicked.data.reason == "taken over"
             manager_view = [c.participants for c in await list_calls(alice)]
             assert manager_view == [["alice"]]
         finally:
@@ -148,7 +148,7 @@ async def test_a_vanished_participant_is_removed(people: tuple[CoopeClient, ...]
         await b.start_media()
         await b.aclose()  # no goodbye: the socket just goes away
         left = await a.expect("call.participant_left", timeout=10)
-        assert (left.data["user"], left.data["reason"]) == ("bob", "disconnected")
+        assert (left.data.user, left.data.reason) == ("bob", "disconnected")
     finally:
         await a.aclose()
 
@@ -175,7 +175,7 @@ async def test_new_publishers_get_slots_by_renegotiation(people: tuple[CoopeClie
 
         # The share ends: its slot is emptied and bob is told; the camera goes on.
         def screens() -> list[Any]:
-            return [t for t in b.tracks.values() if t["source"] == "screen"]
+            return [t for t in b.tracks.values() if t.source == "screen"]
 
         await a.set_screen(False)
         await assert_eventually(lambda: screens() == [], timeout=10)
@@ -280,9 +280,9 @@ async def test_a_member_out_of_the_room_is_out_of_its_call_at_once(
         else:
             await bob.chat.leave(room_id)
         kicked = await b.expect("call.kicked")
-        assert kicked.data["reason"] == "removed from the room"
+        assert kicked.data.reason == "removed from the room"
         left = await a.expect("call.participant_left")
-        assert (left.data["user"], left.data["reason"]) == ("bob", "removed from the room")
+        assert (left.data.user, left.data.reason) == ("bob", "removed from the room")
         assert [c.participants for c in await list_calls(alice)] == [["alice"]]
         await assert_eventually(lambda: a.tracks == {})
 
@@ -297,7 +297,7 @@ async def test_a_member_out_of_the_room_is_out_of_its_call_at_once(
         finally:
             await c.aclose()
         seen = await _drain(b)
-        assert [(e.type, e.data.get("code")) for e in seen] == [("error", "not_found")]
+        assert [(e.type, getattr(e.data, "code", None)) for e in seen] == [("error", "not_found")]
         assert b._answers.empty()
     finally:
         for call in (a, b):
@@ -321,9 +321,9 @@ async def test_a_missed_removal_notice_is_caught_at_the_next_action(
         await alice.chat.remove_member(room_id, "bob")
         await b.send_offer()
         refused = await b.expect("error")
-        assert refused.data["code"] == "not_found"
+        assert refused.data.code == "not_found"
         left = await a.expect("call.participant_left")
-        assert (left.data["user"], left.data["reason"]) == ("bob", "removed from the room")
+        assert (left.data.user, left.data.reason) == ("bob", "removed from the room")
         assert [c.participants for c in await list_calls(alice)] == [["alice"]]
     finally:
         for call in (a, b):
@@ -422,13 +422,13 @@ async def test_an_audio_only_participant_is_never_asked_for_video(
 ) -> None:
     _, alice, bob, carol = people
     room_id = await _room_of_friends(alice, "standup", bob, carol)
-    asked: list[dict[str, Any]] = []
+    asked: list[CallRenegotiateData] = []
     carol_left = asyncio.Event()
 
     def on_event(event: Event) -> None:
         if event.type == "call.renegotiate":
             asked.append(event.data)
-        elif event.type == "call.participant_left" and event.data["user"] == "carol":
+        elif event.type == "call.participant_left" and event.data.user == "carol":
             carol_left.set()
 
     a, c = await _call(alice, room_id), await _call(carol, room_id)
@@ -447,7 +447,7 @@ async def test_an_audio_only_participant_is_never_asked_for_video(
                 if user == "alice":
                     break
             assert {t.kind for t in b.tracks.values()} == {"audio"}
-        assert [r for r in asked if r.get("video")] == [], asked
+        assert [r for r in asked if r.video] == [], asked
     finally:
         for call in (a, c):
             await call.aclose()
@@ -471,7 +471,7 @@ async def test_a_participant_is_asked_once_for_each_missing_slot(
         await c.leave()
         await c.expect("call.left")
         asked = [e.data for e in await _drain(b) if e.type == "call.renegotiate"]
-        total = {kind: sum(r[kind] for r in asked) for kind in ("audio", "video")}
+        total = {kind: sum(getattr(r, kind) for r in asked) for kind in ("audio", "video")}
         # alice: microphone, camera, screen; carol: microphone, camera.
         assert total == {"audio": 2, "video": 3}, asked
     finally:

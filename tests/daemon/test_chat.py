@@ -10,9 +10,9 @@ import pytest
 
 from coope.client import CoopeClient, EventStream
 from coope.core.errors import Conflict, CoopeError, Forbidden, InvalidInput, NotFound
+from coope.core.events import Event, RoomIdData, TypingData
 from coope.core.models import RoomKind, RoomRole
-from coope.core.schemas import Event
-from coope.core.social_schemas import MessageOut, RoomOut
+from coope.core.social_schemas import MessageOut, ReadOut, RoomOut
 from tests.daemon.social_helpers import (
     assert_none_within,
     befriend,
@@ -41,7 +41,7 @@ async def bodies(client: CoopeClient, room_id: int) -> list[str]:
 async def created(events: EventStream, message_id: int) -> Event:
     """The `message.created` event of one message."""
     return await next_matching(
-        events, lambda e: e.type == "message.created" and e.data["id"] == message_id
+        events, lambda e: e.type == "message.created" and e.data.id == message_id
     )
 
 
@@ -74,8 +74,8 @@ async def test_direct_room_is_made_by_the_first_message_and_reused(
             event = await next_event(bob_events, "room.joined", "message.created")
             got[event.type] = event
         joined = got["room.joined"].data
-        assert (joined["id"], joined["kind"], joined["name"]) == (first.room_id, "dm", "alice")
-        assert (got["message.created"].data["id"], got["message.created"].data["body"]) == (
+        assert (joined.id, joined.kind, joined.name) == (first.room_id, "dm", "alice")
+        assert (got["message.created"].data.id, got["message.created"].data.body) == (
             first.id,
             "hi bob",
         )
@@ -128,7 +128,7 @@ async def test_a_failed_first_direct_message_makes_no_room(
     async with bob.events() as bob_events:
         first = await alice.chat.send_direct("bob", "hi")
         joined = await next_event(bob_events, "room.joined", timeout=1)
-        assert joined.data["id"] == first.room_id
+        assert joined.data.id == first.room_id
 
 
 # --- group rooms ----------------------------------------------------------------------------
@@ -155,7 +155,7 @@ async def test_create_a_group_room(
         assert room.invited == []
         for events in (bob_events, carol_events):
             joined = await next_event(events, "room.joined")
-            assert (joined.data["id"], joined.data["name"]) == (room.id, "team room")
+            assert (joined.data.id, joined.data.name) == (room.id, "team room")
     assert [r.id for r in await carol.chat.rooms()] == [room.id]
     for name in ("", "   ", "#"):
         with pytest.raises(InvalidInput):
@@ -185,13 +185,13 @@ async def test_only_the_admin_manages_members_and_the_name(
     async with carol.events() as carol_events, bob.events() as bob_events:
         added = await alice.chat.add_member(room.id, "carol")
         assert set(members(added)) == {"alice", "bob", "carol"}
-        assert (await next_event(carol_events, "room.joined")).data["id"] == room.id
+        assert (await next_event(carol_events, "room.joined")).data.id == room.id
         renamed = await alice.chat.rename_room(room.id, "#crew")
         assert renamed.name == "crew"
         update = await next_matching(
-            bob_events, lambda e: e.type == "room.updated" and e.data["name"] == "crew"
+            bob_events, lambda e: e.type == "room.updated" and e.data.name == "crew"
         )
-        assert (update.data["id"], len(update.data["members"])) == (room.id, 3)
+        assert (update.data.id, len(update.data.members)) == (room.id, 3)
     assert (await carol.chat.room(room.id)).name == "crew"
     assert set(members(await alice.chat.add_member(room.id, "carol"))) == {"alice", "bob", "carol"}
 
@@ -254,7 +254,7 @@ async def test_a_removed_member_stops_receiving_at_once(
         before = await alice.chat.send(team.id, "before")
         await created(bob_events, before.id)
         await alice.chat.remove_member(team.id, "bob")
-        assert (await next_event(bob_events, "room.left")).data == {"room_id": team.id}
+        assert (await next_event(bob_events, "room.left")).data == RoomIdData(room_id=team.id)
         after = await alice.chat.send(team.id, "after")
         await alice.chat.edit(before.id, "before, edited")
         await carol.chat.react(before.id, "👀")
@@ -322,9 +322,9 @@ async def test_a_non_member_cannot_learn_a_room_exists(
         )
     async with carol.events() as events:
         await events.send({"type": "typing", "room_id": room.id})
-        assert (await next_event(events, "error")).data["code"] == "not_found"
+        assert (await next_event(events, "error")).data.code == "not_found"
         await events.send({"type": "message.send", "room_id": room.id, "body": "hi"})
-        assert (await next_event(events, "error")).data["code"] == "not_found"
+        assert (await next_event(events, "error")).data.code == "not_found"
     assert await bodies(alice, room.id) == ["the plan"]
 
 
@@ -367,7 +367,7 @@ async def test_a_retried_send_is_stored_once(
                 }
             )
             sent = await next_event(alice_events, "message.sent")
-            assert (sent.data["client_id"], sent.data["message"]["id"]) == ("c-1", first.id)
+            assert (sent.data.client_id, sent.data.message.id) == ("c-1", first.id)
         await created(bob_events, first.id)
         await assert_none_within(bob_events, of_type("message.created"))
     assert await bodies(bob, team.id) == ["only once"]
@@ -432,7 +432,7 @@ async def test_bad_bodies_are_invalid_input(
             await call
     async with alice.events() as events:
         await events.send({"type": "message.send", "room_id": team.id, "body": body})
-        assert (await next_event(events, "error")).data["code"] == "invalid_input"
+        assert (await next_event(events, "error")).data.code == "invalid_input"
     assert await bodies(alice, team.id) == ["fine"]
 
 
@@ -496,12 +496,12 @@ async def test_changes_reach_every_connection_including_the_senders_other_device
         message = await alice.chat.send(team.id, "hello")
         for events in streams:
             event = await created(events, message.id)
-            assert (event.seq, event.data["body"]) == (message.rev, "hello")
+            assert (event.seq, event.data.body) == (message.rev, "hello")
 
         edited = await alice.chat.edit(message.id, "hello, world")
         for events in streams:
             event = await next_event(events, "message.updated")
-            assert (event.seq, event.data["rev"], event.data["body"]) == (
+            assert (event.seq, event.data.rev, event.data.body) == (
                 edited.rev,
                 edited.rev,
                 "hello, world",
@@ -510,12 +510,12 @@ async def test_changes_reach_every_connection_including_the_senders_other_device
         reacted = await bob.chat.react(message.id, "👋")
         for events in streams:
             event = await next_event(events, "message.updated")
-            assert (event.seq, event.data["reactions"]) == (reacted.rev, {"👋": ["bob"]})
+            assert (event.seq, event.data.reactions) == (reacted.rev, {"👋": ["bob"]})
 
         deleted = await alice.chat.delete(message.id)
         for events in streams:
             event = await next_event(events, "message.deleted")
-            assert (event.seq, event.data["id"], event.data["deleted"], event.data["body"]) == (
+            assert (event.seq, event.data.id, event.data.deleted, event.data.body) == (
                 deleted.rev,
                 message.id,
                 True,
@@ -586,7 +586,7 @@ async def test_unread_counts_and_the_read_marker(
         read = await bob.chat.mark_read(team.id, theirs[0].seq)
         assert (read.room_id, read.last_read_seq, read.unread) == (team.id, theirs[0].seq, 2)
         event = await next_event(other_device, "room.read")
-        assert event.data == {"room_id": team.id, "last_read_seq": theirs[0].seq, "unread": 2}
+        assert event.data == ReadOut(room_id=team.id, last_read_seq=theirs[0].seq, unread=2)
     assert await unread(bob) == (2, theirs[0].seq)
     assert (await bob.chat.room(team.id)).unread == 2
 
@@ -665,7 +665,7 @@ async def test_typing_reaches_the_other_members_and_is_not_stored(
         await alice_events.send({"type": "typing", "room_id": team.id})
         for events in (bob_events, carol_events):
             event = await next_event(events, "typing")
-            assert event.data == {"room_id": team.id, "user": "alice"}
+            assert event.data == TypingData(room_id=team.id, user="alice")
         await ping(alice_events)
         await assert_none_within(alice_events, of_type("typing"))
     assert (await alice.chat.history(team.id)).messages == []
@@ -682,7 +682,7 @@ async def test_bad_websocket_messages_get_errors(alice: CoopeClient, team: RoomO
             {"type": "message.send", "room_id": team.id, "body": "hi", "client_id": ""},
         ):
             await events.send(bad)
-            assert (await next_event(events, "error")).data["code"] == "bad_request", bad
+            assert (await next_event(events, "error")).data.code == "bad_request", bad
     assert (await alice.chat.history(team.id)).messages == []
 
 
@@ -701,8 +701,8 @@ async def test_message_send_over_the_websocket(
             }
         )
         sent = await next_event(alice_events, "message.sent")
-        assert sent.data["client_id"] == "ws-1"
-        message = MessageOut.model_validate(sent.data["message"])
+        assert sent.data.client_id == "ws-1"
+        message = sent.data.message
         assert (message.body, message.author, message.reply_to, message.client_id) == (
             "ready!",
             "alice",
@@ -710,7 +710,7 @@ async def test_message_send_over_the_websocket(
             "ws-1",
         )
         event = await created(bob_events, message.id)
-        assert (event.seq, event.data["seq"], event.data["body"]) == (
+        assert (event.seq, event.data.seq, event.data.body) == (
             message.seq,
             message.seq,
             "ready!",
@@ -805,7 +805,7 @@ async def test_concurrent_senders_are_seen_in_one_order_by_everyone(
             seen = []
             while len(seen) < 3 * per_sender:
                 event = await next_event(events, "message.created")
-                seen.append((event.data["seq"], event.seq))
+                seen.append((event.data.seq, event.seq))
             orders.append(seen)
     assert orders[0] == orders[1] == orders[2]
     seqs = [seq for seq, _ in orders[0]]

@@ -11,8 +11,8 @@ import pytest
 from coope.client import CoopeClient
 from coope.client.calls import list_calls
 from coope.core.errors import Unauthenticated
+from coope.core.events import parse_event
 from coope.core.models import Role
-from coope.core.schemas import Event
 from coope.daemon.http.keys import SERVICES
 from tests.helpers import RunningDaemon, next_event
 
@@ -24,15 +24,15 @@ def ws_url(daemon: RunningDaemon) -> str:
 async def test_ready_names_the_user(alice: CoopeClient) -> None:
     async with alice.events() as events:
         assert events.ready is not None
-        assert events.ready.data["user"]["username"] == "alice"
-        assert events.ready.data["auth"] == "session"
+        assert events.ready.data.user.username == "alice"
+        assert events.ready.data.auth == "session"
 
 
 async def test_first_message_auth_for_browsers(daemon: RunningDaemon, alice: CoopeClient) -> None:
     async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(daemon)) as ws:
         await ws.send_json({"type": "auth", "token": alice.token})
-        ready = Event.model_validate(await ws.receive_json(timeout=5))
-        assert (ready.type, ready.data["user"]["username"]) == ("ready", "alice")
+        ready = parse_event(await ws.receive_json(timeout=5))
+        assert (ready.type, ready.data.user.username) == ("ready", "alice")
         await ws.send_json({"type": "ping", "id": 7})
         pong = await ws.receive_json(timeout=5)
         assert (pong["type"], pong["data"]["id"]) == ("pong", 7)
@@ -75,15 +75,15 @@ async def test_unknown_and_binary_messages_get_an_error_event(alice: CoopeClient
     async with alice.events() as events:
         await events.send({"type": "frobnicate"})
         event = await next_event(events, "error")
-        assert event.data["code"] == "bad_request"
-        assert "frobnicate" in event.data["message"]
+        assert event.data.code == "bad_request"
+        assert "frobnicate" in event.data.message
 
 
 async def test_role_change_arrives_as_user_updated(admin: CoopeClient, alice: CoopeClient) -> None:
     async with alice.events() as events:
         await admin.admin.set_role("alice", Role.ADMIN)
         event = await next_event(events, "user.updated")
-        assert event.data["role"] == "admin"
+        assert event.data.role == "admin"
 
 
 async def test_logout_closes_only_that_sessions_sockets(
@@ -99,7 +99,7 @@ async def test_logout_closes_only_that_sessions_sockets(
             assert laptop_events.close_code == 4401
             # The other session saw the notice but stays connected and usable.
             notice = await next_event(phone_events, "auth.revoked")
-            assert notice.data["reason"] == "logout"
+            assert notice.data.reason == "logout"
             await phone_events.send({"type": "ping"})
             assert (await next_event(phone_events, "pong")).type == "pong"
 
@@ -238,9 +238,9 @@ async def test_a_failure_of_ours_is_an_internal_error_and_the_connection_lives(
     async with alice.events() as events:
         await events.send({"type": "typing", "room_id": room.id})
         error = await next_event(events, "error")
-        assert error.data["code"] == "internal"
+        assert error.data.code == "internal"
         await events.send({"type": "ping", "id": "after"})
-        assert (await next_event(events, "pong")).data["id"] == "after"
+        assert (await next_event(events, "pong")).data.id == "after"
 
 
 @pytest.mark.parametrize("body", ["hi\x1b]0;pwned\x07", "nul\x00here", "c1\x9bcsi"])
@@ -251,11 +251,11 @@ async def test_control_characters_are_refused_over_the_socket_too(
     async with alice.events() as events:
         await events.send({"type": "message.send", "room_id": room.id, "body": body})
         error = await next_event(events, "error")
-        assert error.data["code"] == "invalid_input"
-        assert "control characters" in error.data["message"]
+        assert error.data.code == "invalid_input"
+        assert "control characters" in error.data.message
         await events.send({"type": "message.send", "room_id": room.id, "body": "tab\tand\nline"})
         sent = await next_event(events, "message.sent")
-        assert sent.data["message"]["body"] == "tab\tand\nline"
+        assert sent.data.message.body == "tab\tand\nline"
     assert [m.body for m in (await alice.chat.history(room.id)).messages] == ["tab\tand\nline"]
 
 
@@ -280,7 +280,7 @@ async def test_a_stranger_on_the_socket_gets_nothing_of_anothers_room(
             for room_id in (room.id, room.id + 1000):  # alice's room, and one never made
                 await events.send(_with_room(message, room_id))
                 reply = await next_event(events, *replies)
-                answers.append((reply.type, reply.data.get("code")))
+                answers.append((reply.type, getattr(reply.data, "code", None)))
             # The same answer as for a room that does not exist: not_found, or (leaving a call
             # one is not in) the plain acknowledgement.
             assert answers[0] == answers[1], (message, answers)

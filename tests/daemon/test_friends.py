@@ -66,7 +66,7 @@ async def test_decline(alice: CoopeClient, bob: CoopeClient) -> None:
     async with alice.events() as alice_events:
         assert (await bob.friends.decline("alice")).username == "alice"
         declined = await next_event(alice_events, "friend.declined")
-        assert declined.data["user"]["username"] == "bob"
+        assert declined.data.user.username == "bob"
     assert pending(await alice.friends.requests()) == ([], [])
     assert pending(await bob.friends.requests()) == ([], [])
     assert await friend_names(alice) == []
@@ -83,7 +83,7 @@ async def test_cancel(alice: CoopeClient, bob: CoopeClient) -> None:
     async with bob.events() as bob_events:
         assert (await alice.friends.cancel("bob")).username == "bob"
         cancelled = await next_event(bob_events, "friend.cancelled")
-        assert cancelled.data["user"]["username"] == "alice"
+        assert cancelled.data.user.username == "alice"
     assert pending(await alice.friends.requests()) == ([], [])
     assert pending(await bob.friends.requests()) == ([], [])
     with pytest.raises(NotFound):
@@ -102,8 +102,8 @@ async def test_crossing_requests_become_a_friendship(alice: CoopeClient, bob: Co
     async with alice.events() as alice_events, bob.events() as bob_events:
         crossed = await bob.friends.request("alice")
         assert (crossed.outcome, crossed.user.username) == ("friends", "alice")
-        assert (await next_event(alice_events, "friend.accepted")).data["user"]["username"] == "bob"
-        assert (await next_event(bob_events, "friend.accepted")).data["user"]["username"] == "alice"
+        assert (await next_event(alice_events, "friend.accepted")).data.user.username == "bob"
+        assert (await next_event(bob_events, "friend.accepted")).data.user.username == "alice"
     assert await friend_names(alice) == ["bob"]
     assert await friend_names(bob) == ["alice"]
     assert pending(await alice.friends.requests()) == ([], [])
@@ -135,8 +135,8 @@ async def test_remove_a_friend(alice: CoopeClient, bob: CoopeClient) -> None:
     await befriend(alice, bob)
     async with alice.events() as alice_events, bob.events() as bob_events:
         assert (await alice.friends.remove("bob")).username == "bob"
-        assert (await next_event(alice_events, "friend.removed")).data["user"]["username"] == "bob"
-        assert (await next_event(bob_events, "friend.removed")).data["user"]["username"] == "alice"
+        assert (await next_event(alice_events, "friend.removed")).data.user.username == "bob"
+        assert (await next_event(bob_events, "friend.removed")).data.user.username == "alice"
     assert await friend_names(alice) == []
     assert await friend_names(bob) == []
     with pytest.raises(NotFound):
@@ -179,7 +179,7 @@ async def test_friend_request_arrives_live(alice: CoopeClient, bob: CoopeClient)
     async with bob.events() as bob_events:
         await alice.friends.request("bob")
         event = await next_event(bob_events, "friend.request")
-        assert event.data["user"]["username"] == "alice"
+        assert event.data.user.username == "alice"
         assert pending(await bob.friends.requests()) == (["alice"], [])
 
 
@@ -191,11 +191,11 @@ async def test_friend_accepted_arrives_on_both_sides_with_presence(
         await ping(alice_events)
         await ping(bob_events)
         await bob.friends.accept("alice")
-        assert (await next_event(alice_events, "friend.accepted")).data["user"]["username"] == "bob"
-        assert (await next_event(bob_events, "friend.accepted")).data["user"]["username"] == "alice"
+        assert (await next_event(alice_events, "friend.accepted")).data.user.username == "bob"
+        assert (await next_event(bob_events, "friend.accepted")).data.user.username == "alice"
         # Each sees the other's presence straight away: both are connected, so online.
-        assert (await next_presence(alice_events, "bob")).data["state"] == "online"
-        assert (await next_presence(bob_events, "alice")).data["state"] == "online"
+        assert (await next_presence(alice_events, "bob")).data.state == "online"
+        assert (await next_presence(bob_events, "alice")).data.state == "online"
 
 
 # --- blocking -------------------------------------------------------------------------------
@@ -217,8 +217,8 @@ async def test_blocking_ends_a_friendship(alice: CoopeClient, bob: CoopeClient) 
     await befriend(alice, bob)
     async with alice.events() as alice_events, bob.events() as bob_events:
         await alice.friends.block("bob")
-        assert (await next_event(alice_events, "friend.removed")).data["user"]["username"] == "bob"
-        assert (await next_event(bob_events, "friend.removed")).data["user"]["username"] == "alice"
+        assert (await next_event(alice_events, "friend.removed")).data.user.username == "bob"
+        assert (await next_event(bob_events, "friend.removed")).data.user.username == "alice"
     assert await friend_names(alice) == []
     assert await friend_names(bob) == []
 
@@ -265,11 +265,11 @@ async def test_a_blocked_user_gets_no_presence_from_the_blocker(
         async with alice.events() as alice_events:
             await alice.presence.set("away", text="gone fishing")
             # carol, still a friend, sees alice come online and go away ...
-            assert (await next_presence(carol_events, "alice")).data["state"] == "online"
+            assert (await next_presence(carol_events, "alice")).data.state == "online"
             away = await next_presence(carol_events, "alice")
-            assert (away.data["state"], away.data["text"]) == ("away", "gone fishing")
+            assert (away.data.state, away.data.text) == ("away", "gone fishing")
             await ping(alice_events)
-        assert (await next_presence(carol_events, "alice")).data["state"] == "offline"
+        assert (await next_presence(carol_events, "alice")).data.state == "offline"
         # ... while bob saw none of it.
         await assert_none_within(bob_events, presence_of("alice"))
     assert await friend_names(bob) == []

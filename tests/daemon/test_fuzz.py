@@ -5,14 +5,15 @@ and a fuzzer logged in as an admin who owns that data. Schemathesis generates va
 (half of them aimed at the real ids) and invalid ones for each operation; every answer must be
 no server error, a status the document lists for the operation, and a body of the documented
 type and schema; invalid input gets a 4xx. Logout is fuzzed with a session made for each call,
-so the fuzzer's own stays. Deterministic (derandomized, a fixed number of examples, no example
-database), so CI runs the same requests every time.
+so the fuzzer's own stays. Deterministic (derandomized, the global `random` seeded per operation, a
+fixed number of examples, no example database), so CI runs the same requests every time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -111,6 +113,7 @@ def _fuzz(op: Any, mode: GenerationMode, target: Target, session: requests.Sessi
         strategy = st.one_of(strategy, strategy.map(_with_real_ids(target.values)))
     headers = {"Authorization": f"Bearer {target.token}"}
     fresh_session = op.definition.raw.get("operationId") in ENDS_SESSION
+    secured = bool(op.definition.raw.get("security"))
 
     @given(case=strategy)
     @settings(
@@ -124,9 +127,14 @@ def _fuzz(op: Any, mode: GenerationMode, target: Target, session: requests.Sessi
     )
     def run(case: Case[Any]) -> None:
         auth = _new_session(session, target.daemon.url) if fresh_session else headers
+        if secured and mode is GenerationMode.NEGATIVE and _without_credential(case):
+            auth = {}  # the invalid request is one without the credential: sent as it is made
         response = case.call(session=session, headers=auth, timeout=30)
         case.validate_response(response, checks=CHECKS, headers=auth)
 
+    # Schemathesis also draws from the global `random`: seeded here, the same requests are made
+    # whatever ran before in this process.
+    random.seed(f"{op.label} {mode.value}")
     try:
         run()
     except Unsatisfiable:
@@ -134,6 +142,17 @@ def _fuzz(op: Any, mode: GenerationMode, target: Target, session: requests.Sessi
     except (AssertionError, BaseExceptionGroup) as exc:
         return str(exc)
     return None
+
+
+def _without_credential(case: Case[Any]) -> bool:
+    """An invalid request made by leaving out the security header (the document declares no
+    other header): adding the fuzzer's own would make it valid again, and a 2xx a false alarm."""
+    sent = {name.lower() for name in case.headers or {}}
+    return (
+        case.meta is not None
+        and case.meta.is_negative_at(ParameterLocation.HEADER)
+        and "authorization" not in sent
+    )
 
 
 def _new_session(session: requests.Session, url: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 
 from coope.client import CoopeClient
 from coope.core.errors import Forbidden, NotFound
+from coope.core.events import RoomIdData
 from coope.core.models import RoomRole
 from coope.core.social_schemas import RoomOut
 from tests.daemon.social_helpers import (
@@ -32,13 +33,13 @@ async def test_a_stranger_named_at_creation_is_invited_not_added(
         room = await alice.chat.create_room("team", ["bob", "carol"])
         assert members(room) == {"alice": RoomRole.ADMIN, "bob": RoomRole.MEMBER}
         assert room.invited == ["carol"]
-        assert (await next_event(bob_events, "room.joined")).data["invited"] == ["carol"]
+        assert (await next_event(bob_events, "room.joined")).data.invited == ["carol"]
 
         invited = await next_event(carol_events, "room.invited", "room.joined")
         assert invited.type == "room.invited"
-        assert (invited.data["room_id"], invited.data["room_name"]) == (room.id, "team")
-        assert invited.data["invited_by"]["username"] == "alice"
-        assert invited.data["user"]["username"] == "carol"
+        assert (invited.data.room_id, invited.data.room_name) == (room.id, "team")
+        assert invited.data.invited_by.username == "alice"
+        assert invited.data.user.username == "carol"
 
         message = await alice.chat.send(room.id, "before carol")
         await bob.chat.send(room.id, "still before")
@@ -91,22 +92,23 @@ async def test_accepting_joins_and_declining_leaves_no_trace(
         joined = await carol.chat.accept_invite(room.id)
         assert members(joined) == {"alice": RoomRole.ADMIN, "carol": RoomRole.MEMBER}
         assert (joined.invited, joined.unread) == ([], 1)
-        assert (await next_event(carol_events, "room.joined")).data["id"] == room.id
+        assert (await next_event(carol_events, "room.joined")).data.id == room.id
         update = await next_matching(
-            alice_events, lambda e: e.type == "room.updated" and e.data["id"] == room.id
+            alice_events, lambda e: e.type == "room.updated" and e.data.id == room.id
         )
-        assert (len(update.data["members"]), update.data["invited"]) == (2, [])
+        assert (len(update.data.members), update.data.invited) == (2, [])
         # Now a member, carol gets the room live.
         sent = await alice.chat.send(room.id, "welcome")
         live = await next_event(carol_events, "message.created")
-        assert live.data["id"] == sent.id
+        assert live.data.id == sent.id
 
         await carol.chat.decline_invite(other.id)
-        assert (await next_event(carol_events, "room.uninvited")).data == {"room_id": other.id}
+        uninvited = await next_event(carol_events, "room.uninvited")
+        assert uninvited.data == RoomIdData(room_id=other.id)
         update = await next_matching(
-            alice_events, lambda e: e.type == "room.updated" and e.data["id"] == other.id
+            alice_events, lambda e: e.type == "room.updated" and e.data.id == other.id
         )
-        assert update.data["invited"] == []
+        assert update.data.invited == []
     assert [m.body for m in (await carol.chat.history(room.id)).messages] == ["hello", "welcome"]
     assert [r.id for r in await carol.chat.rooms()] == [room.id]
     assert (await carol.chat.invites()).incoming == []
@@ -128,7 +130,7 @@ async def test_adding_later_invites_strangers_once_and_adds_friends_directly(
     async with carol.events() as carol_events:
         invited = await alice.chat.add_member(room.id, "carol")
         assert (set(members(invited)), invited.invited) == ({"alice"}, ["carol"])
-        assert (await next_event(carol_events, "room.invited")).data["room_id"] == room.id
+        assert (await next_event(carol_events, "room.invited")).data.room_id == room.id
         again = await alice.chat.add_member(room.id, "@Carol")
         assert again.invited == ["carol"]
         await assert_none_within(carol_events, of_type("room.invited", "room.joined"))
@@ -137,7 +139,7 @@ async def test_adding_later_invites_strangers_once_and_adds_friends_directly(
         await befriend(alice, carol)
         added = await alice.chat.add_member(room.id, "carol")
         assert (set(members(added)), added.invited) == ({"alice", "carol"}, [])
-        assert (await next_event(carol_events, "room.joined")).data["id"] == room.id
+        assert (await next_event(carol_events, "room.joined")).data.id == room.id
     assert (await carol.chat.invites()).incoming == []
 
     # Only the admin invites; an ordinary member cannot, even someone who is their friend.
@@ -152,7 +154,8 @@ async def test_the_admin_withdraws_an_invitation(alice: CoopeClient, carol: Coop
     async with carol.events() as carol_events:
         after = await alice.chat.remove_member(room.id, "carol")
         assert after is None  # the REST answer is empty either way
-        assert (await next_event(carol_events, "room.uninvited")).data == {"room_id": room.id}
+        uninvited = await next_event(carol_events, "room.uninvited")
+        assert uninvited.data == RoomIdData(room_id=room.id)
     assert (await alice.chat.room(room.id)).invited == []
     assert (await carol.chat.invites()).incoming == []
     with pytest.raises(NotFound):
@@ -168,7 +171,8 @@ async def test_an_invitation_ends_when_its_inviter_leaves_the_room(
     room = await alice.chat.create_room("team", ["bob", "carol"])  # bob added, carol invited
     async with carol.events() as carol_events:
         await alice.chat.leave(room.id)
-        assert (await next_event(carol_events, "room.uninvited")).data == {"room_id": room.id}
+        uninvited = await next_event(carol_events, "room.uninvited")
+        assert uninvited.data == RoomIdData(room_id=room.id)
     assert (await carol.chat.invites()).incoming == []
     with pytest.raises(NotFound):
         await carol.chat.accept_invite(room.id)

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from coope.client import CoopeClient
 from coope.client.calls import list_calls
-from coope.core.schemas import Event
+from coope.core.events import CallRecording, CallRecordingData
 from coope.daemon.bus import user_topic
 from coope.daemon.http.keys import SERVICES
 from tests.daemon.callclient import CallClient
@@ -189,7 +189,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             # A third participant, the aiortc client: a tone and colour bars. It joins as a
             # recording participant, so every page shows the call as recorded.
             await robot.connect()
-            assert (await robot.join(recording=True)).data["recording"] == ["scribe"]
+            assert (await robot.join(recording=True)).data.recording == ["scribe"]
             await robot.start_media()
             await assert_eventually(
                 lambda: all(
@@ -226,7 +226,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             await b.wait("document.querySelectorAll('.tile.screen').length === 0")
             await assert_eventually(
                 lambda: all(
-                    t["source"] != "screen" or t["user"] != "alice" for t in robot.tracks.values()
+                    t.source != "screen" or t.user != "alice" for t in robot.tracks.values()
                 ),
                 MEDIA_TIMEOUT,
             )
@@ -243,7 +243,8 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
 
             # A `call.recording` event flags someone whatever their name.
             bob_id = (await bob.auth.whoami()).user.id
-            event = Event(type="call.recording", data={"room_id": room.id, "user": "bob"})
+            recording = CallRecordingData(room_id=room.id, user="bob", active=True)
+            event = CallRecording(data=recording)
             await call_daemon.app[SERVICES].bus.publish(user_topic(bob_id), event)
             await b.wait("coope.state.recording.has('bob')")
             assert await b.page.locator('.tile[data-user="bob"] .rec').is_visible()
@@ -258,7 +259,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             await b.page.click("#leave")
             await b.wait("coope.state.phase === 'left'")
             left = await robot.expect("call.participant_left")
-            assert (left.data["user"], left.data["reason"]) == ("bob", "left")
+            assert (left.data.user, left.data.reason) == ("bob", "left")
             await a.wait("document.querySelector('.tile[data-user=\"bob\"]') === null")
 
             for page in (a, b):
@@ -408,7 +409,7 @@ async def test_the_page_reconnects_after_a_network_drop(call_daemon: RunningDaem
 
             cable.cut()
             left = await robot.expect("call.participant_left")
-            assert (left.data["user"], left.data["reason"]) == ("alice", "disconnected")
+            assert (left.data.user, left.data.reason) == ("alice", "disconnected")
             await page.wait("coope.state.phase === 'reconnecting'")
             assert "reconnecting in" in await page.page.inner_text("#status")
             # Retries fail while the cable is cut, then one gets through.
@@ -444,7 +445,7 @@ async def test_subscribers_are_told_when_a_publisher_leaves(call_daemon: Running
             await robot.start_media()
             await assert_eventually(lambda: robot.frames_from("alice", "video") > 5, MEDIA_TIMEOUT)
             await page.page.click("#leave")
-            assert (await robot.expect("call.participant_left")).data["user"] == "alice"
+            assert (await robot.expect("call.participant_left")).data.user == "alice"
             await assert_eventually(lambda: robot.tracks == {}, 3)
     finally:
         await robot.aclose()

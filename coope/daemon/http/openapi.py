@@ -5,7 +5,9 @@ declaration implies (a credential: 401; path parameters: 404 and 422; a query: 4
 400, 413, 415, 422; a raw body: 413), those it declares itself (`errors=`: 403, 409, 429...), and
 500. There is no `default` response, so a client (or a fuzzer) knows exactly which statuses to
 expect. The websockets are described as the GET they upgrade (101), with their protocol and close
-codes, and the document describes itself.
+codes, and the document describes itself. The events the events socket sends are the
+`WebsocketEvent` schema in the components, and `/api/v1/events.schema.json` serves them as one
+standalone JSON Schema, for code generators that read JSON Schema rather than OpenAPI.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from pydantic import BaseModel, Field, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from coope import __version__
+from coope.core.events import ANY_EVENT
 from coope.core.schemas import ErrorOut, Id
 from coope.daemon.http.routes import Endpoint, RouteTable
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+EVENTS_SCHEMA_PATH = "/api/v1/events.schema.json"
+EVENT_SCHEMA = "WebsocketEvent"  # the components schema of the union of every event
 
 _REF = "#/components/schemas/{model}"
 
@@ -56,6 +61,8 @@ class Socket:
     # Statuses answered instead of the upgrade (400: not a websocket handshake).
     errors: tuple[int, ...] = (400,)
     tag: str = "websockets"
+    # The components schema of the JSON messages it sends, if it sends JSON.
+    sends: str | None = None
 
 
 class SyncPath(BaseModel):
@@ -76,8 +83,11 @@ EVENTS_SOCKET = Socket(
         "One websocket per client, JSON text frames both ways. Authenticate with the usual"
         " `Authorization: Bearer` header on the upgrade request, or (browsers) with a first"
         ' message `{"type": "auth", "token": "..."}`. The daemon answers `ready`, then sends'
-        " every event published for the user (a discriminated union on `type`; events of an"
-        " ordered stream carry `seq`, so a client resumes with `/rooms/{room_id}/changes`).\n\n"
+        " every event published for the user: `{type, data, seq, ts}`, a discriminated union on"
+        f" `type` (the `{EVENT_SCHEMA}` schema, and {EVENTS_SCHEMA_PATH} as standalone JSON"
+        " Schema). Events of an ordered stream carry `seq`, so a client resumes with"
+        " `/rooms/{room_id}/changes`. A newer daemon may send types and fields not listed:"
+        " readers skip what they do not know.\n\n"
         "A client may send `ping` (answered `pong`), `presence` (`online` | `away`), `typing`"
         " (`room_id`), `message.send` (`room_id`, `body`, `client_id`, `reply_to`; answered"
         " `message.sent`) and the `call.*` signalling messages. A bad message is answered with"
@@ -92,6 +102,7 @@ EVENTS_SOCKET = Socket(
         " or the account disabled while connected",
     },
     errors=(400, 401),
+    sends=EVENT_SCHEMA,
 )
 
 SYNC_SOCKET = Socket(
@@ -176,7 +187,13 @@ def build_openapi(
             wanted.append((e.body, "validation"))
         if e.response is not None:
             wanted.append((e.response, "serialization"))
-    refs, defs = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
+    inputs: list[tuple[object, JsonSchemaMode, TypeAdapter[Any]]] = [
+        (model, mode, TypeAdapter(model)) for model, mode in dict.fromkeys(wanted)
+    ]
+    # Generated with the REST models, so that a model both use (MessageOut...) is one schema.
+    inputs.append((EVENT_SCHEMA, "serialization", ANY_EVENT))
+    refs, defs = TypeAdapter.json_schemas(inputs, ref_template=_REF)
+    schemas = {**defs.get("$defs", {}), EVENT_SCHEMA: refs[(EVENT_SCHEMA, "serialization")]}
     error_ref = refs[(ErrorOut, "serialization")]
 
     paths: dict[str, dict[str, Any]] = {}
@@ -196,12 +213,13 @@ def build_openapi(
     for socket in sockets:
         add(socket.path, "get", _socket_operation(socket, error_ref))
     add(OPENAPI_PATH, "get", _self_operation(error_ref))
+    add(EVENTS_SCHEMA_PATH, "get", _events_schema_operation(error_ref))
     return {
         "openapi": "3.1.0",
         "info": {"title": "coope daemon", "version": __version__},
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
@@ -274,7 +292,7 @@ def _socket_operation(socket: Socket, error_ref: dict[str, Any]) -> dict[str, An
         parameters += _parameters(socket.query, "query")
     # No `security` entry: the credential may come after the upgrade, which OpenAPI cannot say;
     # the description tells how to authenticate.
-    return {
+    op: dict[str, Any] = {
         "operationId": f"{socket.tag}_{socket.name}",
         "summary": socket.summary,
         "description": f"{socket.protocol}\n\nClose codes:\n{codes}",
@@ -286,12 +304,31 @@ def _socket_operation(socket: Socket, error_ref: dict[str, Any]) -> dict[str, An
         },
         "x-websocket": {"close-codes": {str(c): why for c, why in socket.close_codes.items()}},
     }
+    if socket.sends is not None:
+        op["x-websocket"]["sends"] = {"$ref": _REF.format(model=socket.sends)}
+    return op
 
 
 def _self_operation(error_ref: dict[str, Any]) -> dict[str, Any]:
+    return _document_operation(
+        "system_openapi",
+        "This document: every operation, its models and the statuses it answers.",
+        error_ref,
+    )
+
+
+def _events_schema_operation(error_ref: dict[str, Any]) -> dict[str, Any]:
+    return _document_operation(
+        "system_events_schema",
+        f"The events of {EVENTS_SOCKET.path} as one JSON Schema (the {EVENT_SCHEMA} schema here).",
+        error_ref,
+    )
+
+
+def _document_operation(operation: str, summary: str, error_ref: dict[str, Any]) -> dict[str, Any]:
     return {
-        "operationId": "system_openapi",
-        "summary": "This document: every operation, its models and the statuses it answers.",
+        "operationId": operation,
+        "summary": summary,
         "tags": ["system"],
         "parameters": [],
         "responses": {

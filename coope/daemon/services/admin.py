@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from coope.core.errors import Forbidden, NotFound
+from coope.core.events import UserUpdated
 from coope.core.models import Principal, Role, User
-from coope.core.schemas import Event, UserOut
+from coope.core.schemas import UserOut
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.services.accounts import AccountService
 from coope.daemon.services.auth import AuthService
@@ -63,5 +64,5 @@ class AdminService:
         return user
 
     async def _announce(self, user: User) -> None:
-        event = Event(type="user.updated", data=UserOut.of(user).model_dump(mode="json"))
+        event = UserUpdated(data=UserOut.of(user))
         await self._bus.publish(user_topic(user.id), event)

@@ -15,8 +15,8 @@ from typing import Any
 import jwt
 
 from coope.core.errors import Unauthenticated
+from coope.core.events import AuthRevoked, AuthRevokedData
 from coope.core.models import ApiToken, AuthKind, Principal, Session, User
-from coope.core.schemas import Event
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.storage import Storage
@@ -167,7 +167,7 @@ class AuthService:
     async def announce_revoked(self, user_id: int, credential_id: str | None, reason: str) -> None:
         """Tell the user's live connections that a credential (or, with None, every credential)
         stopped working, so they are closed now rather than at their next request."""
-        event = Event(type="auth.revoked", data={"credential_id": credential_id, "reason": reason})
+        event = AuthRevoked(data=AuthRevokedData(credential_id=credential_id, reason=reason))
         await self._bus.publish(user_topic(user_id), event)
 
 

@@ -18,12 +18,27 @@ from dataclasses import dataclass
 
 from coope.core import rules
 from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.events import (
+    Event,
+    MessageCreated,
+    MessageDeleted,
+    MessageUpdated,
+    RoomIdData,
+    RoomInvited,
+    RoomJoined,
+    RoomLeft,
+    RoomRead,
+    RoomUninvited,
+    RoomUpdated,
+    TypingData,
+    TypingEvent,
+)
 from coope.core.models import Message, Principal, RoomKind, RoomRole, RoomSummary, User
-from coope.core.schemas import Event
 from coope.core.social_schemas import (
     EMOJI_MAX,
     MESSAGE_MAX,
     MessageOut,
+    ReadOut,
     RoomInviteOut,
     RoomOut,
 )
@@ -32,6 +47,8 @@ from coope.daemon.clock import Clock
 from coope.daemon.services.users import find_other_user, find_user
 from coope.daemon.storage import Storage
 from coope.daemon.storage.interface import RoomInvite
+
+MessageEventKind = MessageCreated | MessageUpdated | MessageDeleted
 
 # Typing notices are ephemeral; one per person per room every few seconds is plenty.
 _TYPING_EVERY_S = 2.0
@@ -135,7 +152,7 @@ class ChatService:
             principal.user.id, name, list(members), self._clock.now(), list(invited)
         )
         summary = await self.room(principal, room.id)
-        await self._announce_room(room.id, "room.joined", set(members) | {principal.user.id})
+        await self._announce_room(room.id, RoomJoined, set(members) | {principal.user.id})
         for user in invited.values():
             await self._tell_invited(room.id, user.id)
         return summary
@@ -154,11 +171,11 @@ class ChatService:
         if await self._may_add_directly(principal, user):
             if await self._storage.add_member(room_id, user.id, now):
                 self._forget(room_id)
-                await self._announce_room(room_id, "room.joined", {user.id})
-                await self._announce_room(room_id, "room.updated")
+                await self._announce_room(room_id, RoomJoined, {user.id})
+                await self._announce_room(room_id, RoomUpdated)
         elif await self._storage.invite_member(room_id, user.id, principal.user.id, now):
             await self._tell_invited(room_id, user.id)
-            await self._announce_room(room_id, "room.updated")
+            await self._announce_room(room_id, RoomUpdated)
         return await self.room(principal, room_id)
 
     # --- invitations -----------------------------------------------------------------------
@@ -183,8 +200,8 @@ class ChatService:
         ):
             raise NotFound(f"no invitation to room {room_id}")
         self._forget(room_id)
-        await self._announce_room(room_id, "room.joined", {principal.user.id})
-        await self._announce_room(room_id, "room.updated")
+        await self._announce_room(room_id, RoomJoined, {principal.user.id})
+        await self._announce_room(room_id, RoomUpdated)
         return await self.room(principal, room_id)
 
     async def decline_invite(self, principal: Principal, room_id: int) -> None:
@@ -194,15 +211,13 @@ class ChatService:
 
     async def _invite_ended(self, room_id: int, user_id: int) -> None:
         # The invited person's other devices drop it; the members see the invited list shrink.
-        await self._publish([user_id], Event(type="room.uninvited", data={"room_id": room_id}))
-        await self._announce_room(room_id, "room.updated")
+        await self._publish([user_id], RoomUninvited(data=RoomIdData(room_id=room_id)))
+        await self._announce_room(room_id, RoomUpdated)
 
     async def _tell_invited(self, room_id: int, user_id: int) -> None:
         for invite in (await self._storage.room_invites([room_id])).get(room_id, []):
             if invite.user.id == user_id:
-                data = _invite_out(invite).model_dump(mode="json")
-                event = Event(type="room.invited", data=data)
-                await self._publish([user_id], event)
+                await self._publish([user_id], RoomInvited(data=_invite_out(invite)))
 
     async def remove_member(
         self, principal: Principal, room_id: int, username: str
@@ -229,24 +244,25 @@ class ChatService:
     async def _drop_member(self, room_id: int, user_id: int) -> None:
         await self._storage.remove_member(room_id, user_id)
         self._forget(room_id)
-        await self._publish([user_id], Event(type="room.left", data={"room_id": room_id}))
+        await self._publish([user_id], RoomLeft(data=RoomIdData(room_id=room_id)))
         # An invitation is its inviter's: it ends when they are no longer in the room (nobody
         # joins a room on the word of someone who left it, or into a room nobody is in).
         for invite in (await self._storage.room_invites([room_id])).get(room_id, []):
             if invite.invited_by.id == user_id:
                 if await self._storage.delete_invite(room_id, invite.user.id) is not None:
-                    await self._publish(
-                        [invite.user.id], Event(type="room.uninvited", data={"room_id": room_id})
-                    )
-        await self._announce_room(room_id, "room.updated")
+                    uninvited = RoomUninvited(data=RoomIdData(room_id=room_id))
+                    await self._publish([invite.user.id], uninvited)
+        await self._announce_room(room_id, RoomUpdated)
 
     async def rename(self, principal: Principal, room_id: int, name: str) -> RoomSummary:
         await self._admin_state(principal, room_id)
         await self._storage.rename_room(room_id, _room_name(name))
-        await self._announce_room(room_id, "room.updated")
+        await self._announce_room(room_id, RoomUpdated)
         return await self.room(principal, room_id)
 
-    async def _announce_room(self, room_id: int, kind: str, to: set[int] | None = None) -> None:
+    async def _announce_room(
+        self, room_id: int, kind: type[RoomJoined | RoomUpdated], to: set[int] | None = None
+    ) -> None:
         """Send each recipient the room as they see it (a direct room is named by the other)."""
         state = await self._state(room_id)
         if state is None:
@@ -261,9 +277,7 @@ class ChatService:
                 continue
             summary = RoomSummary(room, members, 0, member.last_read_seq)
             out = RoomOut.of(summary, member.username, invited)
-            await self._publish(
-                [member.user_id], Event(type=kind, data=out.model_dump(mode="json"))
-            )
+            await self._publish([member.user_id], kind(data=out))
 
     # --- messages --------------------------------------------------------------------------
 
@@ -300,9 +314,9 @@ class ChatService:
             self._clock.now(),
         )
         if created:  # the room first, so clients know where the message belongs
-            await self._announce_room(room.id, "room.joined")
+            await self._announce_room(room.id, RoomJoined)
         if stored:
-            await self._publish_message("message.created", message)
+            await self._publish_message(MessageCreated, message)
         return message
 
     async def _check_friends(self, principal: Principal, other: User) -> None:
@@ -340,17 +354,15 @@ class ChatService:
         )
         if stored:
             self._typing.pop((room_id, principal.user.id), None)
-            await self._publish_message("message.created", message)
+            await self._publish_message(MessageCreated, message)
         return message
 
-    async def _publish_message(self, kind: str, message: Message) -> None:
+    async def _publish_message(self, kind: type[MessageEventKind], message: Message) -> None:
         # Membership as it is now, after the write: someone removed meanwhile gets nothing.
         state = await self._state(message.room_id)
         if state is None:
             return
-        event = Event(
-            type=kind, seq=message.rev, data=MessageOut.of(message).model_dump(mode="json")
-        )
+        event = kind(seq=message.rev, data=MessageOut.of(message))
         await self._publish(list(state.members), event)
 
     async def _own_message(
@@ -375,7 +387,7 @@ class ChatService:
         _, state = await self._own_message(principal, message_id)
         await self._check_reachable(principal, state)
         message = await self._storage.edit_message(message_id, body, self._clock.now())
-        await self._publish_message("message.updated", message)
+        await self._publish_message(MessageUpdated, message)
         return message
 
     async def delete(self, principal: Principal, message_id: int) -> Message:
@@ -383,7 +395,7 @@ class ChatService:
         before, _ = await self._own_message(principal, message_id)
         message = await self._storage.delete_message(message_id, self._clock.now())
         if not before.deleted:
-            await self._publish_message("message.deleted", message)
+            await self._publish_message(MessageDeleted, message)
         return message
 
     async def react(self, principal: Principal, message_id: int, emoji: str, on: bool) -> Message:
@@ -398,7 +410,7 @@ class ChatService:
             message_id, principal.user.id, emoji, on, self._clock.now()
         )
         if message.rev != before.rev:
-            await self._publish_message("message.updated", message)
+            await self._publish_message(MessageUpdated, message)
         return message
 
     async def history(
@@ -423,14 +435,8 @@ class ChatService:
         await self._storage.mark_read(room_id, principal.user.id, seq)
         summary = await self.room(principal, room_id)
         # The user's other devices update their unread counts too.
-        event = Event(
-            type="room.read",
-            data={
-                "room_id": room_id,
-                "last_read_seq": summary.last_read_seq,
-                "unread": summary.unread,
-            },
-        )
+        read = ReadOut(room_id=room_id, last_read_seq=summary.last_read_seq, unread=summary.unread)
+        event = RoomRead(data=read)
         await self._publish([principal.user.id], event)
         return summary
 
@@ -453,7 +459,7 @@ class ChatService:
         if now - self._typing.get(key, 0.0) < _TYPING_EVERY_S:
             return
         self._typing[key] = now
-        event = Event(type="typing", data={"room_id": room_id, "user": principal.user.username})
+        event = TypingEvent(data=TypingData(room_id=room_id, user=principal.user.username))
         await self._publish([uid for uid in state.members if uid != principal.user.id], event)
 
 

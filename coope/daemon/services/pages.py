@@ -28,8 +28,8 @@ from coope.core.blocks import (
     to_markdown,
 )
 from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from coope.core.events import PagesArchived, PagesData, PagesRestored
 from coope.core.models import Page, Principal
-from coope.core.schemas import Event
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.services.cover_images import COVER_TYPES, reencode_cover
@@ -177,19 +177,21 @@ class PageService:
     async def archive(self, principal: Principal, page_id: int) -> list[int]:
         page = await self._editable(principal, page_id)
         ids = await self._storage.archive_subtree(page_id, self._clock.now())
-        await self._announce(page.workspace_id, "pages.archived", page_id)
+        await self._announce(PagesArchived, page.workspace_id, page_id)
         return ids
 
     async def restore(self, principal: Principal, page_id: int) -> Page:
         page = await self._editable(principal, page_id)
         restored = await self._storage.restore_subtree(page_id, self._clock.now())
-        await self._announce(page.workspace_id, "pages.restored", page_id)
+        await self._announce(PagesRestored, page.workspace_id, page_id)
         return restored
 
-    async def _announce(self, workspace_id: int, type_: str, root_id: int) -> None:
+    async def _announce(
+        self, kind: type[PagesArchived | PagesRestored], workspace_id: int, root_id: int
+    ) -> None:
         """Tell every member's connections that a subtree moved to or from the trash (what their
         open sync sockets may do there changes: a page in the trash is read-only)."""
-        event = Event(type=type_, data={"workspace_id": workspace_id, "page_id": root_id})
+        event = kind(data=PagesData(workspace_id=workspace_id, page_id=root_id))
         for member in await self._storage.workspace_members(workspace_id):
             await self._bus.publish(user_topic(member.user_id), event)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 
+from coope.core.events import PresenceEvent
 from coope.core.models import PresenceState, Principal, UserStatus
-from coope.core.schemas import Event, to_datetime
+from coope.core.schemas import to_datetime
 from coope.core.social_schemas import STATUS_TEXT_MAX, PresenceOut
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
@@ -110,9 +111,7 @@ class PresenceService:
         async with lock:
             friend_ids = await self._storage.friend_ids(user_id)
             status = self._status.get(user_id, fallback)
-            event = Event(
-                type="presence", data=self._out(user_id, username, status).model_dump(mode="json")
-            )
+            event = PresenceEvent(data=self._out(user_id, username, status))
             for friend_id in [user_id, *friend_ids]:
                 await self._bus.publish(user_topic(friend_id), event)
         if not lock.locked() and user_id not in self._connections:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from coope.core import rules
 from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.events import WorkspaceAccess, WorkspaceAccessData
 from coope.core.models import Invite, Principal, Workspace, WorkspaceMember, WorkspaceRole
-from coope.core.schemas import Event
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.services.users import find_user
@@ -83,10 +83,7 @@ class WorkspaceService:
 
     async def _announce(self, workspace_id: int, user_id: int, role: WorkspaceRole | None) -> None:
         """Tell a user's connections that their standing in a workspace changed."""
-        event = Event(
-            type="workspace.access",
-            data={"workspace_id": workspace_id, "role": role.value if role else None},
-        )
+        event = WorkspaceAccess(data=WorkspaceAccessData(workspace_id=workspace_id, role=role))
         await self._bus.publish(user_topic(user_id), event)
 
     async def access(self, principal: Principal, workspace_id: int) -> Access:

@@ -50,8 +50,30 @@ from typing import Any
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
 from coope.core.errors import Conflict, NotFound
+from coope.core.events import (
+    CallAnswer,
+    CallAnswerData,
+    CallEnded,
+    CallJoinedData,
+    CallKicked,
+    CallKickedData,
+    CallParticipantJoined,
+    CallParticipantJoinedData,
+    CallParticipantLeft,
+    CallParticipantLeftData,
+    CallRecording,
+    CallRecordingData,
+    CallRenegotiate,
+    CallRenegotiateData,
+    CallStarted,
+    CallTrack,
+    CallTracks,
+    CallTracksData,
+    Event,
+    IceServer,
+    RoomIdData,
+)
 from coope.core.models import Principal
-from coope.core.schemas import Event
 from coope.core.social_schemas import KICKED_REMOVED, KICKED_TAKEN_OVER
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.services.chat import ChatService
@@ -61,7 +83,7 @@ from coope.daemon.sfu.peer import CallPeer
 
 log = logging.getLogger(__name__)
 
-Signal = Callable[[str, dict[str, Any]], Awaitable[None]]
+Signal = Callable[[Event], Awaitable[None]]
 
 
 @dataclass
@@ -87,7 +109,7 @@ class CallRoom:
 class IceSettings:
     """ICE servers handed to the daemon's peers and to every client."""
 
-    servers: tuple[dict[str, Any], ...] = ()
+    servers: tuple[IceServer, ...] = ()
 
     def configuration(self) -> RTCConfiguration:
         # max-bundle: with aiortc's default (balanced), a second m-line of a kind in one offer
@@ -95,9 +117,7 @@ class IceSettings:
         return RTCConfiguration(
             bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
             iceServers=[
-                RTCIceServer(
-                    urls=s["urls"], username=s.get("username"), credential=s.get("credential")
-                )
+                RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
                 for s in self.servers
             ],
         )
@@ -118,8 +138,7 @@ class CallManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _announce(self, room: CallRoom, kind: str, **data: Any) -> None:
-        event = Event(type=kind, data={"room_id": room.room_id, **data})
+    async def _announce(self, room: CallRoom, event: Event) -> None:
         for user_id in await self._members_now(room):
             await self._bus.publish(user_topic(user_id), event)
 
@@ -159,7 +178,7 @@ class CallManager:
         takeover: bool = False,
         recording: bool = False,
         receive_video: bool = True,
-    ) -> dict[str, Any]:
+    ) -> CallJoinedData:
         members = await self._chat.member_ids(principal, room_id)
         user = principal.user
         room = self._rooms.setdefault(room_id, CallRoom(room_id, members))
@@ -187,22 +206,25 @@ class CallManager:
         first = not room.participants
         room.participants[user.id] = _Participant(peer, signal, principal, recording, receive_video)
         if first:
-            await self._announce(room, "call.started")
-        await self._announce(
-            room, "call.participant_joined", user=user.username, recording=recording
-        )
+            await self._announce(room, CallStarted(data=RoomIdData(room_id=room_id)))
+        joined = CallParticipantJoinedData(room_id=room_id, user=user.username, recording=recording)
+        await self._announce(room, CallParticipantJoined(data=joined))
         if recording:
-            await self._announce(room, "call.recording", user=user.username, active=True)
+            await self._announce_recording(room, user.username, active=True)
         log.info("joined call", extra={"room": room_id, "user": user.username})
         return self._joined(room)
 
-    def _joined(self, room: CallRoom) -> dict[str, Any]:
-        return {
-            "room_id": room.room_id,
-            "participants": [p.peer.username for p in room.participants.values()],
-            "recording": _recording(room),
-            "ice_servers": list(self._ice.servers),
-        }
+    def _joined(self, room: CallRoom) -> CallJoinedData:
+        return CallJoinedData(
+            room_id=room.room_id,
+            participants=[p.peer.username for p in room.participants.values()],
+            recording=_recording(room),
+            ice_servers=list(self._ice.servers),
+        )
+
+    async def _announce_recording(self, room: CallRoom, user: str, *, active: bool) -> None:
+        data = CallRecordingData(room_id=room.room_id, user=user, active=active)
+        await self._announce(room, CallRecording(data=data))
 
     async def offer(
         self,
@@ -220,15 +242,15 @@ class CallManager:
         room, participant = self._participant(principal.user.id, connection_id, room_id)
         answer = await participant.peer.answer(sdp, sources)
         missing = await self._assign(room, offering=participant.peer)
+        tracks = participant.peer.track_map()
         await participant.signal(
-            "call.answer",
-            {"room_id": room_id, "sdp": answer, "tracks": participant.peer.track_map()},
+            CallAnswer(data=CallAnswerData(room_id=room_id, sdp=answer, tracks=tracks))
         )
         # This offer carried every slot asked for before it: what still lacks is asked anew,
         # and only after the answer, as the participant offers again once this one is done.
         participant.asked = missing
         if any(missing.values()):
-            await participant.signal("call.renegotiate", {"room_id": room_id, **missing})
+            await participant.signal(_renegotiate(room_id, missing))
 
     async def _check_member(self, principal: Principal, room_id: int) -> None:
         """Still a member of the room? If not, out of its call, and `NotFound`."""
@@ -296,7 +318,7 @@ class CallManager:
         room: CallRoom,
         participant: _Participant,
         reason: str,
-        previous: dict[CallPeer, dict[str, dict[str, Any]]],
+        previous: dict[CallPeer, dict[str, CallTrack]],
         kick: bool,
     ) -> None:
         try:
@@ -312,24 +334,24 @@ class CallManager:
             # Only the last of several leavings running at once ends the call, after everyone
             # heard of each leaving, and only if nobody opened the call again meanwhile.
             del self._rooms[room.room_id]
-            await self._announce(room, "call.ended")
+            await self._announce(room, CallEnded(data=RoomIdData(room_id=room.room_id)))
 
     async def _tell_of_leaving(
         self, room: CallRoom, participant: _Participant, reason: str, kick: bool
     ) -> None:
         if kick:
-            await participant.signal("call.kicked", {"room_id": room.room_id, "reason": reason})
+            kicked = CallKickedData(room_id=room.room_id, reason=reason)
+            await participant.signal(CallKicked(data=kicked))
         try:
             await participant.peer.aclose()
         except Exception:  # the others must still hear of it
             log.exception("closing a call peer failed", extra={"room": room.room_id})
         if participant.recording:
-            await self._announce(
-                room, "call.recording", user=participant.peer.username, active=False
-            )
-        await self._announce(
-            room, "call.participant_left", user=participant.peer.username, reason=reason
+            await self._announce_recording(room, participant.peer.username, active=False)
+        left = CallParticipantLeftData(
+            room_id=room.room_id, user=participant.peer.username, reason=reason
         )
+        await self._announce(room, CallParticipantLeft(data=left))
 
     # --- who receives what -----------------------------------------------------------------
 
@@ -342,7 +364,7 @@ class CallManager:
         self,
         room: CallRoom,
         offering: CallPeer | None = None,
-        previous: dict[CallPeer, dict[str, dict[str, Any]]] | None = None,
+        previous: dict[CallPeer, dict[str, CallTrack]] | None = None,
     ) -> dict[str, int]:
         """Attach every published track to a free slot of every other participant; tell each
         participant what changed, and ask for more slots where there are too few. The
@@ -377,13 +399,14 @@ class CallManager:
                 continue
             after = peer.track_map()
             if after != before:
-                await participant.signal("call.tracks", {"room_id": room.room_id, "tracks": after})
+                tracks = CallTracksData(room_id=room.room_id, tracks=after)
+                await participant.signal(CallTracks(data=tracks))
             # Asked once: a participant that does not add the slots (or is adding them now)
             # is not asked again for the same ones.
             more = {kind: max(0, n - participant.asked[kind]) for kind, n in missing.items()}
             if any(more.values()):
                 participant.asked = {k: participant.asked[k] + more[k] for k in more}
-                await participant.signal("call.renegotiate", {"room_id": room.room_id, **more})
+                await participant.signal(_renegotiate(room.room_id, more))
         return offering_missing
 
     async def aclose(self) -> None:
@@ -399,3 +422,8 @@ class CallManager:
 
 def _recording(room: CallRoom) -> list[str]:
     return [p.peer.username for p in room.participants.values() if p.recording]
+
+
+def _renegotiate(room_id: int, missing: dict[str, int]) -> CallRenegotiate:
+    data = CallRenegotiateData(room_id=room_id, audio=missing["audio"], video=missing["video"])
+    return CallRenegotiate(data=data)

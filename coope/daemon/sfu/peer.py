@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from aiortc import (
     MediaStreamTrack,
@@ -24,6 +23,7 @@ from aiortc import (
 from aiortc.rtcrtpsender import RTCRtpSender
 
 from coope.core.errors import InvalidInput
+from coope.core.events import CallTrack
 from coope.daemon.sfu.fanout import Fanout, Slot
 from coope.daemon.sfu.internals import tap_packets
 
@@ -117,10 +117,10 @@ class CallPeer:
     def free_slots(self, kind: str) -> list[Slot]:
         return [s for s in self.slots.values() if s.kind == kind and s.source is None]
 
-    def track_map(self) -> dict[str, dict[str, Any]]:
+    def track_map(self) -> dict[str, CallTrack]:
         """What each receiving m-line currently carries, for the participant to label tiles."""
         return {
-            mid: {"user": slot.source.owner, "kind": slot.kind, "source": slot.source.source}
+            mid: CallTrack(user=slot.source.owner, kind=slot.kind, source=slot.source.source)
             for mid, slot in self.slots.items()
             if slot.source is not None
         }

@@ -8,15 +8,12 @@ from typing import Any
 from aiohttp import web
 
 from coope.core.errors import BadRequest
+from coope.core.events import Event
 from coope.core.models import Principal
-from coope.core.schemas import INT64_MAX, INT64_MIN, Event
+from coope.core.schemas import INT64_MAX, INT64_MIN
 from coope.daemon.bus import connection_topic
 from coope.daemon.services import Services
 from coope.daemon.sfu.calls import CallManager
-
-
-def event_text(type_: str, **data: Any) -> str:
-    return Event(type=type_, data=data).model_dump_json()
 
 
 @dataclass(frozen=True)
@@ -27,13 +24,13 @@ class Connection:
     principal: Principal
     id: str
 
-    async def send(self, type_: str, data: dict[str, Any]) -> None:
+    async def send(self, event: Event) -> None:
         """Send an event to this client only, through the bus like every other event it gets.
 
         A reply written straight to the socket would overtake the events already on their way:
         `call.left` would arrive before the `call.participant_left` the leaving caused.
         """
-        await self.services.bus.publish(connection_topic(self.id), Event(type=type_, data=data))
+        await self.services.bus.publish(connection_topic(self.id), event)
 
 
 # Ids and sequence numbers are stored as SQLite integers: anything wider would fail there.

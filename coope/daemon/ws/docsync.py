@@ -37,8 +37,9 @@ from collections.abc import AsyncGenerator, Callable
 from aiohttp import WSMsgType, web
 
 from coope.core.errors import CoopeError, NotFound, Unauthenticated
+from coope.core.events import AuthRevoked, Event, PagesArchived, PagesRestored, WorkspaceAccess
 from coope.core.models import Principal
-from coope.core.schemas import INT64_MAX, Event
+from coope.core.schemas import INT64_MAX
 from coope.daemon.bus import Subscription, user_topic
 from coope.daemon.http.keys import CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
@@ -49,7 +50,7 @@ from coope.daemon.ws.reasons import CLOSE_INTERNAL, CLOSE_TRY_AGAIN, close_code,
 log = logging.getLogger(__name__)
 
 # The events after which what a socket may do is decided again.
-ACCESS_EVENTS = frozenset({"auth.revoked", "workspace.access", "pages.archived", "pages.restored"})
+ACCESS_EVENTS = (AuthRevoked, WorkspaceAccess, PagesArchived, PagesRestored)
 CLOSE_NO_ACCESS = 4403
 _PAGE_ID = re.compile(r"[1-9][0-9]{0,18}")
 
@@ -115,16 +116,15 @@ class _Access:
         # Closed on return: its pending read of the subscription ends with it.
         async with contextlib.aclosing(_until_expiry(events, self._time_left)) as stream:
             async for event in stream:
-                if event is not None and event.type not in ACCESS_EVENTS:
+                if event is not None and not isinstance(event, ACCESS_EVENTS):
                     continue
                 self._settled.clear()  # before any await: the next message waits for it
                 try:
                     await self.check()
                 except Unauthenticated as exc:
                     # Say why as the events socket does ("logout", "token revoked"...).
-                    revoked = event is not None and event.type == "auth.revoked"
-                    reason = event.data.get("reason") if event is not None and revoked else None
-                    return close_code(exc), str(reason or exc.message)
+                    reason = event.data.reason if isinstance(event, AuthRevoked) else None
+                    return close_code(exc), reason or exc.message
                 except NotFound:
                     return CLOSE_NO_ACCESS, "you no longer have access to this page"
                 except CoopeError as exc:

@@ -28,6 +28,19 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from coope.core.errors import BadRequest, CoopeError, InternalError, Unauthenticated
+from coope.core.events import (
+    AuthRevoked,
+    ErrorData,
+    ErrorEvent,
+    Event,
+    MessageSent,
+    MessageSentData,
+    PongData,
+    PongEvent,
+    ReadyData,
+    ReadyEvent,
+    RoomLeft,
+)
 from coope.core.models import PresenceState, Principal
 from coope.core.schemas import UserOut
 from coope.core.social_schemas import CLIENT_ID_MAX, MessageOut
@@ -35,13 +48,7 @@ from coope.daemon.bus import Subscription, connection_topic, user_topic
 from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
 from coope.daemon.ws.calls import handle_call_message
-from coope.daemon.ws.connection import (
-    Connection,
-    event_text,
-    int_field,
-    optional_int_field,
-    str_field,
-)
+from coope.daemon.ws.connection import Connection, int_field, optional_int_field, str_field
 from coope.daemon.ws.reasons import close_reason
 
 log = logging.getLogger(__name__)
@@ -53,7 +60,13 @@ CLOSE_BAD_MESSAGE = 4400
 MAX_MESSAGE_BYTES = 256 * 1024
 
 
-_event = event_text
+async def _send(ws: web.WebSocketResponse, event: Event) -> None:
+    """Write an event straight to this socket, not through the bus."""
+    await ws.send_str(event.json_text)
+
+
+def _error(code: str, message: str, client_id: str | None = None) -> ErrorEvent:
+    return ErrorEvent(data=ErrorData(code=code, message=message, client_id=client_id))
 
 
 async def events_socket(request: web.Request) -> web.WebSocketResponse:
@@ -97,19 +110,15 @@ async def _first_message_auth(request: web.Request, ws: web.WebSocketResponse) -
         return await request.app[SERVICES].auth.authenticate(str(payload.get("token") or ""))
     except (ValueError, RecursionError, CoopeError) as exc:
         message = exc.message if isinstance(exc, CoopeError) else "the first message is not JSON"
-        await ws.send_str(_event("error", code="unauthenticated", message=message))
+        await _send(ws, _error("unauthenticated", message))
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(message))
         return None
 
 
 async def _serve(conn: Connection, sub: Subscription) -> None:
     ws, services, principal = conn.ws, conn.services, conn.principal
-    await ws.send_str(
-        _event(
-            "ready",
-            user=UserOut.of(principal.user).model_dump(mode="json"),
-            auth=principal.kind.value,
-        )
+    await _send(
+        ws, ReadyEvent(data=ReadyData(user=UserOut.of(principal.user), auth=principal.kind))
     )
     pump = asyncio.create_task(_pump(conn, sub), name="ws-event-pump")
     await services.presence.connected(principal, conn.id)
@@ -118,7 +127,7 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
             if msg.type is WSMsgType.TEXT:
                 await _on_client_message(conn, msg.data)
             elif msg.type is WSMsgType.BINARY:
-                await ws.send_str(_event("error", code="bad_request", message="send JSON text"))
+                await _send(ws, _error("bad_request", "send JSON text"))
     except ConnectionResetError:
         pass  # the client went away while a reply was being written: nothing is left to tell
     finally:
@@ -137,15 +146,15 @@ async def _pump(conn: Connection, sub: Subscription) -> None:
             if ws.closed:
                 return
             await ws.send_str(event.json_text)
-            if event.type == "room.left":
+            if isinstance(event, RoomLeft):
                 # Removed from a room (or left it on another device): whatever this connection
                 # does in the room's call ends now, not at its next action.
-                await _left_room(conn, event.data.get("room_id"))
-            elif event.type == "auth.revoked" and event.data.get("credential_id") in (
+                await _left_room(conn, event.data.room_id)
+            elif isinstance(event, AuthRevoked) and event.data.credential_id in (
                 None,
                 principal.credential_id,
             ):
-                reason = str(event.data.get("reason") or "credential revoked")
+                reason = event.data.reason or "credential revoked"
                 await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(reason))
                 return
         if not ws.closed:  # the bus ended our stream (we fell too far behind): reconnect, resume
@@ -154,9 +163,7 @@ async def _pump(conn: Connection, sub: Subscription) -> None:
         return  # the socket closed under a write; the handler's own loop ends it
 
 
-async def _left_room(conn: Connection, room_id: Any) -> None:
-    if not isinstance(room_id, int):
-        return
+async def _left_room(conn: Connection, room_id: int) -> None:
     try:
         await conn.calls.member_removed(room_id, conn.principal.user.id)
     except Exception:
@@ -173,7 +180,7 @@ async def _on_client_message(conn: Connection, data: str) -> None:
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         payload = None
     if not isinstance(payload, dict):
-        await ws.send_str(_event("error", code="bad_request", message="send a JSON object"))
+        await _send(ws, _error("bad_request", "send a JSON object"))
         return
     kind = payload.get("type")
     client_id = payload.get("client_id")
@@ -182,11 +189,10 @@ async def _on_client_message(conn: Connection, data: str) -> None:
     try:
         await _dispatch(conn, kind, payload)
     except CoopeError as exc:
-        error = _event("error", code=exc.code, message=exc.message, client_id=client_id)
-        await ws.send_str(error)
+        await _send(ws, _error(exc.code, exc.message, client_id))
     except ValueError:
         message = f"bad {str(kind)[:64]} message"
-        await ws.send_str(_event("error", code="bad_request", message=message, client_id=client_id))
+        await _send(ws, _error("bad_request", message, client_id))
     except ConnectionResetError:
         raise
     except Exception:
@@ -194,20 +200,14 @@ async def _on_client_message(conn: Connection, data: str) -> None:
             "event socket message failed",
             extra={"user": conn.principal.user.username, "kind": str(kind)[:64]},
         )
-        await ws.send_str(
-            _event(
-                "error",
-                code=InternalError.code,
-                message="the daemon failed on this message; it is logged",
-                client_id=client_id,
-            )
-        )
+        message = "the daemon failed on this message; it is logged"
+        await _send(ws, _error(InternalError.code, message, client_id))
 
 
 async def _dispatch(conn: Connection, kind: Any, payload: dict[str, Any]) -> None:
     ws, services, principal = conn.ws, conn.services, conn.principal
     if kind == "ping":
-        await ws.send_str(_event("pong", id=_ping_id(payload)))
+        await _send(ws, PongEvent(data=PongData(id=_ping_id(payload))))
     elif kind == "presence":
         state = PresenceState(str_field(payload, "state"))
         if state is PresenceState.OFFLINE:
@@ -223,13 +223,8 @@ async def _dispatch(conn: Connection, kind: Any, payload: dict[str, Any]) -> Non
             _optional_str(payload, "client_id"),
             optional_int_field(payload, "reply_to"),
         )
-        await ws.send_str(
-            _event(
-                "message.sent",
-                client_id=message.client_id,
-                message=MessageOut.of(message).model_dump(mode="json"),
-            )
-        )
+        sent = MessageSentData(client_id=message.client_id, message=MessageOut.of(message))
+        await _send(ws, MessageSent(data=sent))
     elif isinstance(kind, str) and kind.startswith("call."):
         await handle_call_message(conn, kind, payload)
     else:
