@@ -108,11 +108,5 @@ async def alice(daemon: RunningDaemon, admin: CoopeClient) -> AsyncIterator[Coop
 def call_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A daemon subprocess offering call media on loopback, where processes can reach it."""
     daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data", "--ice-host", "127.0.0.1")
-    daemon.start()
-    try:
+    with daemon.running():
         yield daemon.url
-    finally:
-        try:
-            daemon.terminate()
-        finally:
-            daemon.kill()

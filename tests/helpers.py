@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -143,6 +144,18 @@ class DaemonProcess:
             raise AssertionError(f"daemon did not start: {self.stderr_text()}")
         self.url = line.split("listening on ", 1)[1].split()[0]
         return self
+
+    @contextmanager
+    def running(self) -> Iterator[DaemonProcess]:
+        """Started for the block, and stopped by its process id after it, whatever happens."""
+        self.start()
+        try:
+            yield self
+        finally:
+            try:
+                self.terminate()
+            finally:
+                self.kill()
 
     def stderr_text(self) -> str:
         """Everything the daemon logged so far (JSON lines)."""

@@ -8,7 +8,6 @@ imported inside the commands, so that `coope --help` stays fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -41,7 +40,7 @@ ModelOpt = Annotated[
 
 @app.command()
 @runtime.command(login=None)
-async def chat(json: bool, prompt: PromptArg = None, model: ModelOpt = None) -> None:
+def chat(json: bool, prompt: PromptArg = None, model: ModelOpt = None) -> None:
     """Chat with the model. Earlier messages are sent along as context, replies are kept.
 
     Needs COOPE_OPENAI_API_KEY (OpenAI) or COOPE_OPENAI_BASE_URL (a compatible server).
@@ -58,18 +57,19 @@ async def chat(json: bool, prompt: PromptArg = None, model: ModelOpt = None) -> 
         raise InvalidInput("--json needs a PROMPT: the interactive chat is for people")
     if prompt is not None and not prompt.strip():
         raise InvalidInput("the prompt is empty")
-    with _ctrl_c_where_pressed():
-        if prompt is None:
-            _interactive(settings, history, chosen)
-            return
-        reply = _exchange(settings, history, prompt, chosen, show=not json)
+    # A plain function, not a coroutine: it waits on the keyboard and on a streamed reply, and
+    # Ctrl-C must interrupt it where it is, not at an event loop's next turn.
+    if prompt is None:
+        _interactive(settings, history, chosen)
+        return
+    reply = _exchange(settings, history, prompt, chosen, show=not json)
     if json:
         output.emit_json({"reply": reply, "model": chosen})
 
 
 @app.command()
 @runtime.command(login=None)
-async def history(json: bool) -> None:
+def history(json: bool) -> None:
     """Show the kept conversation: the last 7 days, at most 100 messages."""
     from coope.notes.ai_chat import ChatHistory
 
@@ -94,35 +94,12 @@ async def history(json: bool) -> None:
 
 @app.command()
 @runtime.command(login=None)
-async def clear(json: bool) -> None:
+def clear(json: bool) -> None:
     """Forget the AI chat history (an unreadable history file too)."""
     from coope.notes.ai_chat import ChatHistory
 
     count = ChatHistory().clear()
     output.done(json, {"cleared": count}, f"forgot {count} message{'s' if count != 1 else ''}")
-
-
-@contextmanager
-def _ctrl_c_where_pressed() -> Iterator[None]:
-    """Ctrl-C as a `KeyboardInterrupt` in the code it interrupts, as in a program without an
-    event loop.
-
-    The chat waits on the keyboard and on a streamed reply without giving the event loop a
-    turn, and asyncio's own Ctrl-C handling only cancels the command at its next await: the
-    first Ctrl-C would go unseen until the next line is typed. Ctrl-C left ignored stays so.
-    """
-    import signal
-    import threading
-
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _interactive(settings: NotesSettings, history: ChatHistory, model: str) -> None:

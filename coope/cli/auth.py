@@ -8,19 +8,19 @@ import typer
 
 from coope.cli import output, runtime
 from coope.cli.args import PasswordStdinOpt
-from coope.client.profiles import PROFILE_ENV, Login, Profiles
+from coope.client.profiles import Login, Profiles, check_profile_name
 from coope.core.errors import Unauthenticated
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
     from coope.core.schemas import SessionOut
 
+# Saving is said on the command line only: COOPE_PROFILE picks a login to use, never one to
+# overwrite.
 SaveAsOpt = Annotated[
     str | None,
     typer.Option(
         "--profile",
-        envvar=PROFILE_ENV,
-        show_envvar=True,
         help="Save the login as this named profile (several accounts or servers side by side).",
     ),
 ]
@@ -48,6 +48,8 @@ async def signup(
     profile: SaveAsOpt = None,
 ) -> None:
     """Create an account on the daemon and log in to it."""
+    if profile is not None:
+        check_profile_name(profile)  # before an account or a session exists in its name
     password = runtime.read_password(password_stdin, confirm=True)
     session = await client.auth.signup(username, password, display_name)
     path = _save(client, session, profile)
@@ -69,6 +71,8 @@ async def login(
     profile: SaveAsOpt = None,
 ) -> None:
     """Log in and save the session for later commands (as the default login)."""
+    if profile is not None:
+        check_profile_name(profile)
     password = runtime.read_password(password_stdin)
     session = await client.auth.login(username, password)
     _save(client, session, profile)
@@ -119,7 +123,7 @@ async def whoami(client: CoopeClient, json: bool) -> None:
 
 @profile_app.command("list")
 @runtime.command(login=None)
-async def profile_list(json: bool) -> None:
+def profile_list(json: bool) -> None:
     """Every saved login: each server's own, then the named profiles; * marks the default."""
     profiles = Profiles()
     default = profiles.default()
@@ -149,7 +153,7 @@ async def profile_list(json: bool) -> None:
 
 @profile_app.command("use")
 @runtime.command(login=None)
-async def profile_use(json: bool, name: Annotated[str, typer.Argument(metavar="PROFILE")]) -> None:
+def profile_use(json: bool, name: Annotated[str, typer.Argument(metavar="PROFILE")]) -> None:
     """Make a named profile the default login."""
     login = Profiles().use(name)
     if json:
@@ -160,9 +164,7 @@ async def profile_use(json: bool, name: Annotated[str, typer.Argument(metavar="P
 
 @profile_app.command("remove")
 @runtime.command(login=None)
-async def profile_remove(
-    json: bool, name: Annotated[str, typer.Argument(metavar="PROFILE")]
-) -> None:
+def profile_remove(json: bool, name: Annotated[str, typer.Argument(metavar="PROFILE")]) -> None:
     """Forget a named profile here (its session stays valid on the daemon until it ends)."""
     Profiles().profile(name)  # a clear "no profile named" for a typo
     Profiles().forget(profile=name)

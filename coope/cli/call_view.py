@@ -1,5 +1,5 @@
-"""What `coope call join` shows: a live table of who is in the call and who is speaking, or,
-with --json, one event per line."""
+"""What `coope call join` (and `coope notes record` while it records) shows: a live table of who
+is in the call and who is speaking, or, with --json, one event per line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.live import Live
 
     from coope.client.calls import CallSession
     from coope.core.events import CallSpeaking, Event
@@ -125,6 +126,49 @@ class CallView:
             table.add_row(mark, name, f"[green]{level_bar(rms)}[/green]")
         notes = [Text(n, style="dim") for n in self.notes]
         return Group(title, table, *notes)
+
+
+class CallDisplay:
+    """A `CallView` kept on screen as the call goes: redrawn in place (Rich Live) for people,
+    or its speaking changes as JSON lines. `refresh()` as often as it should move; after
+    `stop()` (or the `with` block) the last state stays on screen."""
+
+    def __init__(self, view: CallView) -> None:
+        self.view = view
+        self._live: Live | None = None
+
+    def __enter__(self) -> CallDisplay:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self.view.json_lines:
+            return
+        from rich.live import Live
+
+        self._live = Live(self.view.render(), console=console(), auto_refresh=False)
+        self._live.start(refresh=True)
+
+    def refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self.view.render(), refresh=True)
+        elif self.view.json_lines:
+            for event in self.view.speaking_changes():
+                emit_event(event)
+
+    def stop(self) -> None:
+        live, self._live = self._live, None
+        if live is None:
+            return
+        try:
+            live.update(self.view.render(), refresh=True)
+        finally:
+            live.stop()
+            if not live.console.is_terminal:  # Live ends a terminal's last line, not a file's
+                live.console.line()
 
 
 def console() -> Console:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
     from coope.cli.call_view import CallView
     from coope.client import CoopeClient
-    from coope.client.calls import CallSession
     from coope.core.social_schemas import RoomOut
     from coope.media.sinks import AudioSink
 
@@ -170,60 +168,21 @@ async def _talk(
             if json:
                 connected = CallConnectedData(room_id=room.id, user=session.username)
                 emit_event(CallConnected(data=connected))
-            await until_done(session, stop, duration, mixer.run(), show_view(view))
+            await session.run_until(mixer.run(), _show_view(view), stop=stop, duration_s=duration)
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
     if not json:
         output.success(f"left the call in {room_label(room)}")
 
 
-async def until_done(
-    session: CallSession,
-    stop: asyncio.Event,
-    duration: float | None,
-    *workers: Coroutine[Any, Any, None],
-) -> None:
-    """Run the workers until the duration is up, `stop` is set or the session ends (raising
-    why); they are cancelled and awaited before the caller leaves the call."""
-    stopped = asyncio.create_task(stop.wait())
-    # The session ending raises why (taken over, daemon gone...); a worker can only end by a bug.
-    raising: list[asyncio.Task[Any]] = [asyncio.create_task(session.wait())]
-    raising += [asyncio.create_task(w) for w in workers]
-    try:
-        await asyncio.wait(
-            [stopped, *raising], timeout=duration, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in raising:
-            if task.done():
-                task.result()
-    finally:
-        for task in (stopped, *raising):
-            task.cancel()
-        await asyncio.gather(stopped, *raising, return_exceptions=True)
+async def _show_view(view: CallView) -> None:
+    """Keep the call on screen until cancelled."""
+    from coope.cli.call_view import CallDisplay
 
-
-async def show_view(view: CallView) -> None:
-    from coope.cli.call_view import console, emit_event
-
-    if view.json_lines:
+    with CallDisplay(view) as display:
         while True:
-            for event in view.speaking_changes():
-                emit_event(event)
+            display.refresh()
             await asyncio.sleep(REFRESH_S)
-    from rich.live import Live
-
-    screen = console()
-    try:
-        with Live(view.render(), console=screen, auto_refresh=False) as live:
-            try:
-                while True:
-                    await asyncio.sleep(REFRESH_S)
-                    live.update(view.render(), refresh=True)
-            finally:  # the last state stays on screen
-                live.update(view.render(), refresh=True)
-    finally:
-        if not screen.is_terminal:  # Live ends a terminal's last line, not a file's
-            screen.line()
 
 
 @app.command("list")

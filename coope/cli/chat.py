@@ -85,10 +85,28 @@ async def tail(
     for m in page.messages:
         _show(m, "created", json)
     if follow:
+        # People see a lost connection come and go; scripts (--json) get only the messages.
+        if not json:
+            client.live.on_state(_ConnectionNotice())
         async for kind, m in client.follow_room(target.id, after=target.last_seq):
             _show(m, kind, json)
             if kind == "created":
                 await client.chat.mark_read(target.id, m.seq)
+
+
+class _ConnectionNotice:
+    """A lost connection and its return, on stderr (the messages stay alone on stdout)."""
+
+    def __init__(self) -> None:
+        self._lost = False
+
+    def __call__(self, state: str) -> None:
+        if state == "reconnecting" and not self._lost:
+            self._lost = True
+            output.warning("lost the daemon: reconnecting (no message will be missed)")
+        elif state == "connected" and self._lost:
+            self._lost = False
+            output.note("reconnected")
 
 
 def _show(message: MessageOut, kind: str, json: bool) -> None:

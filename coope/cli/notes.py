@@ -11,7 +11,7 @@ import asyncio
 import shlex
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,17 +19,11 @@ import typer
 
 from coope.cli import output, runtime
 from coope.cli.args import RoomArg
-from coope.client.social import room_label
 from coope.core.errors import CoopeError, Forbidden, InvalidInput
 
 if TYPE_CHECKING:
-    from rich.live import Live
-    from rich.progress import Progress, TaskID
-
-    from coope.cli.call_view import CallView
     from coope.client import CoopeClient
-    from coope.core.social_schemas import RoomOut
-    from coope.notes.bot import BotProgress, MeetingBot
+    from coope.notes.bot import MeetingBot
     from coope.notes.recorder import Recording
     from coope.notes.settings import NotesSettings
     from coope.notes.stt import Transcriber
@@ -73,7 +67,8 @@ async def record(
     Everyone in the call sees that it records. It stops when the call empties, the
     --duration is up or on Ctrl-C; then it transcribes every speaker, summarizes, and creates
     the page: Summary, Decisions, Action items and the Transcript. The recording stays in the
-    data dir for COOPE_RECORDING_DAYS days (default 30).
+    data dir for COOPE_RECORDING_DAYS days (default 30; 0 keeps every recording): older ones
+    are deleted when the next recording starts.
 
     With --json: the call's events as JSON lines, then a `notes.written` line with the page,
     the summary and the transcript.
@@ -81,6 +76,7 @@ async def record(
     if until_empty and duration is not None:
         raise typer.BadParameter("use either --until-empty or --duration", param_hint="--duration")
 
+    from coope.cli.notes_view import RecordView
     from coope.notes.bot import BotOptions, MeetingBot
     from coope.notes.settings import NotesSettings
 
@@ -107,7 +103,7 @@ async def record(
     with (
         _kept_on_failure(bot, ws.name),
         _ctrl_c_ends_the_recording(bot) as recorded,
-        _RecordView(bot, target, duration, json, on_recorded=recorded) as view,
+        RecordView(bot, target, duration, json, on_recorded=recorded) as view,
     ):
         notes = await bot.run(view.show)
     _report_notes(
@@ -173,161 +169,6 @@ def _engines(settings: NotesSettings) -> tuple[Transcriber, Summarizer]:
     from coope.notes import engines
 
     return engines.transcriber(settings), engines.summarizer(settings)
-
-
-class _RecordView:
-    """The bot's progress as `coope notes record` shows it: the call while it records (the
-    live view of `coope call join`, or its JSON lines with --json), then each later step on
-    stderr (`Steps`)."""
-
-    def __init__(
-        self,
-        bot: MeetingBot,
-        room: RoomOut,
-        duration: float | None,
-        json: bool,
-        *,
-        on_recorded: Callable[[], None],
-    ) -> None:
-        self._bot = bot
-        self._room = room
-        self._duration = duration
-        self._json = json
-        self._on_recorded = on_recorded
-        self._call: CallView | None = None
-        self._live: Live | None = None
-        self._steps = ExitStack()
-        self._step: Steps | None = None
-
-    def __enter__(self) -> _RecordView:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._stop_live()
-        finally:
-            self._steps.close()
-
-    def show(self, progress: BotProgress) -> None:
-        if progress.step in ("joining", "recording", "leaving"):
-            self._show_call(progress)
-        elif progress.state == "started":
-            if self._step is None:
-                self._step = self._steps.enter_context(Steps(enabled=not self._json))
-            self._step(progress.detail)
-
-    def _show_call(self, progress: BotProgress) -> None:
-        from coope.cli.call_view import CallView, emit_event
-        from coope.core.events import CallConnected, CallConnectedData
-
-        bot, call = self._bot, self._call
-        match progress.step, progress.state:
-            case "joining", "started":
-                assert bot.call is not None  # the bot's place in the call is made first
-                self._call = CallView(
-                    bot.call,
-                    room_label(self._room),
-                    bot.meter,
-                    json_lines=self._json,
-                    duration=self._duration,
-                )
-            case _, "running" if call is not None and progress.event is not None:
-                call.event(progress.event)
-            case "recording", "running" if call is not None:
-                self._refresh(call)
-            case "joining", "finished" if self._json and bot.call is not None:
-                connected = CallConnectedData(
-                    room_id=self._room.id, user=bot.call.username, recording=True
-                )
-                emit_event(CallConnected(data=connected))
-            case "recording", "started" if call is not None:
-                call.notes.append(progress.detail)
-                if not self._json:
-                    self._start_live(call)
-            case "recording", "finished":
-                self._stop_live()  # showing the call as it was, before leaving it
-                if progress.error is not None:
-                    output.warning(
-                        f"the recording stopped early ({progress.error.message}); the notes are"
-                        " made from what was recorded"
-                    )
-            case "leaving", "finished":
-                self._on_recorded()
-
-    def _refresh(self, call: CallView) -> None:
-        if self._live is not None:
-            self._live.update(call.render(), refresh=True)
-        elif self._json:
-            from coope.cli.call_view import emit_event
-
-            for event in call.speaking_changes():
-                emit_event(event)
-
-    def _start_live(self, call: CallView) -> None:
-        from rich.live import Live
-
-        from coope.cli.call_view import console
-
-        self._live = Live(call.render(), console=console(), auto_refresh=False)
-        self._live.start(refresh=True)
-
-    def _stop_live(self) -> None:
-        """The last state stays on screen."""
-        live, self._live = self._live, None
-        if live is None or self._call is None:
-            return
-        try:
-            live.update(self._call.render(), refresh=True)
-        finally:
-            live.stop()
-            if not live.console.is_terminal:  # Live ends a terminal's last line, not a file's
-                live.console.line()
-
-
-class Steps:
-    """Long steps as Rich progress on stderr (stdout stays the result): each call starts a step
-    and ends the one before, with a spinner and the time it took. Silent when not enabled."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self._enabled = enabled
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> Steps:
-        if self._enabled:
-            from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                SpinnerColumn(finished_text="[green]✓[/green]"),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True, highlight=False, emoji=False),
-            )
-            self._progress.start()
-        return self
-
-    def __call__(self, description: str) -> None:
-        if self._progress is None:
-            return
-        self._finish()
-        self._task = self._progress.add_task(output.escape(description), total=None)
-
-    def _finish(self) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, total=1, completed=1)
-            self._progress.stop_task(self._task)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._finish()
-            self._progress.stop()
-
-
-async def _summarize(segments: list[Segment], summarizer: Summarizer) -> Summary:
-    from coope.notes.pipeline import summarize
-
-    return await summarize(segments, summarizer)
 
 
 def _report_notes(
@@ -399,6 +240,7 @@ async def transcribe(
     ] = None,
 ) -> None:
     r"""Transcribe a WAV file (or a whole recording) to `\[mm:ss] Speaker: text` lines."""
+    from coope.cli.notes_view import Steps
     from coope.notes import engines
     from coope.notes.pipeline import transcribe_recording
     from coope.notes.recorder import MANIFEST, Recording
@@ -440,9 +282,9 @@ async def summarize(
     ] = None,
 ) -> None:
     """Summarize a transcript: summary, decisions and action items (with owners)."""
-    from coope.notes import engines
+    from coope.notes import engines, pipeline
     from coope.notes.settings import NotesSettings
-    from coope.notes.transcript import parse_lines
+    from coope.notes.transcript import read_transcript
 
     summarizer = engines.summarizer(NotesSettings.from_env())
     path = Path(source)
@@ -456,38 +298,25 @@ async def summarize(
         runtime.require_login(client)
         page = await client.pages.resolve(source)
         text, name = (await client.pages.content(page.id)).markdown, page.title
+    segments = read_transcript(text)
     if into is None:
-        await _summarize_text(text, summarizer, json)
+        if not segments:
+            raise InvalidInput("there is nothing to summarize: the transcript is empty")
+        _show_summary(await pipeline.summarize(segments, summarizer), json)
         return
-    from coope.notes.pipeline import write_notes
-
     runtime.require_login(client)
     ws = await client.workspaces.resolve(into)
-    segments = parse_lines(_transcript_part(text))
-    summary = await _summarize(segments, summarizer)
-    made = await write_notes(client, ws.id, f"Notes — {name}", summary, segments)
+    summary = await pipeline.summarize(segments, summarizer)
+    made = await pipeline.write_notes(client, ws.id, f"Notes — {name}", summary, segments)
     _report_notes(made.id, made.title, ws.name, None, summary, segments, json)
 
 
-def _transcript_part(text: str) -> str:
-    """A notes page holds its transcript under "## Transcript": read only that, if present."""
-    marker = "## Transcript"
-    return text.split(marker, 1)[1] if marker in text else text
-
-
-async def _summarize_text(text: str, summarizer: Summarizer, json: bool) -> None:
-    from coope.notes.transcript import parse_lines
-
-    segments = parse_lines(_transcript_part(text))
-    if not segments:
-        raise InvalidInput("there is nothing to summarize: the transcript is empty")
-    summary = await _summarize(segments, summarizer)
+def _show_summary(summary: Summary, json: bool) -> None:
     if json:
         output.emit_json(_summary_json(summary))
         return
     from rich.markdown import Markdown
 
-    from coope.notes.pipeline import notes_markdown
+    from coope.notes.pipeline import summary_markdown
 
-    head = notes_markdown(summary, []).split("## Transcript", 1)[0]
-    output.print_renderable(Markdown(head))
+    output.print_renderable(Markdown(summary_markdown(summary)))

@@ -99,6 +99,11 @@ def warning(message: str) -> None:
     _console(True).print(f"[yellow]warning:[/yellow] {escape(message)}")
 
 
+def note(message: str) -> None:
+    """A remark on stderr, beside the output (dim; Rich markup is not read)."""
+    _console(True).print(f"[dim]{escape(message)}[/dim]")
+
+
 def error(message: str) -> None:
     _console(True).print(f"[red]error:[/red] {escape(message)}")
 

@@ -10,25 +10,13 @@ from typing import TYPE_CHECKING, Any
 from coope.cli import output
 
 if TYPE_CHECKING:
-    from coope.client import CoopeClient
     from coope.core.blocks import BlockView
-    from coope.core.workspace_schemas import BlockOut, PageOut, WorkspaceOut
+    from coope.core.workspace_schemas import BlockOut, PageOut
 
 DEFAULT_ICON = "📄"
 BLOCK_TYPES_HELP = (
     "paragraph, heading1, heading2, heading3, todo, bullet, numbered, quote, code or divider."
 )
-
-
-async def resolve_page(
-    client: CoopeClient,
-    target: str,
-    *,
-    within: WorkspaceOut | None = None,
-    trash: bool = False,
-) -> PageOut:
-    """`client.pages.resolve(...)`, kept under the name other modules import it by."""
-    return await client.pages.resolve(target, within=within, trash=trash)
 
 
 def page_title(page: PageOut) -> str:

@@ -156,8 +156,10 @@ def read_password(password_stdin: bool, *, confirm: bool = False) -> str:
 
 # --- one declaration of the options every command shares -----------------------------------
 
-AsyncCommand = Callable[..., Awaitable[None]]
+# Async when it may reach a daemon; a plain function for a command that never does.
+AsyncCommand = Callable[..., Awaitable[None] | None]
 _INJECTED = ("client", "json")
+_CONTEXT = "coope_context"
 _SHARED: list[tuple[str, Any, Any]] = [
     ("server", ServerOpt, None),
     ("token", TokenOpt, None),
@@ -181,10 +183,12 @@ def command(
     The function states what it needs by parameter name and gets it:
     - `client`: a `CoopeClient` for `--server` / `--token` / `--profile` (or the saved login),
       open for the body and closed after it. `login=False` allows no token (signup, login);
-      `login=None` adds no connection options at all (commands that never reach a daemon).
+      `login=None` adds no connection options at all (commands that never reach a daemon;
+      these may also be plain functions, run without an event loop).
     - `json`: the `--json` flag, declared here for every command that takes it.
     A shared option the function declares itself is its own: it gets the value, and the
-    connection does not use it (`login --profile NAME` names the profile to save).
+    connection does not use it (`login --profile NAME` names the profile to save). A profile
+    named on the command line beats COOPE_SERVER and COOPE_TOKEN left in the environment.
     Its other parameters are the command's own arguments and options, declared the Typer way.
     Errors end as one `error: ...` line and their exit code (`run`).
 
@@ -209,10 +213,20 @@ def _typer_command(fn: AsyncCommand, *, login: bool | None) -> TyperCommand:
 
     def typer_command(**values: Any) -> None:
         # The shared options the function does not declare itself pick the connection.
+        ctx: typer.Context = values.pop(_CONTEXT)
         server, token, profile = (
             None if name in declared else values.pop(name, None)
             for name in ("server", "token", "profile")
         )
+        if not inspect.iscoroutinefunction(fn):  # a command that never reaches a daemon
+            with handled_errors():
+                fn(**values)
+            return
+        if profile and _from_environment(ctx, "profile") is False:
+            # A profile named on the command line is what the person means now: a server or
+            # token left in the environment for another purpose must not go with it.
+            server = None if _from_environment(ctx, "server") else server
+            token = None if _from_environment(ctx, "token") else token
 
         async def body() -> None:
             if "client" not in takes:
@@ -234,10 +248,21 @@ def _typer_command(fn: AsyncCommand, *, login: bool | None) -> TyperCommand:
     typer_command.__qualname__ = fn.__qualname__
     typer_command.__doc__ = fn.__doc__
     typer_command.__module__ = fn.__module__
-    parameters = own + shared
+    # Typer hands the click context to a parameter of this type: it tells where values came from.
+    context = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+    parameters = [*own, *shared, context]
     typer_command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     typer_command.__annotations__ = {p.name: p.annotation for p in parameters}
     return typer_command
+
+
+def _from_environment(ctx: typer.Context, option: str) -> bool | None:
+    """Whether the command's `option` got its value from its environment variable (None: it
+    has no value)."""
+    source = ctx.get_parameter_source(option)
+    if source is None or ctx.params.get(option) is None:
+        return None
+    return source.name == "ENVIRONMENT"
 
 
 def _evaluated(fn: AsyncCommand) -> list[inspect.Parameter]:

@@ -21,15 +21,6 @@ app = typer.Typer(help="Workspaces: members, roles and invite links.", no_args_i
 MemberRole = Literal["editor", "viewer"]
 
 
-async def resolve_workspace(client: CoopeClient, target: str) -> WorkspaceOut:
-    """`client.workspaces.resolve(target)`, kept under the name other modules import it by."""
-    return await client.workspaces.resolve(target)
-
-
-def invite_link(server: str, code: str) -> str:
-    return f"{server.rstrip('/')}/invite/{code}"
-
-
 def _show_members(members: list[MemberOut], json: bool, message: str | None = None) -> None:
     if json:
         output.emit_json(members)
@@ -130,7 +121,7 @@ async def invite(
     made = await client.workspaces.invite(
         target.id, role, expires_in_days=None if no_expiry else expires_days, max_uses=max_uses
     )
-    link = invite_link(client.server, made.code)
+    link = client.workspaces.invite_link(made.code)
     if json:
         output.emit_json({**made.model_dump(mode="json"), "link": link})
         return

@@ -66,6 +66,9 @@ EventCallback = Callable[[Event], None]
 
 E = TypeVar("E", bound=Event)
 
+# The events that change who is in the call.
+PeopleEvent = CallParticipantJoined | CallRecording | CallParticipantLeft | CallEnded
+
 AUDIO_QUEUE = 250  # 5 s of 20 ms frames per `audio_frames()` reader before the oldest are dropped
 LEAVE_TIMEOUT_S = 3.0
 
@@ -92,11 +95,6 @@ class CallsApi:
         return CallSession(self._client, room_id, **options)
 
 
-async def list_calls(client: CoopeClient) -> list[CallOut]:
-    """Kept for existing callers: `client.calls.list()`."""
-    return await client.calls.list()
-
-
 @dataclass(frozen=True)
 class TrackInfo:
     """What one of our receive-only m-lines carries."""
@@ -111,11 +109,13 @@ class CallSession:
 
     Entering joins the call, publishes `audio` (and `video`) and waits until media flows;
     leaving sends `call.leave` and closes everything it opened. `participants` and `tracks`
-    follow the room's events. Received audio comes per person from `audio_frames()` or the
-    `on_audio` callback. `wait()` returns or raises when the session ends on its own: taken
-    over by another device (`Conflict`), removed from the room (`NotFound`), the live
-    connection dropped (`DaemonUnreachable`) or refused (`Unauthenticated`), the media
-    connection lost (`Unavailable`).
+    follow the room's events, and `participants_changed()` waits for their next change.
+    Received audio comes per person from `audio_frames()` or the `on_audio` callback.
+    `wait()` returns or raises when the session ends on its own: taken over by another device
+    (`Conflict`), removed from the room (`NotFound`), the live connection dropped
+    (`DaemonUnreachable`) or refused (`Unauthenticated`), the media connection lost
+    (`Unavailable`). `run_until()` keeps a front end's own work going beside the call until
+    the session ends, a time is up or it is told to stop.
 
     Args:
         client: A logged-in client.
@@ -126,7 +126,8 @@ class CallSession:
         video: A track to publish as the camera.
         receive_video: Take video slots when others publish video (frames are dropped for now);
             without it only audio is received, and the daemon is told so at joining.
-        on_audio: Called with (username, frame) for every received audio frame.
+        on_audio: Called with (username, frame) for every received audio frame; an exception
+            it raises is logged (the first on each track), and the audio goes on.
         on_event: Called with every call event of this room (`call.*`), typed as in
             `coope.core.events`; an exception it raises is logged, and the call goes on.
         connect_timeout_s: How long joining may take until media flows.
@@ -171,6 +172,7 @@ class CallSession:
         self._audio_queues: list[asyncio.Queue[tuple[str, AudioFrame] | None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._media_changed = asyncio.Event()
+        self._people_changed = asyncio.Event()
         self._left = asyncio.Event()
         self._ended = asyncio.Event()
         self._error: CoopeError | None = None
@@ -218,6 +220,7 @@ class CallSession:
         self._joined = True
         self.participants = set(joined.data.participants)
         self.recorders = set(joined.data.recording)
+        self._tell_people_changed()
         self.ice_servers = [s.model_dump(mode="json") for s in joined.data.ice_servers]
         self.pc = self._peer_connection()
         await self._negotiate()
@@ -298,6 +301,41 @@ class CallSession:
         if self._error is not None:
             raise self._error
 
+    async def participants_changed(self) -> None:
+        """Until `participants` or `recorders` next change. Raises why the session ended once
+        it has (nobody comes or goes any more), as `wait()` does, or `InternalError` if we
+        left."""
+        self._raise_if_ended()
+        # Set and cleared at once on each change: every waiter at that moment wakes, and the
+        # next one waits for the change after.
+        await self._people_changed.wait()
+        self._raise_if_ended()
+
+    async def run_until(
+        self,
+        *workers: Coroutine[Any, Any, None],
+        stop: asyncio.Event | None = None,
+        duration_s: float | None = None,
+    ) -> None:
+        """Run `workers` beside the call until the session ends (raising why, as `wait()`),
+        `duration_s` is up, `stop` is set, or a worker returns; a worker that raises raises
+        here. Every worker is cancelled and awaited before this returns, so none outlives the
+        caller's place in the call."""
+        stopped = [asyncio.create_task(stop.wait())] if stop is not None else []
+        raising: list[asyncio.Task[Any]] = [asyncio.create_task(self.wait())]
+        raising += [asyncio.create_task(worker) for worker in workers]
+        try:
+            await asyncio.wait(
+                [*stopped, *raising], timeout=duration_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in raising:
+                if task.done():
+                    task.result()
+        finally:
+            for task in (*stopped, *raising):
+                task.cancel()
+            await asyncio.gather(*stopped, *raising, return_exceptions=True)
+
     @property
     def ended(self) -> bool:
         return self._ended.is_set()
@@ -314,6 +352,7 @@ class CallSession:
         self._error = error
         self._ended.set()
         self._media_changed.set()
+        self._people_changed.set()
         for queue in self._audio_queues:
             _put_dropping_oldest(queue, None)
 
@@ -353,7 +392,10 @@ class CallSession:
                 log.exception("the on_event callback failed on %s", event.type)
 
     def _dispatch(self, event: Event) -> None:
-        if isinstance(event, CallAnswer | CallTracks):
+        if isinstance(event, PeopleEvent):
+            self._count_people(event)
+            self._tell_people_changed()
+        elif isinstance(event, CallAnswer | CallTracks):
             # An answer's map is taken here, in the order the daemon sent it, not once the
             # offering task resumes: a `call.tracks` read right behind the answer (a slot filled
             # just after it) would be undone by the answer's older map, its audio dropped.
@@ -363,21 +405,6 @@ class CallSession:
             # offer is still to come, and the daemon answers it with whatever is missing then.
             if self.pc is not None:
                 self._spawn(self._renegotiate(event.data.audio, event.data.video))
-        elif isinstance(event, CallParticipantJoined):
-            self.participants.add(event.data.user)
-            if event.data.recording:
-                self.recorders.add(event.data.user)
-        elif isinstance(event, CallRecording):
-            if event.data.active:
-                self.recorders.add(event.data.user)
-            else:
-                self.recorders.discard(event.data.user)
-        elif isinstance(event, CallParticipantLeft):
-            self.participants.discard(event.data.user)
-            self.recorders.discard(event.data.user)
-        elif isinstance(event, CallEnded):
-            self.participants.clear()
-            self.recorders.clear()
         elif isinstance(event, CallLeft):
             self._left.set()
         elif isinstance(event, CallKicked):
@@ -391,6 +418,27 @@ class CallSession:
                 )
             else:  # no longer a member of the room
                 self._end(NotFound(f"you are out of the call in room {self.room_id}: {reason}"))
+
+    def _count_people(self, event: PeopleEvent) -> None:
+        if isinstance(event, CallParticipantJoined):
+            self.participants.add(event.data.user)
+            if event.data.recording:
+                self.recorders.add(event.data.user)
+        elif isinstance(event, CallRecording):
+            if event.data.active:
+                self.recorders.add(event.data.user)
+            else:
+                self.recorders.discard(event.data.user)
+        elif isinstance(event, CallParticipantLeft):
+            self.participants.discard(event.data.user)
+            self.recorders.discard(event.data.user)
+        else:
+            self.participants.clear()
+            self.recorders.clear()
+
+    def _tell_people_changed(self) -> None:
+        self._people_changed.set()
+        self._people_changed.clear()
 
     async def _request(self, message: dict[str, Any], reply: type[E]) -> E:
         """Send one join or offer and wait for its answer (or the error it caused), unless the
@@ -464,6 +512,7 @@ class CallSession:
 
         assert self.pc is not None
         mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
+        callback_failed = False
         while True:
             try:
                 frame = await track.recv()
@@ -473,7 +522,13 @@ class CallSession:
             if not isinstance(frame, AudioFrame) or info is None:
                 continue
             if self._on_audio is not None:
-                self._on_audio(info.user, frame)
+                try:
+                    self._on_audio(info.user, frame)
+                except Exception:
+                    # Once per track: a callback that fails on every frame would log 50 a second.
+                    if not callback_failed:
+                        log.exception("the on_audio callback failed on %s's audio", info.user)
+                    callback_failed = True
             for queue in self._audio_queues:
                 _put_dropping_oldest(queue, (info.user, frame))
 

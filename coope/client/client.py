@@ -12,17 +12,16 @@ from coope.client.accounts import AdminApi, AuthApi, TokensApi
 from coope.client.calls import CallsApi
 from coope.client.docs import PagesApi, WorkspacesApi
 from coope.client.events import EventStream
-from coope.client.follow import ChangeKind
-from coope.client.live import Backoff, Live
+from coope.client.feeds import Backoff
+from coope.client.follow import Change
+from coope.client.live import Live
 from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import DEFAULT_SERVER, Transport
 from coope.core.schemas import HealthOut
-from coope.core.social_schemas import MessageOut
 
 if TYPE_CHECKING:
     from pycrdt import Doc
 
-    from coope.client.calls import CallSession
     from coope.client.replica import PageReplica
 
 
@@ -75,7 +74,7 @@ class CoopeClient:
         result: HealthOut = await self._transport.call("GET", "/api/v1/health", HealthOut)
         return result
 
-    def follow_room(self, room_id: int, after: int) -> AsyncIterator[tuple[ChangeKind, MessageOut]]:
+    def follow_room(self, room_id: int, after: int) -> AsyncIterator[Change]:
         """Every change in a room after sequence number `after`, live and in order, across
         reconnects (`live.room`)."""
         return self.live.room(room_id, after)
@@ -87,10 +86,6 @@ class CoopeClient:
         from coope.client.replica import PageReplica
 
         return PageReplica(self._transport, page_id, doc)
-
-    def call(self, room_id: int, **options: Any) -> CallSession:
-        """Kept for existing callers: `calls.join`."""
-        return self.calls.join(room_id, **options)
 
     def events(self) -> EventStream:
         """A socket of its own read as plain events (`async with client.events() as events`),

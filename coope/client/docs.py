@@ -131,6 +131,10 @@ class WorkspacesApi:
         """
         return await names.resolve_workspace(self, target)
 
+    def invite_link(self, code: str) -> str:
+        """The link that `join` (or a browser, one day) takes for an invite code."""
+        return f"{self._t.server}/invite/{_seg(code)}"
+
     async def join(self, code_or_url: str) -> JoinOut:
         """Join with an invite code, or a link ending in one."""
         code = code_or_url.strip().rstrip("/").rsplit("/", 1)[-1]

@@ -31,6 +31,7 @@ from coope.core.events import Event, ReadyEvent, parse_event
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013  # the daemon sheds a reader too far behind: come back later
 DEFAULT_HANDSHAKE_S = 30.0  # when the client's timeout sets no total
 # 4000 + an HTTP 4xx status: a refusal that reconnecting cannot heal (see the daemon's reasons).
 _REFUSALS = range(4400, 4500)

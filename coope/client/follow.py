@@ -13,13 +13,10 @@ of whatever a follower too slow to keep up would otherwise have piled up.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from coope.core.errors import CoopeError
 from coope.core.social_schemas import MessageOut, MessagePageOut
-
-if TYPE_CHECKING:
-    from coope.client.client import CoopeClient
 
 ChangeKind = Literal["created", "updated", "deleted"]
 Change = tuple[ChangeKind, MessageOut]
@@ -98,8 +95,3 @@ async def _catch_up(
             yield change_kind(message), message
         if not page.has_more:
             return
-
-
-def follow_room(client: CoopeClient, room_id: int, after: int) -> AsyncIterator[Change]:
-    """Every change in a room after sequence number `after` (`client.live.room`)."""
-    return client.live.room(room_id, after)

@@ -7,18 +7,21 @@
 
 Every subscription (rooms, typed events, callbacks, call signalling) rides on one websocket to
 `/api/v1/ws`, opened on first use (or by `connect()`). When it drops, the connection comes back
-by itself after an exponential backoff with full jitter, and every room follower fetches what
-it missed from its last sequence number (see `coope.client.follow`): nothing lost, nothing twice.
-A close the daemon means for good (4401: the credential was revoked; any other 44xx) ends every
-subscription with that error instead; a close that says "try again" (1013: too far behind) is
-just a drop. `state` says where the connection stands, for a status line:
+by itself after an exponential backoff with full jitter (`Backoff`), and every room follower
+fetches what it missed from its last sequence number (see `coope.client.follow`): nothing lost,
+nothing twice. A close the daemon means for good (4401: the credential was revoked; any other
+44xx) ends every subscription with that error instead; a close that says "try again" (1013: too
+far behind) is a drop that never starts the backoff over. `state` says where the connection
+stands, for a status line:
 
     closed --connect()--> connecting --> connected --drop--> reconnecting --> connected ...
         ^                     |                                   |
         +-- aclose(), or a refusal (or a first attempt that fails) +
 
 Events are handed out in the order the daemon sent them. A consumer too slow to keep up loses
-the oldest events of its own iterator (a room follower loses nothing: it fetches instead).
+the oldest events of its own iterator (a room follower loses nothing: it fetches instead). The
+pieces that know nothing of the connection (feeds, inboxes, backoff, matching) are in
+`coope.client.feeds`.
 """
 
 from __future__ import annotations
@@ -26,27 +29,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import uuid
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, overload
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
 
-from coope.client.events import EventSocket, event_or_none
+from coope.client.events import CLOSE_TRY_AGAIN_LATER, EventSocket, event_or_none
+from coope.client.feeds import (
+    Backoff,
+    EventKind,
+    Feed,
+    Handle,
+    Inbox,
+    PendingRequest,
+    as_kinds,
+    call_safely,
+    discard,
+    matcher,
+    names_its_message,
+)
 from coope.client.follow import RESYNC, Change, ChangeKind, FetchChanges, Resync, follow
 from coope.client.transport import Transport
 from coope.core.errors import (
     CoopeError,
     DaemonUnreachable,
     InternalError,
+    InvalidInput,
     NotFound,
     Unavailable,
-    error_from_body,
 )
 from coope.core.events import (
-    ErrorEvent,
     Event,
     MessageCreated,
     MessageDeleted,
@@ -55,6 +67,10 @@ from coope.core.events import (
     RoomLeft,
 )
 from coope.core.schemas import UserOut
+from coope.core.social_schemas import CLIENT_ID_MAX
+
+# Callers name these from here (a subscription's feed, a callback's handle, the backoff).
+__all__ = ["Backoff", "ConnectionState", "EventKind", "Feed", "Handle", "Live", "LiveStats"]
 
 log = logging.getLogger(__name__)
 
@@ -62,168 +78,13 @@ ConnectionState = Literal["connecting", "connected", "reconnecting", "closed"]
 ServerEvent = Event
 """Every event is one of the typed classes of `coope.core.events`, or a `GenericEvent`."""
 E = TypeVar("E", bound=ServerEvent)
-T = TypeVar("T")
-EventKind = str | type[ServerEvent]
-"""A type string (`"presence"`; `"call.*"` for every type under `call.`) or an event class."""
 
 _CHANGE_KINDS: dict[type[Event], ChangeKind] = {
     MessageCreated: "created",
     MessageUpdated: "updated",
     MessageDeleted: "deleted",
 }
-INBOX_CAPACITY = 1000
 DEFAULT_REPLY_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """How long to wait before reconnect attempt `n` (0, 1, 2... since the last connection):
-    a uniform random time in [0, min(cap_s, base_s * 2**n)], "full jitter", so that clients
-    cut off together do not all come back at the same moment.
-
-    `rng` (values in [0, 1)) and `sleep` are there to be replaced in tests.
-    """
-
-    base_s: float = 0.25
-    cap_s: float = 15.0
-    rng: Callable[[], float] = random.random
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    def delay(self, attempt: int) -> float:
-        return self.rng() * min(self.cap_s, self.base_s * 2.0 ** min(attempt, 64))
-
-    async def wait(self, attempt: int) -> None:
-        await self.sleep(self.delay(attempt))
-
-
-class Handle:
-    """What `on()` and `on_state()` return: `unsubscribe()` stops the callback (idempotent)."""
-
-    def __init__(self, remove: Callable[[], None]) -> None:
-        self._remove: Callable[[], None] | None = remove
-
-    def unsubscribe(self) -> None:
-        if self._remove is not None:
-            self._remove()
-            self._remove = None
-
-
-class _Inbox(Generic[T]):
-    """One subscription's queue: the connection puts, one consumer gets.
-
-    Bounded: when full, a room's inbox is replaced by one `Resync` (the follower fetches what
-    it would have read); any other drops its oldest item (counted in `LiveStats`).
-    """
-
-    def __init__(self, live: Live, resync: T | None = None) -> None:
-        self._live = live
-        self._items: deque[T] = deque()
-        self._resync = resync
-        self._wakeup = asyncio.Event()
-        self._ended = False
-        self._error: CoopeError | None = None
-
-    def put(self, item: T) -> None:
-        if self._ended:
-            return
-        if len(self._items) >= INBOX_CAPACITY:
-            if self._resync is not None:
-                self._items.clear()
-                item = self._resync
-            else:
-                self._items.popleft()
-                self._live.stats.dropped_events += 1
-        self._items.append(item)
-        self._wakeup.set()
-
-    def end(self, error: CoopeError | None) -> None:
-        """Nothing comes after what is queued; then `get()` returns None or raises `error`."""
-        if not self._ended:
-            self._ended, self._error = True, error
-            self._wakeup.set()
-
-    async def get(self) -> T | None:
-        while not self._items:
-            if self._ended:
-                if self._error is not None:
-                    raise self._error
-                return None
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        return self._items.popleft()
-
-    # What a room follower also asks of its inbox (coope.client.follow.RoomInbox).
-
-    @property
-    def connected(self) -> bool:
-        return self._live.state == "connected"
-
-    async def pause(self, attempt: int) -> None:
-        await self._live.backoff.wait(attempt)
-
-
-class Feed(Generic[T]):
-    """An async iterator over one subscription, registered from the moment it is made (nothing
-    is missed between making it and starting to read). `aclose()`, `async with`, or reading to
-    the end unsubscribes it.
-
-    Cancelling a read of an event feed loses nothing (`asyncio.wait_for(anext(feed), 5)` is
-    fine); a room feed is a generator, which a cancelled read ends: it is closed then.
-    """
-
-    def __init__(
-        self,
-        next_item: Callable[[], Awaitable[T | None]],
-        unsubscribe: Callable[[], None],
-        generator: AsyncGenerator[T, None] | None = None,
-    ) -> None:
-        self._next = next_item
-        self._unsubscribe: Callable[[], None] | None = unsubscribe
-        self._generator = generator
-
-    @classmethod
-    def of_generator(
-        cls, items: AsyncGenerator[T, None], unsubscribe: Callable[[], None]
-    ) -> Feed[T]:
-        return cls(lambda: anext(items, None), unsubscribe, items)
-
-    def __aiter__(self) -> Feed[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        if self._unsubscribe is None:
-            raise StopAsyncIteration
-        try:
-            item = await self._next()
-        except asyncio.CancelledError:
-            if self._generator is not None:
-                await self.aclose()
-            raise
-        except BaseException:
-            await self.aclose()
-            raise
-        if item is None:
-            await self.aclose()
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-            if self._generator is not None:
-                await self._generator.aclose()
-
-    async def __aenter__(self) -> Feed[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 @dataclass
@@ -244,24 +105,20 @@ class _Listener:
     callback: Callable[[Any], None]
 
 
-@dataclass(eq=False)
-class _Request:
-    client_id: str
-    is_reply: Callable[[ServerEvent], bool]
-    future: asyncio.Future[ServerEvent] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+class _RoomInbox(Inbox[Change | Resync]):
+    """A room follower's inbox (`coope.client.follow.RoomInbox`): when full, it is replaced by
+    one `Resync`, so the follower fetches what it would have read."""
 
-    def offer(self, event: ServerEvent) -> None:
-        if self.future.done():
-            return
-        answers = getattr(event.data, "client_id", None)
-        if isinstance(event, ErrorEvent):
-            if answers == self.client_id:
-                self.future.set_exception(error_from_body({"error": event.data.model_dump()}, 0))
-        elif answers in (None, self.client_id) and self.is_reply(event):
-            # A reply that names the message it answers is nobody else's.
-            self.future.set_result(event)
+    def __init__(self, live: Live) -> None:
+        super().__init__(resync=RESYNC)
+        self._live = live
+
+    @property
+    def connected(self) -> bool:
+        return self._live.state == "connected"
+
+    async def pause(self, attempt: int) -> None:
+        await self._live.backoff.wait(attempt)
 
 
 class Live:
@@ -291,10 +148,11 @@ class Live:
         self._state_listeners: list[Callable[[ConnectionState], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._socket: EventSocket | None = None
-        self._rooms: dict[int, list[_Inbox[Change | Resync]]] = {}
-        self._feeds: list[tuple[Callable[[ServerEvent], bool], _Inbox[ServerEvent]]] = []
+        self._rooms: dict[int, list[_RoomInbox]] = {}
+        self._feeds: list[tuple[Callable[[ServerEvent], bool], Inbox[ServerEvent]]] = []
         self._listeners: list[_Listener] = []
-        self._requests: list[_Request] = []
+        self._requests: list[PendingRequest] = []
+        self._turns: dict[str, asyncio.Lock] = {}  # per message type, see `request`
         self._closing = False
         self.ready: ReadyEvent | None = None
         self.error: CoopeError | None = None
@@ -312,9 +170,11 @@ class Live:
         return None if self.ready is None else self.ready.data.user
 
     def on_state(self, callback: Callable[[ConnectionState], None]) -> Handle:
-        """Call `callback(state)` on every change of `state` (from the connection's task)."""
+        """Call `callback(state)` on every change of `state` (from the connection's task),
+        across reconnects and new connections, until `aclose()`. "closed" is how `on()`
+        callers learn that their callbacks ended (`error` says why)."""
         self._state_listeners.append(callback)
-        return Handle(lambda: _discard(self._state_listeners, callback))
+        return Handle(lambda: discard(self._state_listeners, callback))
 
     async def wait_for_state(self, *states: ConnectionState) -> ConnectionState:
         """Until `state` is one of `states`; returns it."""
@@ -330,7 +190,7 @@ class Live:
         changed, self._state_changed = self._state_changed, asyncio.Event()
         changed.set()
         for callback in list(self._state_listeners):
-            _call_safely(callback, state)
+            call_safely(callback, state)
 
     # --- connecting --------------------------------------------------------------------------
 
@@ -390,10 +250,15 @@ class Live:
                     await self.backoff.wait(attempt)
                     attempt += 1
                     continue
-                ever_connected, attempt = True, 0
+                ever_connected, up_since = True, self.backoff.clock()
                 await self._serve(socket, ready)
                 if self._state == "closed":  # refused for good
                     return
+                # Only a connection that lasted starts the count over: a daemon that drops
+                # every client at once (a crash right after `ready`) or sheds load (1013)
+                # must not have them all back within `base_s`, time after time.
+                if socket.close_code != CLOSE_TRY_AGAIN_LATER and self.backoff.lasted(up_since):
+                    attempt = 0
                 await self.backoff.wait(attempt)
                 attempt += 1
         except Exception as exc:  # a bug of ours: end every subscription rather than hang them
@@ -429,7 +294,9 @@ class Live:
             await socket.aclose()
 
     def _finish(self, error: CoopeError | None) -> None:
-        """The end of this connection for good: every subscription ends with `error`."""
+        """The end of this connection for good: every subscription ends with `error`, and
+        every `on()` callback with it (the state callbacks hear "closed"); a connection made
+        later serves only what is subscribed then."""
         self.error = error
         self._fail_requests(error or InternalError("the live connection is closed"))
         for inboxes in self._rooms.values():
@@ -439,12 +306,13 @@ class Live:
             feed.end(error)
         self._rooms.clear()
         self._feeds.clear()
+        self._listeners.clear()
         self._set_state("closed")
 
     async def aclose(self) -> None:
-        """Close the connection: every iterator ends (cleanly), every callback is dropped.
-        A subscription made afterwards opens a new connection, as a request opens a new
-        HTTP session."""
+        """Close the connection: every iterator ends (cleanly), every callback is dropped,
+        state callbacks too. A subscription made afterwards opens a new connection, as a
+        request opens a new HTTP session."""
         self._closing = True
         try:
             if self._task is not None:
@@ -452,7 +320,6 @@ class Live:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._finish(None)
-            self._listeners.clear()
             self._state_listeners.clear()
         finally:
             self._closing = False
@@ -474,7 +341,7 @@ class Live:
                 feed.put(event)
         for listener in list(self._listeners):
             if listener.matches(event):
-                _call_safely(listener.callback, event)
+                call_safely(listener.callback, event)
 
     def _to_room(self, event: RoomLeft | MessageCreated | MessageUpdated | MessageDeleted) -> None:
         room_id = event.data.room_id
@@ -494,7 +361,7 @@ class Live:
     def room(self, room_id: int, after: int) -> Feed[Change]:
         """(kind, message) for every change in the room after sequence number `after`, in order
         and each once, across reconnects; ends with `NotFound` when we leave the room."""
-        inbox: _Inbox[Change | Resync] = _Inbox(self, RESYNC)
+        inbox = _RoomInbox(self)
         self._rooms.setdefault(room_id, []).append(inbox)
         if self._state == "connected":
             inbox.put(RESYNC)  # what came after `after` until now, before anything live
@@ -502,7 +369,7 @@ class Live:
 
         def unsubscribe() -> None:
             inboxes = self._rooms.get(room_id, [])
-            _discard(inboxes, inbox)
+            discard(inboxes, inbox)
             if not inboxes:
                 self._rooms.pop(room_id, None)
 
@@ -514,20 +381,27 @@ class Live:
     def events(self, *kinds: EventKind) -> Feed[ServerEvent]: ...
     def events(self, *kinds: EventKind) -> Feed[Any]:
         """Every event of these kinds (all, with none) from now on, in order."""
-        inbox: _Inbox[ServerEvent] = _Inbox(self)
-        entry = (_matcher(kinds), inbox)
+        inbox: Inbox[ServerEvent] = Inbox(on_drop=self._dropped)
+        entry = (matcher(kinds), inbox)
         self._feeds.append(entry)
         self._start_if_possible()
+        return Feed(inbox.get, lambda: discard(self._feeds, entry))
 
-        return Feed(inbox.get, lambda: _discard(self._feeds, entry))
+    def _dropped(self) -> None:
+        self.stats.dropped_events += 1
 
     def on(self, kinds: EventKind | Iterable[EventKind], callback: Callable[[Any], None]) -> Handle:
         """Call `callback(event)` for every event of `kinds` (a kind or several), in order,
-        from the connection's task: it must not block. An exception it raises is logged."""
-        listener = _Listener(_matcher(_as_tuple(kinds)), callback)
+        from the connection's task: it must not block. An exception it raises is logged.
+
+        The callback lasts as long as this connection: once it ends for good (`aclose()`, a
+        refusal such as a revoked credential), the callback is dropped, as every feed ends.
+        `on_state` hears that end ("closed"), and `error` holds why.
+        """
+        listener = _Listener(matcher(as_kinds(kinds)), callback)
         self._listeners.append(listener)
         self._start_if_possible()
-        return Handle(lambda: _discard(self._listeners, listener))
+        return Handle(lambda: discard(self._listeners, listener))
 
     # --- outgoing ----------------------------------------------------------------------------
 
@@ -547,64 +421,65 @@ class Live:
         kind, or a predicate) and that names no other message's client_id, or the `error` the
         daemon sent about it (raised).
 
+        Answers that do not say which message they answer (`call.joined`, `pong`) cannot be
+        told apart: requests of the same message type then go one at a time, each sent once
+        the one before has its answer (or failed). Only a `reply` kind whose every answer
+        names its message (`message.sent`) lets them overlap. A predicate that checks what it
+        can (the room of a `call.joined`) keeps a late answer to a request that timed out
+        from being taken for the next one's.
+
+        Args:
+            message: The message; a `client_id` of the caller's own (a message's idempotency
+                key) is kept, else one is made.
+            reply: What answers it.
+            timeout_s: How long to wait for the answer once the message is sent.
+
         Raises:
+            InvalidInput: `client_id` is not a string of 1 to `CLIENT_ID_MAX` characters (the
+                daemon could not name it in an error).
             Unavailable: No answer within `timeout_s`.
             DaemonUnreachable: The connection dropped before the answer came.
         """
-        is_reply = _matcher((reply,)) if isinstance(reply, str | type) else reply
-        # The daemon names it in an error about the message (and in `message.sent`); a
-        # client_id of the caller's own (a message's idempotency key) serves as well.
-        client_id = message.get("client_id")
-        if not isinstance(client_id, str) or not client_id:
-            client_id = uuid.uuid4().hex
-        request = _Request(client_id, is_reply)
-        self._requests.append(request)
-        try:
-            socket = await self._connected_socket()
-            await socket.send({**message, "client_id": client_id})
-            async with asyncio.timeout(timeout_s):
-                return await request.future
-        except TimeoutError:
-            kind = str(message.get("type"))[:64]
-            raise Unavailable(f"the daemon did not answer {kind} within {timeout_s:g} s") from None
-        finally:
-            _discard(self._requests, request)
+        client_id = _client_id_of(message)
+        kind = str(message.get("type"))[:64]
+        if isinstance(reply, str | type):
+            is_reply = matcher((reply,))
+            serial = not names_its_message(reply)
+        else:
+            is_reply, serial = reply, True
+        turn = self._turns.setdefault(kind, asyncio.Lock()) if serial else contextlib.nullcontext()
+        async with turn:
+            request = PendingRequest(client_id, is_reply)
+            self._requests.append(request)
+            try:
+                socket = await self._connected_socket()
+                await socket.send({**message, "client_id": client_id})
+                async with asyncio.timeout(timeout_s):
+                    return await request.future
+            except TimeoutError:
+                raise Unavailable(
+                    f"the daemon did not answer {kind} within {timeout_s:g} s"
+                ) from None
+            finally:
+                discard(self._requests, request)
 
     def _fail_requests(self, error: CoopeError) -> None:
         for request in self._requests:
-            if not request.future.done():
-                request.future.set_exception(error)
+            request.fail(error)
 
 
-def _matcher(kinds: tuple[EventKind, ...]) -> Callable[[ServerEvent], bool]:
-    if not kinds:
-        return lambda event: True
-    names = {k for k in kinds if isinstance(k, str) and not k.endswith(".*")}
-    prefixes = tuple(k[:-1] for k in kinds if isinstance(k, str) and k.endswith(".*"))
-    classes = tuple(k for k in kinds if isinstance(k, type))
-    return lambda event: (
-        event.type in names or event.type.startswith(prefixes) or isinstance(event, classes)
-    )
-
-
-def _as_tuple(kinds: EventKind | Iterable[EventKind]) -> tuple[EventKind, ...]:
-    if isinstance(kinds, str | type):
-        return (kinds,)
-    return tuple(kinds)
+def _client_id_of(message: dict[str, Any]) -> str:
+    """The client_id the daemon names in its answer and in an error about `message`: the
+    caller's own, or a new one. One the daemon would not echo (too long) is refused here, or
+    its error would never find its request."""
+    client_id = message.get("client_id")
+    if client_id is None:
+        return uuid.uuid4().hex
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX:
+        raise InvalidInput(f"'client_id' must be a string of 1 to {CLIENT_ID_MAX} characters")
+    return client_id
 
 
 def _is_refusal(error: CoopeError) -> bool:
     """A refusal no new attempt can change (bad credential, no right): not worth retrying."""
     return 400 <= error.status < 500 and not error.retryable
-
-
-def _call_safely(callback: Callable[[Any], None], value: object) -> None:
-    try:
-        callback(value)
-    except Exception:
-        log.exception("a live connection callback failed")
-
-
-def _discard(items: list[Any], item: object) -> None:
-    with contextlib.suppress(ValueError):
-        items.remove(item)

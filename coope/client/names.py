@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from coope.core.errors import InvalidInput, NotFound
+from coope.core.errors import CoopeError, InvalidInput, NotFound
 from coope.core.schemas import INT64_MAX
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ async def resolve_page(
     settled by the one written exactly so; otherwise the error lists them.
     """
     target = target.strip()
-    by_id: NotFound | None = None
+    by_id: CoopeError | None = None  # why the target is not a page id, if it could be one
     as_id = IdName.of(target)
     if as_id is not None:
         try:
@@ -159,9 +159,12 @@ async def resolve_page(
                 raise
             by_id = exc
         else:
-            if within is not None and page.workspace_id != within.id:
-                raise InvalidInput(f"page {page.id} is not in workspace {within.name}")
-            return page
+            if within is None or page.workspace_id == within.id:
+                return page
+            elsewhere = InvalidInput(f"page {page.id} is not in workspace {within.name}")
+            if as_id.only_id:
+                raise elsewhere
+            by_id = elsewhere  # a title made of digits in `within` still comes first
     wanted = target.strip("/")
     among = [within] if within is not None else await workspaces.list()
     entries = await page_entries(pages, among, trash=trash)

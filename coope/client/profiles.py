@@ -20,8 +20,10 @@ change (a few hundred bytes), which is what makes the write atomic and the mode 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,7 +89,10 @@ class Profiles:
         data = self._load()
         name = data.get("default_profile")
         if isinstance(name, str):
-            return self.profile(name)
+            named = _named(data["profiles"].get(name), name)
+            if named is not None:
+                return named
+            # A default profile edited away by hand: the last server login stands instead.
         server = data.get("default_server")
         return self.of_server(server) if isinstance(server, str) else None
 
@@ -130,6 +135,8 @@ class Profiles:
         login, else the default login, else the embedded daemon's address.
         """
         login: Login | None
+        if server and token is not None and not profile:
+            return Target(normalized(server), token, None)  # nothing saved plays a part
         if profile:
             login = self.profile(profile)
             url = normalized(server) if server else login.server
@@ -166,7 +173,8 @@ class Profiles:
     def save(self, login: Login) -> Path:
         """Keep `login` (replacing the one of the same server or profile name) and make it the
         default. Returns the file's path."""
-        _check_profile_name(login.profile)
+        if login.profile is not None:
+            check_profile_name(login.profile)
         data = self._load()
         entry = {"username": login.username, "token": login.token}
         if login.profile is None:
@@ -217,12 +225,17 @@ class Profiles:
 
     def _save(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        # Created 0600 from the start: a token is never readable by others, not even briefly.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, self.path)
+        # A temp file of its own (two saves at once do not mix), created 0600 from the start:
+        # a token is never readable by others, not even briefly. Renamed over the file whole.
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".credentials-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def _login(entry: Any, server: str, profile: str | None) -> Login | None:
@@ -239,8 +252,7 @@ def _named(entry: Any, name: str) -> Login | None:
     return _login(entry, normalized(server), name) if isinstance(server, str) else None
 
 
-def _check_profile_name(name: str | None) -> None:
-    if name is None:
-        return
+def check_profile_name(name: str) -> None:
+    """Refuse a name that cannot be a profile's (before anything is done in its name)."""
     if not 1 <= len(name) <= 64 or not all(c.isalnum() or c in "-_." for c in name):
         raise InvalidInput("a profile name is 1 to 64 letters, digits, '-', '_' or '.'")

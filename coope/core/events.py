@@ -38,9 +38,7 @@ from coope.core.social_schemas import (
 __all__ = [
     "ANY_EVENT",
     "EVENT_TYPES",
-    "AnyClientMessage",
     "AnyEvent",
-    "AuthMessage",
     "AuthRevoked",
     "AuthRevokedData",
     "CallAnswer",
@@ -48,14 +46,11 @@ __all__ = [
     "CallConnected",
     "CallConnectedData",
     "CallEnded",
-    "CallJoin",
     "CallJoined",
     "CallJoinedData",
     "CallKicked",
     "CallKickedData",
-    "CallLeave",
     "CallLeft",
-    "CallOffer",
     "CallParticipantJoined",
     "CallParticipantJoinedData",
     "CallParticipantLeft",
@@ -70,7 +65,6 @@ __all__ = [
     "CallTrack",
     "CallTracks",
     "CallTracksData",
-    "ClientMessage",
     "ErrorData",
     "ErrorEvent",
     "Event",
@@ -85,18 +79,15 @@ __all__ = [
     "IceServer",
     "MessageCreated",
     "MessageDeleted",
-    "MessageSend",
     "MessageSent",
     "MessageSentData",
     "MessageUpdated",
     "PagesArchived",
     "PagesData",
     "PagesRestored",
-    "PingMessage",
     "PongData",
     "PongEvent",
     "PresenceEvent",
-    "PresenceMessage",
     "ReadyData",
     "ReadyEvent",
     "RoomIdData",
@@ -108,7 +99,6 @@ __all__ = [
     "RoomUpdated",
     "TypingData",
     "TypingEvent",
-    "TypingMessage",
     "UserUpdated",
     "WorkspaceAccess",
     "WorkspaceAccessData",
@@ -679,97 +669,3 @@ def _open(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_open(item) for item in schema]
     return schema
-
-
-# --- client -> daemon -----------------------------------------------------------------------
-
-
-class ClientMessage(BaseModel):
-    """One message a client sends on the event socket: a flat object with a `type`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: str
-
-    def json_text(self) -> str:
-        return self.model_dump_json()
-
-
-class AuthMessage(ClientMessage):
-    """The first message, from a client that cannot set headers on the upgrade (a browser)."""
-
-    type: Literal["auth"] = "auth"
-    token: str
-
-
-class PingMessage(ClientMessage):
-    """Answered with `pong` carrying the same id."""
-
-    type: Literal["ping"] = "ping"
-    id: str | int | None = Field(default=None, description="Up to 64 characters, or an integer")
-
-
-class PresenceMessage(ClientMessage):
-    """This connection is active (online) or idle (away)."""
-
-    type: Literal["presence"] = "presence"
-    state: Literal["online", "away"]
-
-
-class TypingMessage(ClientMessage):
-    """Shown to the room's other members as a `typing` event."""
-
-    type: Literal["typing"] = "typing"
-    room_id: int
-
-
-class MessageSend(ClientMessage):
-    """Post a message; answered with `message.sent` (or `error` with the same client_id)."""
-
-    type: Literal["message.send"] = "message.send"
-    room_id: int
-    body: str
-    client_id: str | None = None
-    reply_to: int | None = None
-
-
-class CallJoin(ClientMessage):
-    """Join the room's call; answered with `call.joined`."""
-
-    type: Literal["call.join"] = "call.join"
-    room_id: int
-    takeover: bool = False
-    recording: bool = False
-    receive_video: bool = True
-
-
-class CallOffer(ClientMessage):
-    """An SDP offer; answered with `call.answer`."""
-
-    type: Literal["call.offer"] = "call.offer"
-    room_id: int
-    sdp: str
-    sources: dict[str, str] = Field(
-        default_factory=dict, description="send-only mid -> microphone, camera or screen"
-    )
-
-
-class CallLeave(ClientMessage):
-    """Leave the room's call; answered with `call.left`."""
-
-    type: Literal["call.leave"] = "call.leave"
-    room_id: int
-
-
-AnyClientMessage = Annotated[
-    AuthMessage
-    | PingMessage
-    | PresenceMessage
-    | TypingMessage
-    | MessageSend
-    | CallJoin
-    | CallOffer
-    | CallLeave,
-    Field(discriminator="type"),
-]
-"""Every message a client may send on the event socket."""

@@ -20,6 +20,11 @@ transcribing (once per speaker), summarizing and writing. A step that fails rais
 `run()` instead of finishing.
 The recording stays on disk (`BotOptions.data_dir`), so notes that failed after the meeting
 can be made again from it; a run that fails before anyone was heard leaves nothing behind.
+Old recordings are deleted only when `BotOptions.recording_days` says so: front ends pass
+`NotesSettings.recording_days` (COOPE_RECORDING_DAYS, 30 by default), and a bot given none
+deletes nothing.
+Once the page is created nothing can fail the run: its path is made from the workspace and the
+parent page looked up before joining.
 Cancelling `run()` leaves the call and keeps what was recorded, but writes no notes.
 
 Everything a person sees is the front end's: this module prints nothing.
@@ -35,11 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from coope.client.names import PageEntry, page_paths
 from coope.client.social import room_label
 from coope.core.errors import Conflict, CoopeError, Forbidden, InvalidInput, NotFound
 from coope.media.levels import LevelMeter
 from coope.media.pcm import frame_to_mono
-from coope.notes.pipeline import notes_markdown, notes_title, summarize, transcribe_recording
+from coope.notes.pipeline import notes_title, summarize, transcribe_recording, write_notes
 from coope.notes.recorder import (
     Recording,
     SpeakerRecorder,
@@ -60,8 +66,6 @@ if TYPE_CHECKING:
 
 Step = Literal["joining", "recording", "leaving", "transcribing", "summarizing", "writing"]
 StepState = Literal["started", "running", "finished"]
-
-EMPTY_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ class BotOptions:
         takeover: Move this account's place in the call here if it is in it elsewhere.
         data_dir: Where recordings are kept, under `recordings/` (default: the user's coope
             data directory, `coope.notes.settings.data_dir()`).
-        recording_days: Recordings older than this are deleted first (0 keeps them all).
+        recording_days: Recordings older than this many days are deleted first (None, the
+            default, or 0 keeps them all); front ends pass `NotesSettings.recording_days`.
         refresh_s: How often the live call's facts are reported while recording.
     """
 
@@ -123,13 +128,13 @@ class BotOptions:
     max_duration_s: float | None = None
     takeover: bool = False
     data_dir: Path | None = None
-    recording_days: float = 30.0
+    recording_days: float | None = None
     refresh_s: float = 0.2
 
     def check(self) -> None:
         if self.max_duration_s is not None and self.max_duration_s < 0:
             raise InvalidInput("the recording's maximum duration must not be negative")
-        if self.recording_days < 0:
+        if self.recording_days is not None and self.recording_days < 0:
             raise InvalidInput("the days recordings are kept must not be negative")
         if self.refresh_s <= 0:
             raise InvalidInput("the refresh interval must be positive")
@@ -212,14 +217,15 @@ class MeetingBot:
         self.options.check()
         self._on_progress = on_progress
         room = await self.client.chat.room(self.room_id)
-        workspace = await self._writable_workspace()
+        destination = await self._destination()
         label = room_label(room)
         home = self.options.data_dir or data_dir()
-        prune_recordings(home, self.options.recording_days)
+        if self.options.recording_days is not None:
+            prune_recordings(home, self.options.recording_days)
         directory = self.directory = new_recording_dir(home, room.name)
         try:
             recording, stopped_early = await self._record(label, directory)
-            return await self._notes(label, workspace, recording, stopped_early)
+            return await self._notes(label, destination, recording, stopped_early)
         except BaseException:
             if not any(directory.glob("*.wav")):  # nobody was heard: nothing worth keeping
                 shutil.rmtree(directory, ignore_errors=True)
@@ -228,24 +234,25 @@ class MeetingBot:
 
     # --- before joining: what can be found out now is not found out after the meeting -----
 
-    async def _writable_workspace(self) -> WorkspaceOut:
+    async def _destination(self) -> _Destination:
         workspace = await self.client.workspaces.get(self.workspace_id)
         if not workspace.role.can_edit:
             raise Forbidden(
                 f"you are a viewer of {workspace.name}: writing the notes needs an editor"
             )
         parent = self.options.parent_id
-        if parent is not None and parent not in {
-            p.id for p in await self.client.pages.tree(workspace.id)
-        }:
+        if parent is None:
+            return _Destination(workspace, ())
+        paths = page_paths(await self.client.pages.tree(workspace.id))
+        if parent not in paths:
             raise NotFound(f"no page {parent} in {workspace.name} to write the notes under")
-        return workspace
+        return _Destination(workspace, paths[parent])
 
     # --- recording ---------------------------------------------------------------------------
 
     async def _record(self, label: str, directory: Path) -> tuple[Recording, CoopeError | None]:
         recorder = self._recorder = SpeakerRecorder(directory, room=label, room_id=self.room_id)
-        session = self.call = self.client.call(
+        session = self.call = self.client.calls.join(
             self.room_id,
             takeover=self.options.takeover,
             recording=True,
@@ -272,30 +279,14 @@ class MeetingBot:
 
     async def _until_done(self, session: CallSession, recorder: SpeakerRecorder) -> None:
         """Record until `stop()`, the duration is up, the call empties or ends us (raising
-        why); the workers are cancelled and awaited before the bot leaves the call."""
+        why)."""
         workers: list[Coroutine[Any, Any, None]] = [
             self._keep(session, recorder),
             self._report_live(),
         ]
-        if self.options.stop_when_empty:
+        if self.options.stop_when_empty:  # the only worker that ends by itself
             workers.append(_until_empty(session))
-        stopped = asyncio.create_task(self._stop.wait())
-        # The session ending raises why; a worker ends by itself only when the call emptied.
-        running: list[asyncio.Task[Any]] = [asyncio.create_task(session.wait())]
-        running += [asyncio.create_task(w) for w in workers]
-        try:
-            await asyncio.wait(
-                [stopped, *running],
-                timeout=self.options.max_duration_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for task in running:
-                if task.done():
-                    task.result()
-        finally:
-            for each in (stopped, *running):
-                each.cancel()
-            await asyncio.gather(stopped, *running, return_exceptions=True)
+        await session.run_until(*workers, stop=self._stop, duration_s=self.options.max_duration_s)
 
     async def _keep(self, session: CallSession, recorder: SpeakerRecorder) -> None:
         async for user, frame in session.audio_frames():
@@ -327,7 +318,7 @@ class MeetingBot:
     async def _notes(
         self,
         label: str,
-        workspace: WorkspaceOut,
+        destination: _Destination,
         recording: Recording,
         stopped_early: CoopeError | None,
     ) -> MeetingNotes:
@@ -336,15 +327,14 @@ class MeetingBot:
         summary = await summarize(segments, self.summarizer)
         self._report("finished")
         title = self.options.title or notes_title(label, parse_started(recording.started_at))
+        workspace = destination.workspace
         self._begin("writing", f"writing the page into {workspace.name}")
-        page = await self.client.pages.create(
-            workspace.id,
-            title,
-            parent_id=self.options.parent_id,
-            markdown=notes_markdown(summary, segments),
+        page = await write_notes(
+            self.client, workspace.id, title, summary, segments, parent_id=self.options.parent_id
         )
-        entries = await self.client.pages.entries([workspace])
-        path = next((e.path for e in entries if e.page.id == page.id), f"{workspace.name}/{title}")
+        # Nothing that can fail from here: the page exists, and a failed run would tell
+        # people to make the notes again.
+        path = PageEntry(page, workspace, (*destination.parent_titles, page.title)).path
         self._report("finished")
         return MeetingNotes(page, path, workspace, recording, segments, summary, stopped_early)
 
@@ -376,6 +366,14 @@ class MeetingBot:
         self._on_progress(BotProgress(self._step, state, self._detail, facts, event, error))
 
 
+@dataclass(frozen=True)
+class _Destination:
+    """Where the notes go, as found out before joining."""
+
+    workspace: WorkspaceOut
+    parent_titles: tuple[str, ...]  # the parent page's path within the workspace; () at the top
+
+
 async def _until_empty(session: CallSession) -> None:
     """Returns once someone else has been in the call and nobody else is any more."""
     seen_others = False
@@ -386,4 +384,4 @@ async def _until_empty(session: CallSession) -> None:
             seen_others = True
         elif seen_others:
             return
-        await asyncio.sleep(EMPTY_POLL_S)
+        await session.participants_changed()

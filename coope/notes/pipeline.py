@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from coope.notes.recorder import Recording
 from coope.notes.stt import Transcriber
 from coope.notes.summary import Summarizer, Summary
-from coope.notes.transcript import Segment, line, merge
+from coope.notes.transcript import TRANSCRIPT_HEADING, Segment, line, merge
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
@@ -51,6 +51,16 @@ async def summarize(segments: list[Segment], summarizer: Summarizer) -> Summary:
 
 def notes_markdown(summary: Summary, segments: list[Segment]) -> str:
     """Summary, Decisions, Action items (todos) and the Transcript, as the page's Markdown."""
+    transcript = [_one_line(line(s)) for s in segments] or ["(no speech was recognised)"]
+    return "\n\n".join([*_summary_parts(summary), TRANSCRIPT_HEADING, *transcript]) + "\n"
+
+
+def summary_markdown(summary: Summary) -> str:
+    """A notes page without its transcript: Summary, Decisions and Action items."""
+    return "\n\n".join(_summary_parts(summary)) + "\n"
+
+
+def _summary_parts(summary: Summary) -> list[str]:
     parts = ["## Summary"]
     parts += [f"- {_one_line(s)}" for s in summary.summary] or ["Nothing was said."]
     parts.append("## Decisions")
@@ -60,9 +70,7 @@ def notes_markdown(summary: Summary, segments: list[Segment]) -> str:
         f"- [ ] {_one_line(a.text)}" + (f" (owner: {a.owner})" if a.owner else "")
         for a in summary.action_items
     ] or ["None recorded."]
-    parts.append("## Transcript")
-    parts += [_one_line(line(s)) for s in segments] or ["(no speech was recognised)"]
-    return "\n\n".join(parts) + "\n"
+    return parts
 
 
 def _one_line(text: str) -> str:
@@ -70,8 +78,15 @@ def _one_line(text: str) -> str:
 
 
 async def write_notes(
-    client: CoopeClient, workspace_id: int, title: str, summary: Summary, segments: list[Segment]
+    client: CoopeClient,
+    workspace_id: int,
+    title: str,
+    summary: Summary,
+    segments: list[Segment],
+    *,
+    parent_id: int | None = None,
 ) -> PageOut:
+    """Create the notes page (`notes_markdown`) in the workspace, under `parent_id` if given."""
     return await client.pages.create(
-        workspace_id, title, markdown=notes_markdown(summary, segments)
+        workspace_id, title, parent_id=parent_id, markdown=notes_markdown(summary, segments)
     )

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 _LINE = re.compile(r"^\[(?:(\d+):)?(\d+):(\d{2})\]\s*([^:]{1,80}):\s*(.*)$")
+TRANSCRIPT_HEADING = "## Transcript"  # where a notes page's transcript starts
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,12 @@ def parse_lines(text: str) -> list[Segment]:
         at = float(int(hours or 0) * 3600 + int(minutes) * 60 + int(secs))
         segments.append(Segment(speaker.strip(), at, at, said.strip()))
     return segments
+
+
+def read_transcript(text: str) -> list[Segment]:
+    """The transcript in a notes page's Markdown (the lines under its "## Transcript" heading),
+    or in a transcript file or plain notes (all of it when there is no such heading), as
+    `parse_lines` reads it."""
+    lines = text.splitlines()
+    heading = next((i for i, raw in enumerate(lines) if raw.strip() == TRANSCRIPT_HEADING), None)
+    return parse_lines("\n".join(lines if heading is None else lines[heading + 1 :]))

@@ -12,14 +12,8 @@ from tests.helpers import DaemonProcess
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon") / "data").start()
-    try:
+    with DaemonProcess(tmp_path_factory.mktemp("daemon") / "data").running() as daemon:
         yield daemon.url
-    finally:
-        try:
-            daemon.terminate()
-        finally:
-            daemon.kill()
 
 
 @pytest.fixture(scope="module")

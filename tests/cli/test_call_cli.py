@@ -4,6 +4,7 @@ SFU with WAV files, checked by what each one heard."""
 from __future__ import annotations
 
 import itertools
+import json
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coope.cli.call_view import level_bar
+from coope.cli.call_view import CallDisplay, CallView, level_bar
+from coope.client import CoopeClient
 from coope.core.errors import Unavailable
 from coope.media.devices import (
     PORTAUDIO_MISSING,
@@ -22,6 +24,7 @@ from coope.media.devices import (
     no_device_message,
     require_audio_devices,
 )
+from coope.media.levels import LevelMeter
 from tests.cli.clitools import Cli, CoopeProcess, assert_fails, assert_ok, eventually
 from tests.media.audio import band_energy, read_mono, tone, write_wav
 
@@ -274,3 +277,30 @@ def test_level_bar() -> None:
     assert level_bar(0.0) == "·" * 20
     assert level_bar(1.0) == "█" * 20
     assert level_bar(10 ** (-30 / 20)) == "█" * 10 + "·" * 10  # -30 dBFS: half way
+
+
+async def test_the_call_display_keeps_the_last_state_or_prints_speaking_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The one piece that keeps a call on screen, for `coope call join` and `coope notes
+    record`: drawn for people (in a pipe, once, as it was when it stopped), JSON lines for
+    scripts."""
+    async with CoopeClient("http://127.0.0.1:1") as client:
+        session = client.calls.join(7)  # never started: only who is in it is drawn
+        session.username, session.participants = "ann", {"ann", "ben"}
+        meter = LevelMeter(lambda: 0.0)
+        with CallDisplay(CallView(session, "#team", meter, json_lines=False, duration=None)) as d:
+            d.refresh()
+            session.participants.add("cat")  # after the last refresh
+        shown = capsys.readouterr().out
+        assert shown.count("call in #team") == 1, shown
+        assert shown.endswith("\n") and "cat" in shown.splitlines()[-1], shown
+
+        with CallDisplay(CallView(session, "#team", meter, json_lines=True, duration=None)) as d:
+            meter.push("ben", np.full(960, 0.5, dtype=np.float32))
+            d.refresh()
+            d.refresh()  # only changes are printed
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [(e["type"], e["data"]["user"], e["data"]["speaking"]) for e in lines] == [
+            ("call.speaking", "ben", True)
+        ]

@@ -15,14 +15,8 @@ from tests.helpers import PASSWORD, DaemonProcess
 
 @pytest.fixture(scope="module")
 def second_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    daemon = DaemonProcess(tmp_path_factory.mktemp("daemon2") / "data").start()
-    try:
+    with DaemonProcess(tmp_path_factory.mktemp("daemon2") / "data").running() as daemon:
         yield daemon.url
-    finally:
-        try:
-            daemon.terminate()
-        finally:
-            daemon.kill()
 
 
 def login(cli: Cli, username: str, *extra: str) -> dict[str, object]:
@@ -100,6 +94,12 @@ def test_logout_of_a_profile_forgets_only_it(make_cli: Callable[[], Cli]) -> Non
 
 def test_unknown_and_bad_profile_names(make_cli: Callable[[], Cli]) -> None:
     cli = make_cli()
+    # Refused before anything happens in its name: no account is made by the refused signup.
+    refused = cli(
+        "signup", "prof_typo", "--password-stdin", "--server", cli.server, "--profile", "a b",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert_fails(refused, 7, "a profile name is")
     cli.signup("prof_typo")
     assert_fails(cli("whoami", "--profile", "wrok"), 5, "no profile named 'wrok'")
     assert_fails(cli("profile", "use", "wrok"), 5, "no profile named 'wrok'")
@@ -132,3 +132,40 @@ def test_a_credentials_file_from_before_profiles_still_works(
     old = {"servers": {cli.server: {"username": "prof_old", "token": token}}}
     cli.credentials_path.write_text(json.dumps({**old, "default_server": cli.server}))
     assert whoami(cli) == f"prof_old@{cli.server}"
+
+
+def test_a_profile_named_on_the_command_line_beats_the_environment(
+    make_cli: Callable[[], Cli], second_server: str
+) -> None:
+    cli = make_cli()
+    here = cli.signup("prof_env")
+    there = Cli(second_server, cli.config_home)
+    there.json(
+        "signup", "prof_env2", "--password-stdin", "--server", second_server, "--profile", "far",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    # Variables left for this server must not follow a profile on another one.
+    env = {"COOPE_SERVER": cli.server, "COOPE_TOKEN": str(here["token"])}
+    assert whoami(cli, "--profile", "far", **env) == f"prof_env2@{second_server}"
+    assert whoami(cli, **env) == f"prof_env@{cli.server}"
+    # From the environment too, a profile yields to a token given on the command line.
+    far = {"COOPE_PROFILE": "far"}
+    out = cli.json("whoami", "--server", cli.server, "--token", str(here["token"]), **far)
+    assert out["user"]["username"] == "prof_env"
+    # COOPE_PROFILE picks a login; it never names one to overwrite.
+    cli.json(
+        "login", "prof_env", "--password-stdin", "--server", cli.server,
+        input=PASSWORD + "\n", **far,
+    )  # fmt: skip
+    assert cli.credentials()["profiles"]["far"]["username"] == "prof_env2"
+
+
+def test_an_explicit_server_and_token_need_no_credentials_file(make_cli: Callable[[], Cli]) -> None:
+    maker = make_cli()
+    token = maker.signup("prof_file")["token"]
+    cli = make_cli()
+    cli.credentials_path.parent.mkdir(parents=True)
+    cli.credentials_path.write_text("{not json")
+    out = cli.json("whoami", "--server", cli.server, "--token", str(token))
+    assert out["user"]["username"] == "prof_file"
+    assert_fails(cli("whoami", "--server", cli.server), 7, "is not valid JSON")

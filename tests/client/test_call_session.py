@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from aiohttp import WSCloseCode
+from av import AudioFrame
 
 from coope.client import CoopeClient
 from coope.client.calls import CallSession
-from coope.core.errors import Conflict, DaemonUnreachable, NotFound
+from coope.core.errors import Conflict, DaemonUnreachable, InternalError, NotFound
 from coope.core.events import CallJoinedData, CallRecording, CallRenegotiate, Event
 from coope.core.models import Principal
 from coope.daemon.http.keys import WEBSOCKETS
@@ -44,6 +47,17 @@ async def people(call_daemon: RunningDaemon) -> AsyncIterator[tuple[CoopeClient,
 
 def source(tmp_path: Path, hz: int) -> WavSource:
     return WavSource(write_wav(tmp_path / f"{hz}.wav", tone(hz, 10.0)))
+
+
+async def until(session: CallSession, condition: Callable[[], bool]) -> None:
+    """Wait, change by change, until `condition` holds of who is in the call."""
+    async with asyncio.timeout(10):
+        while not condition():
+            await session.participants_changed()
+
+
+async def forever() -> None:
+    await asyncio.Event().wait()
 
 
 async def test_three_people_hear_each_other_by_name(
@@ -233,3 +247,100 @@ async def test_a_dropped_connection_ends_the_call_and_the_connection_comes_back(
 
         await assert_eventually(no_call, what="the daemon ending the call with the socket")
     assert ann.live.state == "connected"  # leaving the ended call left the connection alone
+
+
+async def test_participant_changes_are_waited_for_not_polled(
+    tmp_path: Path, call_daemon: RunningDaemon, people: tuple[CoopeClient, ...]
+) -> None:
+    _, ann, ben, _ = people
+    room = await group_room(ann, "duo", [ben])
+    async with call_daemon.client(ann.token) as phone_client:  # another device of ann's
+        async with CallSession(ann, room.id, audio=source(tmp_path, 440)) as laptop:
+            async with CallSession(ben, room.id, recording=True):
+                await until(laptop, lambda: laptop.participants == {"ann", "ben"})
+                await until(laptop, lambda: laptop.recorders == {"ben"})
+            await until(laptop, lambda: laptop.participants == {"ann"} and not laptop.recorders)
+
+            # A waiter learns that the session ended, and why: nobody comes or goes any more.
+            async def every_change() -> None:
+                while True:
+                    await laptop.participants_changed()
+
+            waiting = asyncio.create_task(every_change())
+            async with CallSession(phone_client, room.id, takeover=True):
+                with pytest.raises(Conflict, match="taken over"):
+                    await asyncio.wait_for(waiting, 10)
+        with pytest.raises(Conflict):
+            await laptop.participants_changed()
+
+    async with CallSession(ben, room.id) as left:
+        pass
+    with pytest.raises(InternalError, match="closed"):
+        await left.participants_changed()
+
+
+async def test_run_until_ends_on_stop_on_time_or_with_the_session(
+    call_daemon: RunningDaemon, people: tuple[CoopeClient, ...]
+) -> None:
+    _, ann, ben, _ = people
+    room = await group_room(ann, "duo", [ben])
+    cancelled: list[str] = []
+
+    async def worker(name: str, stop: asyncio.Event | None = None) -> None:
+        if stop is not None:
+            stop.set()
+        try:
+            await forever()
+        except asyncio.CancelledError:
+            cancelled.append(name)
+            raise
+
+    async def returns() -> None:
+        pass
+
+    async def fails() -> None:
+        raise ValueError("a worker's bug")
+
+    async with call_daemon.client(ann.token) as phone_client:  # another device of ann's
+        async with CallSession(ann, room.id) as laptop:
+            stop = asyncio.Event()
+            await asyncio.wait_for(laptop.run_until(worker("a", stop), stop=stop), 10)
+            await asyncio.wait_for(laptop.run_until(worker("b"), duration_s=0.01), 10)
+            await asyncio.wait_for(laptop.run_until(returns(), worker("c")), 10)
+            with pytest.raises(ValueError, match="bug"):
+                await asyncio.wait_for(laptop.run_until(fails(), worker("d")), 10)
+            assert cancelled == ["a", "b", "c", "d"]
+            assert not laptop.ended
+            async with CallSession(phone_client, room.id, takeover=True):
+                with pytest.raises(Conflict, match="taken over"):
+                    await asyncio.wait_for(laptop.run_until(worker("e")), 10)
+    assert cancelled[-1] == "e"
+
+
+async def test_a_failing_on_audio_callback_is_logged_and_the_audio_goes_on(
+    tmp_path: Path, people: tuple[CoopeClient, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, ann, ben, _ = people
+    room = await group_room(ann, "duo", [ben])
+    failed = 0
+
+    def on_audio(user: str, frame: AudioFrame) -> None:
+        nonlocal failed
+        failed += 1
+        raise ValueError("a bug in the front end")
+
+    async with (
+        CallSession(ann, room.id, audio=source(tmp_path, 440)),
+        CallSession(ben, room.id, on_audio=on_audio) as b,
+        aclosing(b.audio_frames()) as frames,
+    ):
+        # Half a second of ann, each frame handed on after the callback failed on it.
+        for _ in range(25):
+            user, _ = await asyncio.wait_for(anext(frames), 10)
+            assert user == "ann"
+    assert failed >= 25
+    logged = [r for r in caplog.records if "on_audio" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in logged] == [
+        (logging.ERROR, "the on_audio callback failed on ann's audio")
+    ]
+    assert logged[0].exc_info is not None and logged[0].exc_info[0] is ValueError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,17 +13,29 @@ import pytest
 from aiohttp import WSCloseCode, web
 
 from coope.client import Backoff, ConnectionState, CoopeClient
-from coope.client import live as live_module
-from coope.client.live import Feed
-from coope.core.errors import DaemonUnreachable, NotFound, Unauthenticated
+from coope.client import feeds as feeds_module
+from coope.client.feeds import Feed
+from coope.core.errors import (
+    DaemonUnreachable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from coope.core.events import (
     AuthRevoked,
+    CallJoined,
+    CallLeft,
+    Event,
+    GenericEvent,
     MessageCreated,
     MessageSent,
     PongEvent,
     PresenceEvent,
     TypingEvent,
 )
+from coope.core.models import PresenceState
+from coope.core.social_schemas import CLIENT_ID_MAX, PresenceOut
 from coope.daemon.app import create_app
 from coope.daemon.config import DaemonConfig
 from coope.daemon.http.keys import WEBSOCKETS
@@ -83,8 +96,10 @@ async def test_twenty_rooms_presence_and_typing_share_one_socket(
     # One socket each at the daemon, for everything alice and bob subscribed to.
     assert len(daemon.app[WEBSOCKETS]) == 2
     assert (alice.live.stats.connects, alice.live.stats.most_open_sockets) == (1, 1)
-    for feed in [*feeds, presence, typing]:
+    for feed in feeds:
         await feed.aclose()
+    await presence.aclose()
+    await typing.aclose()
 
 
 async def first_where(feed: Feed[T], found: Callable[[T], bool]) -> T:
@@ -171,6 +186,106 @@ async def test_requests_get_their_own_answers_or_errors(
     sent, refused = await asyncio.gather(good, bad, return_exceptions=True)
     assert isinstance(sent, MessageSent) and sent.data.message.body == "hi"
     assert isinstance(refused, NotFound)
+
+
+async def test_a_client_id_the_daemon_would_not_name_is_refused_at_once(
+    alice: CoopeClient, bob: CoopeClient
+) -> None:
+    room = await group_room(alice, "ids", [bob])
+    nowhere = {"type": "message.send", "room_id": room.id + 1000, "body": "hi"}
+    # The daemon drops a client_id this long from its error, which would find no request.
+    for client_id in ("x" * (CLIENT_ID_MAX + 1), "", 7):
+        with pytest.raises(InvalidInput, match="client_id"):
+            await alice.live.request({**nowhere, "client_id": client_id}, MessageSent)
+    with pytest.raises(NotFound):  # the longest it names: its error comes back
+        await alice.live.request({**nowhere, "client_id": "x" * CLIENT_ID_MAX}, MessageSent)
+
+
+async def test_requests_whose_answers_do_not_name_them_each_get_their_own(
+    alice: CoopeClient, bob: CoopeClient
+) -> None:
+    pongs = await asyncio.gather(
+        *(alice.live.request({"type": "ping", "id": n}, "pong") for n in range(5))
+    )
+    assert [pong.data.id for pong in pongs] == list(range(5))
+
+    rooms = [await group_room(alice, f"call{i}", [bob]) for i in range(2)]
+    joined = await asyncio.gather(
+        *(
+            alice.live.request(
+                {"type": "call.join", "room_id": room.id, "receive_video": False}, CallJoined
+            )
+            for room in rooms
+        )
+    )
+    assert [event.data.room_id for event in joined] == [room.id for room in rooms]
+    for room in rooms:
+        await alice.live.request({"type": "call.leave", "room_id": room.id}, CallLeft)
+
+
+async def test_a_refusal_ends_every_callback_and_the_state_says_so(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient
+) -> None:
+    room = await group_room(alice, "watched", [bob])
+    heard: list[TypingEvent] = []
+    states: list[ConnectionState] = []
+    alice.live.on_state(states.append)
+    alice.live.on(TypingEvent, heard.append)
+    await alice.live.connect()
+    [socket] = daemon.app[WEBSOCKETS]  # alice's: nobody else is connected yet
+    await socket.close(code=4403, message=b"no longer allowed")
+    await alice.live.wait_for_state("closed")
+    assert isinstance(alice.live.error, Forbidden)
+
+    # A later subscription opens a new connection, which serves only what is subscribed now.
+    typing = alice.live.events(TypingEvent)
+    await alice.live.connect()
+    await bob.live.send({"type": "typing", "room_id": room.id})
+    [event] = await take(typing, 1)  # dispatched: a callback still there would have run
+    assert event.data.room_id == room.id
+    assert heard == []
+    assert states == ["connecting", "connected", "closed", "connecting", "connected"]
+    await typing.aclose()
+
+
+async def test_an_event_of_a_known_type_that_cannot_be_read_reaches_only_untyped_readers(
+    daemon: RunningDaemon, alice: CoopeClient
+) -> None:
+    by_name, by_class = alice.live.events("presence"), alice.live.events(PresenceEvent)
+    unknown, everything = alice.live.events("gadget.spun"), alice.live.events()
+    called: list[Event] = []
+    alice.live.on("presence", called.append)
+    await alice.live.connect()
+    [socket] = daemon.app[WEBSOCKETS]  # alice's, on the daemon's side
+    await socket.send_str(json.dumps({"type": "presence", "data": {"username": 42}}))
+    await socket.send_str(json.dumps({"type": "gadget.spun", "data": {"turns": 3}}))
+    zed = PresenceOut(username="zed", state=PresenceState.ONLINE, text="", last_seen_at=None)
+    await socket.send_str(PresenceEvent(data=zed).json_text)
+
+    def is_zed(event: Event) -> bool:
+        return isinstance(event, PresenceEvent) and event.data.username == "zed"
+
+    typed: list[Event] = [
+        *await read_until(by_name, is_zed),
+        *await read_until(by_class, is_zed),
+        *called,
+    ]
+    assert all(isinstance(event, PresenceEvent) for event in typed), typed
+    [gadget] = await take(unknown, 1)
+    assert isinstance(gadget, GenericEvent) and gadget.data == {"turns": 3}
+    read = await read_until(everything, is_zed)
+    generic = [(e.type, e.data) for e in read if isinstance(e, GenericEvent)]
+    assert generic == [("presence", {"username": 42}), ("gadget.spun", {"turns": 3})]
+    for feed in (by_name, by_class, unknown, everything):
+        await feed.aclose()
+
+
+async def read_until(feed: Feed[T], last: Callable[[T], bool]) -> list[T]:
+    """The items of `feed` up to and with the first for which `last` holds."""
+    read = [await asyncio.wait_for(anext(feed), PATIENCE_S)]
+    while not last(read[-1]):
+        read.append(await asyncio.wait_for(anext(feed), PATIENCE_S))
+    return read
 
 
 async def test_closing_the_client_ends_every_iterator_cleanly(
@@ -260,17 +375,27 @@ class _Daemon:
             self._runner = None
 
 
-async def test_reconnects_back_off_and_start_over_after_each_connection(tmp_path: Path) -> None:
+async def test_reconnects_back_off_and_start_over_only_after_a_connection_that_lasted(
+    tmp_path: Path,
+) -> None:
     server = _Daemon(tmp_path / "data")
     delays: list[float] = []
     gate = asyncio.Event()
+    now = 0.0  # the backoff's clock: a connection "lasts" once it moves on by cap_s
 
     async def sleep(delay: float) -> None:
         delays.append(delay)
         if len(delays) == 5:  # the daemon is down: hold the fifth attempt until it is back
             await gate.wait()
 
-    backoff = Backoff(base_s=1.0, cap_s=4.0, rng=lambda: 0.5, sleep=sleep)
+    async def drop_every_socket(code: int, reason: bytes) -> None:
+        assert server.app is not None
+        connects = client.live.stats.connects
+        for ws in server.app[WEBSOCKETS].copy():
+            await ws.close(code=code, message=reason)
+        await assert_eventually(lambda: client.live.stats.connects == connects + 1)
+
+    backoff = Backoff(base_s=1.0, cap_s=4.0, rng=lambda: 0.5, sleep=sleep, clock=lambda: now)
     try:
         url = await server.start()
         async with CoopeClient(url, reconnect=backoff) as client:
@@ -287,19 +412,21 @@ async def test_reconnects_back_off_and_start_over_after_each_connection(tmp_path
             gate.set()
             await client.live.wait_for_state("connected")
 
-            assert server.app is not None  # "too far behind": a new connection starts over
-            for ws in server.app[WEBSOCKETS].copy():
-                await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too far behind")
-            await assert_eventually(lambda: client.live.stats.connects == 3)
-            assert delays == [0.5, 1.0, 2.0, 2.0, 2.0, 0.5]
-            assert states == [
-                "connecting",
-                "connected",
-                "reconnecting",
-                "connected",
-                "reconnecting",
-                "connected",
-            ]
+            # A daemon that takes the connection and drops it at once: the count goes on.
+            await drop_every_socket(WSCloseCode.GOING_AWAY, b"restarting")
+            assert delays[5:] == [2.0]
+            # "Too far behind" goes on counting too, however long the connection lasted.
+            now += 60.0
+            await drop_every_socket(WSCloseCode.TRY_AGAIN_LATER, b"too far behind")
+            assert delays[6:] == [2.0]
+            # A connection that stayed up as long as the longest wait starts the count over.
+            now += 4.0
+            await drop_every_socket(WSCloseCode.GOING_AWAY, b"restarting")
+            assert delays[7:] == [0.5]
+            await drop_every_socket(WSCloseCode.GOING_AWAY, b"restarting")
+            assert delays[8:] == [1.0]
+
+            assert states == ["connecting", "connected"] + ["reconnecting", "connected"] * 5
             assert client.live.stats.most_open_sockets == 1
     finally:
         await server.stop()
@@ -308,7 +435,7 @@ async def test_reconnects_back_off_and_start_over_after_each_connection(tmp_path
 async def test_a_reader_that_falls_behind_loses_events_but_never_room_changes(
     alice: CoopeClient, bob: CoopeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(live_module, "INBOX_CAPACITY", 5)
+    monkeypatch.setattr(feeds_module, "INBOX_CAPACITY", 5)
     room = await group_room(alice, "busy", [bob])
     changes = alice.live.room(room.id, after=0)
     events = alice.live.events(MessageCreated)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from coope.client import Backoff, CoopeClient
-from coope.client.live import Feed
+from coope.client.feeds import Feed
 from coope.core.events import MessageCreated
 from coope.core.social_schemas import RoomOut
 from tests.daemon.social_helpers import group_room

@@ -185,6 +185,11 @@ async def test_same_title_in_two_workspaces(alice: CoopeClient) -> None:
         await alice.pages.resolve(str(one.id), within=beta)
     with pytest.raises(NotFound, match="no page called 'Alpha/Readme' in Beta"):
         await alice.pages.resolve("Alpha/Readme", within=beta)
+    # Within a workspace, a number that is another workspace's page id may still be a title.
+    digits = await alice.pages.create(beta.id, str(one.id))
+    assert (await alice.pages.resolve(str(one.id), within=beta)).id == digits.id
+    with pytest.raises(InvalidInput, match=f"page {one.id} is not in workspace Beta"):
+        await alice.pages.resolve(f"#{one.id}", within=beta)
 
 
 async def test_other_peoples_pages_are_not_found(

@@ -78,5 +78,6 @@ def test_broken_files_are_explained_not_crashed_on(profiles: Profiles) -> None:
         )
     )
     assert profiles.logins() == []
-    with pytest.raises(NotFound):
-        profiles.target()
+    # A default profile that is not there: the last server login stands (none here).
+    assert profiles.default() is None
+    assert profiles.target(need_login=False).server == DEFAULT_SERVER

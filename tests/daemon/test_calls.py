@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from coope.client import CoopeClient
-from coope.client.calls import CallSession, list_calls
+from coope.client.calls import CallSession
 from coope.core.events import CallRenegotiateData, Event
 from coope.daemon.http.keys import CALLS
 from tests.daemon.callclient import CallClient, ToneTrack
@@ -83,13 +83,13 @@ async def test_members_see_the_call_start_grow_shrink_and_end(
             assert (await next_event(watcher, "call.participant_joined")).data.user == "alice"
             await b.join()
             assert (await next_event(watcher, "call.participant_joined")).data.user == "bob"
-            assert [c.participants for c in await list_calls(carol)] == [["alice", "bob"]]
+            assert [c.participants for c in await carol.calls.list()] == [["alice", "bob"]]
             await a.leave()
             left = await next_event(watcher, "call.participant_left")
             assert (left.data.user, left.data.reason) == ("alice", "left")
             await b.leave()
             await next_event(watcher, "call.ended")
-            assert await list_calls(carol) == []
+            assert await carol.calls.list() == []
             # The one leaving last hears what its leaving caused before the reply to it.
             seen = []
             while not seen or seen[-1] != "call.left":
@@ -130,7 +130,7 @@ async def test_a_second_device_is_refused_unless_it_takes_over(
             assert (await phone.join(takeover=True)).type == "call.joined"
             kicked = await laptop.expect("call.kicked")
             assert kicked.data.reason == "taken over"
-            manager_view = [c.participants for c in await list_calls(alice)]
+            manager_view = [c.participants for c in await alice.calls.list()]
             assert manager_view == [["alice"]]
         finally:
             for c in (laptop, phone):
@@ -283,7 +283,7 @@ async def test_a_member_out_of_the_room_is_out_of_its_call_at_once(
         assert kicked.data.reason == "removed from the room"
         left = await a.expect("call.participant_left")
         assert (left.data.user, left.data.reason) == ("bob", "removed from the room")
-        assert [c.participants for c in await list_calls(alice)] == [["alice"]]
+        assert [c.participants for c in await alice.calls.list()] == [["alice"]]
         await assert_eventually(lambda: a.tracks == {})
 
         # No answer to an offer any more, so no media either; nor any of the call's events:
@@ -324,7 +324,7 @@ async def test_a_missed_removal_notice_is_caught_at_the_next_action(
         assert refused.data.code == "not_found"
         left = await a.expect("call.participant_left")
         assert (left.data.user, left.data.reason) == ("bob", "removed from the room")
-        assert [c.participants for c in await list_calls(alice)] == [["alice"]]
+        assert [c.participants for c in await alice.calls.list()] == [["alice"]]
     finally:
         for call in (a, b):
             await call.aclose()
@@ -400,7 +400,7 @@ async def test_everyone_leaving_at_once_is_clean(
                 await asyncio.gather(*(c.aclose() for c in calls))
             manager = call_daemon.app[CALLS]
             await assert_eventually(lambda: manager._rooms == {} and not manager._removals)
-            assert await list_calls(alice) == []
+            assert await alice.calls.list() == []
         problems = [r for r in caplog.records if r.levelno >= logging.WARNING and not _decoding(r)]
         assert problems == [], [r.getMessage() for r in problems]
     finally:

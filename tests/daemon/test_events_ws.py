@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 
 from coope.client import CoopeClient
-from coope.client.calls import list_calls
 from coope.core.errors import Unauthenticated
 from coope.core.events import parse_event
 from coope.core.models import Role
@@ -286,4 +285,4 @@ async def test_a_stranger_on_the_socket_gets_nothing_of_anothers_room(
             assert answers[0] == answers[1], (message, answers)
             assert answers[0] in (("error", "not_found"), ("call.left", None)), (message, answers)
     assert [m.body for m in (await alice.chat.history(room.id)).messages] == ["secret plans"]
-    assert await list_calls(alice) == []  # the call.join opened no call
+    assert await alice.calls.list() == []  # the call.join opened no call

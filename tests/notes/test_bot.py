@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,12 +21,14 @@ import pytest
 
 from coope.client import CoopeClient
 from coope.client.calls import CallSession
-from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from coope.client.transport import Transport
+from coope.core.errors import Conflict, DaemonUnreachable, Forbidden, InvalidInput, NotFound
 from coope.core.events import CallParticipantJoined
 from coope.core.social_schemas import RoomOut
 from coope.core.workspace_schemas import WorkspaceOut
 from coope.media.sources import WavSource
 from coope.notes.bot import BotOptions, BotProgress, MeetingBot, MeetingNotes
+from coope.notes.recorder import new_recording_dir
 from coope.notes.settings import NotesSettings
 from coope.notes.stt_openai import OpenAITranscriber
 from coope.notes.summarize_openai import OpenAISummarizer
@@ -137,7 +141,7 @@ async def speaking(client: CoopeClient, room_id: int, wav: Path) -> AsyncIterato
     """`client` in the call, saying what `wav` holds and then nothing, until the block ends."""
     source = WavSource(wav)
     try:
-        async with client.call(room_id, audio=source) as call:
+        async with client.calls.join(room_id, audio=source) as call:
             yield call
     finally:
         source.stop()
@@ -278,7 +282,7 @@ async def test_when_the_call_ends_the_bot_the_notes_are_still_written(
             # The bot's account joins from elsewhere and takes the call over.
             async with (
                 meeting.daemon.client(meeting.scribe.token) as elsewhere,
-                elsewhere.call(meeting.room.id, takeover=True),
+                elsewhere.calls.join(meeting.room.id, takeover=True),
             ):
                 notes: MeetingNotes = await asyncio.wait_for(task, CALL_S)
 
@@ -317,7 +321,7 @@ async def test_a_refused_join_raises_and_leaves_no_recording_behind(meeting: Mee
     # The bot's account is already in the call on another device, and takes nothing over.
     async with (
         meeting.daemon.client(meeting.scribe.token) as elsewhere,
-        elsewhere.call(meeting.room.id),
+        elsewhere.calls.join(meeting.room.id),
     ):
         with pytest.raises(Conflict, match="takeover"):
             await bot.run(seen.append)
@@ -348,3 +352,54 @@ async def test_what_cannot_be_written_is_refused_before_joining(meeting: Meeting
     with pytest.raises(Conflict, match="one meeting"):
         await once.run()
     assert meeting.recordings() == []
+
+
+async def test_once_the_page_exists_nothing_fails_the_run(
+    meeting: Meeting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's path is made from the workspace and parent looked up before joining: with
+    the daemon out of reach from the moment the page exists, the run still returns it (a
+    failed run would have people make the notes again, a second page)."""
+    parent = await meeting.scribe.pages.create(meeting.workspace.id, "Meetings")
+    sub = await meeting.scribe.pages.create(meeting.workspace.id, "Weekly", parent_id=parent.id)
+    bot = meeting.bot(title="Quiet sync", parent_id=sub.id)
+    bot.stop()  # the recording ends as soon as the bot is in the call: nobody needs to speak
+    create = meeting.scribe.pages.create
+
+    async def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise DaemonUnreachable("the daemon is out of reach")
+
+    seen: list[BotProgress] = []
+    with monkeypatch.context() as patched:
+
+        async def create_then_lose_the_daemon(*args: Any, **kwargs: Any) -> Any:
+            page = await create(*args, **kwargs)
+            patched.setattr(Transport, "call", unreachable)
+            return page
+
+        patched.setattr(meeting.scribe.pages, "create", create_then_lose_the_daemon)
+        notes = await bot.run(seen.append)
+
+    assert steps(seen)[-2:] == [("writing", "started"), ("writing", "finished")]
+    assert notes.path == "Minutes/Meetings/Weekly/Quiet sync"
+    assert notes.segments == []
+    tree = await meeting.scribe.pages.tree(meeting.workspace.id)
+    assert [(p.title, p.parent_id) for p in tree if p.id not in (parent.id, sub.id)] == [
+        ("Quiet sync", sub.id)
+    ]
+
+
+async def test_old_recordings_are_deleted_only_when_the_bot_is_told_to(meeting: Meeting) -> None:
+    old = new_recording_dir(meeting.data_dir, "long ago")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+
+    kept = meeting.bot()  # no `recording_days`: the library deletes nothing by itself
+    kept.stop()
+    first = await kept.run()
+    assert meeting.recordings() == sorted([old, first.recording.directory])
+
+    pruning = meeting.bot(recording_days=30)  # what `coope notes record` passes by default
+    pruning.stop()
+    second = await pruning.run()
+    assert meeting.recordings() == sorted([first.recording.directory, second.recording.directory])

@@ -18,7 +18,6 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from coope.client import CoopeClient
-from coope.client.calls import list_calls
 from coope.core.events import CallRecording, CallRecordingData
 from coope.daemon.bus import user_topic
 from coope.daemon.http.keys import SERVICES
@@ -486,7 +485,7 @@ async def test_a_member_removed_during_the_call_is_told_and_leaves_it(
             await member.wait("coope.state.phase === 'refused'")
             assert "no longer a member" in await member.page.inner_text("#notice-text")
             assert await member.page.locator("#notice-action").is_hidden()
-            assert await list_calls(alice) == []
+            assert await alice.calls.list() == []
             assert member.errors == []
     finally:
         for client in (alice, bob):
