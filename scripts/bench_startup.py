@@ -37,8 +37,11 @@ PASSWORD = "bench password 1"
 
 
 def time_once(cmd: list[str], env: dict[str, str]) -> float:
+    # Run from the tree measured (PYTHONPATH), or from a neutral place: `python -m` puts the
+    # working directory first on the path, which would load whichever checkout the bench ran in.
+    cwd = env.get("PYTHONPATH") or tempfile.gettempdir()
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()

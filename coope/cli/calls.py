@@ -18,7 +18,7 @@ import typer
 
 from coope.cli import output, runtime
 from coope.cli.args import RoomArg
-from coope.client.social import room_label
+from coope.client.names import room_label
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack

@@ -14,7 +14,7 @@ import typer
 
 from coope.cli import output, runtime
 from coope.cli.args import RoomArg
-from coope.client.social import room_label
+from coope.client.names import room_label
 from coope.core.errors import NotFound
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from coope.cli import output
-from coope.client.social import room_label
+from coope.client.names import room_label
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID

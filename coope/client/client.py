@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from coope.client.accounts import AdminApi, AuthApi, TokensApi
-from coope.client.calls import CallsApi
 from coope.client.docs import PagesApi, WorkspacesApi
-from coope.client.events import EventStream
-from coope.client.feeds import Backoff
-from coope.client.follow import Change
-from coope.client.live import Live
+from coope.client.profiles import DEFAULT_SERVER
 from coope.client.social import ChatApi, FriendsApi, PresenceApi
-from coope.client.transport import DEFAULT_SERVER, Transport
+from coope.client.transport import Transport
 from coope.core.schemas import HealthOut
 
 if TYPE_CHECKING:
     from pycrdt import Doc
 
+    from coope.client.calls import CallsApi
+    from coope.client.events import EventStream
+    from coope.client.feeds import Backoff
+    from coope.client.follow import Change
+    from coope.client.live import Live
     from coope.client.replica import PageReplica
 
 
@@ -59,8 +61,22 @@ class CoopeClient:
         self.chat = ChatApi(self._transport)
         self.workspaces = WorkspacesApi(self._transport)
         self.pages = PagesApi(self._transport)
-        self.live = Live(self._transport, self.chat.changes, backoff=reconnect)
-        self.calls = CallsApi(self, self._transport)
+        self._reconnect = reconnect
+
+    # `live` and `calls` are made on first use: the typed events they parse cost ~40 ms to load,
+    # which a one-shot command (`coope chat send`) would pay for nothing.
+    @cached_property
+    def live(self) -> Live:
+        """The one live connection: every subscription of this client rides on it."""
+        from coope.client.live import Live
+
+        return Live(self._transport, self.chat.changes, backoff=self._reconnect)
+
+    @cached_property
+    def calls(self) -> CallsApi:
+        from coope.client.calls import CallsApi
+
+        return CallsApi(self, self._transport)
 
     @property
     def server(self) -> str:
@@ -90,6 +106,8 @@ class CoopeClient:
     def events(self) -> EventStream:
         """A socket of its own read as plain events (`async with client.events() as events`),
         for tools and tests; front ends share `live` instead."""
+        from coope.client.events import EventStream
+
         return EventStream(self._transport)
 
     async def __aenter__(self) -> CoopeClient:
@@ -105,5 +123,7 @@ class CoopeClient:
 
     async def aclose(self) -> None:
         """Close the live connection (every subscription ends) and the client's own session."""
-        await self.live.aclose()
+        live: Live | None = self.__dict__.get("live")  # closed only if it was ever made
+        if live is not None:
+            await live.aclose()
         await self._transport.aclose()

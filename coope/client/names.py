@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from coope.core.errors import CoopeError, InvalidInput, NotFound
-from coope.core.schemas import INT64_MAX
+from coope.core.models import RoomKind
+from coope.core.rules import INT64_MAX
 
 if TYPE_CHECKING:
     from coope.client.docs import PagesApi, WorkspacesApi
+    from coope.core.social_schemas import RoomOut
     from coope.core.workspace_schemas import PageOut, WorkspaceOut
 
 T = TypeVar("T")
@@ -184,3 +186,8 @@ async def resolve_page(
         more = f" and {rest} more" if rest > 0 else ""
         raise InvalidInput(f"{target!r} could be pages {listed}{more}: use the id or a path")
     return matches[0].page
+
+
+def room_label(room: RoomOut) -> str:
+    """How people name the room: `@alice` for a direct room, `#team` for a group room."""
+    return f"@{room.name}" if room.kind is RoomKind.DM else f"#{room.name}"

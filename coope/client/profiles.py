@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coope.client.transport import DEFAULT_SERVER
 from coope.core.errors import InvalidInput, NotFound, Unauthenticated
 
 if TYPE_CHECKING:
     from coope.client.client import CoopeClient
 
 PROFILE_ENV = "COOPE_PROFILE"
+# Where a front end connects when nothing else is said: the embedded daemon's own address.
+DEFAULT_SERVER = "http://127.0.0.1:8765"
 
 
 @dataclass(frozen=True)

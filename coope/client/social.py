@@ -331,11 +331,6 @@ class ChatApi:
         return out.messages
 
 
-def room_label(room: RoomOut) -> str:
-    """How people name the room: `@alice` for a direct room, `#team` for a group room."""
-    return f"@{room.name}" if room.kind is RoomKind.DM else f"#{room.name}"
-
-
 def _direct_name(target: str) -> str | None:
     """The username in `@alice`, else None."""
     target = target.strip()

@@ -14,8 +14,6 @@ from coope.core.errors import DaemonUnreachable, InternalError, error_from_body
 
 M = TypeVar("M", bound=BaseModel)
 
-DEFAULT_SERVER = "http://127.0.0.1:8765"
-
 
 class Transport:
     """Every request of one client, on one aiohttp session.

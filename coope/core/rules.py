@@ -7,6 +7,10 @@ import unicodedata
 
 from coope.core.errors import InvalidInput
 
+# The daemon's store holds signed 64-bit integers: anything wider is refused at the edge.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
 USERNAME_MIN = 3
 USERNAME_MAX = 32
 USERNAME_PATTERN = r"^[a-z][a-z0-9_.-]*$"

@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from coope.core import rules
 from coope.core.models import ApiToken, AuthKind, Role, User
+from coope.core.rules import INT64_MAX as INT64_MAX
+from coope.core.rules import INT64_MIN as INT64_MIN
 
 
 def to_datetime(ts: float | None) -> datetime | None:
@@ -23,10 +25,6 @@ class Schema(BaseModel):
     # Unknown fields are refused so a typo in a script is an error, not a silent no-op.
     model_config = ConfigDict(extra="forbid")
 
-
-# The daemon's store holds signed 64-bit integers: anything wider is refused at the edge.
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 
 Id = Annotated[int, Field(ge=1, le=INT64_MAX, description="A stored id")]
 """The id of a stored row (a user, a token, a workspace, a page, a room, a message...)."""

@@ -40,8 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from coope.client.names import PageEntry, page_paths
-from coope.client.social import room_label
+from coope.client.names import PageEntry, page_paths, room_label
 from coope.core.errors import Conflict, CoopeError, Forbidden, InvalidInput, NotFound
 from coope.media.levels import LevelMeter
 from coope.media.pcm import frame_to_mono

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from coope.client import CoopeClient
-from coope.client.social import room_label
+from coope.client.names import room_label
 from coope.core.errors import CoopeError, InvalidInput, NotFound
 from tests.daemon.social_helpers import befriend, group_room
 from tests.helpers import RunningDaemon
