@@ -215,9 +215,10 @@ async def cover(
     show_page(updated, json, "cover removed" if clear else "cover set")
 
 
-def _with_subpages(target: PageOut, ids: list[int], what: str) -> str:
+def _done_with_subpages(json: bool, target: PageOut, key: str, ids: list[int], what: str) -> None:
+    """What archiving or deleting a page did: `{"page_id", key: ids}`, or one line for people."""
     others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
-    return f"{page_title(target)}{others} {what}"
+    output.done(json, {"page_id": target.id, key: ids}, f"{page_title(target)}{others} {what}")
 
 
 @app.command()
@@ -226,11 +227,7 @@ async def archive(client: CoopeClient, json: bool, page: PageArg) -> None:
     """Move a page and its sub-pages to the trash."""
     target = await client.pages.resolve(page)
     ids = await client.pages.archive(target.id)
-    output.done(
-        json,
-        {"page_id": target.id, "archived": ids},
-        _with_subpages(target, ids, "moved to the trash"),
-    )
+    _done_with_subpages(json, target, "archived", ids, "moved to the trash")
 
 
 @app.command()
@@ -265,11 +262,7 @@ async def rm(client: CoopeClient, json: bool, page: PageArg, yes: YesOpt = False
         raise InvalidInput(f"{target.title} is not in the trash: `coope doc archive` it first")
     output.confirm_or_refuse(yes, f"Delete {target.title!r} and its sub-pages for good?")
     ids = await client.pages.delete(target.id)
-    output.done(
-        json,
-        {"page_id": target.id, "deleted": ids},
-        _with_subpages(target, ids, "deleted for good"),
-    )
+    _done_with_subpages(json, target, "deleted", ids, "deleted for good")
 
 
 @app.command()

@@ -31,33 +31,23 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ServerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--server",
-        envvar="COOPE_SERVER",
-        show_envvar=True,
-        help="Daemon URL (default: the server of the last login, else http://127.0.0.1:8765).",
-    ),
-]
-TokenOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        envvar="COOPE_TOKEN",
-        show_envvar=True,
-        help="Session or API token (default: the saved login for the server).",
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
-        envvar=PROFILE_ENV,
-        show_envvar=True,
-        help="Use this saved login (see `coope profile list`).",
-    ),
-]
+
+def _connection_option(flag: str, env: str, help: str) -> Any:
+    option = typer.Option(flag, envvar=env, show_envvar=True, help=help)
+    return Annotated[str | None, option]
+
+
+ServerOpt = _connection_option(
+    "--server",
+    "COOPE_SERVER",
+    "Daemon URL (default: the server of the last login, else http://127.0.0.1:8765).",
+)
+TokenOpt = _connection_option(
+    "--token", "COOPE_TOKEN", "Session or API token (default: the saved login for the server)."
+)
+ProfileOpt = _connection_option(
+    "--profile", PROFILE_ENV, "Use this saved login (see `coope profile list`)."
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 # Exit codes by error family, documented in `coope --help` and the README.
