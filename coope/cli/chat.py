@@ -7,6 +7,7 @@ directly; anyone else is invited and joins with `coope chat accept`.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +16,7 @@ import typer
 from coope.cli import output, runtime
 from coope.cli.args import RoomArg
 from coope.client.names import room_label
-from coope.core.errors import NotFound
+from coope.core.errors import DaemonUnreachable, NotFound, Unavailable
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
@@ -91,7 +92,14 @@ async def tail(
         async for kind, m in client.follow_room(target.id, after=target.last_seq):
             _show(m, kind, json)
             if kind == "created":
-                await client.chat.mark_read(target.id, m.seq)
+                await _mark_read_if_reachable(client, target.id, m.seq)
+
+
+async def _mark_read_if_reachable(client: CoopeClient, room_id: int, seq: int) -> None:
+    """The read marker follows what was shown, when the daemon can be told: while it is away
+    the follow goes on (and catches up when it is back), and the next message marks again."""
+    with contextlib.suppress(DaemonUnreachable, Unavailable):
+        await client.chat.mark_read(room_id, seq)
 
 
 class _ConnectionNotice:

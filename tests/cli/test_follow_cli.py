@@ -37,6 +37,10 @@ def test_tail_follow_rides_out_a_daemon_killed_and_started_again(tmp_path: Path)
                 env=env,
             )
         eventually(lambda: "before the crash" in out.read_text(), what="the first message")
+        # History is printed before the live connection opens: a message that comes live says
+        # it is open (a first connection that fails ends the command instead).
+        cli.json("chat", "send", "#ops", "while connected")
+        eventually(lambda: "while connected" in out.read_text(), what="a live message")
 
         first.kill()  # SIGKILL: no goodbye on the socket
         eventually(lambda: "reconnecting" in err.read_text(), what="the lost connection told")
@@ -47,7 +51,8 @@ def test_tail_follow_rides_out_a_daemon_killed_and_started_again(tmp_path: Path)
         eventually(lambda: "after the crash" in out.read_text(), 60, "the message after")
         eventually(lambda: "reconnected" in err.read_text(), what="the return told")
         lines = out.read_text().splitlines()
-        assert [line.split(": ", 1)[1] for line in lines] == ["before the crash", "after the crash"]
+        bodies = [line.split(": ", 1)[1] for line in lines]
+        assert bodies == ["before the crash", "while connected", "after the crash"]
         assert err.read_text().splitlines() == [
             "warning: lost the daemon: reconnecting (no message will be missed)",
             "reconnected",
