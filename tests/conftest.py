@@ -104,6 +104,16 @@ async def alice(daemon: RunningDaemon, admin: CoopeClient) -> AsyncIterator[Coop
         yield client
 
 
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    """Daemon subprocesses a test starts (and kills, restarts...): whatever still runs at
+    teardown is killed by its process id."""
+    started: list[DaemonProcess] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
 @pytest.fixture(scope="module")
 def call_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A daemon subprocess offering call media on loopback, where processes can reach it."""

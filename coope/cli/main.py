@@ -16,6 +16,7 @@ from coope.cli import (
     friends,
     notes,
     tokens,
+    tui,
     workspaces,
 )
 from coope.cli.runtime import EXIT_HELP, PlainHelpGroup, take_ctrl_c
@@ -65,6 +66,7 @@ app.add_typer(docs.app, name="doc")
 app.add_typer(calls.app, name="call")
 app.add_typer(notes.app, name="notes")
 app.add_typer(ai.app, name="ai")
+app.command("tui")(tui.tui)
 
 
 def main() -> None:

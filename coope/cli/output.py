@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from coope.core.rules import visible
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
@@ -40,21 +42,6 @@ __all__ = [
     "warning",
     "write_data",
 ]
-
-# C0 controls (but tab and line feed) become their Unicode control pictures (ESC shows as ␛), DEL
-# becomes ␡, and C1 controls (which some terminals obey like ESC sequences) a `<9B>` mark.
-_VISIBLE = str.maketrans(
-    {
-        **{code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n"},
-        0x7F: "\u2421",
-        **{code: f"<{code:02X}>" for code in range(0x80, 0xA0)},
-    }
-)
-
-
-def visible(text: str) -> str:
-    """`text` with its control characters shown instead of obeyed; tabs and line feeds stay."""
-    return text.translate(_VISIBLE)
 
 
 @cache

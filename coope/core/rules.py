@@ -70,6 +70,23 @@ def control_character(text: str, *, single_line: bool = False) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
+# C0 controls (but tab and line feed) become their Unicode control pictures (ESC shows as ␛), DEL
+# becomes ␡, and C1 controls (which some terminals obey like ESC sequences) a `<9B>` mark.
+_VISIBLE = str.maketrans(
+    {
+        **{code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n"},
+        0x7F: "\u2421",
+        **{code: f"<{code:02X}>" for code in range(0x80, 0xA0)},
+    }
+)
+
+
+def visible(text: str) -> str:
+    """`text` with its control characters shown instead of obeyed; tabs and line feeds stay.
+    For showing what others wrote in a terminal (CLI and TUI alike): never obeyed there."""
+    return text.translate(_VISIBLE)
+
+
 def without_control_characters(text: str) -> str:
     """`text` as one line: what `control_character(..., single_line=True)` finds taken out."""
     return _CONTROL_IN_LINE.sub("", text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,15 +21,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 ROOMS = 20
 QUIET_FROM = 15  # rooms from this one on get nothing once the daemon is back
 Seen = tuple[str, str, int]  # (kind, body, rev)
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    """Daemon subprocesses a test starts; whatever still runs at teardown is killed."""
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
 
 
 def start(daemons: list[DaemonProcess], data_dir: Path, *args: str) -> DaemonProcess:

@@ -1,0 +1,218 @@
+"""`CoopeApp`: `coope tui`, the terminal home for a person.
+
+The app signs in (or takes a saved login), shows the main screen, and runs the session's work
+as workers: every request to the daemon goes through `spawn`, where a `CoopeError` becomes a
+notification in plain words instead of a traceback. Widgets ask for things with messages; the
+handlers here turn them into the session's calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from coope.client import CoopeClient
+from coope.client.profiles import Login, Profiles
+from coope.core.errors import CoopeError, Unauthenticated
+from coope.tui.chat import ChatView
+from coope.tui.composer import Composer
+from coope.tui.dialogs import ConfirmScreen, EmojiPicker
+from coope.tui.help import HelpScreen, KeyRow, key_rows
+from coope.tui.main_screen import MainScreen
+from coope.tui.message_log import MessageLog
+from coope.tui.session import Session
+from coope.tui.sidebar import Sidebar
+from coope.tui.signin import SignInScreen
+
+log = logging.getLogger(__name__)
+
+LIST_KEYS: list[KeyRow] = [
+    ("Lists", "Up, Down", "Move"),
+    ("Lists", "Enter", "Open the room, friend or page"),
+    ("Lists", "Tab, Shift+Tab", "Next or previous pane"),
+]
+
+
+class CoopeApp(App[None]):
+    """The TUI. `token` None (and no saved login) starts at the sign-in screen.
+
+    Args:
+        server: The daemon's address.
+        token: The credential to use; None to sign in.
+        profile: The saved profile the login belongs to (a new sign-in is saved under it).
+        profiles: The saved logins (tests pass one of their own).
+    """
+
+    CSS_PATH = "coope.tcss"
+    TITLE = "coope"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        profile: str | None = None,
+        *,
+        profiles: Profiles | None = None,
+    ) -> None:
+        super().__init__()
+        self.server, self.token, self.profile = server, token, profile
+        self.profiles = profiles or Profiles()
+        self.client: CoopeClient | None = None
+        self.session: Session | None = None
+
+    async def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self.token is None:
+            await self.push_screen(SignInScreen(self.server, self.profiles.logins()))
+        else:
+            await self._start(CoopeClient(self.server, self.token))
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def _start(self, client: CoopeClient) -> None:
+        """Show the main screen (once mounted, the session fills it) for `client`."""
+        self.client = client
+        screen = MainScreen()
+        if isinstance(self.screen, SignInScreen):
+            await self.switch_screen(screen)
+        else:
+            await self.push_screen(screen)
+        self.session = Session(client, screen, self.spawn)
+        self.spawn(self._begin(self.session))
+
+    async def _begin(self, session: Session) -> None:
+        """Fill the main screen; a login the daemon no longer takes goes back to signing in."""
+        try:
+            await session.start()
+        except Unauthenticated as exc:
+            session.stop()
+            await session.client.aclose()
+            self.session = self.client = None
+            signin = SignInScreen(session.client.server, self.profiles.logins())
+            await self.switch_screen(signin)
+            signin.show_error(f"{exc.message}: sign in again.")
+
+    # --- workers ------------------------------------------------------------------------------
+
+    def spawn(self, work: Coroutine[Any, Any, Any], group: str | None = None) -> None:
+        """Run `work` as a worker; one of a `group` replaces the one running before it."""
+        self.run_worker(
+            self._guarded(work),
+            group=group or "default",
+            exclusive=group is not None,
+            exit_on_error=False,
+        )
+
+    async def _guarded(self, work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await work
+        except CoopeError as exc:
+            self.notify(exc.message, title="coope", severity="error")
+        except Exception as exc:  # a bug of ours: said, logged, never a traceback on screen
+            log.exception("a worker failed")
+            self.notify(f"Something went wrong: {exc}", title="coope", severity="error")
+
+    # --- signing in ---------------------------------------------------------------------------
+
+    def on_sign_in_screen_login_wanted(self, event: SignInScreen.LoginWanted) -> None:
+        self.run_worker(self._sign_in(event), exit_on_error=False)
+
+    async def _sign_in(self, event: SignInScreen.LoginWanted) -> None:
+        client = CoopeClient(event.server)
+        try:
+            session = await client.auth.login(event.username, event.password)
+            login = Login(client.server, session.user.username, session.token, self.profile)
+            self.profiles.save(login)
+        except CoopeError as exc:
+            await client.aclose()
+            if isinstance(self.screen, SignInScreen):
+                self.screen.show_error(exc.message)
+            return
+        await self._start(client)
+
+    async def on_sign_in_screen_saved_chosen(self, event: SignInScreen.SavedChosen) -> None:
+        await self._start(CoopeClient(event.login.server, event.login.token))
+
+    # --- what widgets ask for -----------------------------------------------------------------
+
+    def on_sidebar_room_chosen(self, event: Sidebar.RoomChosen) -> None:
+        if self.session is not None:
+            self.spawn(self.session.open_room(event.room_id), group="room")
+
+    def on_sidebar_friend_chosen(self, event: Sidebar.FriendChosen) -> None:
+        if self.session is not None:
+            self.spawn(self.session.open_direct(event.username), group="room")
+
+    def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
+        if self.session is not None:
+            self.spawn(self.session.open_page(event.page_id), group="page")
+
+    def on_chat_view_send_wanted(self, event: ChatView.SendWanted) -> None:
+        if self.session is not None:
+            self.spawn(self.session.send(event.room_id, event.body, event.reply_to))
+
+    def on_chat_view_edit_wanted(self, event: ChatView.EditWanted) -> None:
+        if self.session is not None:
+            self.spawn(self.session.edit(event.message_id, event.body))
+
+    def on_chat_view_typing(self, event: ChatView.Typing) -> None:
+        if self.session is not None:
+            self.spawn(self.session.say_typing(event.room_id), group="typing")
+
+    def on_message_log_older_wanted(self, event: MessageLog.OlderWanted) -> None:
+        if self.session is not None:
+            self.spawn(self.session.older(), group="older")
+
+    def on_message_log_asked(self, event: MessageLog.Asked) -> None:
+        session, message = self.session, event.message
+        if session is None:
+            return
+        if event.action == "delete":
+
+            def delete(yes: bool | None) -> None:
+                if yes:
+                    self.spawn(session.delete(message.id))
+
+            self.push_screen(ConfirmScreen("Delete this message?"), delete)
+        elif event.action == "react":
+
+            def react(emoji: str | None) -> None:
+                if emoji:
+                    self.spawn(session.react(message, emoji))
+
+            self.push_screen(EmojiPicker(), react)
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.key_rows()))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    @staticmethod
+    def key_rows() -> list[KeyRow]:
+        """Every binding, for the help screen."""
+        return [
+            *key_rows("Everywhere", CoopeApp.BINDINGS),
+            *key_rows("Main screen", MainScreen.BINDINGS),
+            *LIST_KEYS,
+            *key_rows("Messages (the selected one)", MessageLog.BINDINGS),
+            *key_rows("Composer", Composer.BINDINGS),
+            *key_rows("Sign-in", SignInScreen.BINDINGS),
+        ]

@@ -1,0 +1,185 @@
+"""`MessageLog`: one room's messages, a line or a few each, with one of them selected.
+
+It draws a `Timeline` it is handed (attributes down) and says what the person asked for about
+the selected message (messages up): reply, edit, delete, react, or older history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from coope.core.rules import visible
+from coope.core.social_schemas import MessageOut
+from coope.tui.state import Timeline
+
+UNREAD_MARKER_ID = "unread-marker"
+QUOTE_CHARS = 60
+
+
+def message_text(message: MessageOut, timeline: Timeline, me: str) -> Text:
+    """A message as drawn: the quoted message it answers, time, author, body, reactions."""
+    text = Text()
+    if message.reply_to is not None:
+        quoted = timeline.by_id(message.reply_to)
+        if quoted is None:
+            text.append("  ┃ an earlier message\n", style="dim")
+        else:
+            snippet = "(deleted)" if quoted.deleted else quoted.body.replace("\n", " ")
+            if len(snippet) > QUOTE_CHARS:
+                snippet = snippet[: QUOTE_CHARS - 1] + "…"
+            text.append(f"  ┃ {visible(quoted.author)}: {visible(snippet)}\n", style="dim")
+    text.append(_clock(message.created_at) + " ", style="dim")
+    text.append(visible(message.author), style="bold green" if message.author == me else "bold")
+    text.append(" ")
+    if message.deleted:
+        text.append("(message deleted)", style="dim italic")
+    else:
+        text.append(visible(message.body))
+        if message.edited_at is not None:
+            text.append(" (edited)", style="dim")
+    if message.reactions and not message.deleted:
+        marks = [f"{emoji} {len(users)}" for emoji, users in sorted(message.reactions.items())]
+        text.append("\n      " + "  ".join(visible(m) for m in marks), style="cyan")
+    return text
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone().strftime("%H:%M")
+
+
+def message_option_id(message: MessageOut) -> str:
+    return f"m{message.seq}"
+
+
+class MessageLog(OptionList):
+    """The messages of the room on screen; the highlighted one is "the selected message"."""
+
+    BINDINGS = [
+        Binding("r", "reply", "Reply"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("a", "react", "React"),
+        Binding("pageup", "older", "Older", show=False),
+    ]
+
+    class Asked(Message):
+        """The person asked for `action` ("reply", "edit", "delete", "react") on `message`."""
+
+        def __init__(self, action: str, message: MessageOut) -> None:
+            super().__init__()
+            self.action = action
+            self.message = message
+
+    class OlderWanted(Message):
+        """The person scrolled past the oldest message shown."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.timeline = Timeline()
+        self.me = ""
+        self.unread_after: int | None = None  # the marker line goes before seq > this
+        self._redrawing = False
+
+    # --- attributes down ---------------------------------------------------------------------
+
+    def show(self, timeline: Timeline, me: str, unread_after: int | None) -> None:
+        """Draw every message of `timeline` (a new room, or older ones added at the top)."""
+        self.timeline, self.me, self.unread_after = timeline, me, unread_after
+        self._redraw(keep_selection=False)
+        self.action_last()
+
+    def older_added(self) -> None:
+        """Older messages went into the timeline: draw them, keeping the selection."""
+        self._redraw(keep_selection=True)
+
+    def changed(self, message: MessageOut) -> None:
+        """`message` (already in the timeline) is new or changed: draw it where it belongs."""
+        option_id = message_option_id(message)
+        seqs = sorted(self.timeline.messages)
+        at_end = self.highlighted is None or self.highlighted >= self.option_count - 1
+        if any(o.id == option_id for o in self.options):
+            self.replace_option_prompt(option_id, self._prompt(message))
+            # Answers quote it: their drawing changes with it.
+            for other in self.timeline.ordered():
+                if other.reply_to == message.id:
+                    self.replace_option_prompt(message_option_id(other), self._prompt(other))
+        elif seqs and seqs[-1] == message.seq:
+            self.add_option(Option(self._prompt(message), id=message_option_id(message)))
+            if at_end:
+                self.action_last()
+        else:
+            self._redraw(keep_selection=True)
+
+    @property
+    def selected(self) -> MessageOut | None:
+        option = self.highlighted_option
+        if option is None or option.id is None or not option.id.startswith("m"):
+            return None
+        return self.timeline.messages.get(int(option.id[1:]))
+
+    def _prompt(self, message: MessageOut) -> Text:
+        return message_text(message, self.timeline, self.me)
+
+    def _redraw(self, *, keep_selection: bool) -> None:
+        selected = (
+            self.highlighted_option.id if keep_selection and self.highlighted_option else None
+        )
+        options: list[Option] = []
+        marker_placed = self.unread_after is None
+        for message in self.timeline.ordered():
+            if not marker_placed and message.seq > (self.unread_after or 0):
+                marker = Text("──── new messages ────", style="bold red", justify="center")
+                options.append(Option(marker, id=UNREAD_MARKER_ID, disabled=True))
+                marker_placed = True
+            options.append(Option(self._prompt(message), id=message_option_id(message)))
+        self._redrawing = True  # set_options scrolls to the top: that is no request for more
+        try:
+            self.set_options(options)
+        finally:
+            self._redrawing = False
+        if selected is not None:
+            self.highlighted = self.get_option_index(selected)
+
+    # --- messages up -------------------------------------------------------------------------
+
+    def _ask(self, action: str) -> None:
+        message = self.selected
+        if message is not None and not message.deleted:
+            self.post_message(self.Asked(action, message))
+
+    def action_reply(self) -> None:
+        self._ask("reply")
+
+    def action_edit(self) -> None:
+        self._ask("edit")
+
+    def action_delete(self) -> None:
+        self._ask("delete")
+
+    def action_react(self) -> None:
+        self._ask("react")
+
+    def action_older(self) -> None:
+        if self.timeline.has_older:
+            self.post_message(self.OlderWanted())
+        else:
+            self.action_page_up()  # type: ignore[no-untyped-call]
+
+    def action_cursor_up(self) -> None:
+        first = 1 if self.option_count and self.get_option_at_index(0).disabled else 0
+        if self.highlighted is not None and self.highlighted <= first and self.timeline.has_older:
+            self.post_message(self.OlderWanted())
+            return
+        super().action_cursor_up()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Scrolled to the top with the mouse: the page before comes.
+        if new_value == 0 and old_value > 0 and self.timeline.has_older and not self._redrawing:
+            self.post_message(self.OlderWanted())

@@ -1,0 +1,227 @@
+"""`Session`: everything the main screen shows, fetched and kept live through the client.
+
+This is where the TUI does its I/O. The app runs each coroutine here as a worker (`spawn`),
+which turns a `CoopeError` into a notification; the session hands what it learned down to the
+screen's widgets. Live updates come from the one connection of the client (`client.live`):
+callbacks for the sidebar (badges, presence, rooms joined and left, typing) and one room feed
+for the room on screen, which resumes after a reconnect with nothing missed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from coope.client import ConnectionState, CoopeClient
+from coope.client.feeds import Handle
+from coope.client.names import room_label
+from coope.core.errors import NotFound
+from coope.core.events import (
+    FriendAccepted,
+    FriendRemoved,
+    MessageCreated,
+    PresenceEvent,
+    RoomJoined,
+    RoomLeft,
+    RoomRead,
+    RoomUpdated,
+    TypingEvent,
+)
+from coope.core.social_schemas import MessageOut
+from coope.tui.main_screen import MainScreen
+from coope.tui.state import Friends, Rooms, Timeline
+
+Spawn = Callable[..., None]
+"""`spawn(coroutine, group=None)`: run it as a worker (one per group at a time)."""
+
+TYPING_EVERY_S = 3.0  # we say we are typing at most this often
+TYPING_SHOWN_S = 6.0  # someone else's "typing" shows this long after their last one
+PAGE_SIZE = 50
+
+
+class Session:
+    def __init__(self, client: CoopeClient, screen: MainScreen, spawn: Spawn) -> None:
+        self.client = client
+        self.screen = screen
+        self.spawn = spawn
+        self.me = ""
+        self.rooms = Rooms()
+        self.friends = Friends()
+        self.timeline = Timeline()
+        self.typing: dict[str, float] = {}
+        self._typing_sent = 0.0
+        self._loading_older = False
+        self._was_connected = False
+        self._handles: list[Handle] = []
+
+    # --- start --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.me = (await self.client.auth.whoami()).user.username
+        live = self.client.live
+        self._handles = [
+            live.on_state(self._state_changed),
+            live.on(MessageCreated, self._message_created),
+            live.on((RoomRead, RoomJoined, RoomUpdated, RoomLeft), self._room_event),
+            live.on(PresenceEvent, self._presence),
+            live.on((FriendAccepted, FriendRemoved), lambda e: self.spawn(self.load_friends())),
+            live.on(TypingEvent, self._typing),
+        ]
+        await self.load_rooms()
+        await self.load_friends()
+        await self.load_pages()
+        ordered = self.rooms.ordered()
+        if ordered and self.rooms.shown is None:
+            self.spawn(self.open_room(ordered[0].id), group="room")
+
+    def stop(self) -> None:
+        """No more live updates: the screen is going away."""
+        for handle in self._handles:
+            handle.unsubscribe()
+        self._handles.clear()
+
+    async def load_rooms(self) -> None:
+        self.rooms.replace(await self.client.chat.rooms())
+        self._rooms_changed()
+
+    async def load_friends(self) -> None:
+        self.friends.replace(await self.client.friends.list())
+        self.screen.sidebar.show_friends(self.friends.ordered())
+
+    async def load_pages(self) -> None:
+        trees = [
+            (ws, await self.client.pages.tree(ws.id)) for ws in await self.client.workspaces.list()
+        ]
+        self.screen.sidebar.show_pages(trees)
+
+    # --- the room on screen -------------------------------------------------------------------
+
+    async def open_room(self, room_id: int) -> None:
+        """Show a room (latest page of history), mark it read, then follow it until another
+        room is opened (the worker is cancelled) or we leave it."""
+        room = await self.client.chat.room(room_id)
+        page = await self.client.chat.history(room_id, limit=PAGE_SIZE)
+        self.rooms.put(room)
+        self.rooms.shown = room_id
+        self.timeline = Timeline(has_older=page.has_more)
+        for message in page.messages:
+            self.timeline.put(message)
+        self.typing.clear()
+        chat = self.screen.chat
+        chat.open(room, self.me, self.timeline)
+        self.screen.show_view("room")
+        self._rooms_changed()
+        if room.last_read_seq < room.last_seq:
+            await self.client.chat.mark_read(room_id, room.last_seq)
+        try:
+            # Changes after what the room held when fetched: the history may show some of
+            # them already; the timeline keeps the latest version of each.
+            async for kind, message in self.client.live.room(room_id, after=room.last_seq):
+                if self.timeline.put(message):
+                    chat.message_log.changed(message)
+                if kind == "created" and message.author != self.me:
+                    self.typing.pop(message.author, None)
+                    self._show_typing()
+                    self.spawn(self.client.chat.mark_read(room_id, message.seq), group="read")
+        except NotFound:
+            self.screen.notify(f"You are no longer in {room_label(room)}.")
+            self.rooms.shown = None
+            self.screen.show_view("welcome")
+
+    async def older(self) -> None:
+        oldest = self.timeline.oldest_seq
+        room_id = self.rooms.shown
+        if self._loading_older or oldest is None or room_id is None:
+            return
+        self._loading_older = True
+        try:
+            page = await self.client.chat.history(room_id, before=oldest, limit=PAGE_SIZE)
+        finally:
+            self._loading_older = False
+        if room_id != self.rooms.shown:
+            return
+        for message in page.messages:
+            self.timeline.put(message)
+        self.timeline.has_older = page.has_more
+        self.screen.chat.message_log.older_added()
+
+    async def open_direct(self, username: str) -> None:
+        room = await self.client.chat.direct_room(username)
+        self.rooms.put(room)
+        await self.open_room(room.id)
+
+    async def open_page(self, page_id: int) -> None:
+        content = await self.client.pages.content(page_id)
+        self.screen.page.show(content)
+        self.screen.show_view("page")
+
+    # --- what the person does -------------------------------------------------------------------
+
+    async def send(self, room_id: int, body: str, reply_to: int | None) -> None:
+        await self.client.chat.send(room_id, body, reply_to=reply_to)
+
+    async def edit(self, message_id: int, body: str) -> None:
+        await self.client.chat.edit(message_id, body)
+
+    async def delete(self, message_id: int) -> None:
+        await self.client.chat.delete(message_id)
+
+    async def react(self, message: MessageOut, emoji: str) -> None:
+        given = self.me in message.reactions.get(emoji, [])
+        await self.client.chat.react(message.id, emoji, remove=given)
+
+    async def say_typing(self, room_id: int) -> None:
+        now = time.monotonic()
+        if now - self._typing_sent < TYPING_EVERY_S:
+            return
+        self._typing_sent = now
+        await self.client.live.send({"type": "typing", "room_id": room_id})
+
+    # --- live callbacks (on the connection's task: no waiting here) -----------------------------
+
+    def _state_changed(self, state: ConnectionState) -> None:
+        banner = self.screen.banner
+        if state == "connected":
+            if self._was_connected:  # back after a drop: badges and presence may have moved
+                self.spawn(self.load_rooms())
+                self.spawn(self.load_friends())
+            self._was_connected = True
+        if state != "closed" or self._was_connected:
+            banner.state = state
+
+    def _message_created(self, event: MessageCreated) -> None:
+        message = event.data
+        if message.room_id not in self.rooms.by_id:
+            self.spawn(self.load_rooms())  # a direct room made by a friend's first message
+        elif self.rooms.message_created(message, self.me):
+            self._rooms_changed()
+
+    def _room_event(self, event: RoomRead | RoomJoined | RoomUpdated | RoomLeft) -> None:
+        if isinstance(event, RoomRead):
+            self.rooms.read(event.data)
+        elif isinstance(event, RoomLeft):
+            self.rooms.remove(event.data.room_id)
+        else:
+            self.rooms.put(event.data)
+        self._rooms_changed()
+
+    def _rooms_changed(self) -> None:
+        self.screen.sidebar.show_rooms(self.rooms.ordered(), self.rooms.shown)
+
+    def _presence(self, event: PresenceEvent) -> None:
+        if self.friends.presence(event.data):
+            self.screen.sidebar.show_friends(self.friends.ordered())
+
+    def _typing(self, event: TypingEvent) -> None:
+        if event.data.room_id != self.rooms.shown or event.data.user == self.me:
+            return
+        self.typing[event.data.user] = time.monotonic()
+        self._show_typing()
+        self.screen.set_timer(TYPING_SHOWN_S, self._show_typing)
+
+    def _show_typing(self) -> None:
+        now = time.monotonic()
+        for name, since in list(self.typing.items()):
+            if now - since >= TYPING_SHOWN_S - 0.05:
+                del self.typing[name]
+        self.screen.chat.show_typing(sorted(self.typing))

@@ -1,0 +1,73 @@
+"""The sidebar live: friends' presence and status, and a page opened from the page tree."""
+
+from __future__ import annotations
+
+from textual.widgets import Markdown, OptionList, Tree
+
+from coope.client import CoopeClient
+from coope.client.profiles import Profiles
+from tests.daemon.social_helpers import befriend
+from tests.helpers import RunningDaemon
+from tests.tui.conftest import SIZE, lines, main_screen, tui, until
+
+
+async def test_a_friend_s_presence_dot_changes_live(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles
+) -> None:
+    await befriend(alice, bob)
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        friends = main_screen(pilot).sidebar.query_one("#friends", OptionList)
+        await until(pilot, lambda: lines(friends) == ["○ bob"], "bob offline")
+
+        await bob.live.connect()
+        await until(pilot, lambda: lines(friends) == ["● bob"], "bob online")
+        await bob.presence.set("away", "at lunch")
+        await until(pilot, lambda: lines(friends) == ["● bob at lunch"], "bob's status")
+        assert "yellow" in str(friends.options[0].prompt.spans)  # type: ignore[union-attr]
+        # The dot tells online (green) from away (yellow).
+
+        await bob.live.aclose()
+        await until(pilot, lambda: lines(friends)[0].startswith("○ bob"), "bob offline again")
+
+
+async def test_a_page_s_content_is_shown_as_markdown(
+    daemon: RunningDaemon, alice: CoopeClient, profiles: Profiles
+) -> None:
+    workspace = await alice.workspaces.create("Notes")
+    parent = await alice.pages.create(workspace.id, "Plans")
+    await alice.pages.create(
+        workspace.id, "Roadmap", parent_id=parent.id, markdown="# Q3\n\n- ship the TUI\n"
+    )
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(pilot)
+        tree: Tree[int | None] = screen.sidebar.query_one("#pages", Tree)
+
+        def labels() -> list[str]:
+            found: list[str] = []
+            stack = list(tree.root.children)
+            while stack:
+                node = stack.pop(0)
+                found.append(str(node.label))
+                stack[:0] = list(node.children)
+            return found
+
+        await until(pilot, lambda: labels() == ["Notes", "📄 Plans", "📄 Roadmap"], "the tree")
+        await pilot.press("3")
+        for _ in range(3):  # Notes, Plans, Roadmap
+            await pilot.press("down")
+        await until(
+            pilot,
+            lambda: (
+                tree.cursor_node is not None
+                and tree.cursor_node.data is not None
+                and str(tree.cursor_node.label) == "📄 Roadmap"
+            ),
+            "Roadmap under the cursor",
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.view == "page", "the page view")
+        markdown = screen.page.query_one(Markdown)
+        await until(pilot, lambda: "ship the TUI" in markdown.source, "the content")
+        assert "Roadmap" in str(screen.page.query_one("#page-title").render())
