@@ -24,6 +24,7 @@ from coope.tui.dialogs import ConfirmScreen, EmojiPicker
 from coope.tui.help import HelpScreen, KeyRow, key_rows
 from coope.tui.main_screen import MainScreen
 from coope.tui.message_log import MessageLog
+from coope.tui.palette import CoopeCommands
 from coope.tui.session import Session
 from coope.tui.sidebar import Sidebar
 from coope.tui.signin import SignInScreen
@@ -49,10 +50,14 @@ class CoopeApp(App[None]):
 
     CSS_PATH = "coope.tcss"
     TITLE = "coope"
+    COMMANDS = App.COMMANDS | {CoopeCommands}
     BINDINGS = [
+        # One binding for both keys: Textual adds its own Ctrl+P only when none is bound, and
+        # priority so that Ctrl+K opens it from the composer too (where it would cut the line).
+        Binding("ctrl+p,ctrl+k", "command_palette", "Commands", priority=True),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("ctrl+t", "toggle_theme", "Light/dark"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 

@@ -12,7 +12,7 @@ from coope.core.workspace_schemas import ContentOut
 
 class PageView(VerticalScroll):
     def compose(self) -> ComposeResult:
-        yield Static("", id="page-title")
+        yield Static("", id="page-title", markup=False)  # a title is text, never markup
         yield Markdown("", id="page-content")
 
     def show(self, content: ContentOut) -> None:

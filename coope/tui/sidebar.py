@@ -103,7 +103,8 @@ class Sidebar(Vertical):
         tree = self.query_one(PageTree)
         tree.clear()
         for workspace, pages in trees:
-            node = tree.root.add(visible(workspace.name), data=None, expand=True)
+            # Text, not str: a tree reads a str label as markup, and names are what people typed.
+            node = tree.root.add(Text(visible(workspace.name)), data=None, expand=True)
             children: dict[int | None, list[PageOut]] = {}
             for page in pages:
                 children.setdefault(page.parent_id, []).append(page)
@@ -129,7 +130,7 @@ def _add_pages(
     node: TreeNode[int | None], children: dict[int | None, list[PageOut]], parent_id: int | None
 ) -> None:
     for page in sorted(children.get(parent_id, []), key=lambda p: p.position):
-        label = visible(f"{page.icon} {page.title}" if page.icon else f"📄 {page.title}")
+        label = Text(visible(f"{page.icon} {page.title}" if page.icon else f"📄 {page.title}"))
         if page.id in children:
             child = node.add(label, data=page.id, expand=True)
             _add_pages(child, children, page.id)

@@ -34,10 +34,11 @@ async def test_a_friend_s_presence_dot_changes_live(
 async def test_a_page_s_content_is_shown_as_markdown(
     daemon: RunningDaemon, alice: CoopeClient, profiles: Profiles
 ) -> None:
-    workspace = await alice.workspaces.create("Notes")
+    # Brackets in names are text, not markup to be read (and dropped).
+    workspace = await alice.workspaces.create("Notes [team]")
     parent = await alice.pages.create(workspace.id, "Plans")
     await alice.pages.create(
-        workspace.id, "Roadmap", parent_id=parent.id, markdown="# Q3\n\n- ship the TUI\n"
+        workspace.id, "Roadmap [draft]", parent_id=parent.id, markdown="# Q3\n\n- ship the TUI\n"
     )
     app = tui(daemon, alice, profiles)
     async with app.run_test(size=SIZE) as pilot:
@@ -53,7 +54,8 @@ async def test_a_page_s_content_is_shown_as_markdown(
                 stack[:0] = list(node.children)
             return found
 
-        await until(pilot, lambda: labels() == ["Notes", "📄 Plans", "📄 Roadmap"], "the tree")
+        wanted = ["Notes [team]", "📄 Plans", "📄 Roadmap [draft]"]
+        await until(pilot, lambda: labels() == wanted, "the tree")
         await pilot.press("3")
         for _ in range(3):  # Notes, Plans, Roadmap
             await pilot.press("down")
@@ -62,7 +64,7 @@ async def test_a_page_s_content_is_shown_as_markdown(
             lambda: (
                 tree.cursor_node is not None
                 and tree.cursor_node.data is not None
-                and str(tree.cursor_node.label) == "📄 Roadmap"
+                and str(tree.cursor_node.label) == "📄 Roadmap [draft]"
             ),
             "Roadmap under the cursor",
         )
@@ -70,4 +72,4 @@ async def test_a_page_s_content_is_shown_as_markdown(
         await until(pilot, lambda: screen.view == "page", "the page view")
         markdown = screen.page.query_one(Markdown)
         await until(pilot, lambda: "ship the TUI" in markdown.source, "the content")
-        assert "Roadmap" in str(screen.page.query_one("#page-title").render())
+        assert "Roadmap [draft]" in str(screen.page.query_one("#page-title").render())
