@@ -9,11 +9,12 @@ handlers here turn them into the session's calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from coope.client import CoopeClient
 from coope.client.profiles import Login, Profiles
@@ -74,6 +75,7 @@ class CoopeApp(App[None]):
         self.profiles = profiles or Profiles()
         self.client: CoopeClient | None = None
         self.session: Session | None = None
+        self._unstarted: dict[Worker[None], Coroutine[Any, Any, Any]] = {}
 
     async def on_mount(self) -> None:
         self.theme = "textual-dark"
@@ -114,20 +116,40 @@ class CoopeApp(App[None]):
     # --- workers ------------------------------------------------------------------------------
 
     def spawn(self, work: Coroutine[Any, Any, Any], group: str | None = None) -> None:
-        """Run `work` as a worker; one of a `group` replaces the one running before it."""
-        self.run_worker(
-            self._guarded(work),
-            group=group or "default",
-            exclusive=group is not None,
-            exit_on_error=False,
+        """Run `work` as a worker; one of a `group` replaces the one running before it.
+
+        A worker replaced before it even started never awaits its coroutine: it is closed
+        then (`on_worker_state_changed`), not left to be reported as never awaited.
+        """
+
+        async def guarded() -> None:
+            self._unstarted.pop(get_current_worker(), None)
+            await self._guarded(work)
+
+        # Handed over as a function, called when the worker starts (a coroutine made here
+        # would be one more never awaited when the worker is replaced before it starts).
+        start = cast("Callable[[], Coroutine[None, None, None]]", guarded)
+        worker: Worker[None] = self.run_worker(
+            start, group=group or "default", exclusive=group is not None, exit_on_error=False
         )
+        self._unstarted[worker] = work
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.CANCELLED, WorkerState.SUCCESS, WorkerState.ERROR):
+            work = self._unstarted.pop(event.worker, None)
+            if work is not None:
+                work.close()
 
     async def _guarded(self, work: Coroutine[Any, Any, Any]) -> None:
+        screen = self.screen
         try:
             await work
         except CoopeError as exc:
             self.notify(exc.message, title="coope", severity="error")
-        except Exception as exc:  # a bug of ours: said, logged, never a traceback on screen
+        except Exception as exc:
+            if not screen.is_attached:
+                return  # the screen went away under the work (quitting): nothing to tell
+            # A bug of ours: said, logged, never a traceback on screen.
             log.exception("a worker failed")
             self.notify(f"Something went wrong: {exc}", title="coope", severity="error")
 

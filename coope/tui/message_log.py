@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from coope.core.rules import visible
 from coope.core.social_schemas import MessageOut
@@ -101,20 +101,28 @@ class MessageLog(OptionList):
     def changed(self, message: MessageOut) -> None:
         """`message` (already in the timeline) is new or changed: draw it where it belongs."""
         option_id = message_option_id(message)
-        seqs = sorted(self.timeline.messages)
         at_end = self.highlighted is None or self.highlighted >= self.option_count - 1
-        if any(o.id == option_id for o in self.options):
+        if self._drawn(option_id):
             self.replace_option_prompt(option_id, self._prompt(message))
             # Answers quote it: their drawing changes with it.
             for other in self.timeline.ordered():
                 if other.reply_to == message.id:
                     self.replace_option_prompt(message_option_id(other), self._prompt(other))
-        elif seqs and seqs[-1] == message.seq:
+        elif self.timeline.newest_seq == message.seq:
             self.add_option(Option(self._prompt(message), id=message_option_id(message)))
             if at_end:
                 self.action_last()
         else:
             self._redraw(keep_selection=True)
+
+    def _drawn(self, option_id: str) -> bool:
+        """Whether the option is in the list: looked up by id, not by a walk over the list
+        (a message arriving in a long room would cost a pass over all of them)."""
+        try:
+            self.get_option(option_id)
+        except OptionDoesNotExist:
+            return False
+        return True
 
     @property
     def selected(self) -> MessageOut | None:

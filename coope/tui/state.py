@@ -101,5 +101,9 @@ class Timeline:
     def oldest_seq(self) -> int | None:
         return min(self.messages, default=None)
 
+    @property
+    def newest_seq(self) -> int | None:
+        return max(self.messages, default=None)
+
     def ordered(self) -> list[MessageOut]:
         return [self.messages[seq] for seq in sorted(self.messages)]

@@ -4,6 +4,8 @@ replies and reactions as they happen, and unread badges."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 
 from textual.widgets import Static
 
@@ -13,7 +15,7 @@ from coope.core.events import TypingEvent
 from coope.tui.dialogs import ConfirmScreen, EmojiPicker
 from coope.tui.session import PAGE_SIZE
 from tests.daemon.social_helpers import befriend, group_room
-from tests.helpers import PATIENCE_S, RunningDaemon
+from tests.helpers import PATIENCE_S, RunningDaemon, assert_eventually
 from tests.tui.conftest import SIZE, lines, main_screen, shows, tui, until
 
 
@@ -168,3 +170,30 @@ async def test_scrolling_up_pages_through_older_history(
         assert not log.timeline.has_older
         # The selection stayed on the message it was on.
         assert log.selected is not None and log.selected.body == "line 10"
+
+
+async def test_a_burst_of_messages_is_drawn_and_read_with_no_work_left_unrun(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles
+) -> None:
+    """Each message marks the room read; those marks replace each other before they start,
+    and a replaced one must be closed, not left as a coroutine never awaited."""
+    team = await group_room(alice, "team", [bob])
+    await bob.chat.send(team.id, "first")
+    app = tui(daemon, alice, profiles)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app.run_test(size=SIZE) as pilot:
+            log = main_screen(pilot).chat.message_log
+            await until(pilot, lambda: shows(log, "first"), "the room shown")
+            await asyncio.gather(*(bob.chat.send(team.id, f"burst {n}") for n in range(40)))
+            await until(pilot, lambda: all(shows(log, f"burst {n}") for n in range(40)), "all")
+
+            async def read_to_the_end() -> bool:
+                await pilot.pause()
+                room = await alice.chat.room(team.id)
+                return room.last_read_seq == room.last_seq
+
+            await assert_eventually(read_to_the_end, PATIENCE_S, "the room read to the end")
+        gc.collect()
+    unrun = [str(w.message) for w in caught if "never awaited" in str(w.message)]
+    assert unrun == []
