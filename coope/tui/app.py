@@ -85,6 +85,9 @@ class CoopeApp(App[None]):
             await self._start(CoopeClient(self.server, self.token))
 
     async def on_unmount(self) -> None:
+        # Work that never started by the time the app closes will not start now.
+        while self._unstarted:
+            self._unstarted.popitem()[1].close()
         if self.session is not None:
             self.session.stop()
         if self.client is not None:
