@@ -316,7 +316,7 @@ async def live_memory(
         CoopeClient(world.url, world.sender_token) as sender,
     ):
         log = await open_room(pilot, world.memory_room)
-        shown_before = len(log.timeline.messages)
+        shown_before = log.timeline.newest_seq or 0
         marks: list[MemoryPoint] = []
         sent = 0
         for upto in (MEMORY_MARK, total):
@@ -327,7 +327,7 @@ async def live_memory(
             )
             await wait_until(
                 pilot,
-                lambda: len(log.timeline.messages) >= shown_before + upto,  # noqa: B023
+                lambda: (log.timeline.newest_seq or 0) >= shown_before + upto,  # noqa: B023
                 "every live message in the timeline",
             )
             await pilot.pause()  # and drawn
@@ -345,8 +345,10 @@ async def page_to_top(world: World, profiles: Profiles) -> tuple[MemoryPoint, Me
             log = await open_room(pilot, world.history_room)
             marks: list[MemoryPoint] = []
             page_s = 0.0
+            top = log.timeline.newest_seq or 0
             while True:
-                loaded = len(log.timeline.messages)
+                oldest = log.timeline.oldest_seq or 0
+                loaded = top - oldest + 1
                 if loaded >= MEMORY_MARK and not marks:
                     marks.append(measure(loaded, page_s))
                 if not log.timeline.has_older:
@@ -355,12 +357,12 @@ async def page_to_top(world: World, profiles: Profiles) -> tuple[MemoryPoint, Me
                 log.action_older()  # what PageUp on the oldest message does
                 await wait_until(
                     pilot,
-                    lambda: len(log.timeline.messages) > loaded,  # noqa: B023
+                    lambda: (log.timeline.oldest_seq or 0) < oldest,  # noqa: B023
                     "an older page in the timeline",
                 )
                 await pilot.pause()  # and drawn
                 page_s = time.perf_counter() - start
-            marks.append(measure(len(log.timeline.messages), page_s))
+            marks.append(measure(top - (log.timeline.oldest_seq or 0) + 1, page_s))
         finally:
             tracemalloc.stop()
     if len(marks) < 2:

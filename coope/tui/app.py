@@ -22,10 +22,12 @@ from coope.core.errors import CoopeError, Unauthenticated
 from coope.tui.chat import ChatView
 from coope.tui.composer import Composer
 from coope.tui.dialogs import ConfirmScreen, EmojiPicker
+from coope.tui.friends_screen import FriendsScreen
 from coope.tui.help import HelpScreen, KeyRow, key_rows
 from coope.tui.main_screen import MainScreen
 from coope.tui.message_log import MessageLog
 from coope.tui.palette import CoopeCommands
+from coope.tui.people import People, PeopleState
 from coope.tui.session import Session
 from coope.tui.sidebar import Sidebar
 from coope.tui.signin import SignInScreen
@@ -75,6 +77,7 @@ class CoopeApp(App[None]):
         self.profiles = profiles or Profiles()
         self.client: CoopeClient | None = None
         self.session: Session | None = None
+        self.people: People | None = None
         self._unstarted: dict[Worker[None], Coroutine[Any, Any, Any]] = {}
 
     async def on_mount(self) -> None:
@@ -90,6 +93,8 @@ class CoopeApp(App[None]):
             self._unstarted.popitem()[1].close()
         if self.session is not None:
             self.session.stop()
+        if self.people is not None:
+            self.people.stop()
         if self.client is not None:
             await self.client.aclose()
 
@@ -115,6 +120,9 @@ class CoopeApp(App[None]):
             signin = SignInScreen(session.client.server, self.profiles.logins())
             await self.switch_screen(signin)
             signin.show_error(f"{exc.message}: sign in again.")
+            return
+        self.people = People(session.client, self.spawn, self._people_changed, self._say)
+        self.people.start()
 
     # --- workers ------------------------------------------------------------------------------
 
@@ -148,13 +156,17 @@ class CoopeApp(App[None]):
         try:
             await work
         except CoopeError as exc:
-            self.notify(exc.message, title="coope", severity="error")
+            # Plain words, never markup: messages can hold names people chose.
+            self.notify(exc.message, title="coope", severity="error", markup=False)
         except Exception as exc:
             if not screen.is_attached:
                 return  # the screen went away under the work (quitting): nothing to tell
             # A bug of ours: said, logged, never a traceback on screen.
             log.exception("a worker failed")
             self.notify(f"Something went wrong: {exc}", title="coope", severity="error")
+
+    def _say(self, words: str) -> None:
+        self.notify(words, title="coope", markup=False)
 
     # --- signing in ---------------------------------------------------------------------------
 
@@ -226,6 +238,29 @@ class CoopeApp(App[None]):
 
             self.push_screen(EmojiPicker(), react)
 
+    def on_friends_screen_opened(self, event: FriendsScreen.Opened) -> None:
+        if self.people is None:
+            return
+        if self.people.state is not None:
+            self._people_changed(self.people.state)
+        self.spawn(self.people.load(), group="people")
+
+    def on_friends_screen_action_wanted(self, event: FriendsScreen.ActionWanted) -> None:
+        if self.people is not None:
+            self.spawn(self.people.act(event.action, event.username))
+
+    def on_friends_screen_status_wanted(self, event: FriendsScreen.StatusWanted) -> None:
+        if self.people is not None:
+            self.spawn(self.people.set_status(event.state, event.text))
+
+    def _people_changed(self, state: PeopleState) -> None:
+        """The request count in the sidebar, and the friends screen if it is open."""
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.sidebar.show_request_count(len(state.incoming))
+            elif isinstance(screen, FriendsScreen):
+                screen.show(state)
+
     # --- keys ---------------------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -241,6 +276,7 @@ class CoopeApp(App[None]):
         return [
             *key_rows("Everywhere", CoopeApp.BINDINGS),
             *key_rows("Main screen", MainScreen.BINDINGS),
+            *key_rows("Friends screen (f)", FriendsScreen.BINDINGS),
             *LIST_KEYS,
             *key_rows("Messages (the selected one)", MessageLog.BINDINGS),
             *key_rows("Composer", Composer.BINDINGS),

@@ -13,7 +13,8 @@ REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"]
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question; y or Enter says yes, n or Esc says no."""
+    """A yes/no question; y says yes, n or Esc says no. The question is shown as text, never
+    read as markup (it may hold a name)."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -26,7 +27,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="question")
+            yield Static(self.question, classes="question", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no")

@@ -16,6 +16,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 
 from coope.tui.banner import ConnectionBanner
 from coope.tui.chat import ChatView
+from coope.tui.friends_screen import FriendsScreen
 from coope.tui.page_view import PageView
 from coope.tui.sidebar import Sidebar
 
@@ -39,6 +40,7 @@ class MainScreen(Screen[None]):
         Binding("4", "go('messages')", "Messages", show=False),
         Binding("c", "go('composer')", "Compose"),
         Binding("i", "ai_chat", "AI chat"),
+        Binding("f", "friends", "Friends & requests"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -81,6 +83,10 @@ class MainScreen(Screen[None]):
             await pane.mount(AIChatPane(id="ai"))
         pane.current = "ai"
         pane.query_one("#ai").focus()
+
+    def action_friends(self) -> None:
+        """Requests, friends, blocks and your status (the app fills the screen)."""
+        self.app.push_screen(FriendsScreen())
 
     def action_go(self, widget_id: str) -> None:
         if widget_id in ("messages", "composer") and self.view != "room":

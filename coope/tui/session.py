@@ -5,12 +5,18 @@ which turns a `CoopeError` into a notification; the session hands what it learne
 screen's widgets. Live updates come from the one connection of the client (`client.live`):
 callbacks for the sidebar (badges, presence, rooms joined and left, typing) and one room feed
 for the room on screen, which resumes after a reconnect with nothing missed.
+
+The room on screen is held as a window (`Timeline`, at most `state.WINDOW` messages): scrolling
+past either end fetches the page there and drops as many at the other end; a live message
+arriving while the newest are not in the window waits to be fetched with them.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+
+from textual.signal import Signal
 
 from coope.client import ConnectionState, CoopeClient
 from coope.client.feeds import Handle
@@ -51,8 +57,11 @@ class Session:
         self.typing: dict[str, float] = {}
         self._typing_sent = 0.0
         self._loading_older = False
+        self._loading_newer = False
+        self._newest_seen = 0  # the room's newest message as far as we know: the window's goal
         self._was_connected = False
         self._handles: list[Handle] = []
+        self._newer_wanted: Signal[None] | None = None
 
     # --- start --------------------------------------------------------------------------------
 
@@ -67,6 +76,8 @@ class Session:
             live.on((FriendAccepted, FriendRemoved), lambda e: self.spawn(self.load_friends())),
             live.on(TypingEvent, self._typing),
         ]
+        self._newer_wanted = self.screen.chat.message_log.newer_wanted
+        self._newer_wanted.subscribe(self.screen, lambda _: self.spawn(self.newer(), "newer"))
         await self.load_rooms()
         await self.load_friends()
         await self.load_pages()
@@ -79,6 +90,8 @@ class Session:
         for handle in self._handles:
             handle.unsubscribe()
         self._handles.clear()
+        if self._newer_wanted is not None:
+            self._newer_wanted.unsubscribe(self.screen)
 
     async def load_rooms(self) -> None:
         self.rooms.replace(await self.client.chat.rooms())
@@ -100,12 +113,12 @@ class Session:
         """Show a room (latest page of history), mark it read, then follow it until another
         room is opened (the worker is cancelled) or we leave it."""
         room = await self.client.chat.room(room_id)
-        page = await self.client.chat.history(room_id, limit=PAGE_SIZE)
+        self.timeline = Timeline()
+        page = await self.client.chat.history(room_id, limit=self._page_size())
         self.rooms.put(room)
         self.rooms.shown = room_id
-        self.timeline = Timeline(has_older=page.has_more)
-        for message in page.messages:
-            self.timeline.put(message)
+        self.timeline.add_older(page.messages, page.has_more)
+        self._newest_seen = self.timeline.newest_seq or 0
         self.typing.clear()
         chat = self.screen.chat
         chat.open(room, self.me, self.timeline)
@@ -117,8 +130,9 @@ class Session:
             # Changes after what the room held when fetched: the history may show some of
             # them already; the timeline keeps the latest version of each.
             async for kind, message in self.client.live.room(room_id, after=room.last_seq):
-                if self.timeline.put(message):
-                    chat.message_log.changed(message)
+                if kind == "created":
+                    self._newest_seen = max(self._newest_seen, message.seq)
+                self._live_change(message)
                 if kind == "created" and message.author != self.me:
                     self.typing.pop(message.author, None)
                     self._show_typing()
@@ -128,22 +142,58 @@ class Session:
             self.rooms.shown = None
             self.screen.show_view("welcome")
 
+    def _live_change(self, message: MessageOut) -> None:
+        """Draw a change in the window; at the window's size, drop the end away from the
+        selection (the oldest while following the newest, else the newest, fetched again)."""
+        log = self.screen.chat.message_log
+        if not self.timeline.put(message):
+            return  # outside the window: fetched in its latest version when it comes back
+        at_end = log.at_end
+        log.changed(message)
+        if self.timeline.full:
+            if at_end:
+                self.timeline.drop_oldest()
+            else:
+                self.timeline.drop_newest()
+            log.trimmed(follow=at_end)
+
+    def _page_size(self) -> int:
+        # A page at most half the window, so that adding one never drops what is on screen.
+        return max(1, min(PAGE_SIZE, self.timeline.window // 2))
+
     async def older(self) -> None:
+        """The page before the window (the newest beyond the window then leave it)."""
         oldest = self.timeline.oldest_seq
         room_id = self.rooms.shown
         if self._loading_older or oldest is None or room_id is None:
             return
         self._loading_older = True
         try:
-            page = await self.client.chat.history(room_id, before=oldest, limit=PAGE_SIZE)
+            page = await self.client.chat.history(room_id, before=oldest, limit=self._page_size())
         finally:
             self._loading_older = False
-        if room_id != self.rooms.shown:
+        if room_id != self.rooms.shown or oldest != self.timeline.oldest_seq:
             return
-        for message in page.messages:
-            self.timeline.put(message)
-        self.timeline.has_older = page.has_more
+        self.timeline.add_older(page.messages, page.has_more)
         self.screen.chat.message_log.older_added()
+
+    async def newer(self) -> None:
+        """The page after the window (the oldest beyond the window then leave it)."""
+        newest = self.timeline.newest_seq
+        room_id = self.rooms.shown
+        if self._loading_newer or newest is None or room_id is None or not self.timeline.has_newer:
+            return
+        self._loading_newer = True
+        try:
+            page = await self.client.chat.history(room_id, after=newest, limit=self._page_size())
+        finally:
+            self._loading_newer = False
+        if room_id != self.rooms.shown or newest != self.timeline.newest_seq:
+            return
+        # A message the live feed brought may be newer than what the page saw: still more.
+        caught_up = max([newest, *(m.seq for m in page.messages)]) >= self._newest_seen
+        self.timeline.add_newer(page.messages, page.has_more or not caught_up)
+        self.screen.chat.message_log.newer_added()
 
     async def open_direct(self, username: str) -> None:
         room = await self.client.chat.direct_room(username)

@@ -1,7 +1,7 @@
 """`Sidebar`: rooms with unread badges, friends with presence dots, workspaces and their pages.
 
-It draws what it is handed (`show_rooms`, `show_friends`, `show_pages`) and says what the person
-picked: `RoomChosen`, `FriendChosen` or `PageChosen`.
+It draws what it is handed (`show_rooms`, `show_friends`, `show_request_count`, `show_pages`) and
+says what the person picked: `RoomChosen`, `FriendChosen` or `PageChosen`.
 """
 
 from __future__ import annotations
@@ -87,17 +87,22 @@ class Sidebar(Vertical):
     # --- attributes down ---------------------------------------------------------------------
 
     def show_rooms(self, rooms: list[RoomOut], current: int | None) -> None:
-        _refill(
-            self.query_one(RoomList),
-            [Option(room_prompt(r), id=f"room-{r.id}") for r in rooms],
-            None if current is None else f"room-{current}",
-        )
+        room_list = self.query_one(RoomList)
+        # While the person moves through the list, the cursor stays where they put it (a badge
+        # changing must not pull it back to the room on screen); otherwise it marks that room.
+        keep = None if room_list.has_focus or current is None else f"room-{current}"
+        _refill(room_list, [Option(room_prompt(r), id=f"room-{r.id}") for r in rooms], keep)
 
     def show_friends(self, friends: list[FriendOut]) -> None:
         _refill(
             self.query_one(FriendList),
             [Option(friend_prompt(f), id=f"friend-{f.user.username}") for f in friends],
         )
+
+    def show_request_count(self, count: int) -> None:
+        """Friend requests to you waiting for an answer, in the Friends box's title."""
+        waiting = f" · {count} request{'' if count == 1 else 's'}" if count else ""
+        self.query_one(FriendList).border_title = f"Friends{waiting}"
 
     def show_pages(self, trees: list[tuple[WorkspaceOut, list[PageOut]]]) -> None:
         tree = self.query_one(PageTree)

@@ -79,15 +79,80 @@ class Friends:
         )
 
 
+WINDOW = 500
+"""At most this many messages of a room are held (and drawn); the rest is fetched again."""
+
+
+def _window() -> int:
+    return WINDOW  # read when a timeline is made, so that tests can make it small
+
+
 @dataclass
 class Timeline:
-    """One room's messages on screen, by sequence number, each in its latest version."""
+    """A window of one room's messages, by sequence number, each in its latest version.
+
+    It holds at most `window` messages; `has_older` and `has_newer` say whether the room has
+    messages before or after it (to fetch when the person scrolls that way). A change to a
+    message outside the window is not kept: the window gets the latest version when it moves
+    there.
+    """
 
     messages: dict[int, MessageOut] = field(default_factory=dict)
     has_older: bool = False
+    has_newer: bool = False
+    window: int = field(default_factory=_window)
 
     def put(self, message: MessageOut) -> bool:
-        """Keep `message` unless a later version of it is here already; True if kept."""
+        """Keep `message` unless it is outside the window or a later version of it is here
+        already; True if kept."""
+        if self.messages and (
+            (self.has_older and message.seq < min(self.messages))
+            or (self.has_newer and message.seq > max(self.messages))
+        ):
+            return False
+        return self._keep(message)
+
+    def add_older(self, messages: list[MessageOut], has_more: bool) -> None:
+        """A page fetched before the oldest: kept, then the newest beyond the window dropped."""
+        for message in messages:
+            self._keep(message)
+        self.has_older = has_more
+        if self.full:
+            self.drop_newest()
+
+    def add_newer(self, messages: list[MessageOut], has_more: bool) -> None:
+        """A page fetched after the newest: kept, then the oldest beyond the window dropped."""
+        for message in messages:
+            self._keep(message)
+        self.has_newer = has_more
+        if self.full:
+            self.drop_oldest()
+
+    @property
+    def full(self) -> bool:
+        """More than the window holds: time to drop some at one end."""
+        return len(self.messages) > self.window
+
+    def drop_oldest(self) -> None:
+        """Once full: down to the window (a tenth under it, so that drops come in batches)."""
+        if not self.full:
+            return
+        for seq in self.ordered_seqs()[: len(self.messages) - self._after_drop]:
+            del self.messages[seq]
+            self.has_older = True
+
+    def drop_newest(self) -> None:
+        if not self.full:
+            return
+        for seq in self.ordered_seqs()[self._after_drop :]:
+            del self.messages[seq]
+            self.has_newer = True
+
+    @property
+    def _after_drop(self) -> int:
+        return max(1, self.window - self.window // 10)
+
+    def _keep(self, message: MessageOut) -> bool:
         known = self.messages.get(message.seq)
         if known is not None and known.rev > message.rev:
             return False
@@ -104,6 +169,9 @@ class Timeline:
     @property
     def newest_seq(self) -> int | None:
         return max(self.messages, default=None)
+
+    def ordered_seqs(self) -> list[int]:
+        return sorted(self.messages)
 
     def ordered(self) -> list[MessageOut]:
         return [self.messages[seq] for seq in sorted(self.messages)]

@@ -69,14 +69,6 @@ async def test_two_people_chat_live(
         await pilot.press("escape", "1")  # out of the composer, to the rooms
         rooms.highlighted = next(i for i, line in enumerate(lines(rooms)) if "#other" in line)
         await pilot.press("enter")
-        await pilot.pause(1)
-        print(
-            lines(rooms),
-            rooms.highlighted,
-            screen.chat.room,
-            [n.message for n in app._notifications],
-            lines(log),
-        )
         await until(pilot, lambda: shows(log, "two"), "#other shown")
         await until(pilot, lambda: other_line() == "#other", "badge of #other cleared")
         assert (await alice.chat.room(other.id)).unread == 0

@@ -6,9 +6,9 @@ from textual.widgets import Markdown, OptionList, Tree
 
 from coope.client import CoopeClient
 from coope.client.profiles import Profiles
-from tests.daemon.social_helpers import befriend
+from tests.daemon.social_helpers import befriend, group_room
 from tests.helpers import RunningDaemon
-from tests.tui.conftest import SIZE, lines, main_screen, tui, until
+from tests.tui.conftest import SIZE, lines, main_screen, shows, tui, until
 
 
 async def test_a_friend_s_presence_dot_changes_live(
@@ -73,3 +73,26 @@ async def test_a_page_s_content_is_shown_as_markdown(
         markdown = screen.page.query_one(Markdown)
         await until(pilot, lambda: "ship the TUI" in markdown.source, "the content")
         assert "Roadmap [draft]" in str(screen.page.query_one("#page-title").render())
+
+
+async def test_the_room_list_cursor_stays_put_while_badges_change(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles
+) -> None:
+    team = await group_room(alice, "team", [bob])
+    other = await group_room(alice, "other", [bob])
+    await bob.chat.send(team.id, "to team")  # the latest room: the one opened at start
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(pilot)
+        rooms = screen.sidebar.query_one("#rooms", OptionList)
+        await until(pilot, lambda: screen.chat.room is not None, "a room opened")
+        assert screen.chat.room is not None and screen.chat.room.id == team.id
+        await pilot.press("1")
+        rooms.highlighted = next(i for i, line in enumerate(lines(rooms)) if "#other" in line)
+        # Badges move while the person is on #other: a message in #other, one in the room shown.
+        await bob.chat.send(other.id, "to other")
+        await bob.chat.send(team.id, "to team again")
+        await until(pilot, lambda: any(line == "#other 1" for line in lines(rooms)), "badge")
+        await until(pilot, lambda: shows(screen.chat.message_log, "to team again"), "live")
+        highlighted = rooms.highlighted_option
+        assert highlighted is not None and highlighted.id == f"room-{other.id}"
