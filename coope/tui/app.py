@@ -207,6 +207,10 @@ class CoopeApp(App[None]):
         if self.session is not None:
             self.spawn(self.session.send(event.room_id, event.body, event.reply_to))
 
+    def on_chat_view_direct_send_wanted(self, event: ChatView.DirectSendWanted) -> None:
+        if self.session is not None:
+            self.spawn(self.session.send_direct(event.username, event.body))
+
     def on_chat_view_edit_wanted(self, event: ChatView.EditWanted) -> None:
         if self.session is not None:
             self.spawn(self.session.edit(event.message_id, event.body))

@@ -28,6 +28,13 @@ class ChatView(Vertical):
             super().__init__()
             self.room_id, self.body, self.reply_to = room_id, body, reply_to
 
+    class DirectSendWanted(Message):
+        """The first message to a friend with no direct room yet (it makes the room)."""
+
+        def __init__(self, username: str, body: str) -> None:
+            super().__init__()
+            self.username, self.body = username, body
+
     class EditWanted(Message):
         def __init__(self, message_id: int, body: str) -> None:
             super().__init__()
@@ -41,6 +48,7 @@ class ChatView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.room: RoomOut | None = None
+        self.draft_to: str | None = None  # a friend with no direct room yet: no `room`
         self.me = ""
         self.replying_to: MessageOut | None = None
         self.editing: MessageOut | None = None
@@ -64,15 +72,24 @@ class ChatView(Vertical):
 
     def open(self, room: RoomOut, me: str, timeline: Timeline) -> None:
         """Show `room` with the messages of `timeline`, the unread marker after what was read."""
-        self.room, self.me = room, me
+        self.room, self.draft_to, self.me = room, None, me
         self.query_one("#room-title", Static).update(visible(room_label(room)))
         unread_after = room.last_read_seq if room.unread else None
         self.message_log.show(timeline, me, unread_after)
         self.show_typing([])
         self._set_context(None, None)
 
+    def open_draft(self, username: str, me: str) -> None:
+        """An empty chat with `username`, who has no direct room with us yet."""
+        self.room, self.draft_to, self.me = None, username, me
+        self.query_one("#room-title", Static).update(visible(f"@{username}"))
+        self.message_log.show(Timeline(), me, None)
+        self.show_typing([])
+        self._set_context(None, None)
+
     def show_typing(self, names: list[str]) -> None:
-        line = ""
+        # The line under an empty chat with a friend says what the first message does.
+        line = "no messages yet: the first one starts your direct room" if self.draft_to else ""
         if len(names) == 1:
             line = f"{visible(names[0])} is typing…"
         elif names:
@@ -105,9 +122,11 @@ class ChatView(Vertical):
 
     def on_composer_submitted(self, event: Composer.Submitted) -> None:
         event.stop()
-        if self.room is None:
+        if self.draft_to is not None:
+            self.post_message(self.DirectSendWanted(self.draft_to, event.text))
+        elif self.room is None:
             return
-        if self.editing is not None:
+        elif self.editing is not None:
             self.post_message(self.EditWanted(self.editing.id, event.text))
         else:
             reply_to = None if self.replying_to is None else self.replying_to.id

@@ -196,7 +196,19 @@ class Session:
         self.screen.chat.message_log.newer_added()
 
     async def open_direct(self, username: str) -> None:
-        room = await self.client.chat.direct_room(username)
+        """The direct room with a friend; with none yet, an empty chat whose first message
+        makes it (`send_direct`)."""
+        try:
+            room = await self.client.chat.direct_room(username)
+        except NotFound:
+            if username not in self.friends.by_name:
+                raise
+            self.rooms.shown = None
+            self.typing.clear()
+            self.screen.chat.open_draft(username, self.me)
+            self.screen.show_view("room")
+            self._rooms_changed()
+            return
         self.rooms.put(room)
         await self.open_room(room.id)
 
@@ -209,6 +221,15 @@ class Session:
 
     async def send(self, room_id: int, body: str, reply_to: int | None) -> None:
         await self.client.chat.send(room_id, body, reply_to=reply_to)
+
+    async def send_direct(self, username: str, body: str) -> None:
+        """The first message to a friend, which makes the direct room: then show that room
+        (unless another was opened meanwhile). Not itself in the "room" group: opening another
+        room must not cancel a message on its way."""
+        message = await self.client.chat.send_direct(username, body)
+        await self.load_rooms()
+        if self.screen.chat.draft_to == username:
+            self.spawn(self.open_room(message.room_id), group="room")
 
     async def edit(self, message_id: int, body: str) -> None:
         await self.client.chat.edit(message_id, body)

@@ -7,7 +7,7 @@ import asyncio
 import gc
 import warnings
 
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from coope.client import CoopeClient
 from coope.client.profiles import Profiles
@@ -119,6 +119,40 @@ async def test_reply_edit_delete_and_react_from_the_keyboard(
         await pilot.press("escape", "4", "home", "d")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_the_first_message_to_a_friend_makes_the_direct_room(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles
+) -> None:
+    await befriend(alice, bob)
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(pilot)
+        friends = screen.sidebar.query_one("#friends", OptionList)
+        await until(pilot, lambda: shows(friends, "bob"), "bob among friends")
+        await pilot.press("2")
+        friends.highlighted = 0
+        await pilot.press("enter")
+        title = screen.chat.query_one("#room-title", Static)
+        typing = screen.chat.query_one("#typing", Static)
+        await until(pilot, lambda: str(title.render()) == "@bob", "an empty chat with bob")
+        assert "no messages yet" in str(typing.render())
+        assert screen.chat.room is None
+
+        await pilot.press("c", *"hello bob", "enter")
+        log = screen.chat.message_log
+
+        await until(pilot, lambda: screen.chat.room is not None, "the direct room shown")
+        direct = await bob.chat.direct_room("alice")
+        assert [m.body for m in (await bob.chat.history(direct.id)).messages] == ["hello bob"]
+        assert screen.chat.room is not None and screen.chat.room.id == direct.id
+        rooms = screen.sidebar.query_one("#rooms", OptionList)
+        await until(pilot, lambda: shows(rooms, "@bob"), "the room in the sidebar")
+        await until(pilot, lambda: shows(log, "hello bob"), "the message in the room")
+        assert str(title.render()) == "@bob"
+
+        await bob.chat.send(direct.id, "hi alice")
+        await until(pilot, lambda: shows(log, "bob hi alice"), "bob's reply live")
 
 
 async def test_typing_shows_both_ways(
