@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -37,13 +37,18 @@ def tui(daemon: RunningDaemon, client: CoopeClient, profiles: Profiles) -> Coope
 
 
 async def until(
-    pilot: Pilot[None], condition: Callable[[], bool], what: str, timeout: float = PATIENCE_S
+    pilot: Pilot[None],
+    condition: Callable[[], bool | Awaitable[bool]],
+    what: str,
+    timeout: float = PATIENCE_S,
 ) -> None:
-    """Let the app run until `condition` holds; fail after `timeout` saying `what`."""
+    """Let the app run until `condition` holds; fail after `timeout` saying `what`.
+    `condition` may be a coroutine function (one that asks the daemon through a client)."""
 
     async def holds() -> bool:
         await pilot.pause()
-        return condition()
+        result = condition()
+        return await result if isinstance(result, Awaitable) else result
 
     await assert_eventually(holds, timeout, what)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,8 @@ from coope.notes.ai_chat import ChatHistory
 from coope.notes.openai_api import NOT_CONFIGURED
 from coope.tui.ai_chat import AIChatPane
 from coope.tui.dialogs import ConfirmScreen
-from tests.helpers import PATIENCE_S, assert_eventually
 from tests.notes.openai_server import FakeOpenAI
+from tests.tui.conftest import until
 
 
 class PaneApp(App[None]):
@@ -77,16 +77,6 @@ def shown(widget: Widget) -> str:
         if isinstance(rendered, Content) and node.display:
             lines.append(rendered.plain)
     return "\n".join(lines)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until `condition` holds; fail after the test patience."""
-
-    async def holds() -> bool:
-        await pilot.pause()
-        return condition()
-
-    await assert_eventually(holds, timeout=PATIENCE_S, what=what)
 
 
 async def ask(pilot: Pilot[None], question: str) -> None:

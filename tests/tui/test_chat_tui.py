@@ -15,7 +15,7 @@ from coope.core.events import TypingEvent
 from coope.tui.dialogs import ConfirmScreen, EmojiPicker
 from coope.tui.session import PAGE_SIZE
 from tests.daemon.social_helpers import befriend, group_room
-from tests.helpers import PATIENCE_S, RunningDaemon, assert_eventually
+from tests.helpers import PATIENCE_S, RunningDaemon
 from tests.tui.conftest import SIZE, lines, main_screen, shows, tui, until
 
 
@@ -28,7 +28,7 @@ async def test_two_people_chat_live(
     app = tui(daemon, alice, profiles)
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(pilot)
-        rooms = screen.sidebar.query_one("#rooms")
+        rooms = screen.sidebar.query_one("#rooms", OptionList)
         await until(pilot, lambda: shows(rooms, "#team") and shows(rooms, "#other"), "rooms")
         await pilot.press("1")
         # Open #team (the list holds the latest room first: find it).
@@ -215,11 +215,10 @@ async def test_a_burst_of_messages_is_drawn_and_read_with_no_work_left_unrun(
             await until(pilot, lambda: all(shows(log, f"burst {n}") for n in range(40)), "all")
 
             async def read_to_the_end() -> bool:
-                await pilot.pause()
                 room = await alice.chat.room(team.id)
                 return room.last_read_seq == room.last_seq
 
-            await assert_eventually(read_to_the_end, PATIENCE_S, "the room read to the end")
+            await until(pilot, read_to_the_end, "the room read to the end")
         gc.collect()
     unrun = [str(w.message) for w in caught if "never awaited" in str(w.message)]
     assert unrun == []

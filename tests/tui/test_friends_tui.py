@@ -3,8 +3,6 @@ your own status, each checked from the other person's client."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
@@ -14,20 +12,8 @@ from coope.core.models import PresenceState
 from coope.tui.dialogs import ConfirmScreen
 from coope.tui.friends_screen import FriendsScreen
 from tests.daemon.social_helpers import befriend
-from tests.helpers import PATIENCE_S, RunningDaemon, assert_eventually
+from tests.helpers import RunningDaemon
 from tests.tui.conftest import SIZE, main_screen, tui, until
-
-
-async def until_true(
-    pilot: Pilot[None], condition: Callable[[], Awaitable[bool]], what: str
-) -> None:
-    """`until` for a condition that asks the daemon (through another person's client)."""
-
-    async def holds() -> bool:
-        await pilot.pause()
-        return await condition()
-
-    await assert_eventually(holds, PATIENCE_S, what)
 
 
 async def open_friends(pilot: Pilot[None]) -> FriendsScreen:
@@ -77,7 +63,7 @@ async def test_a_request_arrives_live_and_is_accepted(
         async def bob_sees_alice() -> bool:
             return [f.user.username for f in await bob.friends.list()] == ["alice"]
 
-        await until_true(pilot, bob_sees_alice, "bob's friend list has alice")
+        await until(pilot, bob_sees_alice, "bob's friend list has alice")
         await until(pilot, lambda: "friend:bob" in row_ids(screen), "bob among friends")
         assert "in:bob" not in row_ids(screen)
         await pilot.press("escape")
@@ -97,14 +83,14 @@ async def test_a_friend_is_added_by_name_and_the_request_withdrawn(
         async def bob_is_asked() -> bool:
             return [r.user.username for r in (await bob.friends.requests()).incoming] == ["alice"]
 
-        await until_true(pilot, bob_is_asked, "bob's incoming request from alice")
+        await until(pilot, bob_is_asked, "bob's incoming request from alice")
         await pick(pilot, screen, "out:bob")
         await pilot.press("d")
 
         async def bob_is_not_asked() -> bool:
             return not (await bob.friends.requests()).incoming
 
-        await until_true(pilot, bob_is_not_asked, "the request withdrawn")
+        await until(pilot, bob_is_not_asked, "the request withdrawn")
         await until(pilot, lambda: "out:bob" not in row_ids(screen), "the row gone")
 
 
@@ -121,7 +107,7 @@ async def test_a_request_is_declined_live_on_both_sides(
         async def bob_was_declined() -> bool:
             return not (await bob.friends.requests()).outgoing
 
-        await until_true(pilot, bob_was_declined, "bob's request gone")
+        await until(pilot, bob_was_declined, "bob's request gone")
         await until(pilot, lambda: "in:bob" not in row_ids(screen), "the row gone")
         assert await bob.friends.list() == []
 
@@ -146,7 +132,7 @@ async def test_a_friend_is_removed_after_confirming_then_blocked_and_unblocked(
         async def bob_has_no_friends() -> bool:
             return not await bob.friends.list()
 
-        await until_true(pilot, bob_has_no_friends, "the friendship ended")
+        await until(pilot, bob_has_no_friends, "the friendship ended")
 
         await pilot.press("b")  # by name: bob is no longer in the list
         await pilot.press(*"bob", "enter")
@@ -159,7 +145,7 @@ async def test_a_friend_is_removed_after_confirming_then_blocked_and_unblocked(
         async def nobody_blocked() -> bool:
             return not await alice.friends.blocked()
 
-        await until_true(pilot, nobody_blocked, "bob unblocked")
+        await until(pilot, nobody_blocked, "bob unblocked")
         await until(pilot, lambda: "blocked:bob" not in row_ids(screen), "the row gone")
         assert await bob.friends.request("alice")  # bob may ask again
 
@@ -179,7 +165,7 @@ async def test_your_status_shows_in_a_friend_s_list(
             presence = (await bob.friends.get("alice")).presence
             return presence.state == PresenceState.AWAY and presence.text == "at [lunch]"
 
-        await until_true(pilot, bob_sees_it, "alice away at lunch, for bob")
+        await until(pilot, bob_sees_it, "alice away at lunch, for bob")
         mine = screen.query_one("#my-status", Static)
         await until(pilot, lambda: "away · at [lunch]" in str(mine.render()), "shown to alice")
 
@@ -188,7 +174,7 @@ async def test_your_status_shows_in_a_friend_s_list(
         async def back_online() -> bool:
             return (await bob.friends.get("alice")).presence.state != PresenceState.AWAY
 
-        await until_true(pilot, back_online, "alice online again, for bob")
+        await until(pilot, back_online, "alice online again, for bob")
 
 
 async def test_an_unknown_name_is_said_in_plain_words(
