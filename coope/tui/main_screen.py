@@ -40,7 +40,7 @@ class MainScreen(Screen[None]):
         Binding("4", "go('messages')", "Messages", show=False),
         Binding("c", "go('composer')", "Compose"),
         Binding("i", "ai_chat", "AI chat"),
-        Binding("f", "friends", "Friends & requests"),
+        Binding("f", "friends", "People"),
     ]
 
     def compose(self) -> ComposeResult:
