@@ -265,6 +265,12 @@ class CoopeApp(App[None]):
             elif isinstance(screen, FriendsScreen):
                 screen.show(state)
 
+    # --- rooms: search, new group room, members -----------------------------------------------
+
+    # --- pages: editing and page actions --------------------------------------------------------
+
+    # --- calls ------------------------------------------------------------------------------------
+
     # --- keys ---------------------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -280,6 +286,9 @@ class CoopeApp(App[None]):
         return [
             *key_rows("Everywhere", CoopeApp.BINDINGS),
             *key_rows("Main screen", MainScreen.BINDINGS),
+            # --- rooms ---
+            # --- pages ---
+            # --- calls ---
             *key_rows("Friends screen (f)", FriendsScreen.BINDINGS),
             *LIST_KEYS,
             *key_rows("Messages (the selected one)", MessageLog.BINDINGS),

@@ -30,6 +30,7 @@ class MainPane(ContentSwitcher):
         yield Static(WELCOME, id="welcome")
         yield ChatView(id="room")
         yield PageView(id="page")
+        # --- pages ---
 
 
 class MainScreen(Screen[None]):
@@ -41,6 +42,9 @@ class MainScreen(Screen[None]):
         Binding("c", "go('composer')", "Compose"),
         Binding("i", "ai_chat", "AI chat"),
         Binding("f", "friends", "People"),
+        # --- rooms ---
+        # --- pages ---
+        # --- calls ---
     ]
 
     def compose(self) -> ComposeResult:
@@ -48,6 +52,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             yield MainPane(initial="welcome", id="main")
+        # --- calls ---
         yield Footer()
 
     @property
@@ -87,6 +92,12 @@ class MainScreen(Screen[None]):
     def action_friends(self) -> None:
         """Requests, friends, blocks and your status (the app fills the screen)."""
         self.app.push_screen(FriendsScreen())
+
+    # --- rooms ---
+
+    # --- pages ---
+
+    # --- calls ---
 
     def action_go(self, widget_id: str) -> None:
         if widget_id in ("messages", "composer") and self.view != "room":
