@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -39,6 +38,7 @@ def emit_event(event: Event) -> None:
 
 class CallView:
     """Told about call events and asked to refresh; renders for people or prints JSON lines.
+    Who is in, who records and who speaks come from a `CallRoster`; this only draws them.
 
     With JSON, speaking is reported as `call.speaking` events when someone starts or stops.
     """
@@ -52,52 +52,31 @@ class CallView:
         json_lines: bool,
         duration: float | None,
     ) -> None:
+        from coope.client.call_roster import CallRoster
+
         self.session = session
         self.room_label = room_label
-        self.meter = meter
         self.json_lines = json_lines
         self.duration = duration
-        self.started = time.monotonic()
-        self.notes: deque[str] = deque(maxlen=NOTES)
-        self._speaking: set[str] = set()
+        self.roster = CallRoster(session, meter, notes=NOTES)
+
+    @property
+    def notes(self) -> deque[str]:
+        """Recent happenings, shown under the table."""
+        return self.roster.notes
 
     def event(self, event: Event) -> None:
-        from coope.core.events import CallKicked, CallParticipantJoined, CallParticipantLeft
-        from coope.core.social_schemas import KICKED_TAKEN_OVER
-
         if event.type in HIDDEN:
             return
         if self.json_lines:
             emit_event(event)
-        elif isinstance(event, CallParticipantJoined):
-            if event.data.user != self.session.username:
-                self.notes.append(f"{event.data.user} joined")
-        elif isinstance(event, CallParticipantLeft):
-            self.notes.append(f"{event.data.user} left ({event.data.reason})")
-        elif isinstance(event, CallKicked):
-            taken_over = event.data.reason == KICKED_TAKEN_OVER
-            self.notes.append("taken over by another device" if taken_over else event.data.reason)
+        else:
+            self.roster.event(event)
 
     def speaking_changes(self) -> list[CallSpeaking]:
         """`call.speaking` events for everyone who started or stopped speaking since the last
         call."""
-        from coope.core.events import CallSpeaking, CallSpeakingData
-
-        session, meter = self.session, self.meter
-        changes = []
-        for user in sorted(session.participants - {session.username}):
-            speaking = meter.speaking(user)
-            if speaking != (user in self._speaking):
-                self._speaking.symmetric_difference_update({user})
-                data = CallSpeakingData(
-                    room_id=session.room_id,
-                    user=user,
-                    speaking=speaking,
-                    level=round(meter.level(user), 4),
-                )
-                changes.append(CallSpeaking(data=data))
-        self._speaking &= session.participants
-        return changes
+        return self.roster.speaking_changes()
 
     def render(self) -> RenderableType:
         from rich.console import Group
@@ -105,25 +84,24 @@ class CallView:
         from rich.table import Table
         from rich.text import Text
 
-        session, meter = self.session, self.meter
-        elapsed = time.monotonic() - self.started
-        clock = f"{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d}"
+        roster = self.roster
         until = f" of {self.duration:g} s" if self.duration is not None else ""
-        title = f"[bold]call in {escape(self.room_label)}[/bold] · {clock}{until} · Ctrl-C to leave"
+        title = (
+            f"[bold]call in {escape(self.room_label)}[/bold] · {roster.elapsed}{until}"
+            " · Ctrl-C to leave"
+        )
         table = Table("", "who", "level", box=None)
-        if session.recorders:
-            who = ", ".join(sorted(session.recorders))
+        if roster.recorders:
+            who = ", ".join(roster.recorders)
             title += f"\n[bold red]● recording[/bold red] by {escape(who)}"
-        for user in sorted(session.participants):
-            rec = " [red]● rec[/red]" if user in session.recorders else ""
-            if user == session.username:
-                table.add_row("[cyan]●[/cyan]", f"{escape(user)} [dim](you)[/dim]{rec}", "")
+        for person in roster.people():
+            rec = " [red]● rec[/red]" if person.recording else ""
+            if person.you:
+                table.add_row("[cyan]●[/cyan]", f"{escape(person.name)} [dim](you)[/dim]{rec}", "")
                 continue
-            rms = meter.level(user)
-            speaking = meter.speaking(user)
-            mark = "[green]●[/green]" if speaking else "[dim]○[/dim]"
-            name = (f"[bold]{escape(user)}[/bold]" if speaking else escape(user)) + rec
-            table.add_row(mark, name, f"[green]{level_bar(rms)}[/green]")
+            mark = "[green]●[/green]" if person.speaking else "[dim]○[/dim]"
+            name = f"[bold]{escape(person.name)}[/bold]" if person.speaking else escape(person.name)
+            table.add_row(mark, name + rec, f"[green]{level_bar(person.level)}[/green]")
         notes = [Text(n, style="dim") for n in self.notes]
         return Group(title, table, *notes)
 

@@ -21,12 +21,10 @@ from coope.cli.args import RoomArg
 from coope.client.names import room_label
 
 if TYPE_CHECKING:
-    from aiortc import MediaStreamTrack
-
     from coope.cli.call_view import CallView
     from coope.client import CoopeClient
     from coope.core.social_schemas import RoomOut
-    from coope.media.sinks import AudioSink
+    from coope.media.call_audio import CallAudio
 
 app = typer.Typer(help="Calls: join a room's call, list live calls.", no_args_is_help=True)
 
@@ -66,6 +64,14 @@ async def join(
             " Without a microphone, silence is then sent.",
         ),
     ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            help="The sound device (its number, or part of its name as `python -m sounddevice`"
+            " lists them) for whichever side is not a file; default: the system's.",
+        ),
+    ] = None,
     takeover: Annotated[
         bool,
         typer.Option("--takeover", help="Move the call here if you are in it on another device."),
@@ -82,73 +88,35 @@ async def join(
     Without --input and --output: needs PortAudio (apt-get install libportaudio2) and devices.
     With one of them, a missing device on the other side means silence sent, or nothing played.
     """
-    from coope.media.devices import require_audio_devices
+    from coope.media.call_audio import CallAudio, open_sink, open_source
+    from coope.media.choice import AudioChoice, parse_device
 
-    if input is None and output_file is None:
-        require_audio_devices(input=True, output=True)
+    choice = AudioChoice(input, output_file, parse_device(device))
+    choice.check()
     # A file that cannot be played fails before any network.
-    source = _source(input, silence_if_missing=output_file is not None)
+    source = open_source(choice, output.warning)
     try:
         target = await client.chat.resolve(room)
-        sink = _sink(output_file, discard_if_missing=input is not None)
-        try:
-            await _talk(client, target, source, sink, takeover, duration, json)
-        finally:
-            await sink.aclose()
+        sink = open_sink(choice, output.warning)
+        audio = CallAudio(source, sink, asyncio.get_running_loop().time)
+        await _talk(client, target, audio, takeover, duration, json)
     finally:
         source.stop()
-
-
-def _source(path: Path | None, *, silence_if_missing: bool) -> MediaStreamTrack:
-    from coope.media import sources
-    from coope.media.devices import missing_audio_device
-
-    if path is not None:
-        return sources.WavSource(path)
-    if silence_if_missing and (problem := missing_audio_device("input")):
-        output.warning(f"{problem}: sending silence (--input FILE.wav sends a file)")
-        return sources.SilenceSource()
-    return sources.MicrophoneSource()
-
-
-def _sink(path: Path | None, *, discard_if_missing: bool) -> AudioSink:
-    from coope.media import sinks
-    from coope.media.devices import missing_audio_device
-
-    if path is not None:
-        return sinks.WavSink(path)
-    if discard_if_missing and (problem := missing_audio_device("output")):
-        output.warning(f"{problem}: what is heard is discarded (--output FILE.wav keeps it)")
-        return sinks.DiscardSink()
-    return sinks.SpeakerSink()
 
 
 async def _talk(
     client: CoopeClient,
     room: RoomOut,
-    source: MediaStreamTrack,
-    sink: AudioSink,
+    audio: CallAudio,
     takeover: bool,
     duration: float | None,
     json: bool,
 ) -> None:
     """Be in the call until the duration is up, SIGTERM, Ctrl-C, or the call ends us."""
-    from av import AudioFrame
-
     from coope.cli.call_view import CallView, emit_event
     from coope.core.events import CallConnected, CallConnectedData, Event
-    from coope.media.levels import LevelMeter
-    from coope.media.pcm import frame_to_mono
-    from coope.media.sinks import AudioMixer
 
     loop = asyncio.get_running_loop()
-    meter = LevelMeter(loop.time)
-    mixer = AudioMixer(sink)
-
-    def on_audio(user: str, frame: AudioFrame) -> None:
-        samples = frame_to_mono(frame)
-        mixer.push(user, samples)
-        meter.push(user, samples)
 
     def on_event(event: Event) -> None:
         view.event(event)
@@ -159,18 +127,21 @@ async def _talk(
         session = client.calls.join(
             room.id,
             takeover=takeover,
-            audio=source,
-            on_audio=on_audio,
+            audio=audio.source,
+            on_audio=audio.on_audio,
             on_event=on_event,
         )
-        view = CallView(session, room_label(room), meter, json_lines=json, duration=duration)
+        view = CallView(session, room_label(room), audio.meter, json_lines=json, duration=duration)
         async with session:
             if json:
                 connected = CallConnectedData(room_id=room.id, user=session.username)
                 emit_event(CallConnected(data=connected))
-            await session.run_until(mixer.run(), _show_view(view), stop=stop, duration_s=duration)
+            await session.run_until(
+                audio.mixer.run(), _show_view(view), stop=stop, duration_s=duration
+            )
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+        await audio.aclose()
     if not json:
         output.success(f"left the call in {room_label(room)}")
 

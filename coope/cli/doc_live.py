@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coope.cli import output, runtime
 from coope.cli.args import PageArg
 from coope.cli.pages import page_title, render_page
-from coope.core.errors import CoopeError, DaemonUnreachable, Forbidden, InvalidInput, NotFound
+from coope.core.errors import DaemonUnreachable, Forbidden, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from pycrdt import Doc
@@ -22,39 +21,10 @@ if TYPE_CHECKING:
 Snapshot = dict[str, tuple[str, str, bool, str]]
 
 
-class EditorFailed(CoopeError):
-    """The editor could not start or did not exit cleanly: nothing is sent."""
-
-    code = "editor_failed"
-    status = 0
-
-
 def _snapshot(doc: Doc[Any]) -> Snapshot:
     from coope.core.blocks import read_blocks
 
     return {v.id: (v.type, v.text, v.checked, v.pos) for v in read_blocks(doc)}
-
-
-def _run_editor(path: Path) -> None:
-    import os
-    import shlex
-    import subprocess
-
-    setting = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        command = shlex.split(setting)
-    except ValueError as exc:
-        raise EditorFailed(f"cannot read the editor command {setting!r}: {exc}") from None
-    if not command:
-        raise EditorFailed("$VISUAL / $EDITOR is empty")
-    try:
-        done = subprocess.run([*command, str(path)], check=False)
-    except OSError as exc:
-        raise EditorFailed(
-            f"cannot start the editor {command[0]!r}: {exc.strerror or exc}; set $VISUAL or $EDITOR"
-        ) from None
-    if done.returncode != 0:
-        raise EditorFailed(f"the editor exited with status {done.returncode}: nothing was saved")
 
 
 @runtime.command
@@ -67,6 +37,7 @@ async def edit(client: CoopeClient, json: bool, page: PageArg) -> None:
 
     from pycrdt import Doc
 
+    from coope.client.editor import edited
     from coope.core.blocks import apply_markdown, read_blocks, to_markdown
 
     target = await client.pages.resolve(page)
@@ -79,7 +50,7 @@ async def edit(client: CoopeClient, json: bool, page: PageArg) -> None:
     before = to_markdown(read_blocks(base))
     # Off the event loop: the client stays open while a person edits, and a loop blocked for
     # that long would try to send the result on a connection the daemon has since closed.
-    after = await asyncio.to_thread(_edited, target.title, target.id, before)
+    after = await asyncio.to_thread(edited, target.title, target.id, before)
     old = _snapshot(base)
     state = base.get_state()
     if after != before:
@@ -97,22 +68,6 @@ async def edit(client: CoopeClient, json: bool, page: PageArg) -> None:
         {"page_id": target.id, "changed": True, "seq": seq},
         f"{page_title(target)} saved: blocks {_counts(old, new)}",
     )
-
-
-def _edited(title: str, page_id: int, before: str) -> str:
-    """`before` as the person left it in their editor, from a file of its own (then removed)."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="coope-edit-"))
-    try:
-        slug = "".join(ch if ch.isalnum() else "-" for ch in title)[:40].strip("-")
-        path = folder / f"{slug or 'page'}-{page_id}.md"
-        path.write_text(before, encoding="utf-8")
-        _run_editor(path)
-        return path.read_text(encoding="utf-8")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _counts(old: Snapshot, new: Snapshot) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,24 @@ from coope.cli import runtime
 ServerOpt = Annotated[str | None, typer.Option(help="Daemon URL. (env: COOPE_SERVER)")]
 TokenOpt = Annotated[str | None, typer.Option(help="Session or API token. (env: COOPE_TOKEN)")]
 ProfileOpt = Annotated[str | None, typer.Option(help="Use this saved login. (env: COOPE_PROFILE)")]
+InputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="Calls send this WAV file (then silence) instead of the microphone.",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", dir_okay=False, help="Calls write what is heard into this WAV file."),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(help="The sound device for calls (its number or part of its name)."),
+]
 
 
 @runtime.command(login=None)
@@ -26,9 +45,23 @@ def tui(
     server: ServerOpt = None,
     token: TokenOpt = None,
     profile: ProfileOpt = None,
+    input: InputOpt = None,
+    output: OutputOpt = None,
+    device: DeviceOpt = None,
 ) -> None:
-    """Open the terminal UI: rooms, friends, pages and chat, live."""
-    given = {"--server": server, "--token": token, "--profile": profile}
+    """Open the terminal UI: rooms, friends, pages, chat and calls, live.
+
+    Calls use the microphone and speaker, or WAV files as `coope call join` does:
+    --input and --output name them, --device names another device.
+    """
+    given = {
+        "--server": server,
+        "--token": token,
+        "--profile": profile,
+        "--input": str(input) if input is not None else None,
+        "--output": str(output) if output is not None else None,
+        "--device": device,
+    }
     options = [part for flag, value in given.items() if value is not None for part in (flag, value)]
     sys.stdout.flush()
     sys.stderr.flush()

@@ -108,6 +108,15 @@ class Profiles:
         server = normalized(server)
         return _login(self._load()["servers"].get(server), server, None)
 
+    def _profile_on(self, server: str) -> Login | None:
+        """For a server with no login of its own: the default profile if it is on that
+        server, else the one profile there (with several, which one is the person's to say)."""
+        default = self.default()
+        if default is not None and default.server == server:
+            return default
+        there = [x for x in self.logins() if x.profile is not None and x.server == server]
+        return there[0] if len(there) == 1 else None
+
     def holding(self, server: str, token: str | None) -> Login | None:
         """The saved login (a server's own or a profile) that holds this token, if one does."""
         found = (x for x in self.logins() if x.server == normalized(server) and x.token == token)
@@ -133,7 +142,8 @@ class Profiles:
 
         A profile names its server and token; `server` and `token` given as well win over its
         own (a token for another server is never sent). Without a profile: the named server's
-        login, else the default login, else the embedded daemon's address.
+        login (its own, else the default or only profile on it), else the default login, else
+        the embedded daemon's address.
         """
         login: Login | None
         if server and token is not None and not profile:
@@ -143,7 +153,7 @@ class Profiles:
             url = normalized(server) if server else login.server
         elif server:
             url = normalized(server)
-            login = self.of_server(url)
+            login = self.of_server(url) or self._profile_on(url)
         else:
             login = self.default()
             url = login.server if login is not None else self.default_server() or DEFAULT_SERVER

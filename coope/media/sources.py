@@ -16,6 +16,8 @@ import av
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
+from av.frame import Frame
+from av.packet import Packet
 
 from coope.core.errors import InvalidInput, Unavailable
 from coope.media.devices import load_sounddevice
@@ -160,3 +162,44 @@ class MicrophoneSource(MediaStreamTrack):
             with contextlib.suppress(Exception):
                 stream.stop()
                 stream.close()
+
+
+class MuteSwitch(MediaStreamTrack):
+    """Another audio track, or silence in its place while `muted`: what a mute button sends.
+
+    The wrapped track is still read while muted, so a microphone's queue keeps draining and
+    the timing (pts) runs on unbroken; only the samples are zeroed. Stopping this stops it.
+    """
+
+    kind = "audio"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.source = source
+        self.muted = False
+
+    async def recv(self) -> Frame | Packet[Any]:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self.source.recv()
+        if not self.muted or not isinstance(frame, av.AudioFrame):
+            return frame
+        return silent_like(frame)
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.stop()
+
+
+def silent_like(frame: av.AudioFrame) -> av.AudioFrame:
+    """A frame of silence in `frame`'s format, layout, rate and time: an encoder that has
+    seen the one takes the other without being set up again."""
+    silent = av.AudioFrame(
+        format=frame.format.name, layout=frame.layout.name, samples=frame.samples
+    )
+    for plane in silent.planes:
+        plane.update(bytes(plane.buffer_size))
+    silent.pts = frame.pts
+    silent.sample_rate = frame.sample_rate
+    silent.time_base = frame.time_base
+    return silent

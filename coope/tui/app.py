@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from coope.client import CoopeClient
 from coope.client.profiles import Login, Profiles
@@ -57,11 +57,12 @@ class CoopeApp(App[None]):
     BINDINGS = [
         # One binding for both keys: Textual adds its own Ctrl+P only when none is bound, and
         # priority so that Ctrl+K opens it from the composer too (where it would cut the line).
-        Binding("ctrl+p,ctrl+k", "command_palette", "Commands", priority=True),
+        # Not in the footer: its right end shows the palette's key already.
+        Binding("ctrl+p,ctrl+k", "command_palette", "Commands", priority=True, show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+t", "toggle_theme", "Light/dark"),
-        Binding("ctrl+q", "quit", "Quit"),
+        Binding("ctrl+t", "toggle_theme", "Light/dark", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False),
     ]
 
     def __init__(
@@ -79,6 +80,7 @@ class CoopeApp(App[None]):
         self.session: Session | None = None
         self.people: People | None = None
         self._unstarted: dict[Worker[None], Coroutine[Any, Any, Any]] = {}
+        self._groups: dict[str, Worker[None]] = {}  # the latest worker of each group
 
     async def on_mount(self) -> None:
         self.theme = "textual-dark"
@@ -129,9 +131,17 @@ class CoopeApp(App[None]):
     def spawn(self, work: Coroutine[Any, Any, Any], group: str | None = None) -> None:
         """Run `work` as a worker; one of a `group` replaces the one running before it.
 
-        A worker replaced before it even started never awaits its coroutine: it is closed
-        then (`on_worker_state_changed`), not left to be reported as never awaited.
+        The replacing is done here rather than by Textual's `exclusive`: a worker cancelled
+        before it started never runs (and never reports a state change), so its coroutine is
+        closed right here instead of being held, unawaited, until the app ends.
         """
+        if group is not None:
+            previous = self._groups.get(group)
+            if previous is not None:
+                previous.cancel()
+                unstarted = self._unstarted.pop(previous, None)
+                if unstarted is not None:
+                    unstarted.close()
 
         async def guarded() -> None:
             self._unstarted.pop(get_current_worker(), None)
@@ -140,16 +150,10 @@ class CoopeApp(App[None]):
         # Handed over as a function, called when the worker starts (a coroutine made here
         # would be one more never awaited when the worker is replaced before it starts).
         start = cast("Callable[[], Coroutine[None, None, None]]", guarded)
-        worker: Worker[None] = self.run_worker(
-            start, group=group or "default", exclusive=group is not None, exit_on_error=False
-        )
+        worker: Worker[None] = self.run_worker(start, group=group or "default", exit_on_error=False)
         self._unstarted[worker] = work
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state in (WorkerState.CANCELLED, WorkerState.SUCCESS, WorkerState.ERROR):
-            work = self._unstarted.pop(event.worker, None)
-            if work is not None:
-                work.close()
+        if group is not None:
+            self._groups[group] = worker
 
     async def _guarded(self, work: Coroutine[Any, Any, Any]) -> None:
         screen = self.screen
@@ -200,8 +204,7 @@ class CoopeApp(App[None]):
             self.spawn(self.session.open_direct(event.username), group="room")
 
     def on_sidebar_page_chosen(self, event: Sidebar.PageChosen) -> None:
-        if self.session is not None:
-            self.spawn(self.session.open_page(event.page_id), group="page")
+        self._to_pages(event)  # opened live, for editing (`coope.tui.pages`)
 
     def on_chat_view_send_wanted(self, event: ChatView.SendWanted) -> None:
         if self.session is not None:
@@ -267,9 +270,110 @@ class CoopeApp(App[None]):
 
     # --- rooms: search, new group room, members -----------------------------------------------
 
+    def action_room_search(self) -> None:
+        """Search the room on screen, or every room (/)."""
+        from coope.tui.room_search import RoomSearchScreen
+
+        session = self.session
+        if session is None or not isinstance(self.screen, MainScreen):
+            return
+        room = session.screen.chat.room if session.screen.view == "room" else None
+        search = RoomSearchScreen(room, session.rooms.by_id)
+        self.push_screen(search, session.room_actions.open_at)
+
+    def action_new_room(self) -> None:
+        """Invitations to you, and a new group room (n)."""
+        from coope.tui.room_new import NewRoomScreen
+
+        session = self.session
+        if session is None or not isinstance(self.screen, MainScreen):
+            return
+        actions = session.room_actions
+        friends = session.friends.ordered()
+        self.push_screen(NewRoomScreen(friends, actions.invites, actions.invites_changed))
+
+    def action_room_members(self) -> None:
+        """The members of the room on screen (u)."""
+        from coope.tui.room_members import MembersScreen
+
+        session = self.session
+        if session is None or not isinstance(self.screen, MainScreen):
+            return
+        room = session.screen.chat.room
+        if room is None or session.screen.view != "room":
+            self._say("Open a room first: u shows its members.")
+            return
+        friends = session.friends.by_name
+        self.push_screen(MembersScreen(room, session.me, friends, session.room_changed))
+
+    def on_chat_view_search_wanted(self, event: ChatView.SearchWanted) -> None:
+        if self.session is not None:
+            work = self.session.room_actions.search(event.screen, event.query, event.room_id)
+            self.spawn(work, group="search")
+
+    def on_chat_view_room_create_wanted(self, event: ChatView.RoomCreateWanted) -> None:
+        if self.session is not None:
+            self.spawn(self.session.room_actions.create(event.name, event.members))
+
+    def on_chat_view_invite_answered(self, event: ChatView.InviteAnswered) -> None:
+        if self.session is not None:
+            actions = self.session.room_actions
+            answer = actions.accept if event.accept else actions.decline
+            self.spawn(answer(event.room_id))
+
+    def on_chat_view_members_change_wanted(self, event: ChatView.MembersChangeWanted) -> None:
+        if self.session is not None:
+            self.spawn(self.session.room_actions.change(event.action, event.room_id, event.text))
+
     # --- pages: editing and page actions --------------------------------------------------------
 
+    _pages: object = None  # the session's pages controller (`coope.tui.pages.Pages`)
+
+    def _to_pages(self, message: object) -> None:
+        """Hand what the page view, page tree, page search or trash asks for to the pages
+        controller (made for the session on first use)."""
+        from coope.tui.pages import Pages
+
+        session = self.session
+        if session is None:
+            return
+        pages = self._pages
+        if not isinstance(pages, Pages) or pages.session is not session:
+            if isinstance(pages, Pages):
+                pages.stop()
+            pages = Pages(session, self.spawn, self._say, self.push_screen_wait, self.suspend)
+            pages.start()
+            self._pages = pages
+        pages.handle(message)
+
+    on_page_view_text_edited = on_page_view_toggle_wanted = on_page_view_add_wanted = _to_pages
+    on_page_view_retype_wanted = on_page_view_move_wanted = on_page_view_delete_wanted = _to_pages
+    on_page_view_editor_wanted = on_page_action = _to_pages
+    on_search_screen_query_changed = on_trash_screen_opened = _to_pages
+    on_trash_screen_action_wanted = _to_pages
+
+    @staticmethod
+    def _page_key_rows() -> list[KeyRow]:
+        from coope.tui.page_view import key_rows as page_key_rows
+
+        return page_key_rows()
+
     # --- calls ------------------------------------------------------------------------------------
+
+    call_audio: object = None
+    """`coope tui --input/--output/--device` as a `coope.media.choice.AudioChoice`, set before
+    `run()`; None: the microphone and the speaker."""
+    _calls: object = None  # a `coope.tui.call_control.CallControl`, made on first use
+
+    def on_call_asked(self, event: object) -> None:
+        """j, m and b on the main screen, and the call bar's button."""
+        from coope.tui.call_control import CallControl
+
+        if self.session is None:
+            return
+        if not isinstance(self._calls, CallControl):
+            self._calls = CallControl.of_app(self, self.session, self.call_audio)
+        self._calls.on_asked(event)
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -287,7 +391,9 @@ class CoopeApp(App[None]):
             *key_rows("Everywhere", CoopeApp.BINDINGS),
             *key_rows("Main screen", MainScreen.BINDINGS),
             # --- rooms ---
+            *ChatView.dialog_key_rows(),
             # --- pages ---
+            *CoopeApp._page_key_rows(),
             # --- calls ---
             *key_rows("Friends screen (f)", FriendsScreen.BINDINGS),
             *LIST_KEYS,

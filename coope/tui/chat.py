@@ -7,17 +7,30 @@ question first, which the app asks (`MessageLog.Asked` bubbles up through here).
 
 from __future__ import annotations
 
+from typing import Literal, Protocol
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
 from coope.client.names import room_label
+from coope.core.models import RoomKind
 from coope.core.rules import visible
 from coope.core.social_schemas import MessageOut, RoomOut
 from coope.tui.composer import Composer
+from coope.tui.help import KeyRow, key_rows
 from coope.tui.message_log import MessageLog
 from coope.tui.state import Timeline
+
+MemberAction = Literal["add", "remove", "rename", "leave"]
+
+
+class ShowsResults(Protocol):
+    """Where search results go (the search dialog)."""
+
+    def show_results(self, query: str, found: list[MessageOut]) -> None: ...
 
 
 class ChatView(Vertical):
@@ -45,6 +58,28 @@ class ChatView(Vertical):
             super().__init__()
             self.room_id = room_id
 
+    # What the rooms dialogs (`room_*.py`, over this view) ask the app for.
+
+    class SearchWanted(Message):
+        def __init__(self, screen: ShowsResults, query: str, room_id: int | None) -> None:
+            super().__init__()
+            self.screen, self.query, self.room_id = screen, query, room_id
+
+    class RoomCreateWanted(Message):
+        def __init__(self, name: str, members: list[str]) -> None:
+            super().__init__()
+            self.name, self.members = name, members
+
+    class InviteAnswered(Message):
+        def __init__(self, room_id: int, accept: bool) -> None:
+            super().__init__()
+            self.room_id, self.accept = room_id, accept
+
+    class MembersChangeWanted(Message):
+        def __init__(self, action: MemberAction, room_id: int, text: str = "") -> None:
+            super().__init__()
+            self.action, self.room_id, self.text = action, room_id, text
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.room: RoomOut | None = None
@@ -60,6 +95,20 @@ class ChatView(Vertical):
         yield Static("", id="context")
         yield Composer(id="composer")
 
+    @staticmethod
+    def dialog_key_rows() -> list[KeyRow]:
+        """The keys of the rooms dialogs opened over this view, for the help screen."""
+        # Imported here: those dialogs import this module (for the messages above).
+        from coope.tui.room_members import MembersScreen
+        from coope.tui.room_new import InviteList
+        from coope.tui.room_search import RoomSearchScreen
+
+        return [
+            *key_rows("Search (/)", RoomSearchScreen.BINDINGS),
+            *key_rows("Invitations to you (n)", InviteList.BINDINGS),
+            *key_rows("Room members (u)", MembersScreen.BINDINGS),
+        ]
+
     @property
     def message_log(self) -> MessageLog:
         return self.query_one(MessageLog)
@@ -70,14 +119,26 @@ class ChatView(Vertical):
 
     # --- attributes down ---------------------------------------------------------------------
 
-    def open(self, room: RoomOut, me: str, timeline: Timeline) -> None:
-        """Show `room` with the messages of `timeline`, the unread marker after what was read."""
+    def open(
+        self, room: RoomOut, me: str, timeline: Timeline, *, select: int | None = None
+    ) -> None:
+        """Show `room` with the messages of `timeline`, the unread marker after what was read,
+        the newest message selected (or the one with seq `select`)."""
         self.room, self.draft_to, self.me = room, None, me
-        self.query_one("#room-title", Static).update(visible(room_label(room)))
+        self.show_title(room)
         unread_after = room.last_read_seq if room.unread else None
-        self.message_log.show(timeline, me, unread_after)
+        self.message_log.show(timeline, me, unread_after, select=select)
         self.show_typing([])
         self._set_context(None, None)
+
+    def show_title(self, room: RoomOut) -> None:
+        """The room's name, and how many are in it (a group room's name can change)."""
+        title = Text(visible(room_label(room)))
+        if room.kind is RoomKind.GROUP:
+            count = len(room.members)
+            title.append(f"  {count} member{'' if count == 1 else 's'} (u)", style="dim not bold")
+        title.append("  / search", style="dim not bold")
+        self.query_one("#room-title", Static).update(title)
 
     def open_draft(self, username: str, me: str) -> None:
         """An empty chat with `username`, who has no direct room with us yet."""

@@ -80,7 +80,7 @@ class FriendsScreen(Screen[None]):
             yield Static("", id="my-status")
             yield OptionList(id="people")
             yield Input(id="people-input")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#people-input").display = False

@@ -43,7 +43,8 @@ def key_rows(place: str, bindings: Iterable[BindingType]) -> list[KeyRow]:
         keys = binding.key_display or ", ".join(
             _key_name(k) for k in binding.key.split(",") if k.strip()
         )
-        rows.append((place, keys, binding.description or binding.action))
+        # The tooltip, where there is one, says more than the footer's short description.
+        rows.append((place, keys, binding.tooltip or binding.description or binding.action))
     return rows
 
 
@@ -55,4 +56,4 @@ def _key_name(key: str) -> str:
     return "+".join(part.capitalize() if len(part) > 1 else part for part in key.split("+"))
 
 
-_NAMES = {"question_mark": "?", "pageup": "PgUp", "escape": "Esc"}
+_NAMES = {"question_mark": "?", "slash": "/", "pageup": "PgUp", "pagedown": "PgDn", "escape": "Esc"}

@@ -39,12 +39,20 @@ class MainScreen(Screen[None]):
         Binding("2", "go('friends')", "Friends"),
         Binding("3", "go('pages')", "Pages"),
         Binding("4", "go('messages')", "Messages", show=False),
-        Binding("c", "go('composer')", "Compose"),
+        Binding("c", "go('composer')", "Write", tooltip="Write a message (the composer)"),
         Binding("i", "ai_chat", "AI chat"),
         Binding("f", "friends", "People"),
         # --- rooms ---
+        Binding("slash", "app.room_search", "Search", show=False),
+        Binding("n", "app.new_room", "New room/invites", show=False),
+        Binding("u", "app.room_members", "Members", show=False),
         # --- pages ---
+        Binding("s", "search_pages", "Find page", show=False),
+        Binding("t", "trash", "Trash", show=False),
         # --- calls ---
+        Binding("j", "call('join')", "Call", tooltip="Join or leave the call"),
+        Binding("m", "call('mute')", "Mute/unmute the call", show=False),
+        Binding("b", "call('notes')", "Meeting-notes bot (start/stop)", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -53,7 +61,10 @@ class MainScreen(Screen[None]):
             yield Sidebar(id="sidebar")
             yield MainPane(initial="welcome", id="main")
         # --- calls ---
-        yield Footer()
+        from coope.tui.call_bar import CallBar
+
+        yield CallBar(id="call-bar")
+        yield Footer(compact=True)
 
     @property
     def sidebar(self) -> Sidebar:
@@ -97,7 +108,29 @@ class MainScreen(Screen[None]):
 
     # --- pages ---
 
+    def action_search_pages(self) -> None:
+        """Pages across every workspace by their words (s); Enter opens the hit."""
+        from coope.tui.page_dialogs import SearchScreen
+
+        def chosen(page_id: int | None) -> None:
+            if page_id is not None:
+                self.post_message(Sidebar.PageChosen(page_id))
+
+        self.app.push_screen(SearchScreen(), chosen)
+
+    def action_trash(self) -> None:
+        """What is in the trash, workspace by workspace (t): restore, or delete for good."""
+        from coope.tui.page_dialogs import TrashScreen
+
+        self.app.push_screen(TrashScreen())
+
     # --- calls ---
+
+    def action_call(self, ask: str) -> None:
+        """Join or leave the call of the room on screen (j), mute (m), the notes bot (b)."""
+        from coope.tui.call_bar import CallAsked
+
+        self.post_message(CallAsked(ask))
 
     def action_go(self, widget_id: str) -> None:
         if widget_id in ("messages", "composer") and self.view != "room":

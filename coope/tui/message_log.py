@@ -25,6 +25,9 @@ UNREAD_MARKER_ID = "unread-marker"
 QUOTE_CHARS = 60
 
 
+BODY_INDENT = len("00:00 ")
+
+
 def message_text(message: MessageOut, timeline: Timeline, me: str) -> Text:
     """A message as drawn: the quoted message it answers, time, author, body, reactions."""
     text = Text()
@@ -43,12 +46,19 @@ def message_text(message: MessageOut, timeline: Timeline, me: str) -> Text:
     if message.deleted:
         text.append("(message deleted)", style="dim italic")
     else:
-        text.append(visible(message.body))
+        # A message's further lines start under its first word, not under the time.
+        text.append(visible(message.body).replace("\n", "\n" + " " * BODY_INDENT))
         if message.edited_at is not None:
             text.append(" (edited)", style="dim")
     if message.reactions and not message.deleted:
-        marks = [f"{emoji} {len(users)}" for emoji, users in sorted(message.reactions.items())]
-        text.append("\n      " + "  ".join(visible(m) for m in marks), style="cyan")
+        text.append("\n     ")
+        for emoji, users in sorted(message.reactions.items()):
+            # Yours stand out: picking that emoji again takes it back.
+            text.append(" ")
+            text.append(
+                f"{visible(emoji)} {len(users)}", style="reverse cyan" if me in users else "cyan"
+            )
+            text.append(" ")
     return text
 
 
@@ -93,12 +103,36 @@ class MessageLog(OptionList):
 
     # --- attributes down ---------------------------------------------------------------------
 
-    def show(self, timeline: Timeline, me: str, unread_after: int | None) -> None:
-        """Draw every message of `timeline` (a new room, or older ones added at the top)."""
+    def show(
+        self, timeline: Timeline, me: str, unread_after: int | None, *, select: int | None = None
+    ) -> None:
+        """Draw every message of `timeline` (a room just opened) with the newest selected, or
+        the one with seq `select` (in the middle of the screen)."""
         self.timeline, self.me, self.unread_after = timeline, me, unread_after
         self._newest_wanted = False
         self._redraw(anew=True)
-        super().action_last()
+        wanted = f"m{select}"
+        if select is None or not self._drawn(wanted):
+            super().action_last()
+            return
+        self._redrawing = True  # scrolling there from the top asks for no other page
+        try:
+            self.highlighted = self.get_option_index(wanted)
+        finally:
+            self._redrawing = False
+        self.call_after_refresh(self._center_selected)
+
+    def _center_selected(self) -> None:
+        """The selected message in the middle of the list, not at its bottom edge: what came
+        before and after it shows too."""
+        self._redrawing = True
+        try:
+            self.scroll_to_highlight(top=True)
+            self.scroll_to(
+                y=max(0, self.scroll_y - self.size.height // 3), animate=False, immediate=True
+            )
+        finally:
+            self._redrawing = False
 
     @property
     def at_end(self) -> bool:
@@ -174,7 +208,10 @@ class MessageLog(OptionList):
         options: list[Option] = []
         marker_placed = self.unread_after is None or marker_drawn
         for message in messages:
-            if not marker_placed and message.seq > (self.unread_after or 0):
+            # Before the first unread message of someone else's: our own (sent from
+            # another device) are not news to us.
+            unread = message.seq > (self.unread_after or 0) and message.author != self.me
+            if not marker_placed and unread:
                 marker = Text("──── new messages ────", style="bold red", justify="center")
                 options.append(Option(marker, id=UNREAD_MARKER_ID, disabled=True))
                 marker_placed = True

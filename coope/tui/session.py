@@ -33,8 +33,11 @@ from coope.core.events import (
     RoomUpdated,
     TypingEvent,
 )
-from coope.core.social_schemas import MessageOut
+from coope.core.rules import visible
+from coope.core.social_schemas import MessageOut, RoomOut
+from coope.tui.call_rooms import LiveCalls
 from coope.tui.main_screen import MainScreen
+from coope.tui.room_actions import RoomActions
 from coope.tui.state import Friends, Rooms, Timeline
 
 Spawn = Callable[..., None]
@@ -62,6 +65,12 @@ class Session:
         self._was_connected = False
         self._handles: list[Handle] = []
         self._newer_wanted: Signal[None] | None = None
+        self._left: int | None = None  # a room we left ourselves: no "no longer in" notice
+        # A room changed (its name, members, invited people) or, with None, we are out of it:
+        # for the dialogs that show one (`room_members.py`).
+        self.room_changed: Signal[tuple[int, RoomOut | None]] = Signal(screen, "room-changed")
+        self.room_actions = RoomActions(self, self._say)
+        self.live_calls = LiveCalls(client, spawn, lambda _: self._rooms_changed())
 
     # --- start --------------------------------------------------------------------------------
 
@@ -76,6 +85,8 @@ class Session:
             live.on((FriendAccepted, FriendRemoved), lambda e: self.spawn(self.load_friends())),
             live.on(TypingEvent, self._typing),
         ]
+        self.room_actions.start()
+        self.live_calls.start()
         self._newer_wanted = self.screen.chat.message_log.newer_wanted
         self._newer_wanted.subscribe(self.screen, lambda _: self.spawn(self.newer(), "newer"))
         await self.load_rooms()
@@ -90,6 +101,8 @@ class Session:
         for handle in self._handles:
             handle.unsubscribe()
         self._handles.clear()
+        self.room_actions.stop()
+        self.live_calls.stop()
         if self._newer_wanted is not None:
             self._newer_wanted.unsubscribe(self.screen)
 
@@ -109,20 +122,33 @@ class Session:
 
     # --- the room on screen -------------------------------------------------------------------
 
-    async def open_room(self, room_id: int) -> None:
-        """Show a room (latest page of history), mark it read, then follow it until another
-        room is opened (the worker is cancelled) or we leave it."""
+    async def open_room(self, room_id: int, at: int | None = None) -> None:
+        """Show a room (its latest page of history, or the messages around seq `at` with that
+        one selected), mark it read, then follow it until another room is opened (the worker
+        is cancelled) or we leave it."""
         room = await self.client.chat.room(room_id)
+        self._left = None
         self.timeline = Timeline()
-        page = await self.client.chat.history(room_id, limit=self._page_size())
+        size = self._page_size()
+        if at is None:
+            page = await self.client.chat.history(room_id, limit=size)
+            self.timeline.add_older(page.messages, page.has_more)
+        else:
+            # The window moves to `at`: half a page up to it, half after; the rest is paged in
+            # as the person scrolls either way.
+            up_to = await self.client.chat.history(room_id, before=at + 1, limit=size // 2 + 1)
+            after = await self.client.chat.history(room_id, after=at, limit=size // 2 + 1)
+            self.timeline.add_older(up_to.messages, up_to.has_more)
+            self.timeline.add_newer(after.messages, after.has_more)
         self.rooms.put(room)
         self.rooms.shown = room_id
-        self.timeline.add_older(page.messages, page.has_more)
         self._newest_seen = self.timeline.newest_seq or 0
         self.typing.clear()
         chat = self.screen.chat
-        chat.open(room, self.me, self.timeline)
+        chat.open(room, self.me, self.timeline, select=at)
         self.screen.show_view("room")
+        if at is not None:
+            chat.message_log.focus()
         self._rooms_changed()
         if room.last_read_seq < room.last_seq:
             await self.client.chat.mark_read(room_id, room.last_seq)
@@ -138,7 +164,8 @@ class Session:
                     self._show_typing()
                     self.spawn(self.client.chat.mark_read(room_id, message.seq), group="read")
         except NotFound:
-            self.screen.notify(f"You are no longer in {room_label(room)}.")
+            if self._left != room_id:
+                self._say(f"You are no longer in {visible(room_label(room))}.")
             self.rooms.shown = None
             self.screen.show_view("welcome")
 
@@ -212,11 +239,6 @@ class Session:
         self.rooms.put(room)
         await self.open_room(room.id)
 
-    async def open_page(self, page_id: int) -> None:
-        content = await self.client.pages.content(page_id)
-        self.screen.page.show(content)
-        self.screen.show_view("page")
-
     # --- what the person does -------------------------------------------------------------------
 
     async def send(self, room_id: int, body: str, reply_to: int | None) -> None:
@@ -272,12 +294,36 @@ class Session:
             self.rooms.read(event.data)
         elif isinstance(event, RoomLeft):
             self.rooms.remove(event.data.room_id)
+            self.room_changed.publish((event.data.room_id, None))
         else:
-            self.rooms.put(event.data)
+            self.put_room(event.data)
+            return
         self._rooms_changed()
 
     def _rooms_changed(self) -> None:
-        self.screen.sidebar.show_rooms(self.rooms.ordered(), self.rooms.shown)
+        rooms, shown = self.rooms.ordered(), self.rooms.shown
+        self.screen.sidebar.show_rooms(rooms, shown, self.live_calls.rooms)
+
+    def put_room(self, room: RoomOut) -> None:
+        """A room as the daemon has it now (renamed, members changed): shown where it is."""
+        self.rooms.put(room)
+        if room.id == self.rooms.shown:
+            self.screen.chat.show_title(room)
+        self.room_changed.publish((room.id, room))
+        self._rooms_changed()
+
+    def left(self, room_id: int) -> None:
+        """We left the room (here): its feed ends, with no notice (the leaving said so)."""
+        self._left = room_id
+        self.rooms.remove(room_id)
+        self.room_changed.publish((room_id, None))
+        self._rooms_changed()
+
+    def show_invite_count(self, count: int) -> None:
+        self.screen.sidebar.show_invite_count(count)
+
+    def _say(self, words: str) -> None:
+        self.screen.notify(words, title="coope", markup=False)
 
     def _presence(self, event: PresenceEvent) -> None:
         if self.friends.presence(event.data):

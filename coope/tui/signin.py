@@ -50,7 +50,7 @@ class SignInScreen(Screen[None]):
                     *(Option(_describe(x), id=str(i)) for i, x in enumerate(self.saved)),
                     id="saved",
                 )
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#username", Input).focus()

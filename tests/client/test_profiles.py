@@ -43,6 +43,20 @@ def test_precedence_explicit_then_profile_then_server_then_default(profiles: Pro
     assert profiles.target().token == "t-ada2"  # a server login made later is the default
 
 
+def test_a_server_named_without_a_login_of_its_own_takes_a_profile_there(
+    profiles: Profiles,
+) -> None:
+    """`COOPE_SERVER=URL` after `coope signup ada --profile ada`: ada's profile, not
+    "not logged in"."""
+    profiles.save(Login(HERE, "bob", "t-bob", profile="bob"))
+    profiles.save(Login(HERE, "ada", "t-ada", profile="ada"))
+    assert profiles.target(server=HERE).token == "t-ada"  # the default profile
+    profiles.save(Login(THERE, "cy", "t-cy", profile="cy"))
+    assert profiles.target(server=THERE).token == "t-cy"  # the only one there
+    with pytest.raises(Unauthenticated):  # two there and neither the default: say which
+        profiles.target(server=HERE)
+
+
 def test_forget_and_holding(profiles: Profiles) -> None:
     profiles.save(Login(HERE, "ada", "t-ada"))
     profiles.save(Login(HERE, "bot", "t-bot", profile="bot"))

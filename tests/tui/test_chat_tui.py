@@ -7,6 +7,7 @@ import asyncio
 import gc
 import warnings
 
+from rich.text import Text
 from textual.widgets import OptionList, Static
 
 from coope.client import CoopeClient
@@ -44,7 +45,7 @@ async def test_two_people_chat_live(
         await pilot.press("ctrl+j")
         await pilot.press(*"second line")
         await pilot.press("enter")
-        await until(pilot, lambda: shows(log, "hi bob\nsecond line"), "own message shown")
+        await until(pilot, lambda: shows(log, "hi bob\n      second line"), "own message shown")
         page = await bob.chat.history(team.id)
         assert page.messages[-1].body == "hi bob\nsecond line"
         assert page.messages[-1].author == "alice"
@@ -106,6 +107,12 @@ async def test_reply_edit_delete_and_react_from_the_keyboard(
         await until(pilot, lambda: isinstance(app.screen, EmojiPicker), "the picker")
         await pilot.press("enter")
         await until(pilot, lambda: shows(log, "👍 1"), "the reaction")
+        # One's own reaction stands out (choosing it again takes it back).
+        reacted = log.get_option(f"m{question.seq}").prompt
+        assert isinstance(reacted, Text)
+        assert [
+            reacted.plain[s.start : s.end] for s in reacted.spans if "reverse" in str(s.style)
+        ] == ["👍 1"]
         assert (await bob.chat.history(room_id)).messages[0].reactions == {"👍": ["alice"]}
 
         # Delete own message, after saying yes.
@@ -149,7 +156,7 @@ async def test_the_first_message_to_a_friend_makes_the_direct_room(
         rooms = screen.sidebar.query_one("#rooms", OptionList)
         await until(pilot, lambda: shows(rooms, "@bob"), "the room in the sidebar")
         await until(pilot, lambda: shows(log, "hello bob"), "the message in the room")
-        assert str(title.render()) == "@bob"
+        assert str(title.render()).startswith("@bob  ")
 
         await bob.chat.send(direct.id, "hi alice")
         await until(pilot, lambda: shows(log, "bob hi alice"), "bob's reply live")
@@ -222,3 +229,33 @@ async def test_a_burst_of_messages_is_drawn_and_read_with_no_work_left_unrun(
         gc.collect()
     unrun = [str(w.message) for w in caught if "never awaited" in str(w.message)]
     assert unrun == []
+
+
+async def test_the_unread_marker_line_goes_before_the_first_unread_message(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles
+) -> None:
+    team = await group_room(alice, "team", [bob])
+    seen = await bob.chat.send(team.id, "seen before")
+    await alice.chat.mark_read(team.id, seen.seq)
+    # alice's own message from another device is not news to her: the line goes after it.
+    await alice.chat.send(team.id, "mine from my phone")
+    await bob.chat.send(team.id, "first unread")
+    await bob.chat.send(team.id, "second unread")
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        log = main_screen(pilot).chat.message_log
+        await until(pilot, lambda: shows(log, "second unread"), "the room")
+        shown = lines(log)
+        marker = next(i for i, line in enumerate(shown) if "new messages" in line)
+        assert "mine from my phone" in shown[marker - 1] and "first unread" in shown[marker + 1]
+
+        async def read() -> bool:
+            room = await alice.chat.room(team.id)
+            return room.unread == 0 and room.last_read_seq == room.last_seq
+
+        await until(pilot, read, "the read marker moved to the end")
+        # A message arriving while the room is on screen is read at once: no marker for it.
+        await bob.chat.send(team.id, "live one")
+        await until(pilot, lambda: shows(log, "live one"), "live")
+        await until(pilot, read, "read as it came")
+        assert [line for line in lines(log) if "new messages" in line] == [lines(log)[marker]]

@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit
 from textual.pilot import Pilot
-from textual.widgets import Markdown
 
 from coope.client import CoopeClient
 from coope.client.profiles import Profiles
 from coope.core.models import RoomKind
+from coope.tui.page_blocks import BlockList
 from tests.daemon.social_helpers import befriend, group_room
 from tests.helpers import RunningDaemon
-from tests.tui.conftest import SIZE, main_screen, tui, until
+from tests.tui.conftest import SIZE, lines, main_screen, tui, until
 
 Wanted = Callable[[DiscoveryHit | Hit], bool]
 
@@ -132,8 +132,8 @@ async def test_a_page_by_part_of_its_path_opens(
         shown = await run_from_palette(pilot, "plans/q3", hit_is("Team/Plans/Q3 [draft]"))
         assert shown.startswith("Team/Plans/Q3 [draft]")
         await until(pilot, lambda: screen.view == "page", "the page view")
-        markdown = screen.page.query_one(Markdown)
-        await until(pilot, lambda: "ship it" in markdown.source, "the page's content")
+        blocks = screen.page.query_one(BlockList)
+        await until(pilot, lambda: lines(blocks) == ["ship it"], "the page's content")
 
 
 async def test_an_action_runs(

@@ -1,0 +1,391 @@
+"""A call from the TUI: alice joins the call of the room on screen (audio from and to WAV
+files), bob is a real aiortc peer through the client; the call bar, mute, leaving, the
+takeover question, a call that ends on its own, and no sound hardware."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from coope.client import CoopeClient
+from coope.client.calls import CallSession
+from coope.client.profiles import Profiles
+from coope.core.errors import Conflict, Unavailable
+from coope.core.social_schemas import RoomOut
+from coope.media.choice import AudioChoice
+from coope.media.pcm import frame_to_mono
+from coope.media.sources import SilenceSource, WavSource
+from coope.tui.app import CoopeApp
+from coope.tui.call_bar import CallBar, CallShown
+from coope.tui.call_pick import WorkspacePicker
+from coope.tui.call_rooms import LiveCalls, call_mark
+from coope.tui.dialogs import ConfirmScreen
+from tests.conftest import DaemonFactory
+from tests.daemon.social_helpers import group_room
+from tests.helpers import RunningDaemon, assert_eventually
+from tests.media.audio import band_energy, read_mono, tone, write_wav
+from tests.notes.openai_server import CannedSegment, CannedTranscription, FakeOpenAI
+from tests.tui.conftest import SIZE, main_screen, shows, tui, until
+
+# Real aiortc peers: connecting takes a few seconds on a busy machine.
+pytestmark = pytest.mark.timeout(90)
+
+CALL_S = 20.0  # joining, media flowing, leaving
+
+
+@pytest.fixture
+async def daemon(start_daemon: DaemonFactory) -> RunningDaemon:
+    """Calls on 127.0.0.1 only."""
+    return await start_daemon(ice_hosts=("127.0.0.1",))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> AudioChoice:
+    """alice says a 440 Hz tone and what she hears goes into a file."""
+    return AudioChoice(
+        input=write_wav(tmp_path / "alice.wav", tone(440, 30.0)), output=tmp_path / "heard.wav"
+    )
+
+
+def calling_tui(
+    daemon: RunningDaemon, client: CoopeClient, profiles: Profiles, audio: AudioChoice | None
+) -> CoopeApp:
+    app = tui(daemon, client, profiles)
+    app.call_audio = audio
+    return app
+
+
+def bar(pilot: Pilot[None]) -> CallBar:
+    return main_screen(pilot).query_one(CallBar)
+
+
+def bar_says(pilot: Pilot[None], text: str) -> bool:
+    call_bar = bar(pilot)
+    return call_bar.display and text in call_bar.shown_text
+
+
+def said(app: CoopeApp) -> list[str]:
+    """Every notification so far, as the person reads it."""
+    return [n.message for n in app._notifications]
+
+
+async def room_on_screen(pilot: Pilot[None], room: RoomOut) -> None:
+    app = pilot.app
+    assert isinstance(app, CoopeApp)
+
+    def shown() -> bool:
+        return app.session is not None and app.session.rooms.shown == room.id
+
+    await until(pilot, shown, f"{room.name} on screen")
+
+
+class Listener:
+    """bob in the call: says a 1000 Hz tone, and keeps what he hears of alice."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+        self.heard: list[np.ndarray] = []
+
+    async def listen(self) -> None:
+        async for user, frame in self.session.audio_frames():
+            if user == "alice":
+                self.heard.append(frame_to_mono(frame))
+
+    def recent(self, frames: int = 25) -> np.ndarray:
+        return np.concatenate(self.heard[-frames:]) if len(self.heard) >= frames else np.ones(1)
+
+
+@asynccontextmanager
+async def bob_in_call(
+    client: CoopeClient, room: RoomOut, tmp_path: Path
+) -> AsyncIterator[Listener]:
+    source = WavSource(write_wav(tmp_path / "bob.wav", tone(1000, 30.0)))
+    try:
+        async with client.calls.join(room.id, audio=source) as session:
+            listener = Listener(session)
+            task = asyncio.create_task(listener.listen())
+            try:
+                yield listener
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    finally:
+        source.stop()
+
+
+async def test_join_hear_mute_and_leave_from_the_tui(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    files: AudioChoice,
+    tmp_path: Path,
+) -> None:
+    team = await group_room(alice, "team", [bob])
+    app = calling_tui(daemon, alice, profiles, files)
+    async with app.run_test(size=SIZE) as pilot:
+        await room_on_screen(pilot, team)
+        assert not bar(pilot).display
+        await pilot.press("j")
+        await until(pilot, lambda: bar_says(pilot, "Call in #team · 00:0"), "in the call", CALL_S)
+        assert bar_says(pilot, "alice (you)") and bar_says(pilot, "mic on")
+
+        async with bob_in_call(bob, team, tmp_path) as listener:
+            await until(pilot, lambda: bar_says(pilot, "● bob"), "bob speaking in the bar", CALL_S)
+            # bob hears alice's tone.
+            await until(
+                pilot,
+                lambda: band_energy(listener.recent(50), 440) > 100,
+                "bob hears alice",
+                CALL_S,
+            )
+            assert listener.session.participants == {"alice", "bob"}
+
+            # Muted, alice sends silence.
+            await pilot.press("m")
+            await until(pilot, lambda: bar_says(pilot, "muted (m)"), "muted in the bar")
+            await until(
+                pilot,
+                lambda: float(np.abs(listener.recent()).max()) < 0.001,
+                "bob hears silence from alice",
+                CALL_S,
+            )
+            await pilot.press("m")
+            await until(
+                pilot,
+                lambda: band_energy(listener.recent(50), 440) > 100,
+                "bob hears alice again",
+                CALL_S,
+            )
+
+            # alice leaves from the bar; bob sees it, and the bar goes.
+            await pilot.click("#call-leave")
+            await until(pilot, lambda: not bar(pilot).display, "the bar gone")
+            await until(
+                pilot, lambda: listener.session.participants == {"bob"}, "alice gone for bob"
+            )
+            assert "You left the call in #team." in said(app)
+    heard, _ = read_mono(tmp_path / "heard.wav")
+    assert band_energy(heard, 1000) > 10 * band_energy(heard, 440) > 0  # alice heard bob
+
+
+async def test_the_takeover_question_and_a_call_that_ends_on_its_own(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    files: AudioChoice,
+) -> None:
+    team = await group_room(alice, "team", [bob])
+    silence = SilenceSource()
+    try:
+        # alice is in the call already, on another device (a client of her own).
+        elsewhere = alice.calls.join(team.id, audio=silence)
+        await elsewhere.start()
+        app = calling_tui(daemon, alice, profiles, files)
+        async with app.run_test(size=SIZE) as pilot:
+            await room_on_screen(pilot, team)
+            await pilot.press("j")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert (
+                app.screen.question == "You are in this call on another device. Move the call here?"
+            )
+            await pilot.press("y")
+            await until(pilot, lambda: bar_says(pilot, "Call in #team · 00:"), "moved here", CALL_S)
+            with pytest.raises(Conflict):
+                await asyncio.wait_for(elsewhere.wait(), CALL_S)
+            await elsewhere.aclose()
+
+            # Taken over in turn: the bar closes and says why in plain words.
+            again = alice.calls.join(team.id, audio=silence, takeover=True)
+            await again.start()
+            try:
+                await until(pilot, lambda: not bar(pilot).display, "the bar closed", CALL_S)
+                assert (
+                    "You joined the call in #team on another device: you are no longer in it here."
+                    in said(app)
+                )
+            finally:
+                await again.aclose()
+    finally:
+        silence.stop()
+
+
+async def test_without_portaudio_joining_says_so(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no PortAudio library (as on a server), joining with the microphone and speaker is
+    refused in plain words, and nothing is joined."""
+    from coope.media import devices
+
+    def missing() -> None:
+        raise Unavailable(devices.PORTAUDIO_MISSING)
+
+    monkeypatch.setattr(devices, "load_sounddevice", missing)
+    team = await group_room(alice, "team", [bob])
+    app = calling_tui(daemon, alice, profiles, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await room_on_screen(pilot, team)
+        await pilot.press("j")
+        await until(pilot, lambda: devices.PORTAUDIO_MISSING in said(app), "told")
+        assert not bar(pilot).display
+        assert await bob.calls.list() == []
+
+
+@pytest.fixture
+def notes_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The notes engines talk to a fake OpenAI-compatible server (the outside service);
+    recordings go into the test's own data directory."""
+    with FakeOpenAI() as server:
+        server.transcription = CannedTranscription(
+            segments=[CannedSegment(0.3, 2.0, "We ship on Friday.")], duration=3.0
+        )
+        server.chat_responder = lambda request: json.dumps(
+            {"summary": ["The release."], "decisions": ["Ship on Friday."], "action_items": []}
+        )
+        monkeypatch.setenv("COOPE_OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("COOPE_OPENAI_RETRIES", "0")
+        monkeypatch.setenv("COOPE_OPENAI_TIMEOUT_S", "10")
+        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+        yield server
+
+
+async def test_the_notes_bot_records_the_call_and_shows_how_it_goes(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    files: AudioChoice,
+    notes_service: FakeOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    team = await group_room(alice, "team", [bob])
+    minutes = await alice.workspaces.create("Minutes")
+    lines: list[str] = []
+    draw = CallBar.show
+
+    def show(self: CallBar, shown: CallShown | None) -> None:
+        if shown is not None and shown.notes and (not lines or lines[-1] != shown.notes):
+            lines.append(shown.notes)
+        draw(self, shown)
+
+    monkeypatch.setattr(CallBar, "show", show)
+    app = calling_tui(daemon, alice, profiles, files)
+    async with app.run_test(size=SIZE) as pilot:
+        await room_on_screen(pilot, team)
+        async with bob_in_call(bob, team, tmp_path) as listener:
+            await pilot.press("b")  # alice is not in the call: the bot joins as her
+            await until(pilot, lambda: bar_says(pilot, "Notes bot: recording"), "recording", CALL_S)
+            await until(pilot, lambda: bar_says(pilot, "● bob"), "bob speaking, seen by the bot")
+            assert bar_says(pilot, "● recording: alice")
+            assert listener.session.recorders == {"alice"}
+            await until(pilot, lambda: bar_says(pilot, "1 heard"), "bob recorded", CALL_S)
+        # bob left: the bot stops recording and makes the notes.
+        await until(
+            pilot, lambda: any("Meeting notes written to Minutes/" in s for s in said(app)), "done"
+        )
+        await until(pilot, lambda: not bar(pilot).display, "the bar gone")
+    steps = [line.split(" ")[2] for line in lines]
+    assert steps[0] == "starting" and "recording" in steps, lines
+    assert steps.index("transcribing") < steps.index("summarizing") < steps.index("writing")
+    [page] = await alice.pages.tree(minutes.id)
+    assert page.title.startswith("Meeting notes")
+    assert "Ship on Friday." in (await alice.pages.content(page.id)).markdown
+
+
+async def test_the_notes_bot_takes_your_place_in_the_call_when_you_say_so(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    files: AudioChoice,
+    notes_service: FakeOpenAI,
+    tmp_path: Path,
+) -> None:
+    """One account has one place in a call: from inside it, b asks first; yes hands the
+    place to the bot, and b again ends its recording (the notes are still written)."""
+    team = await group_room(alice, "team", [bob])
+    await alice.workspaces.create("Minutes")
+    await alice.workspaces.create("Other")
+    app = calling_tui(daemon, alice, profiles, files)
+    async with app.run_test(size=SIZE) as pilot:
+        await room_on_screen(pilot, team)
+        async with bob_in_call(bob, team, tmp_path) as listener:
+            await pilot.press("j")
+            await until(pilot, lambda: bar_says(pilot, "Call in #team · 00:"), "in", CALL_S)
+            await pilot.press("b")
+            await until(pilot, lambda: isinstance(app.screen, WorkspacePicker), "which workspace")
+            await pilot.press("enter")  # the first: Minutes
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("y")
+            await until(pilot, lambda: bar_says(pilot, "Notes bot in the call"), "bot in", CALL_S)
+            await until(pilot, lambda: listener.session.recorders == {"alice"}, "recording")
+            await until(pilot, lambda: bar_says(pilot, "1 heard"), "bob recorded", CALL_S)
+            await pilot.press("b")
+            await until(
+                pilot,
+                lambda: any("Meeting notes written to Minutes/" in s for s in said(app)),
+                "notes written",
+            )
+            assert listener.session.participants == {"bob"}
+            assert not bar(pilot).display
+
+
+async def test_live_calls_follow_calls_starting_and_ending(
+    alice: CoopeClient, bob: CoopeClient, tmp_path: Path
+) -> None:
+    """What the room list's call marker is drawn from."""
+    team = await group_room(alice, "team", [bob])
+    seen: list[frozenset[int]] = []
+    work: list[asyncio.Task[None]] = []
+    calls = LiveCalls(
+        alice, lambda coro, group=None: work.append(asyncio.create_task(coro)), seen.append
+    )
+    calls.start()
+    try:
+        await asyncio.gather(*work)
+        assert calls.rooms == frozenset() and seen == []
+        async with bob_in_call(bob, team, tmp_path):
+            await assert_eventually(lambda: calls.rooms == {team.id}, CALL_S, "the call seen")
+        await assert_eventually(lambda: calls.rooms == frozenset(), CALL_S, "its end seen")
+        assert seen == [frozenset({team.id}), frozenset()]
+        assert str(call_mark()) == " ◉"
+    finally:
+        calls.stop()
+
+
+def test_the_audio_options_reach_the_app(tmp_path: Path, profiles: Profiles) -> None:
+    from coope.tui.__main__ import main, parse
+
+    wav = write_wav(tmp_path / "in.wav", tone(440, 0.1))
+    args = parse(["--input", str(wav), "--output", str(tmp_path / "out.wav"), "--device", "2"])
+    assert (args.input, args.output, args.device) == (wav, tmp_path / "out.wav", "2")
+    assert main(["--server", "http://127.0.0.1:1", "--input", str(tmp_path / "nope.wav")]) == 2
+
+
+async def test_rooms_with_a_call_going_on_are_marked(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles, tmp_path: Path
+) -> None:
+    team = await group_room(alice, "team", [bob])
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        rooms = main_screen(pilot).sidebar.query_one("#rooms", OptionList)
+        await until(pilot, lambda: shows(rooms, "#team"), "the room")
+        assert not shows(rooms, call_mark().plain)
+        async with bob_in_call(bob, team, tmp_path):
+            await until(pilot, lambda: shows(rooms, "#team" + call_mark().plain), "marked", CALL_S)
+        await until(pilot, lambda: not shows(rooms, call_mark().plain), "the mark gone", CALL_S)
