@@ -79,7 +79,8 @@ async def role(
 @app.command()
 @runtime.command
 async def disable(client: CoopeClient, json: bool, username: str) -> None:
-    """Disable an account: its sessions and tokens stop working at once."""
+    """Disable an account: every session and API token it has ends at once and for good
+    (`admin enable` revives none of them), and its open connections are closed."""
     user = await client.admin.disable(username)
     output.done(json, user, f"{user.username} is disabled")
 
@@ -87,6 +88,6 @@ async def disable(client: CoopeClient, json: bool, username: str) -> None:
 @app.command()
 @runtime.command
 async def enable(client: CoopeClient, json: bool, username: str) -> None:
-    """Enable a disabled account."""
+    """Enable a disabled account; it logs in again (its old sessions and tokens stay ended)."""
     user = await client.admin.enable(username)
     output.done(json, user, f"{user.username} is enabled")

@@ -16,3 +16,11 @@ PageArg = Annotated[
 ]
 UserArg = Annotated[str, typer.Argument(metavar="USER", help="A username (with or without @).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+ExistOkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exist-ok",
+        help="If the name is taken by one you can see, show that one and exit 0 (JSON:"
+        ' "created": false) instead of failing with exit 6.',
+    ),
+]

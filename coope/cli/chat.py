@@ -3,6 +3,9 @@
 Rooms are named `@alice` (your direct room with a friend), `#team` (a group room you are in, by
 name) or by their numeric id (the client resolves the names). Friends are added to a group room
 directly; anyone else is invited and joins with `coope chat accept`.
+
+A message is named by its room and its number in that room (`coope chat edit '#team' 7 ...`):
+the number `tail`, `history` and `search` show, and the one `history --after/--before` take.
 """
 
 from __future__ import annotations
@@ -26,18 +29,25 @@ app = typer.Typer(help="Chat: direct and group rooms.", no_args_is_help=True)
 room_app = typer.Typer(help="Create and manage group rooms.", no_args_is_help=True)
 app.add_typer(room_app, name="room")
 
-MessageIdArg = Annotated[int, typer.Argument(metavar="MESSAGE_ID", help="The #id shown by tail.")]
+MessageArg = Annotated[
+    int,
+    typer.Argument(
+        metavar="N", help="The message's number in the room, as tail, history and search show it."
+    ),
+]
 InviteArg = Annotated[
     str, typer.Argument(metavar="ROOM", help="The room's id, or #name, as `chat invites` shows.")
 ]
 
 
 def render_message(m: MessageOut, kind: str = "created") -> str:
+    """One line: time, the message's number in its room, author, text, reactions."""
     when = m.created_at.astimezone().strftime("%H:%M")
-    head = f"[dim]{when} #{m.id}[/dim] [bold]{output.escape(m.author)}[/bold]"
+    head = f"[dim]{when} {m.seq:>3}[/dim] [bold]{output.escape(m.author)}[/bold]"
     if m.deleted or kind == "deleted":
         return f"{head} [dim italic](deleted)[/dim italic]"
-    reply = f"[dim]↪ #{m.reply_to}[/dim] " if m.reply_to else ""
+    answered = m.reply_to_seq if m.reply_to_seq is not None else "?"
+    reply = f"[dim]↪ {answered}[/dim] " if m.reply_to else ""
     edited = " [dim](edited)[/dim]" if m.edited_at else ""
     reactions = "  ".join(f"{output.escape(e)} {len(who)}" for e, who in m.reactions.items())
     line = f"{head}: {reply}{output.escape(m.body)}{edited}"
@@ -53,15 +63,22 @@ async def send(
     text: Annotated[
         str | None, typer.Argument(help="The message; '-' or nothing reads stdin.")
     ] = None,
-    reply_to: Annotated[int | None, typer.Option(help="Answer this message id.")] = None,
+    reply_to: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Answer message N of the room (the number tail shows)."),
+    ] = None,
     client_id: Annotated[
         str | None, typer.Option(help="Your id for the message: a retry with it stores it once.")
     ] = None,
 ) -> None:
     """Send a message (to a friend with @user: their direct room is made with the first one)."""
     body = output.text_or_stdin(text)
-    message = await client.chat.send_to(room, body, client_id=client_id, reply_to=reply_to)
-    output.done(json, message, f"sent #{message.id}")
+    answered = None
+    if reply_to is not None:
+        target = await client.chat.resolve(room)
+        answered = (await client.chat.message_at(target.id, reply_to)).id
+    message = await client.chat.send_to(room, body, client_id=client_id, reply_to=answered)
+    output.done(json, message, f"sent message {message.seq} to {room.strip()}")
 
 
 @app.command()
@@ -134,8 +151,12 @@ async def history(
     client: CoopeClient,
     json: bool,
     room: RoomArg,
-    before: Annotated[int | None, typer.Option(help="Only messages before this seq.")] = None,
-    after: Annotated[int | None, typer.Option(help="Only messages after this seq.")] = None,
+    before: Annotated[
+        int | None, typer.Option(metavar="N", help="Only messages numbered below N.")
+    ] = None,
+    after: Annotated[
+        int | None, typer.Option(metavar="N", help="Only messages numbered above N.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 50,
 ) -> None:
     """Page through a room's history (does not mark anything read)."""
@@ -166,27 +187,38 @@ async def rooms(client: CoopeClient, json: bool) -> None:
     )
 
 
+async def _numbered(client: CoopeClient, room: str, number: int) -> MessageOut:
+    """Message `number` of the room a person names."""
+    target = await client.chat.resolve(room)
+    try:
+        return await client.chat.message_at(target.id, number)
+    except NotFound:
+        raise NotFound(f"{room_label(target)} has no message {number}") from None
+
+
 @app.command()
 @runtime.command
 async def edit(
     client: CoopeClient,
     json: bool,
-    message_id: MessageIdArg,
+    room: RoomArg,
+    number: MessageArg,
     text: Annotated[
         str | None, typer.Argument(help="The new text; '-' or nothing reads stdin.")
     ] = None,
 ) -> None:
     """Edit one of your messages."""
-    message = await client.chat.edit(message_id, output.text_or_stdin(text))
-    output.done(json, message, f"#{message.id} edited")
+    body = output.text_or_stdin(text)
+    message = await client.chat.edit((await _numbered(client, room, number)).id, body)
+    output.done(json, message, f"message {message.seq} edited")
 
 
 @app.command()
 @runtime.command
-async def delete(client: CoopeClient, json: bool, message_id: MessageIdArg) -> None:
+async def delete(client: CoopeClient, json: bool, room: RoomArg, number: MessageArg) -> None:
     """Delete one of your messages (others see that something was deleted)."""
-    message = await client.chat.delete(message_id)
-    output.done(json, message, f"#{message.id} deleted")
+    message = await client.chat.delete((await _numbered(client, room, number)).id)
+    output.done(json, message, f"message {message.seq} deleted")
 
 
 @app.command()
@@ -194,13 +226,16 @@ async def delete(client: CoopeClient, json: bool, message_id: MessageIdArg) -> N
 async def react(
     client: CoopeClient,
     json: bool,
-    message_id: MessageIdArg,
+    room: RoomArg,
+    number: MessageArg,
     emoji: Annotated[str, typer.Argument(help="An emoji such as 👍, or a short code.")],
     remove: Annotated[bool, typer.Option("--remove", help="Take the reaction back.")] = False,
 ) -> None:
     """React to a message."""
-    message = await client.chat.react(message_id, emoji, remove=remove)
-    output.done(json, message, f"{'removed' if remove else 'added'} {emoji} on #{message.id}")
+    target = await _numbered(client, room, number)
+    message = await client.chat.react(target.id, emoji, remove=remove)
+    what = "removed" if remove else "added"
+    output.done(json, message, f"{what} {emoji} on message {message.seq}")
 
 
 @app.command()
@@ -220,8 +255,10 @@ async def search(
     elif not found:
         output.info("nothing found")
     else:
+        labels = {r.id: room_label(r) for r in await client.chat.rooms()}
         for m in found:
-            output.info(f"[dim]room {m.room_id}[/dim] " + render_message(m))
+            label = labels.get(m.room_id, f"room {m.room_id}")
+            output.info(f"[dim]{output.escape(label)}[/dim] " + render_message(m))
 
 
 def _show_room(room: RoomOut, json: bool, what: str) -> None:
@@ -241,10 +278,24 @@ async def room_create(
         list[str] | None,
         typer.Option("--member", "-m", help="Add this friend, or invite anyone else (repeatable)."),
     ] = None,
+    exist_ok: Annotated[
+        bool,
+        typer.Option(
+            "--exist-ok",
+            help='If you are in a room with this name, show it and exit 0 (JSON: "created":'
+            " false; no one is added) instead of failing with exit 6.",
+        ),
+    ] = False,
 ) -> None:
-    """Create a group room; you administer it."""
-    room = await client.chat.create_room(name, [m.lstrip("@") for m in member or []])
-    _show_room(room, json, f"created with {_members(len(room.members))}")
+    """Create a group room; you administer it.
+
+    Group room names are unique on the daemon, whatever the case (#Team and #team are one
+    name), so #name always means one room. A taken name is refused (exit 6)."""
+    room = await client.chat.create_room(
+        name, [m.lstrip("@") for m in member or []], exist_ok=exist_ok
+    )
+    what = f"created with {_members(len(room.members))}" if room.created else "exists already"
+    _show_room(room, json, what)
 
 
 @room_app.command("add")

@@ -47,8 +47,20 @@ async def new(
             "--from", metavar="FILE.md", help="Start from this Markdown file ('-': stdin)."
         ),
     ] = None,
+    exist_ok: Annotated[
+        bool,
+        typer.Option(
+            "--exist-ok",
+            help="If a page with this title is already there, show it and exit 0 (JSON:"
+            ' "created": false; --icon and --from are not applied) instead of failing with'
+            " exit 6.",
+        ),
+    ] = False,
 ) -> None:
-    """Create a page (at the top of the workspace or under another page)."""
+    """Create a page (at the top of the workspace or under another page).
+
+    Titles are unique among the pages under one parent, whatever the case: a taken title is
+    refused (exit 6)."""
     markdown = output.read_text(from_file) if from_file is not None else None
     workspace = await client.workspaces.resolve(ws)
     page = await client.pages.create(
@@ -57,8 +69,9 @@ async def new(
         parent_id=await _parent_id(client, parent, workspace),
         icon=icon,
         markdown=markdown,
+        exist_ok=exist_ok,
     )
-    show_page(page, json, f"created in {workspace.name}")
+    show_page(page, json, f"{'created' if page.created else 'exists already'} in {workspace.name}")
 
 
 @app.command("list")
@@ -233,9 +246,13 @@ async def archive(client: CoopeClient, json: bool, page: PageArg) -> None:
 @app.command()
 @runtime.command
 async def restore(client: CoopeClient, json: bool, page: PageArg) -> None:
-    """Bring a page (and what was archived with it) back from the trash."""
+    """Bring a page (and what was archived with it) back from the trash.
+
+    If a page where it returns has taken its title meanwhile, it comes back as "Title (2)"."""
     target = await client.pages.resolve(page, trash=True)
-    show_page(await client.pages.restore(target.id), json, "restored")
+    restored = await client.pages.restore(target.id)
+    renamed = f" as {restored.title!r} ({target.title!r} is taken there)"
+    show_page(restored, json, "restored" + (renamed if restored.title != target.title else ""))
 
 
 @app.command()

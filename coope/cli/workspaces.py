@@ -1,6 +1,8 @@
 """coope ws ...: workspaces, their members and invite links.
 
-A workspace is named by its id or by its name (case-insensitive, among your workspaces).
+A workspace is named by its id or by its name (among your workspaces). Names are unique on the
+daemon, compared without case after Unicode normalisation: no two workspaces are "Team" and
+"team", so a name always means one workspace.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.args import UserArg, WsArg, YesOpt
+from coope.cli.args import ExistOkOpt, UserArg, WsArg, YesOpt
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
     from coope.core.workspace_schemas import InviteOut, MemberOut, WorkspaceOut
 
-app = typer.Typer(help="Workspaces: members, roles and invite links.", no_args_is_help=True)
+app = typer.Typer(
+    help="Workspaces: members, roles and invite links.\n\nA workspace's name is unique on the"
+    ' daemon, whatever the case ("Team" and "team" are one name): a taken name is refused'
+    " (exit 6).",
+    no_args_is_help=True,
+)
 
 MemberRole = Literal["editor", "viewer"]
 
@@ -43,9 +50,11 @@ async def create(
     client: CoopeClient,
     json: bool,
     name: Annotated[str, typer.Argument(help="The workspace's name.")],
+    exist_ok: ExistOkOpt = False,
 ) -> None:
-    """Create a workspace; you own it."""
-    _show_workspace(await client.workspaces.create(name), json, "created")
+    """Create a workspace; you own it. Its name must be free on the daemon (any case)."""
+    made = await client.workspaces.create(name, exist_ok=exist_ok)
+    _show_workspace(made, json, "created" if made.created else "exists already")
 
 
 @app.command("list")
@@ -76,7 +85,7 @@ async def rename(
     ws: WsArg,
     name: Annotated[str, typer.Argument(help="The new name.")],
 ) -> None:
-    """Rename a workspace (its owner only)."""
+    """Rename a workspace (its owner only; the new name must be free on the daemon)."""
     target = await client.workspaces.resolve(ws)
     _show_workspace(await client.workspaces.rename(target.id, name), json, "renamed")
 

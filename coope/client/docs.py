@@ -25,6 +25,7 @@ from coope.core.workspace_schemas import (
     MemberOut,
     MembersOut,
     MoveIn,
+    PageCreatedOut,
     PageHitOut,
     PageIdsOut,
     PageIn,
@@ -33,6 +34,8 @@ from coope.core.workspace_schemas import (
     PageSearchOut,
     TitleIn,
     UpdateOut,
+    WorkspaceCreatedOut,
+    WorkspaceCreateIn,
     WorkspaceIn,
     WorkspaceListOut,
     WorkspaceOut,
@@ -45,9 +48,13 @@ class WorkspacesApi:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    async def create(self, name: str) -> WorkspaceOut:
-        out: WorkspaceOut = await self._t.call(
-            "POST", "/api/v1/workspaces", WorkspaceOut, body=WorkspaceIn.model_construct(name=name)
+    async def create(self, name: str, *, exist_ok: bool = False) -> WorkspaceCreatedOut:
+        """Create a workspace you own. Names are unique on the daemon (`coope.core.names`): a
+        taken one raises `Conflict`, unless `exist_ok` and you can see the workspace that has it:
+        then that one comes back with `created` False."""
+        body = WorkspaceCreateIn.model_construct(name=name, exist_ok=exist_ok)
+        out: WorkspaceCreatedOut = await self._t.call(
+            "POST", "/api/v1/workspaces", WorkspaceCreatedOut, body=body
         )
         return out
 
@@ -187,12 +194,23 @@ class PagesApi:
         parent_id: int | None = None,
         icon: str = "",
         markdown: str | None = None,
-    ) -> PageOut:
+        exist_ok: bool = False,
+        number_if_taken: bool = False,
+    ) -> PageCreatedOut:
+        """Create a page. Titles are unique among siblings (`coope.core.names`): a taken one
+        raises `Conflict`, unless `exist_ok`: then the sibling comes back as it is, with
+        `created` False; or unless `number_if_taken`: then the new page is "Title (2)" (the
+        first free number: see its `title`)."""
         body = PageIn.model_construct(
-            title=title, parent_id=parent_id, icon=icon, markdown=markdown
+            title=title,
+            parent_id=parent_id,
+            icon=icon,
+            markdown=markdown,
+            exist_ok=exist_ok,
+            number_if_taken=number_if_taken,
         )
-        out: PageOut = await self._t.call(
-            "POST", f"/api/v1/workspaces/{workspace_id}/pages", PageOut, body=body
+        out: PageCreatedOut = await self._t.call(
+            "POST", f"/api/v1/workspaces/{workspace_id}/pages", PageCreatedOut, body=body
         )
         return out
 

@@ -1,6 +1,8 @@
 """The names people give workspaces and pages, resolved to the rows they mean.
 
-A workspace is named by its id (`3`, `#3`) or by its name (case-insensitive, among yours).
+A workspace is named by its id (`3`, `#3`) or by its name (among yours; names are compared as
+`coope.core.names` says: without case, after Unicode normalisation, the way the daemon keeps them
+unique).
 A page is named by its id, or by a title path `WS/Parent/Child` in which the workspace (its name
 or id) and any leading parents may be left out while that stays unambiguous: `Parent/Child`,
 or a bare title. A bare number is an id first and a name second (a page may be called `2024`);
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from coope.core.errors import CoopeError, InvalidInput, NotFound
 from coope.core.models import RoomKind
+from coope.core.names import name_key
 from coope.core.rules import INT64_MAX
 
 if TYPE_CHECKING:
@@ -124,8 +127,8 @@ async def resolve_workspace(workspaces: WorkspacesApi, target: str) -> Workspace
         except NotFound:
             if as_id.only_id:
                 raise
-    wanted = target.casefold()
-    matches = [w for w in await workspaces.list() if w.name.casefold() == wanted]
+    wanted = name_key(target)
+    matches = [w for w in await workspaces.list() if name_key(w.name) == wanted]
     if not matches:
         if as_id is not None:
             raise NotFound(f"no workspace {target}")
@@ -170,8 +173,8 @@ async def resolve_page(
     wanted = target.strip("/")
     among = [within] if within is not None else await workspaces.list()
     entries = await page_entries(pages, among, trash=trash)
-    folded = wanted.casefold()
-    matches = [e for e in entries if folded in {n.casefold() for n in e.names()}]
+    folded = name_key(wanted)
+    matches = [e for e in entries if folded in {name_key(n) for n in e.names()}]
     if len(matches) > 1:
         exact = [e for e in matches if wanted in e.names()]
         matches = exact if len(exact) == 1 else matches

@@ -1,7 +1,8 @@
 """Client areas for friends, presence and chat, and the names people give rooms.
 
 A room is named `@alice` (your direct room with a friend), `#team` (a group room you are in,
-by name, any case) or by its id (`12` or `#12`); an invitation by its room's id or `#name`.
+by name: any case, compared as `coope.core.names` says) or by its id (`12` or `#12`); an
+invitation by its room's id or `#name`.
 Every front end resolves names here, so they mean the same everywhere.
 """
 
@@ -14,6 +15,8 @@ from coope.client.transport import Transport
 from coope.client.transport import segment as _seg
 from coope.core.errors import InvalidInput, NotFound
 from coope.core.models import RoomKind
+from coope.core.names import name_key
+from coope.core.rules import INT64_MAX
 from coope.core.schemas import UsernameIn
 from coope.core.social_schemas import (
     FriendListOut,
@@ -27,6 +30,7 @@ from coope.core.social_schemas import (
     PresenceOut,
     ReadIn,
     ReadOut,
+    RoomCreatedOut,
     RoomCreateIn,
     RoomInviteOut,
     RoomInvitesOut,
@@ -151,11 +155,12 @@ class ChatApi:
         as_id = IdName.of(target)
         if as_id is not None:
             return await self.room(_room_id(as_id))
-        name = target[1:].strip().lower() if target.startswith("#") else ""
+        name = target[1:].strip() if target.startswith("#") else ""
         if not name:
             raise InvalidInput(f"name a room as @user, #room or its id, not {target!r}")
         rooms = await self.rooms()
-        matches = [r for r in rooms if r.kind is RoomKind.GROUP and r.name.lower() == name]
+        key = name_key(name)
+        matches = [r for r in rooms if r.kind is RoomKind.GROUP and name_key(r.name) == key]
         if not matches:
             raise NotFound(f"you are in no room called #{name}")
         return _only(matches, f"#{name}", [r.id for r in matches])
@@ -169,14 +174,14 @@ class ChatApi:
         """
         target = target.strip()
         as_id = IdName.of(target)
-        name = target.removeprefix("#").strip().lower()
+        name = target.removeprefix("#").strip()
         if as_id is None and not name:
             raise InvalidInput(f"name a room as #room or its id, not {target!r}")
         incoming = (await self.invites()).incoming
         if as_id is not None:
             matches = [i for i in incoming if i.room_id == as_id.value]
         else:
-            matches = [i for i in incoming if i.room_name.lower() == name]
+            matches = [i for i in incoming if name_key(i.room_name) == name_key(name)]
         if not matches:
             raise NotFound(f"you have no invitation to {target}")
         return _only(matches, target, [i.room_id for i in matches])
@@ -185,10 +190,17 @@ class ChatApi:
         out: RoomOut = await self._t.call("GET", f"/api/v1/direct/{_seg(username)}", RoomOut)
         return out
 
-    async def create_room(self, name: str, members: list[str] | None = None) -> RoomOut:
-        """Your friends among `members` join at once; anyone else is invited."""
-        body = RoomCreateIn.model_construct(name=name, members=members or [])
-        out: RoomOut = await self._t.call("POST", "/api/v1/rooms", RoomOut, body=body)
+    async def create_room(
+        self, name: str, members: list[str] | None = None, *, exist_ok: bool = False
+    ) -> RoomCreatedOut:
+        """Your friends among `members` join at once; anyone else is invited.
+
+        Group room names are unique on the daemon (`coope.core.names`): a taken one raises
+        `Conflict`, unless `exist_ok` and you are in the room that has it: then that room comes
+        back as it is (no one added), with `created` False.
+        """
+        body = RoomCreateIn.model_construct(name=name, members=members or [], exist_ok=exist_ok)
+        out: RoomCreatedOut = await self._t.call("POST", "/api/v1/rooms", RoomCreatedOut, body=body)
         return out
 
     async def rename_room(self, room_id: int, name: str) -> RoomOut:
@@ -283,6 +295,17 @@ class ChatApi:
             params={"before": before, "after": after, "limit": limit},
         )
         return out
+
+    async def message_at(self, room_id: int, seq: int) -> MessageOut:
+        """The message whose number in the room (`seq`, what `history` pages by) is `seq`.
+
+        Raises `NotFound` when the room has no message of that number.
+        """
+        if 1 <= seq <= INT64_MAX:
+            page = await self.history(room_id, after=seq - 1, limit=1)
+            if page.messages and page.messages[0].seq == seq:
+                return page.messages[0]
+        raise NotFound(f"no message {seq} in this room")
 
     async def changes(self, room_id: int, after: int, limit: int = 500) -> MessagePageOut:
         out: MessagePageOut = await self._t.call(

@@ -31,6 +31,8 @@ class User:
     created_at: float
     external_id: str | None = None
     email: str | None = None
+    # When it was last disabled: identity-provider tokens issued before stay refused.
+    credentials_ended_at: float | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -148,6 +150,7 @@ class Message:
     edited_at: float | None
     deleted: bool
     reactions: dict[str, list[str]]
+    reply_to_seq: int | None = None  # the `seq` of the message answered, if any
 
 
 class WorkspaceRole(StrEnum):

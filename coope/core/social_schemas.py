@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from coope.core.models import (
     Message,
@@ -87,8 +87,16 @@ class StatusIn(Schema):
 
 
 class RoomCreateIn(Schema):
+    """Group room names are unique on the daemon, compared without case after Unicode
+    normalisation."""
+
     name: SingleLine = Field(min_length=1, max_length=ROOM_NAME_MAX)
     members: list[SingleLine] = Field(default_factory=list, max_length=200)
+    exist_ok: StrictBool = Field(
+        default=False,
+        description="If the name is taken by a room you are in, answer that room as it is (200,"
+        " `created: false`; `members` are not added) instead of 409",
+    )
 
 
 class RoomRenameIn(Schema):
@@ -134,6 +142,10 @@ class RoomOut(Schema):
             last_read_seq=summary.last_read_seq,
             invited=list(invited),
         )
+
+
+class RoomCreatedOut(RoomOut):
+    created: bool = Field(description="False when `exist_ok` found it already there")
 
 
 class RoomListOut(Schema):
@@ -196,6 +208,9 @@ class MessageOut(Schema):
     edited_at: datetime | None
     deleted: bool
     reactions: dict[str, list[str]] = Field(description="emoji -> usernames")
+    reply_to_seq: int | None = Field(
+        default=None, description="The `seq` of the message answered: its number in the room"
+    )
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -212,6 +227,7 @@ class MessageOut(Schema):
             edited_at=to_datetime(m.edited_at),
             deleted=m.deleted,
             reactions=m.reactions,
+            reply_to_seq=m.reply_to_seq,
         )
 
 

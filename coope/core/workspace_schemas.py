@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from coope.core.models import Invite, Page, Workspace, WorkspaceMember, WorkspaceRole
 from coope.core.schemas import Id, Schema, SingleLine, to_datetime
@@ -14,8 +14,21 @@ NAME_MAX = 80
 MARKDOWN_MAX = 512 * 1024
 
 
+EXIST_OK = (
+    "If the name is taken by one you can see, answer that one (200, `created: false`) instead"
+    " of 409"
+)
+CREATED = "False when `exist_ok` found it already there"
+
+
 class WorkspaceIn(Schema):
     name: SingleLine = Field(min_length=1, max_length=NAME_MAX)
+
+
+class WorkspaceCreateIn(WorkspaceIn):
+    """Names are unique on the daemon, compared without case after Unicode normalisation."""
+
+    exist_ok: StrictBool = Field(default=False, description=EXIST_OK)
 
 
 class WorkspaceOut(Schema):
@@ -32,6 +45,10 @@ class WorkspaceOut(Schema):
             role=role,
             created_at=to_datetime(workspace.created_at),
         )
+
+
+class WorkspaceCreatedOut(WorkspaceOut):
+    created: bool = Field(description=CREATED)
 
 
 class WorkspaceListOut(Schema):
@@ -117,10 +134,23 @@ class JoinOut(Schema):
 
 
 class PageIn(Schema):
+    """Titles are unique among the pages under one parent (or at the top of the workspace),
+    compared without case after Unicode normalisation."""
+
     title: SingleLine = Field(min_length=1, max_length=NAME_MAX)
     parent_id: Id | None = None
     icon: SingleLine = Field(default="", max_length=16)
     markdown: str | None = Field(default=None, max_length=MARKDOWN_MAX)
+    exist_ok: StrictBool = Field(
+        default=False,
+        description="If a sibling has the title, answer it as it is (200, `created: false`;"
+        " `icon` and `markdown` are not applied) instead of 409",
+    )
+    number_if_taken: StrictBool = Field(
+        default=False,
+        description='If a sibling has the title, name this page "Title (2)" (the first free'
+        " number) instead of 409. Not with `exist_ok`",
+    )
 
 
 class PageOut(Schema):
@@ -149,6 +179,10 @@ class PageOut(Schema):
             created_at=to_datetime(page.created_at),
             updated_at=to_datetime(page.updated_at),
         )
+
+
+class PageCreatedOut(PageOut):
+    created: bool = Field(description=CREATED)
 
 
 class PageListOut(Schema):

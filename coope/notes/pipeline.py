@@ -87,6 +87,11 @@ async def write_notes(
     parent_id: int | None = None,
 ) -> PageOut:
     """Create the notes page (`notes_markdown`) in the workspace, under `parent_id` if given."""
+    # Two meetings noted in the same minute: the second becomes "Title (2)", not an error.
     return await client.pages.create(
-        workspace_id, title, parent_id=parent_id, markdown=notes_markdown(summary, segments)
+        workspace_id,
+        title,
+        parent_id=parent_id,
+        markdown=notes_markdown(summary, segments),
+        number_if_taken=True,
     )

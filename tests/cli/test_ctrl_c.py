@@ -18,27 +18,31 @@ _people = itertools.count()
 
 
 @pytest.fixture
-def writer(make_cli: Callable[[], Cli]) -> Cli:
-    """One person with a page and a room, each with something in it to follow."""
+def writer(make_cli: Callable[[], Cli]) -> tuple[Cli, int]:
+    """One person with a page and a room, each with something in it to follow; the number that
+    sets their names apart (workspace and room names are unique on the daemon the module shares)."""
     cli = make_cli()
-    cli.signup(f"follower{next(_people)}")
-    cli.json("ws", "create", "Live")
-    cli.json("doc", "new", "Live", "Notes")
-    cli.json("doc", "append", "Live/Notes", "first words")
-    cli.json("chat", "room", "create", "desk")
-    cli.json("chat", "send", "#desk", "first message")
-    return cli
+    n = next(_people)
+    cli.signup(f"follower{n}")
+    cli.json("ws", "create", f"Live{n}")
+    cli.json("doc", "new", f"Live{n}", "Notes")
+    cli.json("doc", "append", f"Live{n}/Notes", "first words")
+    cli.json("chat", "room", "create", f"desk{n}")
+    cli.json("chat", "send", f"#desk{n}", "first message")
+    return cli, n
 
 
 @pytest.mark.parametrize(
     "command",
-    [("doc", "watch", "Live/Notes"), ("chat", "tail", "#desk", "--follow")],
+    [("doc", "watch", "Live{n}/Notes"), ("chat", "tail", "#desk{n}", "--follow")],
     ids=["doc watch", "chat tail --follow"],
 )
 def test_a_background_job_still_stops_on_ctrl_c(
-    writer: Cli, tmp_path: Path, command: tuple[str, ...]
+    writer: tuple[Cli, int], tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    live = CoopeProcess(writer, tmp_path, "live", *command, launcher=AS_BACKGROUND_JOB)
+    cli, n = writer
+    args = [a.format(n=n) for a in command]
+    live = CoopeProcess(cli, tmp_path, "live", *args, launcher=AS_BACKGROUND_JOB)
     try:
         # Its first line says it is following; it then runs until stopped.
         eventually(lambda: bool(live.lines()), what=f"{live.stderr()} the first line")

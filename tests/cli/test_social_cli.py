@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -69,9 +70,13 @@ def test_direct_chat_send_tail_edit_react_search(people: People) -> None:
     sent = ann.json("chat", "send", f"@{_name(ben)}", "hello [ben] :wave:")
     assert sent["body"] == "hello [ben] :wave:"
     reply = ben.json(
-        "chat", "send", f"@{_name(ann)}", "-", "--reply-to", str(sent["id"]), input="from stdin\n"
+        "chat", "send", f"@{_name(ann)}", "-", "--reply-to", str(sent["seq"]), input="from stdin\n"
     )
-    assert (reply["body"], reply["reply_to"]) == ("from stdin", sent["id"])
+    assert (reply["body"], reply["reply_to"], reply["reply_to_seq"]) == (
+        "from stdin",
+        sent["id"],
+        sent["seq"],
+    )
 
     rooms = ann.json("chat", "rooms")
     assert [(r["kind"], r["name"], r["unread"]) for r in rooms] == [("dm", _name(ben), 1)]
@@ -81,14 +86,22 @@ def test_direct_chat_send_tail_edit_react_search(people: People) -> None:
 
     human = ann("chat", "tail", f"@{_name(ben)}")
     assert "hello [ben] :wave:" in human.stdout  # markup and emoji codes shown as typed
+    # Each message shows its number in the room (what edit, react and --after take), and a reply
+    # the number of the message it answers.
+    lines = human.stdout.splitlines()
+    assert re.search(rf"\d\d:\d\d +{sent['seq']} {_name(ann)}: hello", lines[0]), lines
+    assert re.search(rf" +{reply['seq']} {_name(ben)}: ↪ {sent['seq']} from stdin", lines[1])
+    assert "#" not in human.stdout
 
-    ann.json("chat", "edit", str(sent["id"]), "hello again")
-    ben.json("chat", "react", str(sent["id"]), "👍")
-    assert_fails(ben("chat", "edit", str(sent["id"]), "mine now"), 4, "your own messages")
+    to_ben, to_ann = f"@{_name(ben)}", f"@{_name(ann)}"
+    ann.json("chat", "edit", to_ben, str(sent["seq"]), "hello again")
+    ben.json("chat", "react", to_ann, str(sent["seq"]), "👍")
+    assert_fails(ben("chat", "edit", to_ann, str(sent["seq"]), "mine now"), 4, "your own messages")
+    assert_fails(ben("chat", "react", to_ann, "999", "👍"), 5, f"{to_ann} has no message 999")
     found = ben.json("chat", "search", "again")
     assert [(m["id"], m["reactions"]) for m in found] == [(sent["id"], {"👍": [_name(ben)]})]
     assert cat.json("chat", "search", "again") == []
-    ann.json("chat", "delete", str(sent["id"]))
+    ann.json("chat", "delete", to_ben, str(sent["seq"]))
     assert ben.json("chat", "search", "again") == []
     assert_fails(cat("chat", "send", f"@{_name(ann)}", "hi"), 4, "friends")
     assert_fails(ann("chat", "tail", f"@{_name(cat)}"), 5, "no direct room")
@@ -179,7 +192,7 @@ def test_tail_follow_prints_live_messages(people: People) -> None:
         sent = ann.json("chat", "send", f"@{_name(ben)}", "live one")
         live = json.loads(proc.stdout.readline())
         assert (live["change"], live["message"]["id"]) == ("created", sent["id"])
-        ann.json("chat", "edit", str(sent["id"]), "live one, edited")
+        ann.json("chat", "edit", f"@{_name(ben)}", str(sent["seq"]), "live one, edited")
         edited = json.loads(proc.stdout.readline())
         assert (edited["change"], edited["message"]["body"]) == ("updated", "live one, edited")
         proc.send_signal(signal.SIGINT)

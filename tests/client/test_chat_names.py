@@ -9,7 +9,7 @@ import pytest
 
 from coope.client import CoopeClient
 from coope.client.names import room_label
-from coope.core.errors import CoopeError, InvalidInput, NotFound
+from coope.core.errors import Conflict, CoopeError, InvalidInput, NotFound
 from tests.daemon.social_helpers import befriend, group_room
 from tests.helpers import RunningDaemon
 
@@ -61,25 +61,25 @@ async def test_hash_name_is_a_group_room_of_yours_in_any_case_and_ids_work_too(
         await carol.chat.send_to("#team", "let me in")
 
 
-async def test_a_name_several_rooms_share_is_refused_with_their_ids(
-    alice: CoopeClient, people: People
-) -> None:
-    bob, _ = people
+async def test_a_room_name_means_one_room_for_everyone(alice: CoopeClient, people: People) -> None:
+    bob, carol = people
     first = await group_room(alice, "plans", [bob])
-    second = await group_room(alice, "Plans", [])
-
-    with pytest.raises(InvalidInput, match=f"#plans could be rooms {first.id}, {second.id}"):
-        await alice.chat.resolve("#plans")
-    assert (await alice.chat.resolve(f"#{second.id}")).id == second.id
-    # bob is in one of them only: for him the name is not ambiguous.
-    assert (await bob.chat.resolve("#PLANS")).id == first.id
+    # Group room names are unique on the daemon (any case), so no name can fit two rooms.
+    with pytest.raises(Conflict, match="already a room called #Plans"):
+        await group_room(alice, "Plans", [])
+    with pytest.raises(Conflict):
+        await carol.chat.create_room("PLANS")
+    for client in (alice, bob):
+        assert (await client.chat.resolve("#PLANS")).id == first.id
+    with pytest.raises(NotFound, match="no room called #plans"):
+        await carol.chat.resolve("#plans")  # it exists, but not for her
 
 
 async def test_invitations_by_name_or_id(alice: CoopeClient, people: People) -> None:
     bob, carol = people
     # carol is nobody's friend: she is invited rather than added.
     later = await alice.chat.create_room("Later", ["carol"])
-    again = await alice.chat.create_room("later", ["carol"])
+    again = await alice.chat.create_room("again", ["carol"])
     other = await alice.chat.create_room("other", ["carol"])
     assert later.invited == ["carol"]
 
@@ -87,8 +87,7 @@ async def test_invitations_by_name_or_id(alice: CoopeClient, people: People) -> 
     assert (await carol.chat.resolve_invite(" OTHER ")).room_id == other.id
     assert (await carol.chat.resolve_invite(str(later.id))).room_name == "Later"
     assert (await carol.chat.resolve_invite(f"#{again.id}")).room_id == again.id
-    with pytest.raises(InvalidInput, match=f"could be rooms {later.id}, {again.id}"):
-        await carol.chat.resolve_invite("#later")
+    assert (await carol.chat.resolve_invite("#later")).room_id == later.id
 
     await carol.chat.accept_invite(other.id)
     with pytest.raises(NotFound, match="no invitation to #other"):

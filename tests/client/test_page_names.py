@@ -11,7 +11,7 @@ import pytest
 
 from coope.client import CoopeClient
 from coope.client.names import PageEntry, page_paths
-from coope.core.errors import InvalidInput, NotFound
+from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.workspace_schemas import PageOut, WorkspaceOut
 from tests.helpers import RunningDaemon
 
@@ -48,22 +48,24 @@ async def team(alice: CoopeClient) -> Team:
 
 async def test_workspace_by_id_or_name_among_ones_own(alice: CoopeClient, bob: CoopeClient) -> None:
     mine = await alice.workspaces.create("Team")
-    theirs = await bob.workspaces.create("Team")
+    theirs = await bob.workspaces.create("Crew")
     for name in (str(mine.id), f"#{mine.id}", "Team", "team", "  TEAM  "):
         assert (await alice.workspaces.resolve(name)).id == mine.id, name
-    assert (await bob.workspaces.resolve("team")).id == theirs.id
+    assert (await bob.workspaces.resolve("crew")).id == theirs.id
+    with pytest.raises(NotFound, match="you are in no workspace called 'team'"):
+        await bob.workspaces.resolve("team")  # it exists, but not for him
     with pytest.raises(NotFound, match=f"no workspace {theirs.id}"):
         await alice.workspaces.resolve(str(theirs.id))
     with pytest.raises(NotFound, match="you are in no workspace called 'Nowhere'"):
         await alice.workspaces.resolve("Nowhere")
 
 
-async def test_workspace_names_that_fit_several_ask_for_the_id(alice: CoopeClient) -> None:
+async def test_a_workspace_name_fits_one_workspace(alice: CoopeClient, bob: CoopeClient) -> None:
     one = await alice.workspaces.create("Twin")
-    two = await alice.workspaces.create("twin")
-    with pytest.raises(InvalidInput, match=f"could be workspaces {one.id}, {two.id}: use the id"):
-        await alice.workspaces.resolve("TWIN")
-    assert (await alice.workspaces.resolve(str(two.id))).id == two.id
+    for client, name in ((alice, "twin"), (bob, "TWIN"), (bob, "Twin")):
+        with pytest.raises(Conflict, match="already a workspace called"):
+            await client.workspaces.create(name)
+    assert (await alice.workspaces.resolve("TWIN")).id == one.id
 
 
 async def test_workspace_numbers_are_ids_first_then_names(
@@ -247,16 +249,20 @@ async def test_trash_is_searched_only_when_asked(alice: CoopeClient, team: Team)
 
 
 async def test_case_settles_ties_and_long_lists_are_cut(alice: CoopeClient, team: Team) -> None:
-    lower = await alice.pages.create(team.ws.id, "notes")
+    # Siblings never share a title (any case), but pages under different parents may.
+    with pytest.raises(Conflict):
+        await alice.pages.create(team.ws.id, "notes")
+    lower = await alice.pages.create(team.ws.id, "notes", parent_id=team.plans.id)
     assert (await alice.pages.resolve("notes")).id == lower.id
     assert (await alice.pages.resolve("Notes")).id == team.notes.id
     with pytest.raises(InvalidInput, match="'NOTES' could be pages"):
         await alice.pages.resolve("NOTES")
-    same = [await alice.pages.create(team.ws.id, "Same") for _ in range(12)]
+    parents = [await alice.pages.create(team.ws.id, f"P{i:02}") for i in range(12)]
+    same = [await alice.pages.create(team.ws.id, "Same", parent_id=p.id) for p in parents]
     with pytest.raises(InvalidInput) as found:
         await alice.pages.resolve("Same")
     message = found.value.message
-    assert all(f"{p.id} (Team/Same)" in message for p in same[:10])
+    assert all(f"{p.id} (Team/P{i:02}/Same)" in message for i, p in enumerate(same[:10]))
     assert str(same[10].id) not in message and "and 2 more: use the id or a path" in message
 
 

@@ -67,7 +67,15 @@ async def test_disabling_cuts_sessions_and_tokens_at_once(
                 await client.auth.whoami()
     user = await admin.admin.enable("alice")
     assert not user.disabled
-    assert (await alice.auth.whoami()).user.username == "alice"
+    # Enabling revives nothing: the old session and token stay ended; a new login works.
+    async with daemon.client(token) as bot:
+        for client in (alice, bot):
+            with pytest.raises(Unauthenticated, match="session has ended|revoked"):
+                await client.auth.whoami()
+    async with daemon.client() as again:
+        await again.auth.login("alice", PASSWORD)
+        assert (await again.auth.whoami()).user.username == "alice"
+        assert await again.tokens.list() == [], "the bot's token is revoked, not listed"
 
 
 async def test_the_last_admin_cannot_be_removed(admin: CoopeClient, alice: CoopeClient) -> None:

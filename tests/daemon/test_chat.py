@@ -817,3 +817,23 @@ async def test_concurrent_senders_are_seen_in_one_order_by_everyone(
     assert sorted(m.body for m in history) == sorted(
         f"{who}{i}" for who in "abc" for i in range(per_sender)
     )
+
+
+async def test_a_message_is_found_by_its_number_in_the_room_and_replies_carry_it(
+    alice: CoopeClient, team: RoomOut
+) -> None:
+    first = await alice.chat.send(team.id, "first")
+    await alice.chat.edit(first.id, "first, edited")  # a change takes a number too
+    second = await alice.chat.send(team.id, "second", reply_to=first.id)
+    assert (second.reply_to, second.reply_to_seq) == (first.id, first.seq)
+    assert second.seq > first.seq + 1, "numbers have gaps where changes took one"
+    assert (await alice.chat.message_at(team.id, second.seq)).id == second.id
+    assert (await alice.chat.message_at(team.id, first.seq)).body == "first, edited"
+    page = await alice.chat.history(team.id)
+    assert [(m.seq, m.reply_to_seq) for m in page.messages] == [
+        (first.seq, None),
+        (second.seq, first.seq),
+    ]
+    for missing in (first.seq + 1, 0, -1, 10**30):
+        with pytest.raises(NotFound, match=f"no message {missing}"):
+            await alice.chat.message_at(team.id, missing)

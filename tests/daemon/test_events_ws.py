@@ -116,6 +116,26 @@ async def test_disabling_a_user_closes_every_socket(
             assert stream.close_code == 4401
 
 
+async def test_enabling_again_does_not_revive_the_closed_sockets_credentials(
+    daemon: RunningDaemon, admin: CoopeClient, alice: CoopeClient
+) -> None:
+    token = (await alice.tokens.create("bot")).token
+    async with daemon.client(token) as bot, alice.events() as a, bot.events() as b:
+        await admin.admin.disable("alice")
+        for stream in (a, b):
+            with pytest.raises(Unauthenticated, match="disabled"):
+                async for _ in stream:
+                    pass
+            assert stream.close_code == 4401
+    await admin.admin.enable("alice")
+    async with daemon.client(token) as bot:
+        for client in (alice, bot):
+            with pytest.raises(Unauthenticated):
+                async with client.events() as stream:
+                    async for _ in stream:
+                        pass
+
+
 async def test_revoking_a_token_closes_its_socket(
     daemon: RunningDaemon, alice: CoopeClient
 ) -> None:

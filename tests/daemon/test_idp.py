@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from coope.client import CoopeClient
+from coope.core.errors import Unauthenticated
 from coope.core.models import AuthKind
 from coope.core.schemas import UserOut
 from tests.conftest import DaemonFactory
@@ -29,7 +30,7 @@ from tests.daemon.identity import (
     user_event,
     whoami_raw,
 )
-from tests.helpers import RunningDaemon
+from tests.helpers import RunningDaemon, assert_eventually
 
 
 def public_pem(key: rsa.RSAPrivateKey) -> str:
@@ -178,10 +179,23 @@ async def test_user_deleted_at_the_provider_loses_access_at_once(
 async def test_user_disabled_by_an_admin_loses_idp_access(
     daemon: RunningDaemon, admin: CoopeClient, synced: UserOut, idp_key: rsa.RSAPrivateKey
 ) -> None:
+    before = idp_token(idp_key, iat=int(time.time()) - 60)
+    assert await accepted_as(daemon, before) == ("alice", AuthKind.IDP)
     await admin.admin.disable("alice")
     assert "disabled" in await refused(daemon, idp_token(idp_key))
     await admin.admin.enable("alice")
-    assert await accepted_as(daemon, idp_token(idp_key)) == ("alice", AuthKind.IDP)
+    # The provider's session from before the disabling stays ended; a later sign-in works
+    # (tokens say when they were issued to the second: the next second's do).
+    assert "issued before the account was disabled" in await refused(daemon, before)
+
+    async def fresh_token_works() -> bool:
+        async with daemon.client(idp_token(idp_key)) as client:
+            try:
+                return (await client.auth.whoami()).user.username == "alice"
+            except Unauthenticated:
+                return False
+
+    await assert_eventually(fresh_token_works, what="a token issued after the enabling works")
 
 
 async def test_configured_issuer_is_enforced(

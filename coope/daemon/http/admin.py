@@ -60,7 +60,8 @@ async def set_role(
 
 @routes.post(
     "/api/v1/admin/users/{username}/disable",
-    summary="Disable an account: its sessions and tokens stop working at once.",
+    summary="Disable an account: every session and API token it has ends at once and for good"
+    " (enabling it again revives none), and its open websockets are closed.",
     params=UserPath,
     response=UserOut,
     errors=(403, 409),
@@ -73,7 +74,7 @@ async def disable(request: web.Request, principal: Principal, params: UserPath) 
 
 @routes.post(
     "/api/v1/admin/users/{username}/enable",
-    summary="Enable a disabled account.",
+    summary="Enable a disabled account. Its old sessions and tokens stay ended: it logs in again.",
     params=UserPath,
     response=UserOut,
     errors=(403,),

@@ -16,6 +16,7 @@ from coope.core.social_schemas import (
     MessagePageOut,
     ReadIn,
     ReadOut,
+    RoomCreatedOut,
     RoomCreateIn,
     RoomInvitesOut,
     RoomListOut,
@@ -25,7 +26,7 @@ from coope.core.social_schemas import (
     SearchQuery,
 )
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.http.routes import RouteTable, UserPath
+from coope.daemon.http.routes import RouteTable, UserPath, WithStatus
 
 routes = RouteTable("chat")
 
@@ -73,15 +74,22 @@ async def list_rooms(request: web.Request, principal: Principal) -> RoomListOut:
 @routes.post(
     "/api/v1/rooms",
     summary="Create a group room you administer: your friends among `members` join at once, "
-    "anyone else is invited (see /api/v1/room-invites).",
+    "anyone else is invited (see /api/v1/room-invites). Group room names are unique on the "
+    "daemon (409), compared without case after Unicode normalisation.",
     body=RoomCreateIn,
-    response=RoomOut,
+    response=RoomCreatedOut,
     status=201,
-    errors=(403, 404),
+    errors=(403, 404, 409),
+    also=((200, "It existed already: `exist_ok` answered the one that has the name"),),
 )
-async def create_room(request: web.Request, principal: Principal, body: RoomCreateIn) -> RoomOut:
-    room = await request.app[SERVICES].chat.create_group(principal, body.name, body.members)
-    return await _out(request, principal, room)
+async def create_room(
+    request: web.Request, principal: Principal, body: RoomCreateIn
+) -> RoomCreatedOut | WithStatus:
+    room, created = await request.app[SERVICES].chat.create_group(
+        principal, body.name, body.members, exist_ok=body.exist_ok
+    )
+    out = RoomCreatedOut(**(await _out(request, principal, room)).model_dump(), created=created)
+    return out if created else WithStatus(out, 200)
 
 
 @routes.get(
@@ -123,11 +131,11 @@ async def send_direct(
 
 @routes.post(
     "/api/v1/rooms/{room_id}/name",
-    summary="Rename a group room (its admin only).",
+    summary="Rename a group room (its admin only). Another group room's name is refused (409).",
     params=RoomPath,
     body=RoomRenameIn,
     response=RoomOut,
-    errors=(403,),
+    errors=(403, 409),
 )
 async def rename_room(
     request: web.Request, principal: Principal, params: RoomPath, body: RoomRenameIn

@@ -279,7 +279,8 @@ def _operation(e: Endpoint, refs: dict[Any, Any], error_ref: dict[str, Any]) -> 
         ok["content"] = {"application/json": {"schema": refs[(e.response, "serialization")]}}
     elif e.raw_response:
         ok["content"] = {e.raw_response: {"schema": {"type": "string", "format": "binary"}}}
-    op["responses"] = {str(e.status): ok, **_errors(error_statuses(e), error_ref)}
+    others = {str(status): {**ok, "description": why} for status, why in e.also}
+    op["responses"] = {str(e.status): ok, **others, **_errors(error_statuses(e), error_ref)}
     return op
 
 

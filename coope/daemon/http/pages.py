@@ -15,6 +15,7 @@ from coope.core.workspace_schemas import (
     IconIn,
     MarkdownIn,
     MoveIn,
+    PageCreatedOut,
     PageHitOut,
     PageIdsOut,
     PageIn,
@@ -26,7 +27,7 @@ from coope.core.workspace_schemas import (
     UpdateOut,
 )
 from coope.daemon.http.keys import CONFIG, SERVICES
-from coope.daemon.http.routes import RouteTable, WorkspacePath, read_limited
+from coope.daemon.http.routes import RouteTable, WithStatus, WorkspacePath, read_limited
 from coope.daemon.services.cover_images import COVER_MAX_PIXELS
 from coope.daemon.services.pages import COVER_MAX_BYTES
 
@@ -39,25 +40,30 @@ class PagePath(BaseModel):
 
 @routes.post(
     "/api/v1/workspaces/{workspace_id}/pages",
-    summary="Create a page (optionally under a parent, with Markdown content).",
+    summary="Create a page (optionally under a parent, with Markdown content). Titles are"
+    " unique among siblings (409), compared without case after Unicode normalisation.",
     params=WorkspacePath,
     body=PageIn,
-    response=PageOut,
+    response=PageCreatedOut,
     status=201,
-    errors=(403,),
+    errors=(403, 409),
+    also=((200, "It existed already: `exist_ok` answered the one that has the name"),),
 )
 async def create_page(
     request: web.Request, principal: Principal, params: WorkspacePath, body: PageIn
-) -> PageOut:
-    page = await request.app[SERVICES].pages.create(
+) -> PageCreatedOut | WithStatus:
+    page, created = await request.app[SERVICES].pages.create(
         principal,
         params.workspace_id,
         body.title,
         parent_id=body.parent_id,
         icon=body.icon,
         markdown=body.markdown,
+        exist_ok=body.exist_ok,
+        number_if_taken=body.number_if_taken,
     )
-    return PageOut.of(page)
+    out = PageCreatedOut(**PageOut.of(page).model_dump(), created=created)
+    return out if created else WithStatus(out, 200)
 
 
 @routes.get(
@@ -107,11 +113,11 @@ async def get_page(request: web.Request, principal: Principal, params: PagePath)
 
 @routes.post(
     "/api/v1/pages/{page_id}/title",
-    summary="Rename a page.",
+    summary="Rename a page. A sibling's title is refused (409).",
     params=PagePath,
     body=TitleIn,
     response=PageOut,
-    errors=(403,),
+    errors=(403, 409),
 )
 async def rename(
     request: web.Request, principal: Principal, params: PagePath, body: TitleIn
@@ -139,11 +145,12 @@ async def set_icon(
 
 @routes.post(
     "/api/v1/pages/{page_id}/move",
-    summary="Re-parent a page (never under itself or its own sub-pages).",
+    summary="Re-parent a page (never under itself or its own sub-pages; 409 if a page there has"
+    " its title).",
     params=PagePath,
     body=MoveIn,
     response=PageOut,
-    errors=(403,),
+    errors=(403, 409),
 )
 async def move(
     request: web.Request, principal: Principal, params: PagePath, body: MoveIn
@@ -167,7 +174,8 @@ async def archive(request: web.Request, principal: Principal, params: PagePath) 
 
 @routes.post(
     "/api/v1/pages/{page_id}/restore",
-    summary="Bring an archived page back.",
+    summary='Bring an archived page back (as "Title (2)" if a page where it returns has taken'
+    " its title meanwhile).",
     params=PagePath,
     response=PageOut,
     errors=(403,),

@@ -26,7 +26,17 @@ from coope.core.models import Principal
 from coope.core.schemas import INT64_MAX, INT64_MIN, Id
 from coope.daemon.http.keys import SERVICES
 
-Handler = Callable[..., Awaitable[BaseModel | web.StreamResponse | None]]
+
+@dataclass(frozen=True)
+class WithStatus:
+    """A handler's answer with another success status than its declared one (one of those it
+    declares in `also`)."""
+
+    body: BaseModel
+    status: int
+
+
+Handler = Callable[..., Awaitable[BaseModel | WithStatus | web.StreamResponse | None]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class Endpoint:
     # Error statuses this operation answers beyond those its declaration implies (401 with auth,
     # 404 with path parameters, 400/413/415/422 with a body...): 403, 409, 429...
     errors: tuple[int, ...] = ()
+    # Other success statuses it answers with the same body, and what each means.
+    also: tuple[tuple[int, str], ...] = ()
 
 
 class UserPath(BaseModel):
@@ -79,6 +91,7 @@ class RouteTable:
         raw_body: str | None = None,
         raw_response: str | None = None,
         errors: tuple[int, ...] = (),
+        also: tuple[tuple[int, str], ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -97,6 +110,7 @@ class RouteTable:
                     raw_body,
                     raw_response,
                     errors,
+                    also,
                 )
             )
             return handler
@@ -262,6 +276,10 @@ def to_aiohttp(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Stre
             return result
         if result is None:
             return web.Response(status=204)
+        if isinstance(result, WithStatus):
+            if result.status not in dict(endpoint.also):
+                raise RuntimeError(f"{endpoint.path} does not declare status {result.status}")
+            return web.json_response(result.body.model_dump(mode="json"), status=result.status)
         return web.json_response(result.model_dump(mode="json"), status=endpoint.status)
 
     handle.__name__ = endpoint.handler.__name__

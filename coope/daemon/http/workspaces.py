@@ -16,13 +16,15 @@ from coope.core.workspace_schemas import (
     MemberIn,
     MemberOut,
     MembersOut,
+    WorkspaceCreatedOut,
+    WorkspaceCreateIn,
     WorkspaceIn,
     WorkspaceListOut,
     WorkspaceOut,
     WorkspaceQuery,
 )
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.http.routes import RouteTable, WorkspacePath
+from coope.daemon.http.routes import RouteTable, WithStatus, WorkspacePath
 
 routes = RouteTable("workspaces")
 
@@ -39,16 +41,24 @@ class InvitePath(BaseModel):
 
 @routes.post(
     "/api/v1/workspaces",
-    summary="Create a workspace; you own it.",
-    body=WorkspaceIn,
-    response=WorkspaceOut,
+    summary="Create a workspace; you own it. Names are unique on the daemon (409), compared"
+    " without case after Unicode normalisation.",
+    body=WorkspaceCreateIn,
+    response=WorkspaceCreatedOut,
     status=201,
+    errors=(409,),
+    also=((200, "It existed already: `exist_ok` answered the one that has the name"),),
 )
 async def create_workspace(
-    request: web.Request, principal: Principal, body: WorkspaceIn
-) -> WorkspaceOut:
-    workspace = await request.app[SERVICES].workspaces.create(principal, body.name)
-    return WorkspaceOut.of(workspace, WorkspaceRole.OWNER)
+    request: web.Request, principal: Principal, body: WorkspaceCreateIn
+) -> WorkspaceCreatedOut | WithStatus:
+    access, created = await request.app[SERVICES].workspaces.create(
+        principal, body.name, exist_ok=body.exist_ok
+    )
+    out = WorkspaceCreatedOut(
+        **WorkspaceOut.of(access.workspace, access.role).model_dump(), created=created
+    )
+    return out if created else WithStatus(out, 200)
 
 
 @routes.get(
@@ -80,11 +90,11 @@ async def get_workspace(
 
 @routes.post(
     "/api/v1/workspaces/{workspace_id}/name",
-    summary="Rename (owner).",
+    summary="Rename (owner). Another workspace's name is refused (409).",
     params=WorkspacePath,
     body=WorkspaceIn,
     response=WorkspaceOut,
-    errors=(403,),
+    errors=(403, 409),
 )
 async def rename_workspace(
     request: web.Request, principal: Principal, params: WorkspacePath, body: WorkspaceIn

@@ -95,7 +95,7 @@ class Services:
             docs=docs,
             accounts=accounts,
             tokens=TokenService(storage, auth, clock),
-            admin=AdminService(storage, accounts, auth, bus),
+            admin=AdminService(storage, accounts, auth, bus, clock),
             clerk=clerk,
             bus=bus,
             clock=clock,

@@ -7,6 +7,7 @@ from coope.core.events import UserUpdated
 from coope.core.models import Principal, Role, User
 from coope.core.schemas import UserOut
 from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.clock import Clock
 from coope.daemon.services.accounts import AccountService
 from coope.daemon.services.auth import AuthService
 from coope.daemon.storage import Storage
@@ -19,8 +20,14 @@ def require_admin(principal: Principal) -> None:
 
 class AdminService:
     def __init__(
-        self, storage: Storage, accounts: AccountService, auth: AuthService, bus: EventBus
+        self,
+        storage: Storage,
+        accounts: AccountService,
+        auth: AuthService,
+        bus: EventBus,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._storage = storage
         self._accounts = accounts
         self._auth = auth
@@ -51,7 +58,9 @@ class AdminService:
 
     async def set_disabled(self, principal: Principal, username: str, disabled: bool) -> User:
         require_admin(principal)
-        user = await self._storage.set_disabled((await self._find(username)).id, disabled)
+        user = await self._storage.set_disabled(
+            (await self._find(username)).id, disabled, self._clock.now()
+        )
         await self._announce(user)
         if disabled:
             await self._auth.announce_revoked(user.id, None, "account disabled")

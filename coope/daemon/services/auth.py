@@ -105,11 +105,14 @@ class AuthService:
             token, self._secret, SESSION_ALGORITHM, ["exp", "iat", "sub", "jti"], issuer=ISSUER
         )
         session = await self._storage.get_session(str(claims["jti"]))
-        if session is None or session.revoked or session.user_id != _int(claims["sub"]):
+        if session is None or session.user_id != _int(claims["sub"]):
+            raise Unauthenticated("session has ended: log in again")
+        # A disabled account is told so first (its sessions were ended with the disabling).
+        user = await self._live_user(session.user_id)
+        if session.revoked:
             raise Unauthenticated("session has ended: log in again")
         if session.expires_at <= self._clock.now():
             raise Unauthenticated("session has expired: log in again")
-        user = await self._live_user(session.user_id)
         return Principal(user, AuthKind.SESSION, session.id, session.expires_at)
 
     async def _from_idp(self, token: str) -> Principal:
@@ -121,16 +124,25 @@ class AuthService:
         if user is None:
             raise Unauthenticated("this identity is not known to the daemon yet")
         user = await self._live_user(user.id)
+        if (
+            user.credentials_ended_at is not None
+            and _int(claims["iat"]) <= user.credentials_ended_at
+        ):
+            raise Unauthenticated(
+                "this token was issued before the account was disabled: sign in again"
+            )
         return Principal(user, AuthKind.IDP, f"idp:{claims['sub']}", float(claims["exp"]))
 
     async def _from_api_token(self, token: str) -> Principal:
         found = await self._storage.get_token_by_hash(hash_api_token(token))
         now = self._clock.now()
-        if found is None or found.revoked:
+        if found is None:
+            raise Unauthenticated("invalid or revoked API token")
+        user = await self._live_user(found.user_id)
+        if found.revoked:
             raise Unauthenticated("invalid or revoked API token")
         if found.expires_at is not None and found.expires_at <= now:
             raise Unauthenticated("API token has expired")
-        user = await self._live_user(found.user_id)
         await self._touch(found, now)
         return Principal(user, AuthKind.API_TOKEN, f"token:{found.id}", found.expires_at)
 

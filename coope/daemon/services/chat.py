@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from coope.core import rules
-from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coope.core.events import (
     Event,
     MessageCreated,
@@ -133,11 +133,38 @@ class ChatService:
         return await self.room(principal, room.id)
 
     async def create_group(
+        self, principal: Principal, name: str, usernames: list[str], *, exist_ok: bool = False
+    ) -> tuple[RoomSummary, bool]:
+        """Create a group room: the creator's friends among `usernames` join at once, everyone
+        else is invited; (the room, True).
+
+        Group room names are unique on the daemon (`coope.core.names`): a taken name is a
+        `Conflict`, unless `exist_ok` and the principal is in the room that has it: then (that
+        room as it is, False), its members unchanged.
+        """
+        name = _room_name(name)
+        for _ in range(2):  # the holder of the name may be renamed between the two steps
+            try:
+                return await self._create_group(principal, name, usernames), True
+            except Conflict:
+                if not exist_ok:
+                    raise
+                existing = await self._storage.find_group_room(name)
+                if existing is None:
+                    continue
+                try:
+                    return await self.room(principal, existing.id), False
+                except NotFound:
+                    raise Conflict(
+                        f"there is already a room called #{name}, and you are not in it"
+                        " (group room names are unique on the daemon)",
+                        details={"field": "name"},
+                    ) from None
+        raise Conflict(f"the name #{name} is changing hands: try again")
+
+    async def _create_group(
         self, principal: Principal, name: str, usernames: list[str]
     ) -> RoomSummary:
-        """Create a group room: the creator's friends among `usernames` join at once, everyone
-        else is invited."""
-        name = _room_name(name)
         members: dict[int, User] = {}
         invited: dict[int, User] = {}
         for username in usernames:
@@ -485,6 +512,12 @@ def _room_name(name: str) -> str:
     name = " ".join(name.split()).removeprefix("#")
     if not name:
         raise InvalidInput("a room needs a name", details={"field": "name"})
+    if name.isascii() and name.isdigit():
+        # `#12` is room 12: a room called "12" could never be named.
+        raise InvalidInput(
+            f"a room name cannot be only digits (#{name} means room {name})",
+            details={"field": "name"},
+        )
     if (bad := rules.control_character(name, single_line=True)) is not None:
         raise InvalidInput(
             f"a room name cannot hold control characters (found {bad})", details={"field": "name"}

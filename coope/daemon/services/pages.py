@@ -27,7 +27,7 @@ from coope.core.blocks import (
     read_blocks,
     to_markdown,
 )
-from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from coope.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from coope.core.events import PagesArchived, PagesData, PagesRestored
 from coope.core.models import Page, Principal
 from coope.daemon.bus import EventBus, user_topic
@@ -99,7 +99,15 @@ class PageService:
         parent_id: int | None = None,
         icon: str = "",
         markdown: str | None = None,
-    ) -> Page:
+        exist_ok: bool = False,
+        number_if_taken: bool = False,
+    ) -> tuple[Page, bool]:
+        """Create a page; (it, True). Titles are unique among siblings (`coope.core.names`): a
+        taken title is a `Conflict`, unless `exist_ok`: then (the sibling that has it, False),
+        unchanged (`icon` and `markdown` are not applied to it); or unless `number_if_taken`:
+        then the new page is "Title (2)" (the first free number)."""
+        if exist_ok and number_if_taken:
+            raise InvalidInput("exist_ok and number_if_taken do not go together: choose one")
         (await self._workspaces.access(principal, workspace_id)).require_edit()
         if parent_id is not None:
             await self._require_parent(workspace_id, parent_id)
@@ -118,11 +126,18 @@ class PageService:
             position=position_between(last, None),
             created_by=principal.user.id,
             created_at=self._clock.now(),
+            number_if_taken=number_if_taken,
         )
-        page = await self._storage.create_page(new, content)
+        try:
+            page = await self._storage.create_page(new, content)
+        except Conflict:
+            existing = await self._storage.find_sibling(workspace_id, parent_id, new.title)
+            if not exist_ok or existing is None:
+                raise
+            return existing, False
         if text:
             await self._storage.set_body_text(page.id, text)
-        return page
+        return page, True
 
     async def tree(self, principal: Principal, workspace_id: int) -> list[Page]:
         await self._workspaces.access(principal, workspace_id)

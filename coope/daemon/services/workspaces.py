@@ -23,7 +23,7 @@ import string
 from dataclasses import dataclass
 
 from coope.core import rules
-from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coope.core.events import WorkspaceAccess, WorkspaceAccessData
 from coope.core.models import Invite, Principal, Workspace, WorkspaceMember, WorkspaceRole
 from coope.daemon.bus import EventBus, user_topic
@@ -95,10 +95,36 @@ class WorkspaceService:
             raise NotFound(f"no workspace {workspace_id}")
         return Access(workspace, role or WorkspaceRole.OWNER)
 
-    async def create(self, principal: Principal, name: str) -> Workspace:
-        return await self._storage.create_workspace(
-            clean_name(name), principal.user.id, self._clock.now()
-        )
+    async def create(
+        self, principal: Principal, name: str, *, exist_ok: bool = False
+    ) -> tuple[Access, bool]:
+        """Create a workspace the principal owns; (its access, True).
+
+        Names are unique on the daemon (`coope.core.names`): a taken name is a `Conflict`, unless
+        `exist_ok` and the principal may see the workspace that has it: then (that one, False).
+        """
+        name = clean_name(name)
+        for _ in range(2):  # the holder of the name may be deleted between the two steps
+            try:
+                made = await self._storage.create_workspace(
+                    name, principal.user.id, self._clock.now()
+                )
+            except Conflict:
+                if not exist_ok:
+                    raise
+                existing = await self._storage.find_workspace(name)
+                if existing is None:
+                    continue
+                try:
+                    return await self.access(principal, existing.id), False
+                except NotFound:
+                    raise Conflict(
+                        f"there is already a workspace called {name!r}, and you are not in it"
+                        " (workspace names are unique on the daemon)",
+                        details={"field": "name"},
+                    ) from None
+            return Access(made, WorkspaceRole.OWNER), True
+        raise Conflict(f"the name {name!r} is changing hands: try again")
 
     async def list_workspaces(
         self, principal: Principal, *, everything: bool = False

@@ -96,8 +96,10 @@ class AccountStore(ABC):
         """Raises `Conflict` when this would leave the daemon without an active admin."""
 
     @abstractmethod
-    async def set_disabled(self, user_id: int, disabled: bool) -> User:
-        """Raises `Conflict` when this would leave the daemon without an active admin."""
+    async def set_disabled(self, user_id: int, disabled: bool, now: float) -> User:
+        """Disabling also ends every session and API token of the user in the same transaction,
+        and identity-provider tokens issued until `now`: enabling again brings none back.
+        Raises `Conflict` when this would leave the daemon without an active admin."""
 
     @abstractmethod
     async def upsert_external_user(
@@ -111,8 +113,8 @@ class AccountStore(ABC):
     async def disable_external_user(
         self, external_id: str, *, delivery: WebhookDelivery
     ) -> DeliveryResult:
-        """Disable (never delete) the user linked to `external_id`, recording `delivery` as
-        `upsert_external_user` does."""
+        """Disable (never delete) the user linked to `external_id`, ending their sessions and
+        API tokens as `set_disabled` does, recording `delivery` as `upsert_external_user` does."""
 
     @abstractmethod
     async def forget_webhook_deliveries(self, *, before: float) -> int:
@@ -263,10 +265,15 @@ class ChatStore(ABC):
         invited_ids: list[int] | None = None,
     ) -> Room:
         """Create a group room with its creator as admin, `member_ids` as members and
-        `invited_ids` invited by the creator, in one transaction."""
+        `invited_ids` invited by the creator, in one transaction. Raises `Conflict` if a group
+        room has the same name (`coope.core.names`)."""
 
     @abstractmethod
     async def get_room(self, room_id: int) -> Room | None: ...
+
+    @abstractmethod
+    async def find_group_room(self, name: str) -> Room | None:
+        """The group room whose name is the same as `name`, if any."""
 
     @abstractmethod
     async def room_members(self, room_id: int) -> list[RoomMember]: ...
@@ -305,7 +312,8 @@ class ChatStore(ABC):
         """Remove a member. If the last admin leaves, the longest-standing member becomes admin."""
 
     @abstractmethod
-    async def rename_room(self, room_id: int, name: str) -> Room: ...
+    async def rename_room(self, room_id: int, name: str) -> Room:
+        """Raises `Conflict` if another group room has the same name."""
 
     @abstractmethod
     async def post_message(
@@ -365,16 +373,23 @@ class NewPage:
     position: str
     created_by: int
     created_at: float
+    # A sibling has the title: take "Title (2)" (the first free number) instead of a conflict.
+    number_if_taken: bool = False
 
 
 class WorkspaceStore(ABC):
     """Workspaces, their members and invites."""
 
     @abstractmethod
-    async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace: ...
+    async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace:
+        """Raises `Conflict` if a workspace has the same name (`coope.core.names`)."""
 
     @abstractmethod
     async def get_workspace(self, workspace_id: int) -> Workspace | None: ...
+
+    @abstractmethod
+    async def find_workspace(self, name: str) -> Workspace | None:
+        """The workspace whose name is the same as `name` (`coope.core.names`), if any."""
 
     @abstractmethod
     async def workspaces_of(self, user_id: int) -> list[tuple[Workspace, WorkspaceRole]]: ...
@@ -383,7 +398,8 @@ class WorkspaceStore(ABC):
     async def all_workspaces(self) -> list[Workspace]: ...
 
     @abstractmethod
-    async def rename_workspace(self, workspace_id: int, name: str) -> Workspace: ...
+    async def rename_workspace(self, workspace_id: int, name: str) -> Workspace:
+        """Raises `Conflict` if another workspace has the same name."""
 
     @abstractmethod
     async def delete_workspace(self, workspace_id: int) -> list[str]:
@@ -433,10 +449,18 @@ class PageStore(ABC):
     """The page tree and page content (an update log compacted into snapshots)."""
 
     @abstractmethod
-    async def create_page(self, new: NewPage, content: bytes | None) -> Page: ...
+    async def create_page(self, new: NewPage, content: bytes | None) -> Page:
+        """Raises `Conflict` if a sibling has the same title (`coope.core.names`)."""
 
     @abstractmethod
     async def get_page(self, page_id: int) -> Page | None: ...
+
+    @abstractmethod
+    async def find_sibling(
+        self, workspace_id: int, parent_id: int | None, title: str
+    ) -> Page | None:
+        """The page under `parent_id` (None: the top) whose title is the same as `title`, if
+        any; the roots of what is in the trash are nobody's siblings."""
 
     @abstractmethod
     async def pages_of(self, workspace_id: int, *, archived: bool = False) -> list[Page]:
@@ -455,20 +479,23 @@ class PageStore(ABC):
         icon: str | None = None,
         cover: str | None = None,
         clear_cover: bool = False,
-    ) -> Page: ...
+    ) -> Page:
+        """Raises `Conflict` if the new title is a sibling's."""
 
     @abstractmethod
     async def move_page(
         self, page_id: int, parent_id: int | None, position: str, now: float
     ) -> Page:
-        """Re-parent; raises `InvalidInput` if `parent_id` is the page or one of its descendants."""
+        """Re-parent; raises `InvalidInput` if `parent_id` is the page or one of its descendants,
+        and `Conflict` if a page there has the same title."""
 
     @abstractmethod
     async def archive_subtree(self, page_id: int, now: float) -> list[int]: ...
 
     @abstractmethod
     async def restore_subtree(self, root_id: int, now: float) -> Page:
-        """Bring an archived subtree back; under its old parent if that is live, else on top."""
+        """Bring an archived subtree back; under its old parent if that is live, else on top.
+        If a page there has taken its title meanwhile, the root comes back as "Title (2)"."""
 
     @abstractmethod
     async def delete_subtree(self, root_id: int) -> tuple[list[int], list[str]]:

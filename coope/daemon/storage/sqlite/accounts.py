@@ -16,7 +16,10 @@ from coope.daemon.storage.interface import (
 )
 from coope.daemon.storage.sqlite.database import SqliteDatabase
 
-USER_COLUMNS = "id, username, display_name, role, disabled, created_at, external_id, email"
+USER_COLUMNS = (
+    "id, username, display_name, role, disabled, created_at, external_id, email,"
+    " credentials_ended_at"
+)
 _TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked"
 
 
@@ -30,6 +33,7 @@ def user_from_row(row: sqlite3.Row) -> User:
         created_at=row["created_at"],
         external_id=row["external_id"],
         email=row["email"],
+        credentials_ended_at=row["credentials_ended_at"],
     )
 
 
@@ -130,10 +134,20 @@ def set_role_txn(conn: sqlite3.Connection, user_id: int, role: Role) -> User:
     return _require_user_txn(conn, user_id)
 
 
-def set_disabled_txn(conn: sqlite3.Connection, user_id: int, disabled: bool) -> User:
+def _end_credentials_txn(conn: sqlite3.Connection, user_id: int, now: float) -> None:
+    """End every credential of the user, for good: enabling the account again later brings none
+    of them back (sessions and API tokens are revoked; identity-provider tokens issued until
+    `now` are refused)."""
+    conn.execute("UPDATE sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0", (user_id,))
+    conn.execute("UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0", (user_id,))
+    conn.execute("UPDATE users SET credentials_ended_at = ? WHERE id = ?", (now, user_id))
+
+
+def set_disabled_txn(conn: sqlite3.Connection, user_id: int, disabled: bool, now: float) -> User:
     user = _require_user_txn(conn, user_id)
     if disabled:
         _check_admins_remain_txn(conn, user)
+        _end_credentials_txn(conn, user_id, now)
     conn.execute("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user_id))
     return _require_user_txn(conn, user_id)
 
@@ -211,6 +225,7 @@ def disable_external_user_txn(
     if user is None:
         return DeliveryResult(None)
     conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user.id,))
+    _end_credentials_txn(conn, user.id, delivery.received_at)
     return DeliveryResult(_require_user_txn(conn, user.id))
 
 
@@ -260,8 +275,8 @@ class SqliteAccounts(AccountStore):
     async def set_role(self, user_id: int, role: Role) -> User:
         return await self.db.write(set_role_txn, user_id, role)
 
-    async def set_disabled(self, user_id: int, disabled: bool) -> User:
-        return await self.db.write(set_disabled_txn, user_id, disabled)
+    async def set_disabled(self, user_id: int, disabled: bool, now: float) -> User:
+        return await self.db.write(set_disabled_txn, user_id, disabled, now)
 
     async def upsert_external_user(
         self, profile: ExternalProfile, *, delivery: WebhookDelivery

@@ -12,12 +12,15 @@ from collections import defaultdict
 
 from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Message, Room, RoomKind, RoomMember, RoomRole, RoomSummary, User
+from coope.core.names import name_key
 from coope.daemon.storage.interface import ChatStore, RoomInvite
 from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
-from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.database import SqliteDatabase, is_unique_violation
 
 _MESSAGE_SELECT = (
-    "SELECT m.*, u.username AS author FROM messages m JOIN users u ON u.id = m.author_id"
+    "SELECT m.*, u.username AS author,"
+    " (SELECT r.seq FROM messages r WHERE r.id = m.reply_to) AS reply_to_seq"
+    " FROM messages m JOIN users u ON u.id = m.author_id"
 )
 
 
@@ -71,6 +74,7 @@ def _message(r: sqlite3.Row, reactions: dict[str, list[str]]) -> Message:
         edited_at=r["edited_at"],
         deleted=bool(r["deleted"]),
         reactions=reactions,
+        reply_to_seq=r["reply_to_seq"] if "reply_to_seq" in r.keys() else None,
     )
 
 
@@ -99,6 +103,14 @@ def _next_seq(conn: sqlite3.Connection, room_id: int) -> int:
     if row is None:
         raise NotFound("no such room")
     return int(row[0])
+
+
+def _room_name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"there is already a room called #{name} (group room names are unique on the daemon,"
+        " whatever the case)",
+        details={"field": "name"},
+    )
 
 
 def _dm_key(a: int, b: int) -> str:
@@ -140,10 +152,16 @@ def create_group_txn(
     now: float,
     invited_ids: list[int],
 ) -> Room:
-    cur = conn.execute(
-        "INSERT INTO rooms (kind, name, created_by, created_at) VALUES ('group', ?, ?, ?)",
-        (name, creator_id, now),
-    )
+    try:
+        cur = conn.execute(
+            "INSERT INTO rooms (kind, name, name_key, created_by, created_at)"
+            " VALUES ('group', ?, ?, ?, ?)",
+            (name, name_key(name), creator_id, now),
+        )
+    except sqlite3.IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise _room_name_taken(name) from exc
+        raise
     room_id = int(cur.lastrowid or 0)
     _insert_member(conn, room_id, creator_id, RoomRole.ADMIN, now)
     for user_id in member_ids:
@@ -324,20 +342,23 @@ def post_message_txn(
         if earlier.room_id != room_id:
             raise Conflict(f"client id {client_id!r} was already used for another message")
         return earlier, False
-    if (
-        reply_to is not None
-        and not conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ? AND room_id = ?)",
-            (reply_to, room_id),
-        ).fetchone()[0]
-    ):
-        raise InvalidInput("reply_to: no such message in this room", details={"field": "reply_to"})
+    reply_seq = None
+    if reply_to is not None:
+        answered = conn.execute(
+            "SELECT seq FROM messages WHERE id = ? AND room_id = ?", (reply_to, room_id)
+        ).fetchone()
+        if answered is None:
+            raise InvalidInput(
+                "reply_to: no such message in this room", details={"field": "reply_to"}
+            )
+        reply_seq = int(answered[0])
     seq = _next_seq(conn, room_id)
     row = conn.execute(
         "INSERT INTO messages (room_id, seq, rev, author_id, client_id, body, reply_to, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING *, (SELECT username FROM users WHERE id = author_id) AS author",
-        (room_id, seq, seq, author_id, client_id, body, reply_to, now),
+        " RETURNING *, (SELECT username FROM users WHERE id = author_id) AS author,"
+        " ? AS reply_to_seq",
+        (room_id, seq, seq, author_id, client_id, body, reply_to, now, reply_seq),
     ).fetchone()
     # A new message has no reactions: no need for _messages' second query on the hot path.
     return _message(row, {}), True
@@ -494,6 +515,15 @@ class SqliteChat(ChatStore):
     async def get_room(self, room_id: int) -> Room | None:
         return await self.db.read(get_room_txn, room_id)
 
+    async def find_group_room(self, name: str) -> Room | None:
+        def txn(conn: sqlite3.Connection) -> Room | None:
+            row = conn.execute(
+                "SELECT * FROM rooms WHERE kind = 'group' AND name_key = ?", (name_key(name),)
+            ).fetchone()
+            return _room(row) if row else None
+
+        return await self.db.read(txn)
+
     async def room_members(self, room_id: int) -> list[RoomMember]:
         members = await self.db.read(room_members_txn, [room_id])
         return members[room_id]
@@ -524,7 +554,15 @@ class SqliteChat(ChatStore):
 
     async def rename_room(self, room_id: int, name: str) -> Room:
         def txn(conn: sqlite3.Connection) -> Room:
-            conn.execute("UPDATE rooms SET name = ? WHERE id = ?", (name, room_id))
+            try:
+                conn.execute(
+                    "UPDATE rooms SET name = ?, name_key = ? WHERE id = ?",
+                    (name, name_key(name), room_id),
+                )
+            except sqlite3.IntegrityError as exc:
+                if is_unique_violation(exc):
+                    raise _room_name_taken(name) from exc
+                raise
             room = get_room_txn(conn, room_id)
             if room is None:
                 raise NotFound("no such room")

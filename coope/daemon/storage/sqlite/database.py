@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+
+from coope.daemon.storage.sqlite import migration_steps
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +57,83 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-def apply_migrations(conn: sqlite3.Connection) -> int:
-    """Apply the numbered `migrations/NNNN_name.sql` files the database has not seen yet."""
+def apply_migrations(conn: sqlite3.Connection, *, upto: int | None = None) -> int:
+    """Apply the numbered `migrations/NNNN_name.sql` files the database has not seen yet (up to
+    `upto`, for tests that build an older schema); return the version the file is at.
+
+    Each migration is one transaction: its statements, the Python steps it names with a
+    `-- python: NAME` line (see `migration_steps`), a foreign key check and the version bump.
+    Foreign keys are off meanwhile, as SQLite's way of rebuilding a table needs (a table that
+    others reference is dropped and created again); the check before the commit makes sure
+    nothing was left dangling. A failed migration leaves the old version and no change.
+    """
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     scripts = sorted(
         (int(f.name.split("_", 1)[0]), f)
         for f in resources.files("coope.daemon.storage.sqlite.migrations").iterdir()
         if f.name.endswith(".sql")
     )
-    for number, script in scripts:
-        if number <= current:
-            continue
-        log.info("applying migration", extra={"migration": script.name})
-        # executescript commits on its own, so the version bump rides inside the script's
-        # transaction explicitly: a crash mid-migration leaves the old version and no changes.
-        conn.executescript(f"BEGIN;\n{script.read_text()}\nPRAGMA user_version={number};\nCOMMIT;")
-        current = number
+    pending = [(n, s) for n, s in scripts if n > current and (upto is None or n <= upto)]
+    if not pending:
+        return int(current)
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before BEGIN
+    try:
+        for number, script in pending:
+            log.info("applying migration", extra={"migration": script.name})
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for kind, text in migration_parts(script.read_text()):
+                    if kind == "python":
+                        migration_steps.STEPS[text](conn)
+                    else:
+                        conn.execute(text)
+                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise sqlite3.IntegrityError(
+                        f"migration {script.name} leaves foreign keys dangling: {dangling[:5]}"
+                    )
+                conn.execute(f"PRAGMA user_version={number}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            current = number
+    finally:
+        conn.execute(f"PRAGMA foreign_keys={int(foreign_keys)}")
     return int(current)
+
+
+def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
+    """Whether a write broke a unique constraint (rather than, say, a foreign key)."""
+    return "UNIQUE constraint failed" in str(exc)
+
+
+_PYTHON_STEP = re.compile(r"^--\s*python:\s*(\w+)\s*$")
+
+
+def migration_parts(script: str) -> list[tuple[str, str]]:
+    """A migration's SQL statements (`("sql", statement)`) and Python steps
+    (`("python", name)`), in order. Statements are split where SQLite says one is complete, so
+    a trigger's body stays whole."""
+    parts: list[tuple[str, str]] = []
+    pending: list[str] = []
+    for line in script.splitlines(keepends=True):
+        step = _PYTHON_STEP.match(line.strip())
+        if step is not None:
+            parts.append(("python", step.group(1)))
+            continue
+        pending.append(line)
+        statement = "".join(pending)
+        if sqlite3.complete_statement(statement):
+            parts.append(("sql", statement.strip()))
+            pending = []
+    rest = "".join(pending)
+    if any(line.strip() and not line.strip().startswith("--") for line in rest.splitlines()):
+        raise ValueError(f"a migration ends with an incomplete statement: {rest.strip()[:80]!r}")
+    return parts
 
 
 class SqliteDatabase:

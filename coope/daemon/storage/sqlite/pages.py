@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from coope.core.errors import InvalidInput, NotFound
+from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Page
+from coope.core.names import first_free, name_key
 from coope.daemon.storage.interface import NewPage, PageStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.database import SqliteDatabase, is_unique_violation
 from coope.daemon.storage.sqlite.workspaces import unused_covers_txn
 
 _PAGE_COLUMNS = (
@@ -44,6 +45,54 @@ def _require_page(conn: sqlite3.Connection, page_id: int) -> Page:
     return page
 
 
+# Titles are unique among the pages in this index: every page but the roots of what is in the
+# trash (see migration 0007).
+_IN_TITLE_SCOPE = "(archived_root IS NULL OR archived_root <> id)"
+TITLE_MAX = 80
+
+
+def _title_taken(
+    conn: sqlite3.Connection, title: str, parent_id: int | None, exc: sqlite3.IntegrityError
+) -> Conflict | sqlite3.IntegrityError:
+    """The conflict to raise for a write that broke a constraint (the error itself if it was
+    not the sibling titles' one)."""
+    if not is_unique_violation(exc):
+        return exc
+    parent = get_page_txn(conn, parent_id) if parent_id is not None else None
+    where = f"under {parent.title!r}" if parent else "at the top of the workspace"
+    return Conflict(
+        f"there is already a page called {title!r} {where} (titles are unique among the pages"
+        " under one parent, whatever the case)",
+        details={"field": "title"},
+    )
+
+
+def _write_title_txn(
+    conn: sqlite3.Connection, sql: str, args: list[object], title: str, parent_id: int | None
+) -> sqlite3.Cursor:
+    try:
+        return conn.execute(sql, args)
+    except sqlite3.IntegrityError as exc:
+        raise _title_taken(conn, title, parent_id, exc) from exc
+
+
+def _sibling_by_key_txn(
+    conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, key: str
+) -> Page | None:
+    row = conn.execute(
+        f"SELECT {_PAGE_COLUMNS} FROM pages WHERE workspace_id = ? AND parent_id IS ?"
+        f" AND title_key = ? AND {_IN_TITLE_SCOPE}",
+        (workspace_id, parent_id, key),
+    ).fetchone()
+    return _page(row) if row else None
+
+
+def find_sibling_txn(
+    conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, title: str
+) -> Page | None:
+    return _sibling_by_key_txn(conn, workspace_id, parent_id, name_key(title))
+
+
 def _subtree_ids(conn: sqlite3.Connection, page_id: int) -> list[int]:
     rows = conn.execute(
         "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
@@ -64,11 +113,30 @@ def move_page_txn(
         parent = get_page_txn(conn, parent_id)
         if parent is None or parent.workspace_id != page.workspace_id or parent.archived:
             raise InvalidInput("the parent must be a live page of the same workspace")
-    conn.execute(
+    _write_title_txn(
+        conn,
         "UPDATE pages SET parent_id = ?, position = ?, updated_at = ? WHERE id = ?",
-        (parent_id, position, now, page_id),
+        [parent_id, position, now, page_id],
+        page.title,
+        parent_id,
     )
     return _require_page(conn, page_id)
+
+
+def _move_to_top_txn(conn: sqlite3.Connection, page: Page) -> None:
+    """Put a page at the top of its workspace, renamed "Title (2)" if a page there has the title
+    (pages in the trash are nobody's siblings and keep theirs)."""
+    title = page.title
+    if page.archived_root != page.id:
+        title = first_free(
+            page.title,
+            lambda key: _sibling_by_key_txn(conn, page.workspace_id, None, key) is not None,
+            TITLE_MAX,
+        )
+    conn.execute(
+        "UPDATE pages SET parent_id = NULL, title = ?, title_key = ? WHERE id = ?",
+        (title, name_key(title), page.id),
+    )
 
 
 def restore_txn(conn: sqlite3.Connection, root_id: int, now: float) -> Page:
@@ -76,8 +144,17 @@ def restore_txn(conn: sqlite3.Connection, root_id: int, now: float) -> Page:
     if root.archived_root != root_id:
         raise InvalidInput("only the page that was archived can be restored, with its sub-pages")
     parent = get_page_txn(conn, root.parent_id) if root.parent_id is not None else None
-    if parent is None or parent.archived:
-        conn.execute("UPDATE pages SET parent_id = NULL WHERE id = ?", (root_id,))
+    parent_id = root.parent_id if parent is not None and not parent.archived else None
+    # Back among siblings that may have taken its title meanwhile: it comes back as "Title (2)".
+    title = first_free(
+        root.title,
+        lambda key: _sibling_by_key_txn(conn, root.workspace_id, parent_id, key) is not None,
+        TITLE_MAX,
+    )
+    conn.execute(
+        "UPDATE pages SET parent_id = ?, title = ?, title_key = ? WHERE id = ?",
+        (parent_id, title, name_key(title), root_id),
+    )
     conn.execute(
         "UPDATE pages SET archived_root = NULL, updated_at = ? WHERE archived_root = ?",
         (now, root_id),
@@ -94,12 +171,18 @@ def delete_subtree_txn(conn: sqlite3.Connection, root_id: int) -> tuple[list[int
     ).fetchall()
     ids = [r[0] for r in rows]
     marks = ",".join("?" * len(ids))
-    # Live pages may have been moved under an archived one meanwhile: keep them, on top.
+    # Pages archived on their own before (their own trash roots) may hang under these: they
+    # stay, on top, as "Title (2)" if the top has the title.
+    kept = conn.execute(
+        f"SELECT id FROM pages WHERE parent_id IN ({marks}) AND id NOT IN ({marks})", [*ids, *ids]
+    ).fetchall()
+    for (page_id,) in kept:
+        _move_to_top_txn(conn, _require_page(conn, page_id))
+    # Children first (a page's parent must exist while the page does), out of the titles' index.
     conn.execute(
-        f"UPDATE pages SET parent_id = NULL WHERE parent_id IN ({marks}) AND id NOT IN ({marks})",
-        [*ids, *ids],
+        f"UPDATE pages SET parent_id = NULL, title_key = 'deleted:' || id WHERE id IN ({marks})",
+        ids,
     )
-    conn.execute(f"UPDATE pages SET parent_id = NULL WHERE id IN ({marks})", ids)
     conn.execute(f"DELETE FROM pages WHERE id IN ({marks})", ids)
     return ids, unused_covers_txn(conn, [r[1] for r in rows if r[1]])
 
@@ -109,20 +192,34 @@ class SqlitePages(PageStore):
 
     async def create_page(self, new: NewPage, content: bytes | None) -> Page:
         def txn(conn: sqlite3.Connection) -> Page:
-            cur = conn.execute(
-                "INSERT INTO pages (workspace_id, parent_id, title, icon, position, created_by,"
-                " created_at, updated_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
+            title = new.title
+            if new.number_if_taken:
+                title = first_free(
+                    title,
+                    lambda key: (
+                        _sibling_by_key_txn(conn, new.workspace_id, new.parent_id, key) is not None
+                    ),
+                    TITLE_MAX,
+                )
+            cur = _write_title_txn(
+                conn,
+                "INSERT INTO pages (workspace_id, parent_id, title, title_key, icon, position,"
+                " created_by, created_at, updated_at, snapshot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     new.workspace_id,
                     new.parent_id,
-                    new.title,
+                    title,
+                    name_key(title),
                     new.icon,
                     new.position,
                     new.created_by,
                     new.created_at,
                     new.created_at,
                     content,
-                ),
+                ],
+                title,
+                new.parent_id,
             )
             return _require_page(conn, int(cur.lastrowid or 0))
 
@@ -130,6 +227,11 @@ class SqlitePages(PageStore):
 
     async def get_page(self, page_id: int) -> Page | None:
         return await self.db.read(get_page_txn, page_id)
+
+    async def find_sibling(
+        self, workspace_id: int, parent_id: int | None, title: str
+    ) -> Page | None:
+        return await self.db.read(find_sibling_txn, workspace_id, parent_id, title)
 
     async def pages_of(self, workspace_id: int, *, archived: bool = False) -> list[Page]:
         def txn(conn: sqlite3.Connection) -> list[Page]:
@@ -164,16 +266,23 @@ class SqlitePages(PageStore):
         clear_cover: bool = False,
     ) -> Page:
         def txn(conn: sqlite3.Connection) -> Page:
-            _require_page(conn, page_id)
+            page = _require_page(conn, page_id)
             fields: dict[str, object] = {"updated_at": now}
             if title is not None:
                 fields["title"] = title
+                fields["title_key"] = name_key(title)
             if icon is not None:
                 fields["icon"] = icon
             if cover is not None or clear_cover:
                 fields["cover"] = cover
             sets = ", ".join(f"{k} = ?" for k in fields)
-            conn.execute(f"UPDATE pages SET {sets} WHERE id = ?", [*fields.values(), page_id])
+            _write_title_txn(
+                conn,
+                f"UPDATE pages SET {sets} WHERE id = ?",
+                [*fields.values(), page_id],
+                page.title if title is None else title,
+                page.parent_id,
+            )
             return _require_page(conn, page_id)
 
         return await self.db.write(txn)

@@ -6,8 +6,9 @@ import sqlite3
 
 from coope.core.errors import Conflict, Gone, InvalidInput, NotFound
 from coope.core.models import Invite, Workspace, WorkspaceMember, WorkspaceRole
+from coope.core.names import name_key
 from coope.daemon.storage.interface import WorkspaceStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.database import SqliteDatabase, is_unique_violation
 
 
 def _workspace(row: sqlite3.Row) -> Workspace:
@@ -31,6 +32,23 @@ def _invite(row: sqlite3.Row) -> Invite:
 def get_workspace_txn(conn: sqlite3.Connection, workspace_id: int) -> Workspace | None:
     row = conn.execute("SELECT * FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
     return _workspace(row) if row else None
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"there is already a workspace called {name!r} (workspace names are unique on the"
+        " daemon, whatever the case)",
+        details={"field": "name"},
+    )
+
+
+def _set_name_txn(conn: sqlite3.Connection, sql: str, name: str, row_id: int) -> None:
+    try:
+        conn.execute(sql, (name, name_key(name), row_id))
+    except sqlite3.IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise _name_taken(name) from exc
+        raise
 
 
 def _require_workspace(conn: sqlite3.Connection, workspace_id: int) -> Workspace:
@@ -120,9 +138,15 @@ class SqliteWorkspaces(WorkspaceStore):
 
     async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace:
         def txn(conn: sqlite3.Connection) -> Workspace:
-            cur = conn.execute(
-                "INSERT INTO workspaces (name, created_at) VALUES (?, ?)", (name, now)
-            )
+            try:
+                cur = conn.execute(
+                    "INSERT INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
+                    (name, name_key(name), now),
+                )
+            except sqlite3.IntegrityError as exc:
+                if is_unique_violation(exc):
+                    raise _name_taken(name) from exc
+                raise
             workspace_id = int(cur.lastrowid or 0)
             conn.execute(
                 "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
@@ -135,6 +159,15 @@ class SqliteWorkspaces(WorkspaceStore):
 
     async def get_workspace(self, workspace_id: int) -> Workspace | None:
         return await self.db.read(get_workspace_txn, workspace_id)
+
+    async def find_workspace(self, name: str) -> Workspace | None:
+        def txn(conn: sqlite3.Connection) -> Workspace | None:
+            row = conn.execute(
+                "SELECT * FROM workspaces WHERE name_key = ?", (name_key(name),)
+            ).fetchone()
+            return _workspace(row) if row else None
+
+        return await self.db.read(txn)
 
     async def workspaces_of(self, user_id: int) -> list[tuple[Workspace, WorkspaceRole]]:
         def txn(conn: sqlite3.Connection) -> list[tuple[Workspace, WorkspaceRole]]:
@@ -157,7 +190,12 @@ class SqliteWorkspaces(WorkspaceStore):
 
     async def rename_workspace(self, workspace_id: int, name: str) -> Workspace:
         def txn(conn: sqlite3.Connection) -> Workspace:
-            conn.execute("UPDATE workspaces SET name = ? WHERE id = ?", (name, workspace_id))
+            _set_name_txn(
+                conn,
+                "UPDATE workspaces SET name = ?, name_key = ? WHERE id = ?",
+                name,
+                workspace_id,
+            )
             return _require_workspace(conn, workspace_id)
 
         return await self.db.write(txn)
@@ -171,9 +209,13 @@ class SqliteWorkspaces(WorkspaceStore):
                     (workspace_id,),
                 )
             ]
-            # Children first: a page's parent must exist while the page does.
+            # Children first: a page's parent must exist while the page does. On their way out
+            # they leave the sibling titles' index (each its own key), which would otherwise
+            # see every page of the workspace at its top at once.
             conn.execute(
-                "UPDATE pages SET parent_id = NULL WHERE workspace_id = ?", (workspace_id,)
+                "UPDATE pages SET parent_id = NULL, title_key = 'deleted:' || id"
+                " WHERE workspace_id = ?",
+                (workspace_id,),
             )
             conn.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id,))
             return unused_covers_txn(conn, covers)

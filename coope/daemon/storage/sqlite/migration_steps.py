@@ -1,0 +1,66 @@
+"""The parts of migrations that SQL cannot do, named in a migration by a `-- python: NAME` line
+and run inside its transaction (see `database.apply_migrations`)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable
+
+from coope.core.names import first_free, name_key
+
+log = logging.getLogger(__name__)
+
+# Workspace names, room names and page titles are all at most this long.
+NAME_MAX = 80
+
+
+def unique_names(conn: sqlite3.Connection) -> None:
+    """Fill the name keys, renaming duplicates in each scope: the oldest keeps its name."""
+    _dedupe(conn, "workspaces", "name", "name_key", "SELECT id, name, 0 FROM workspaces")
+    _dedupe(
+        conn,
+        "rooms",
+        "name",
+        "name_key",
+        # Direct rooms have no name of their own: each is its own scope.
+        "SELECT id, name, CASE kind WHEN 'group' THEN 0 ELSE -id END FROM rooms",
+    )
+    _dedupe(
+        conn,
+        "pages",
+        "title",
+        "title_key",
+        # The roots of what is in the trash are out of their siblings' way: each its own scope.
+        "SELECT id, title, CASE WHEN archived_root = id THEN 'trash:' || id"
+        " ELSE workspace_id || ':' || IFNULL(parent_id, 0) END FROM pages",
+    )
+
+
+def _dedupe(conn: sqlite3.Connection, table: str, column: str, key_column: str, rows: str) -> None:
+    found = conn.execute(f"{rows} ORDER BY id").fetchall()
+    # Every name that is already unique stays as it is, so a duplicate renamed "Team (2)" never
+    # takes the name of an existing "Team (2)": the keepers' keys are taken before any renaming.
+    taken: dict[object, set[str]] = defaultdict(set)
+    duplicates = []
+    for row_id, name, scope in found:
+        key = name_key(name)
+        if key in taken[scope]:
+            duplicates.append((row_id, name, scope))
+        else:
+            taken[scope].add(key)
+            conn.execute(f"UPDATE {table} SET {key_column} = ? WHERE id = ?", (key, row_id))
+    for row_id, name, scope in duplicates:
+        free = first_free(name, taken[scope].__contains__, NAME_MAX)
+        taken[scope].add(name_key(free))
+        log.warning(
+            "renamed a duplicate name", extra={"table": table, "id": row_id, "renamed": free}
+        )
+        conn.execute(
+            f"UPDATE {table} SET {column} = ?, {key_column} = ? WHERE id = ?",
+            (free, name_key(free), row_id),
+        )
+
+
+STEPS: dict[str, Callable[[sqlite3.Connection], None]] = {"unique_names": unique_names}
