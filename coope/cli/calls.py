@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coope.cli import output, runtime
 from coope.cli.args import RoomArg
+from coope.cli.audio_args import DeviceOpt, InputOpt, OutputOpt
 from coope.client.names import room_label
 
 if TYPE_CHECKING:
@@ -44,34 +44,9 @@ async def join(
             help="Audio only. This is the default: video from a terminal is not supported yet.",
         ),
     ] = True,
-    input: Annotated[
-        Path | None,
-        typer.Option(
-            "--input",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="Send this WAV file (16-bit, mono or stereo), then silence, instead of the"
-            " microphone. Without a speaker, what is heard is then discarded.",
-        ),
-    ] = None,
-    output_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            dir_okay=False,
-            help="Write what you hear (everyone mixed, 48 kHz mono WAV) instead of playing it."
-            " Without a microphone, silence is then sent.",
-        ),
-    ] = None,
-    device: Annotated[
-        str | None,
-        typer.Option(
-            "--device",
-            help="The sound device (its number, or part of its name as `python -m sounddevice`"
-            " lists them) for whichever side is not a file; default: the system's.",
-        ),
-    ] = None,
+    input: InputOpt = None,
+    output_file: OutputOpt = None,
+    device: DeviceOpt = None,
     takeover: Annotated[
         bool,
         typer.Option("--takeover", help="Move the call here if you are in it on another device."),

@@ -8,36 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from coope.cli import runtime
+from coope.cli.audio_args import DeviceOpt, InputOpt, OutputOpt
 
 # No `envvar=` here: the TUI reads the environment itself, and tells an option given on the
 # command line from one left in the environment (a profile named here beats both variables).
 ServerOpt = Annotated[str | None, typer.Option(help="Daemon URL. (env: COOPE_SERVER)")]
 TokenOpt = Annotated[str | None, typer.Option(help="Session or API token. (env: COOPE_TOKEN)")]
 ProfileOpt = Annotated[str | None, typer.Option(help="Use this saved login. (env: COOPE_PROFILE)")]
-InputOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--input",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-        help="Calls send this WAV file (then silence) instead of the microphone.",
-    ),
-]
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option("--output", dir_okay=False, help="Calls write what is heard into this WAV file."),
-]
-DeviceOpt = Annotated[
-    str | None,
-    typer.Option(help="The sound device for calls (its number or part of its name)."),
-]
 
 
 @runtime.command(login=None)

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pycrdt import Doc, Map, Text
 
@@ -160,14 +160,16 @@ def add_block(
     return new_id
 
 
-def set_text(text: Text, new: str) -> None:
-    """Make an integrated `Text` read `new` by splicing only the part that differs.
+class Splice(NamedTuple):
+    """`old[start:end]` replaced by `inserted` (offsets in code points)."""
 
-    A replica that edits another part of the same text at the same time keeps its edit.
-    """
-    old = str(text)
-    if old == new:
-        return
+    start: int
+    end: int
+    inserted: str
+
+
+def splice(old: str, new: str) -> Splice:
+    """The one splice that turns `old` into `new`: what differs between the common ends."""
     limit = min(len(old), len(new))
     start = 0
     while start < limit and old[start] == new[start]:
@@ -175,15 +177,31 @@ def set_text(text: Text, new: str) -> None:
     end = 0
     while end < limit - start and old[-1 - end] == new[-1 - end]:
         end += 1
+    return Splice(start, len(old) - end, new[start : len(new) - end])
+
+
+def splice_text(text: Text, change: Splice) -> None:
+    """Make `change` to an integrated `Text` as the CRDT's own delete and insert, so a
+    replica that edits the same text at the same time keeps its edit."""
+    old = str(text)
     # pycrdt offsets count UTF-8 bytes; Python indexes count code points.
-    at = len(old[:start].encode())
-    removed = len(old[start : len(old) - end].encode())
-    inserted = new[start : len(new) - end]
+    at = len(old[: change.start].encode())
+    removed = len(old[change.start : change.end].encode())
     with text.doc.transaction():
         if removed:
             del text[at : at + removed]
-        if inserted:
-            text.insert(at, inserted)
+        if change.inserted:
+            text.insert(at, change.inserted)
+
+
+def set_text(text: Text, new: str) -> None:
+    """Make an integrated `Text` read `new` by splicing only the part that differs.
+
+    A replica that edits another part of the same text at the same time keeps its edit.
+    """
+    old = str(text)
+    if old != new:
+        splice_text(text, splice(old, new))
 
 
 def update_block(
@@ -735,8 +753,11 @@ __all__ = [
     "parse_markdown",
     "plain_text",
     "position_between",
+    "Splice",
     "read_blocks",
     "set_text",
+    "splice",
+    "splice_text",
     "to_markdown",
     "update_block",
 ]

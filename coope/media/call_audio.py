@@ -9,6 +9,7 @@ the sink, and each person's level for the speaking indicators.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,16 +26,24 @@ if TYPE_CHECKING:
     from av import AudioFrame
 
 
-def open_source(choice: AudioChoice, warn: Callable[[str], None]) -> MediaStreamTrack:
+def open_source(
+    choice: AudioChoice,
+    warn: Callable[[str], None],
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> MediaStreamTrack:
     """What to send: the input file, else the device; silence (said through `warn`) when an
-    output file is given and there is no microphone."""
+    output file is given and there is no microphone.
+
+    Opening a device blocks (PortAudio): called in a thread, pass the event loop the
+    microphone's audio goes to.
+    """
     if choice.input is not None:
         return WavSource(choice.input)
     if choice.output is not None and choice.device is None:
         if problem := missing_audio_device("input"):
             warn(f"{problem}: sending silence (--input FILE.wav sends a file)")
             return SilenceSource()
-    return MicrophoneSource(choice.device)
+    return MicrophoneSource(choice.device, loop=loop)
 
 
 def open_sink(choice: AudioChoice, warn: Callable[[str], None]) -> AudioSink:
@@ -91,6 +100,7 @@ class CallAudio:
     async def aclose(self) -> None:
         """Stop sending (closing a device) and close the sink (finishing a file)."""
         try:
-            self.source.stop()  # a microphone's: blocks briefly, PortAudio waits for its thread
+            # A microphone's stop blocks briefly (PortAudio waits for its thread): off the loop.
+            await asyncio.to_thread(self.source.stop)
         finally:
             await self.sink.aclose()

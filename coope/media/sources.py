@@ -106,18 +106,21 @@ class WavSource(SilenceSource):
 class MicrophoneSource(MediaStreamTrack):
     """The default input device through PortAudio (`sounddevice`), mono, 20 ms a frame.
 
-    Create it inside the event loop: the device is opened at once and paces the frames.
+    The device is opened at once and paces the frames; its audio goes to `loop` (by default
+    the running one: pass it when creating this in a thread, since opening blocks).
     Raises `Unavailable` when PortAudio or the device is missing or cannot be opened.
     """
 
     kind = "audio"
 
-    def __init__(self, device: int | str | None = None) -> None:
+    def __init__(
+        self, device: int | str | None = None, *, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         super().__init__()
         self._queue: asyncio.Queue[Samples] = asyncio.Queue(MIC_QUEUE)
         self._pts = 0
         sd = load_sounddevice()
-        loop = asyncio.get_running_loop()
+        loop = loop or asyncio.get_running_loop()
 
         def push(block: Samples) -> None:
             if self._queue.full():  # the sender fell behind: drop the oldest, keep it live

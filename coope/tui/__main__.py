@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from coope.tui.app import CoopeApp  # Textual is loaded once the options are good
 
-    app = CoopeApp(target.server, target.token, args.profile, profiles=profiles)
-    app.call_audio = AudioChoice(args.input, args.output, parse_device(args.device))
+    audio = AudioChoice(args.input, args.output, parse_device(args.device))
+    app = CoopeApp(target.server, target.token, args.profile, profiles=profiles, call_audio=audio)
     app.run()
     return 0
 

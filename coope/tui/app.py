@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App
 from textual.binding import Binding
@@ -32,6 +32,11 @@ from coope.tui.session import Session
 from coope.tui.sidebar import Sidebar
 from coope.tui.signin import SignInScreen
 
+if TYPE_CHECKING:
+    from coope.media.choice import AudioChoice
+    from coope.tui.call_bar import CallAsked
+    from coope.tui.call_control import CallControl
+
 log = logging.getLogger(__name__)
 
 LIST_KEYS: list[KeyRow] = [
@@ -49,6 +54,8 @@ class CoopeApp(App[None]):
         token: The credential to use; None to sign in.
         profile: The saved profile the login belongs to (a new sign-in is saved under it).
         profiles: The saved logins (tests pass one of their own).
+        call_audio: Where calls' audio comes from and goes (`coope tui --input/--output/
+            --device`); None: the microphone and the speaker.
     """
 
     CSS_PATH = "coope.tcss"
@@ -72,10 +79,12 @@ class CoopeApp(App[None]):
         profile: str | None = None,
         *,
         profiles: Profiles | None = None,
+        call_audio: AudioChoice | None = None,
     ) -> None:
         super().__init__()
         self.server, self.token, self.profile = server, token, profile
         self.profiles = profiles or Profiles()
+        self.call_audio = call_audio
         self.client: CoopeClient | None = None
         self.session: Session | None = None
         self.people: People | None = None
@@ -97,6 +106,10 @@ class CoopeApp(App[None]):
             self.session.stop()
         if self.people is not None:
             self.people.stop()
+        if self._pages is not None:
+            self._pages.stop()
+        if self._calls is not None:  # the call left, the notes bot stopped
+            await self._calls.aclose()
         if self.client is not None:
             await self.client.aclose()
 
@@ -327,7 +340,10 @@ class CoopeApp(App[None]):
 
     # --- pages: editing and page actions --------------------------------------------------------
 
-    _pages: object = None  # the session's pages controller (`coope.tui.pages.Pages`)
+    if TYPE_CHECKING:  # imported when first used: `coope tui` starts without it
+        from coope.tui.pages import Pages
+
+    _pages: Pages | None = None  # the session's pages controller
 
     def _to_pages(self, message: object) -> None:
         """Hand what the page view, page tree, page search or trash asks for to the pages
@@ -338,8 +354,8 @@ class CoopeApp(App[None]):
         if session is None:
             return
         pages = self._pages
-        if not isinstance(pages, Pages) or pages.session is not session:
-            if isinstance(pages, Pages):
+        if pages is None or pages.session is not session:
+            if pages is not None:
                 pages.stop()
             pages = Pages(session, self.spawn, self._say, self.push_screen_wait, self.suspend)
             pages.start()
@@ -360,20 +376,35 @@ class CoopeApp(App[None]):
 
     # --- calls ------------------------------------------------------------------------------------
 
-    call_audio: object = None
-    """`coope tui --input/--output/--device` as a `coope.media.choice.AudioChoice`, set before
-    `run()`; None: the microphone and the speaker."""
-    _calls: object = None  # a `coope.tui.call_control.CallControl`, made on first use
+    _calls: CallControl | None = None  # the session's, made on first use
 
-    def on_call_asked(self, event: object) -> None:
+    def on_call_asked(self, event: CallAsked) -> None:
         """j, m and b on the main screen, and the call bar's button."""
         from coope.tui.call_control import CallControl
 
-        if self.session is None:
+        session = self.session
+        if session is None:
             return
-        if not isinstance(self._calls, CallControl):
-            self._calls = CallControl.of_app(self, self.session, self.call_audio)
-        self._calls.on_asked(event)
+        calls = self._calls
+        if calls is None or calls.session is not session:  # signed in again: a new client
+            if calls is not None:
+                self.spawn(calls.aclose())
+            calls = self._calls = CallControl.of_app(self, session, self.call_audio)
+        calls.on_asked(event)
+
+    async def action_quit(self) -> None:
+        """Quit (Ctrl+Q). While the notes bot is at work, asked first: quitting stops it
+        before the notes are written (what it recorded stays on disk)."""
+        question = self._calls.quit_question() if self._calls is not None else None
+        if question is None:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     # --- keys ---------------------------------------------------------------------------------
 

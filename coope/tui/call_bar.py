@@ -100,6 +100,10 @@ class CallBar(Vertical):
         yield Static(id="call-people", markup=False)
         yield Static(id="call-notes", markup=False)
 
+    mine = True
+    """Whether the bar shows your own place in the call (its button leaves it) or the notes
+    bot's (its button stops the bot): set by `show`."""
+
     def on_mount(self) -> None:
         self.display = False
 
@@ -112,6 +116,7 @@ class CallBar(Vertical):
         notes = self.query_one("#call-notes", Static)
         notes.display = shown.notes is not None
         notes.update(Text(visible(shown.notes or ""), style="italic"))
+        self.mine = shown.mine
         button = self.query_one("#call-leave", Button)
         button.label = "Leave (j)" if shown.mine else "Stop (b)"
         button.display = shown.mine or bool(shown.people)  # the bot is done recording
@@ -127,5 +132,4 @@ class CallBar(Vertical):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        mine = str(event.button.label).startswith("Leave")
-        self.post_message(CallAsked("leave" if mine else "notes"))
+        self.post_message(CallAsked("leave" if self.mine else "notes"))

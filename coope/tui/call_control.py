@@ -9,7 +9,10 @@ asked whether to move it here. Muting sends silence in place of your voice.
 The meeting-notes bot (b) records the call as your account (`coope.notes.bot.MeetingBot`) and
 writes its notes into a workspace you edit. One account has one place in a call, so when you
 are in it yourself the bot can only take that place: you are asked first. b again ends its
-recording; the notes are then made from what it heard.
+recording; the notes are then made from what it heard (b while its models load: it does not
+start). Quitting while it is at work is asked first (`quit_question`): it would stop the bot
+before any notes are written, though what it recorded stays on disk. `aclose` leaves the call
+and stops the bot.
 
 Every coroutine here runs as a worker of the app (`spawn`), which turns a `CoopeError` into a
 notification. What to draw goes to `show` as a `CallShown` (None: no call).
@@ -61,6 +64,7 @@ PickWorkspace = Callable[[list[WorkspaceOut], Callable[[int | None], None]], Non
 """`pick(workspaces, chosen)`: which one the notes go into; `chosen(None)` if none."""
 
 REFRESH_S = 0.25  # the bar's timer and speaking dots
+CLOSE_S = 5.0  # quitting waits this long at most for the call and the bot to close
 TAKEOVER_QUESTION = "You are in this call on another device. Move the call here?"
 BOT_QUESTION = (
     "The notes bot records as you, so it takes your place in this call: you will no longer"
@@ -111,10 +115,13 @@ class CallControl:
         self._bot_room: RoomOut | None = None
         self._bot_joining = False
         self._after_leaving: Callable[[], None] | None = None
+        # The tasks running the call and the bot, for `aclose` to wait for.
+        self._call_task: asyncio.Task[Any] | None = None
+        self._bot_task: asyncio.Task[Any] | None = None  # from the models loading on
         self.session: Session | None = None  # the TUI's, when made by `of_app`
 
     @classmethod
-    def of_app(cls, app: App[Any], session: Session, audio: object) -> CallControl:
+    def of_app(cls, app: App[Any], session: Session, audio: AudioChoice | None) -> CallControl:
         """The controller for the app's signed-in `session`, showing the call in the main
         screen's `CallBar`; `audio` is the app's `AudioChoice` (None: the devices)."""
 
@@ -133,15 +140,14 @@ class CallControl:
         def pick(workspaces: list[WorkspaceOut], chosen: Callable[[int | None], None]) -> None:
             app.push_screen(WorkspacePicker(workspaces), chosen)
 
-        choice = audio if isinstance(audio, AudioChoice) else AudioChoice()
-        control = cls(session.client, session.spawn, show, say, ask, pick, choice)
+        control = cls(session.client, session.spawn, show, say, ask, pick, audio or AudioChoice())
         control.session = session
         return control
 
-    def on_asked(self, event: object) -> None:
+    def on_asked(self, event: CallAsked) -> None:
         """A `CallAsked` from the main screen's keys or the bar, about the room on screen."""
         session = self.session
-        if not isinstance(event, CallAsked) or session is None:
+        if session is None:
             return
         shown = session.rooms.shown if session.screen.view == "room" else None
         self.asked(event.ask, session.rooms.by_id.get(shown) if shown is not None else None)
@@ -157,6 +163,8 @@ class CallControl:
                 self.say("Open a room first: its call is the one joined.", "warning")
             elif self._bot_recording():
                 self.say("The notes bot is in a call as you: b ends its recording.", "warning")
+            elif self._bot_starting():
+                self.say("The notes bot is starting as you: b stops it.", "warning")
             else:
                 self.spawn(self.join(room, takeover=False), group="call")
         elif ask == "leave":
@@ -184,41 +192,47 @@ class CallControl:
         """Be in `room`'s call until you leave or it ends you."""
         from coope.media.call_audio import CallAudio, open_sink, open_source
 
-        def warn(words: str) -> None:
-            self.say(words[:1].upper() + words[1:] + ".", "warning")
-
-        self.audio.check()  # no PortAudio, no devices: said before anything opens
-        source = open_source(self.audio, warn)
+        # PortAudio blocks (checking devices, opening them): in threads, the warnings said
+        # back here on the loop.
+        warnings: list[str] = []
+        await asyncio.to_thread(self.audio.check)  # no PortAudio, no devices: said first
+        loop = asyncio.get_running_loop()
+        source = await asyncio.to_thread(open_source, self.audio, warnings.append, loop)
         try:
-            sink = open_sink(self.audio, warn)
+            sink = await asyncio.to_thread(open_sink, self.audio, warnings.append)
         except BaseException:
-            source.stop()
+            await asyncio.to_thread(source.stop)
             raise
         audio = CallAudio(source, sink, time.monotonic)
-        session = self.client.calls.join(
-            room.id,
-            takeover=takeover,
-            audio=audio.source,
-            on_audio=audio.on_audio,
-            on_event=self._call_event,
-        )
-        call = self.call = _Call(
-            room, session, audio, CallRoster(session, audio.meter), stop=asyncio.Event()
-        )
-        self._show()
+        call: _Call | None = None
+        elsewhere = False
         try:
-            elsewhere = await self._be_in(call, takeover)
-        finally:
+            for words in warnings:
+                self.say(words[:1].upper() + words[1:] + ".", "warning")
+            session = self.client.calls.join(
+                room.id,
+                takeover=takeover,
+                audio=audio.source,
+                on_audio=audio.on_audio,
+                on_event=self._call_event,
+            )
+            call = self.call = _Call(
+                room, session, audio, CallRoster(session, audio.meter), stop=asyncio.Event()
+            )
+            self._call_task = asyncio.current_task()
+            self._show()
             try:
-                await session.aclose()
+                elsewhere = await self._be_in(call, takeover)
             finally:
-                await audio.aclose()
-                if self.call is call:
-                    self.call = None
-                self._show()
-                after, self._after_leaving = self._after_leaving, None
-                if after is not None:
-                    after()
+                await session.aclose()
+        finally:
+            await audio.aclose()
+            if call is not None and self.call is call:
+                self.call = self._call_task = None
+            self._show()
+            after, self._after_leaving = self._after_leaving, None
+            if after is not None:
+                after()
         if elsewhere:  # asked once this try is all closed: yes starts the next one
 
             def answered(yes: bool) -> None:
@@ -270,6 +284,10 @@ class CallControl:
     def _bot_recording(self) -> bool:
         return self.bot is not None and self._bot_roster is not None
 
+    def _bot_starting(self) -> bool:
+        """Loading its models: no `MeetingBot` yet, but b must stop it, not start another."""
+        return self._bot_task is not None and self.bot is None
+
     def notes(self, room: RoomOut | None) -> None:
         """Start the bot for the room on screen (asking where the notes go), or end its
         recording if it records."""
@@ -279,6 +297,10 @@ class CallControl:
                 "The notes bot stops recording; the notes are made from what it heard.",
                 "information",
             )
+            return
+        if self._bot_starting() and self._bot_task is not None:
+            self._bot_task.cancel()
+            self.say("The notes bot does not start.", "information")
             return
         call_room = self.call.room if self.call is not None else room
         if call_room is None:
@@ -321,31 +343,36 @@ class CallControl:
         from coope.notes.bot import BotOptions, MeetingBot
         from coope.notes.settings import NotesSettings
 
-        settings = NotesSettings.from_env()
-        transcriber = await asyncio.to_thread(engines.transcriber, settings)
-        summarizer = await asyncio.to_thread(engines.summarizer, settings)
-        options = BotOptions(recording_days=settings.recording_days)
-        bot = self.bot = MeetingBot(
-            self.client,
-            room.id,
-            workspace_id,
-            transcriber=transcriber,
-            summarizer=summarizer,
-            options=options,
-        )
+        me = self._bot_task = asyncio.current_task()
         self._bot_room, self._bot_joining = room, True
-        self._bot_line = "Notes bot: starting"
+        self._bot_line = "Notes bot: loading models…"
         self._show()
         try:
-            notes = await bot.run(self._bot_progress)
-        except CoopeError as exc:
-            if bot.directory is not None:
-                exc.message += f". The recording is kept in {bot.directory}"
-            raise
-        finally:
-            self.bot = self._bot_roster = self._bot_room = None
-            self._bot_line = None
+            settings = NotesSettings.from_env()
+            transcriber = await asyncio.to_thread(engines.transcriber, settings)
+            summarizer = await asyncio.to_thread(engines.summarizer, settings)
+            options = BotOptions(recording_days=settings.recording_days)
+            bot = self.bot = MeetingBot(
+                self.client,
+                room.id,
+                workspace_id,
+                transcriber=transcriber,
+                summarizer=summarizer,
+                options=options,
+            )
+            self._bot_line = "Notes bot: starting"
             self._show()
+            try:
+                notes = await bot.run(self._bot_progress)
+            except CoopeError as exc:
+                if bot.directory is not None:
+                    exc.message += f". The recording is kept in {bot.directory}"
+                raise
+        finally:
+            if self._bot_task is me:  # not yet replaced by the next bot
+                self.bot = self._bot_roster = self._bot_room = self._bot_task = None
+                self._bot_line = None
+                self._show()
         self.say(f"Meeting notes written to {notes.path}.", "information")
         if self.session is not None:  # the new page, in the sidebar's tree
             self.spawn(self.session.load_pages())
@@ -377,6 +404,29 @@ class CallControl:
         if progress.event is not None and self._bot_roster is not None:
             self._bot_roster.event(progress.event)
         self._show()
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def quit_question(self) -> str | None:
+        """What to ask before quitting, while quitting would lose the notes bot's notes."""
+        bot = self.bot
+        if bot is None:
+            return None
+        kept = f"; what it recorded stays in {bot.directory}" if bot.directory else ""
+        if self._bot_roster is not None or self._bot_joining:
+            return f"The notes bot is recording: quit anyway? It stops without notes{kept}."
+        return f"The notes bot is still writing the notes: quit anyway? They are lost{kept}."
+
+    async def aclose(self, timeout_s: float = CLOSE_S) -> None:
+        """Leave the call and stop the notes bot (no notes are written: what it recorded
+        stays on disk), waiting up to `timeout_s` for both to close."""
+        self._after_leaving = None  # the bot does not take the place now
+        self.leave()
+        if self._bot_task is not None:
+            self._bot_task.cancel()
+        tasks = {t for t in (self._call_task, self._bot_task) if t is not None and not t.done()}
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
 
     # --- drawing ------------------------------------------------------------------------------
 

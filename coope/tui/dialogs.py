@@ -9,6 +9,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+TYPING_PAUSE_S = 0.2
+"""Search-as-you-type dialogs ask once the person stops typing this long."""
+
 REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"]
 
 

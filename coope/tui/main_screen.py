@@ -8,6 +8,7 @@ view is one more child of `MainPane` with an id of its own, shown with `MainScre
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -19,6 +20,9 @@ from coope.tui.chat import ChatView
 from coope.tui.friends_screen import FriendsScreen
 from coope.tui.page_view import PageView
 from coope.tui.sidebar import Sidebar
+
+NARROW_COLUMNS = 70
+"""Narrower than this, the sidebar (26 columns at least) would leave too little for a room."""
 
 WELCOME = "Pick a room, a friend or a page on the left (1 rooms, 2 friends, 3 pages; F1 for keys)."
 
@@ -84,6 +88,9 @@ class MainScreen(Screen[None]):
 
     def show_view(self, view_id: str) -> None:
         self.query_one(MainPane).current = view_id
+        if view_id == "room" and self.has_class("-narrow"):
+            # The sidebar gives way to the room (it shows while it has the focus).
+            self.call_after_refresh(self.chat.message_log.focus)
 
     @property
     def view(self) -> str | None:
@@ -136,3 +143,15 @@ class MainScreen(Screen[None]):
         if widget_id in ("messages", "composer") and self.view != "room":
             return
         self.query_one(f"#{widget_id}").focus()
+
+    # --- narrow terminals ---------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Under NARROW_COLUMNS the sidebar and the main pane take turns at the whole width.
+        self.set_class(event.size.width < NARROW_COLUMNS, "-narrow")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The sidebar shows (when narrow) while something in it has the focus: 1, 2 and 3
+        bring it, and choosing a room, friend or page moves the focus to what opened."""
+        sidebar = self.sidebar
+        self.set_class(event.widget is sidebar or sidebar in event.widget.ancestors, "-sidebar")

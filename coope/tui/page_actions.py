@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from textual.message import Message
 
-ACTIONS = ("new", "rename", "move", "archive", "restore", "delete")
-
 
 class PageAction(Message):
     """Do `action` to a page (for "new": make one under it; `page_id` None: at the top of the

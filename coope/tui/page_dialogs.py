@@ -12,11 +12,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from coope.core.rules import visible
 from coope.core.workspace_schemas import PageHitOut, PageOut, WorkspaceOut
+from coope.tui.dialogs import TYPING_PAUSE_S
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -81,9 +83,15 @@ class SearchScreen(ModalScreen[int | None]):
     ]
 
     class QueryChanged(Message):
+        """Search for `query` (the person paused typing it)."""
+
         def __init__(self, screen: SearchScreen, query: str) -> None:
             super().__init__()
             self.screen, self.query = screen, query
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="search-box"):
@@ -96,13 +104,19 @@ class SearchScreen(ModalScreen[int | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.QueryChanged(self, event.value.strip()))
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(TYPING_PAUSE_S, self._ask)
+
+    def _ask(self) -> None:
+        self.post_message(self.QueryChanged(self, self.query_one(Input).value.strip()))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         hits = self.query_one(OptionList)
-        if hits.option_count:
-            self.dismiss(int(hits.get_option_at_index(0).id or 0))
+        first = hits.get_option_at_index(0) if hits.option_count else None
+        if first is not None and first.id and not first.disabled:  # not the "no page" hint
+            self.dismiss(int(first.id))
 
     def action_to_hits(self) -> None:
         self.query_one(OptionList).focus()
@@ -125,7 +139,7 @@ class SearchScreen(ModalScreen[int | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id:
+        if event.option.id and not event.option.disabled:
             self.dismiss(int(event.option.id))
 
     def action_cancel(self) -> None:

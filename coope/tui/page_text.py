@@ -1,56 +1,48 @@
-"""A block's text edited in the TUI while others edit it too: plain string arithmetic.
+"""A block's text edited in the TUI while others edit it too: one edit moved past another's.
 
-The editor box shows a block's text; what the person types is sent as the change from the text
-the box last agreed with the document (`before`) to what it holds now (`after`). When the
-document moved on meanwhile (someone else typed), the change is moved to where it belongs in the
-document's text (`rebase`), and the box takes the other person's change as a splice (`splice`),
-so that neither side's typing is lost and the cursor stays with the text around it.
+The editor box reports each edit the person makes as a `Splice` of the text the box held just
+before it (`before`). By the time the edit reaches the document, someone else may have changed
+the text (`current`): `rebase` moves the edit to where it belongs in `current`, as the CRDT's
+own deletes and inserts, so that neither side's typing is lost (as Yjs does when both edit at
+once): text the other person put inside a range the person deleted or replaced stays.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from coope.core.blocks import Splice, splice
 
 
-class Splice(NamedTuple):
-    """`old[start:end]` replaced by `inserted` (character offsets)."""
+def rebase(before: str, mine: Splice, current: str) -> list[Splice]:
+    """The splices of `current` that make the person's edit `mine` (a splice of `before`).
 
-    start: int
-    end: int
-    inserted: str
-
-
-def splice(old: str, new: str) -> Splice:
-    """The one splice that turns `old` into `new`: what differs between the common ends."""
-    limit = min(len(old), len(new))
-    start = 0
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end = 0
-    while end < limit - start and old[-1 - end] == new[-1 - end]:
-        end += 1
-    return Splice(start, len(old) - end, new[start : len(new) - end])
-
-
-def rebase(before: str, after: str, current: str) -> str:
-    """`current` with the person's change (`before` to `after`) made to it.
-
-    `current` is `before` with someone else's change. Text the other person put where the
-    person also typed stays, and the person's text goes after it.
+    `current` is `before` with someone else's change. Where both changed the same place,
+    their inserted text stays, and the person's inserted text goes after it. The splices come
+    last first, so each one's offsets hold when they are made in order.
     """
     if current == before:
-        return after
-    mine = splice(before, after)
+        return [mine]
     theirs = splice(before, current)
     grown = len(theirs.inserted) - (theirs.end - theirs.start)
+    theirs_end = theirs.start + len(theirs.inserted)  # where their text ends in `current`
+    if mine.start < theirs.start:
+        at = mine.start
+    elif mine.start < theirs.end:
+        at = theirs_end  # inside what they replaced: after their text
+    else:
+        at = mine.start + grown
+    changes: list[Splice] = []
+    if mine.end > theirs.end:  # what the person deleted after their change
+        start = max(mine.start, theirs.end) + grown
+        changes.append(Splice(start, mine.end + grown, mine.inserted if at == start else ""))
+    if mine.start < theirs.start:  # what the person deleted before their change
+        changes.append(Splice(mine.start, min(mine.end, theirs.start), mine.inserted))
+    if not any(change.inserted for change in changes) and mine.inserted:
+        changes.insert(0, Splice(at, at, mine.inserted))
+    return [change for change in changes if change.inserted or change.start < change.end]
 
-    def moved(offset: int, *, is_end: bool) -> int:
-        if offset < theirs.start or (offset == theirs.start and is_end and mine.start < offset):
-            return offset
-        if offset >= theirs.end:
-            return offset + grown
-        return theirs.start + len(theirs.inserted)  # inside what they replaced: after theirs
 
-    start = moved(mine.start, is_end=False)
-    end = max(start, moved(mine.end, is_end=True))
-    return current[:start] + mine.inserted + current[end:]
+def applied(text: str, changes: list[Splice]) -> str:
+    """`text` with `changes` made in order."""
+    for change in changes:
+        text = text[: change.start] + change.inserted + text[change.end :]
+    return text

@@ -5,21 +5,25 @@ wants as messages: a block's text typed (`TextEdited`, sent as the person types)
 toggled, a block added, retyped, moved or deleted, the page in `$EDITOR`, a page action. The
 pages controller (`coope.tui.pages.Pages`) makes those changes in the page's live replica.
 
-While a block is being edited, others' changes to it come into the editor box as splices, so
-the person's cursor stays with the text around it and neither side's typing is lost
-(`coope.tui.page_text`).
+While a block is being edited, each edit goes up as the splice the person made, and others'
+changes to the block come into the editor box as splices, so the person's cursor stays with
+the text around it and neither side's typing is lost (`coope.tui.page_text`). Others' changes
+wait while an edit of the person's is on its way to the document (`edit_applied`), as the box
+then holds text the document does not have yet.
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
+from textual.widgets.text_area import Edit, EditResult
 
-from coope.core.blocks import BLOCK_TYPES, BlockView
+from coope.core.blocks import BLOCK_TYPES, BlockView, Splice, splice
 from coope.core.rules import visible
 from coope.core.workspace_schemas import PageOut
 from coope.tui.dialogs import ConfirmScreen
@@ -28,10 +32,12 @@ from coope.tui.help import key_rows as rows_of
 from coope.tui.page_actions import PageAction
 from coope.tui.page_blocks import TYPE_NAMES, BlockList
 from coope.tui.page_dialogs import Choice, SearchScreen, TrashScreen
-from coope.tui.page_text import splice
+from coope.tui.page_text import applied
 from coope.tui.sidebar import PageTree
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter")
+OPENING = "opening…"  # the page's status until its document is open
+KEY_HINT = "  e edit · a add · space todo"  # after the title (the footer has no room)
 
 
 class BlockEditor(TextArea):
@@ -52,6 +58,19 @@ class BlockEditor(TextArea):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        self._edits: list[Splice] = []  # made since `take_edits`, each of the text before it
+
+    def edit(self, edit: Edit) -> EditResult:
+        # Every typed key, deletion and paste passes here: where it happened is known, which
+        # a comparison of the text before and after cannot tell in a run of equal characters.
+        text = self.text
+        self._edits.append(Splice(_index(text, edit.top), _index(text, edit.bottom), edit.text))
+        return super().edit(edit)
+
+    def take_edits(self) -> list[Splice]:
+        """The edits made since the last call."""
+        edits, self._edits = self._edits, []
+        return edits
 
     def action_done(self) -> None:
         self.post_message(self.Done())
@@ -75,26 +94,29 @@ class BlockEditor(TextArea):
 
 class PageView(Vertical):
     BINDINGS = [
-        Binding("e", "edit", "Edit"),
-        Binding("space", "check", "Todo"),
-        Binding("a", "add", "Add"),
-        Binding("T", "retype", "Type"),
-        Binding("d", "delete", "Delete"),
+        # None in the footer: at 80 columns the main screen's keys fill it (F1 Help and j Call
+        # would be cut). The title names the first three; the help lists them all.
+        Binding("e", "edit", "Edit", show=False),
+        Binding("space", "check", "Todo", show=False),
+        Binding("a", "add", "Add", show=False),
+        Binding("T", "retype", "Type", show=False),
+        Binding("d", "delete", "Delete", show=False),
         Binding("K,ctrl+up", "move(-1)", "Move up", show=False),
         Binding("J,ctrl+down", "move(1)", "Move down", show=False),
-        Binding("E", "editor", "$EDITOR"),
+        Binding("E", "editor", "$EDITOR", show=False),
         Binding("r", "page('rename')", "Rename", show=False),
         Binding("M", "page('move')", "Move page", show=False),
         Binding("x", "trash", "Trash/restore", show=False),
     ]
 
     class TextEdited(Message):
-        """The person changed a block's text from `before` (what the box last agreed with the
-        page) to `after`."""
+        """The person made `change` to a block's text, which read `before` in the box.
 
-        def __init__(self, block_id: str, before: str, after: str) -> None:
+        Whoever makes it in the document calls `edit_applied` then."""
+
+        def __init__(self, block_id: str, before: str, change: Splice) -> None:
             super().__init__()
-            self.block_id, self.before, self.after = block_id, before, after
+            self.block_id, self.before, self.change = block_id, before, change
 
     class ToggleWanted(Message):
         def __init__(self, block_id: str) -> None:
@@ -133,7 +155,8 @@ class PageView(Vertical):
         self.page: PageOut | None = None
         self.read_only: str | None = None  # why the page cannot be changed, if it cannot
         self.editing: str | None = None  # the id of the block in the editor box
-        self._agreed = ""  # the editor's text as the page last had it
+        self._agreed = ""  # the editor's text as last sent up or taken from the page
+        self._in_flight = 0  # edits sent up and not yet in the document
 
     def compose(self) -> ComposeResult:
         yield Static("", id="page-title", markup=False)  # a title is text, never markup
@@ -158,12 +181,13 @@ class PageView(Vertical):
         self.show_title(page, where)
         self.blocks.blocks = []
         self.blocks.clear_options()
-        self.set_read_only("opening…")
+        self.set_read_only(OPENING)
 
     def show_title(self, page: PageOut, where: str) -> None:
         self.page = page
-        title = f"{page.icon} {page.title}" if page.icon else page.title
-        self.query_one("#page-title", Static).update(visible(title))
+        title = Text(visible(f"{page.icon} {page.title}" if page.icon else page.title))
+        title.append(KEY_HINT, style="dim not bold")
+        self.query_one("#page-title", Static).update(title)
         self.query_one("#page-status", Static).update(visible(where))
         self.query_one("#page-status").set_class(False, "read-only")
 
@@ -181,6 +205,10 @@ class PageView(Vertical):
             status.update(reason)
         self.set_class(reason is not None, "read-only")
 
+    def edit_applied(self) -> None:
+        """One edit sent up (`TextEdited`) is in the document now, or was dropped."""
+        self._in_flight = max(0, self._in_flight - 1)
+
     def show_blocks(self, blocks: list[BlockView], *, select: str | None = None) -> None:
         self.blocks.show(blocks, select=select)
         if self.editing is None:
@@ -189,14 +217,17 @@ class PageView(Vertical):
         if block is None:
             self.notify("The block you were editing was deleted.", severity="warning")
             self._stop_editing()
-        elif block.text != self._agreed and self.editor.text == self._agreed:
+        elif (
+            block.text != self._agreed
+            and self._in_flight == 0  # else the document lacks what the box holds
+            and self.editor.text == self._agreed  # else a key is yet to be sent up
+        ):
             # Someone else typed in this block: their change goes in as a splice.
             change = splice(self._agreed, block.text)
-            self._agreed = block.text
-            old = self.editor.text
-            self.editor.replace(
-                change.inserted, _location(old, change.start), _location(old, change.end)
-            )
+            old, self._agreed = self._agreed, block.text
+            start, end = _location(old, change.start), _location(old, change.end)
+            self.editor.replace(change.inserted, start, end)
+            self.editor.take_edits()  # theirs, not the person's
 
     def edit_block(self, block_id: str) -> None:
         """Put a block in the editor box (a new block, just added)."""
@@ -226,6 +257,7 @@ class PageView(Vertical):
         editor = self.editor
         editor.code = block.type == "code"
         editor.load_text(block.text)
+        editor.take_edits()
         editor.border_title = f"{TYPE_NAMES.get(block.type, 'Text')} · " + (
             "Esc: done, Enter: new line" if editor.code else "Enter: done, Ctrl+J: new line"
         )
@@ -239,11 +271,17 @@ class PageView(Vertical):
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
-        text = self.editor.text
+        text, edits = self.editor.text, self.editor.take_edits()
         if self.editing is None or text == self._agreed:
             return  # the page's own text put in the box, or nothing new
-        before, self._agreed = self._agreed, text
-        self.post_message(self.TextEdited(self.editing, before, text))
+        before = self._agreed
+        if applied(before, edits) != text:  # undo and redo: known only by their result
+            edits = [splice(before, text)]
+        for change in edits:
+            self._in_flight += 1
+            self.post_message(self.TextEdited(self.editing, before, change))
+            before = applied(before, [change])
+        self._agreed = text
 
     def on_block_editor_done(self, event: BlockEditor.Done) -> None:
         event.stop()
@@ -338,6 +376,15 @@ def _location(text: str, index: int) -> tuple[int, int]:
     """A character offset as the (row, column) a text area takes."""
     row = text.count("\n", 0, index)
     return row, index - (text.rfind("\n", 0, index) + 1)
+
+
+def _index(text: str, location: tuple[int, int]) -> int:
+    """A text area's (row, column) as a character offset."""
+    row, column = location
+    start = 0
+    for _ in range(row):
+        start = text.index("\n", start) + 1
+    return start + column
 
 
 def key_rows() -> list[KeyRow]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any
 
 from pycrdt import Doc, Map, Text
 from textual.app import SuspendNotSupported
@@ -25,14 +25,15 @@ from textual.screen import Screen
 from coope.client import ConnectionState, CoopeClient
 from coope.client.editor import EditorFailed, edited
 from coope.client.feeds import Handle
-from coope.client.replica import PageReplica
 from coope.core.blocks import (
+    Splice,
     add_block,
     apply_markdown,
     blocks_of,
     delete_block,
     move_block,
     read_blocks,
+    splice_text,
     to_markdown,
     update_block,
 )
@@ -43,14 +44,12 @@ from coope.core.workspace_schemas import PageOut, WorkspaceOut
 from coope.tui.dialogs import ConfirmScreen
 from coope.tui.page_actions import PageAction
 from coope.tui.page_dialogs import Choice, SearchScreen, TextPrompt, TrashScreen
-from coope.tui.page_text import rebase
-from coope.tui.page_view import PageView
+from coope.tui.page_text import applied, rebase
+from coope.tui.page_view import OPENING, PageView
 from coope.tui.session import Session
 from coope.tui.sidebar import Sidebar
 
-T = TypeVar("T")
 Spawn = Callable[..., None]
-Ask = Callable[[Screen[T]], Awaitable[T]]
 
 RETRY_S = (0.5, 1.0, 2.0, 5.0)  # waits before reconnecting a page, then the last one again
 CLOSED = {
@@ -85,9 +84,9 @@ class Pages:
         self.suspend = suspend
         self.page: PageOut | None = None  # the open page
         self.doc: Doc[Any] | None = None  # its content, edited even while offline
-        self.replica: PageReplica | None = None
         self._handles: list[Handle] = []
         self._was_connected = False
+        self._opened = 0  # how many pages were opened: the last one is the open one
 
     @property
     def client(self) -> CoopeClient:
@@ -110,6 +109,8 @@ class Pages:
 
     async def open(self, page_id: int) -> None:
         """Show a page and keep it live until another is opened (the worker is cancelled)."""
+        self._opened += 1
+        opened = self._opened
         page = await self.client.pages.get(page_id)
         view = self.session.screen.page
         self.page, self.doc = page, None
@@ -119,12 +120,14 @@ class Pages:
         await self._check_access()
         doc: Doc[Any] | None = None
         attempt = 0
+        # Said when the page closes other than by opening another one (which cancels this).
+        closed: str | None = "This page is closed after an error: open it again to edit it."
         try:
             while True:
                 replica = self.client.replica(page_id, doc)
                 try:
                     async with replica:
-                        self.replica, attempt = replica, 0
+                        attempt = 0
                         doc = self.doc = replica.doc
                         await self._check_access()
                         self.show()
@@ -133,12 +136,10 @@ class Pages:
                 except DaemonUnreachable:
                     pass
                 except (Forbidden, NotFound) as exc:
-                    view.set_read_only(exc.message)
+                    closed = exc.message
                     return
-                finally:
-                    self.replica = None
                 if replica.close_code in CLOSED:
-                    view.set_read_only(CLOSED[replica.close_code])
+                    closed = CLOSED[replica.close_code]
                     return
                 kept = (
                     " (your edits are kept)" if doc is not None and view.read_only is None else ""
@@ -146,9 +147,17 @@ class Pages:
                 view.show_status(f"Offline: reconnecting…{kept}")
                 await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
                 attempt += 1
+        except asyncio.CancelledError:
+            closed = None
+            raise
+        except CoopeError as exc:
+            closed = f"This page is closed: {exc.message}"
+            raise
         finally:
-            if self.page is page:
+            if self._opened == opened:  # not replaced by another page
                 self.page = self.doc = None
+                if closed is not None:
+                    view.set_read_only(closed)
 
     def show(self, *, select: str | None = None) -> None:
         if self.doc is not None:
@@ -171,7 +180,7 @@ class Pages:
         elif not workspace.role.can_edit:
             view.set_read_only(f"Read-only: you are a viewer of {visible(workspace.name)}.")
         else:
-            view.set_read_only(None)
+            view.set_read_only(OPENING if self.doc is None else None)
 
     async def _where(self, page: PageOut, workspace: WorkspaceOut) -> str:
         """`Workspace › Parent › …` above the page's blocks."""
@@ -200,8 +209,8 @@ class Pages:
             match message:
                 case Sidebar.PageChosen(page_id=page_id):
                     self.spawn(self.open(page_id), group="page")
-                case PageView.TextEdited(block_id=block_id, before=before, after=after):
-                    self.edit_text(block_id, before, after)
+                case PageView.TextEdited(block_id=block_id, before=before, change=change):
+                    self.edit_text(block_id, before, change)
                 case PageView.ToggleWanted(block_id=block_id):
                     self.toggle(block_id)
                 case PageView.AddWanted(after=after, kind=kind):
@@ -230,16 +239,26 @@ class Pages:
 
     # --- block edits (no waiting: the replica sends them) -------------------------------------
 
-    def edit_text(self, block_id: str, before: str, after: str) -> None:
-        doc = self._editable()
-        if doc is None:
-            return
-        block = blocks_of(doc).get(block_id)
-        if not isinstance(block, Map):
-            return  # deleted meanwhile: the view says so when it draws the page
-        current = block.get("text")
-        text = str(current) if isinstance(current, Text) else str(current or "")
-        update_block(doc, block_id, text=rebase(before, after, text))
+    def edit_text(self, block_id: str, before: str, change: Splice) -> None:
+        """Make the person's `change` of a block's text (which read `before` in the box) in
+        the document, moved past what others changed meanwhile, as the CRDT's own edits."""
+        view = self.session.screen.page
+        try:
+            doc = self._editable()
+            block = blocks_of(doc).get(block_id) if doc is not None else None
+            if doc is None or not isinstance(block, Map):
+                return  # deleted meanwhile: the view says so when it draws the page
+            text = block.get("text")
+            current = str(text) if isinstance(text, Text) else str(text or "")
+            changes = rebase(before, change, current)
+            if not isinstance(text, Text):  # an old block's plain string: made a Text
+                update_block(doc, block_id, text=applied(current, changes))
+                return
+            with doc.transaction():
+                for part in changes:
+                    splice_text(text, part)
+        finally:
+            view.edit_applied()
         self.show()
 
     def toggle(self, block_id: str) -> None:
@@ -296,8 +315,9 @@ class Pages:
             self.say("No changes.")
             return
         apply_markdown(base, after)
-        if self.doc is not doc:
-            raise InvalidInput("the page was closed while you edited it: nothing was saved")
+        if self._editable() is not doc:  # closed, trashed, or we became a viewer meanwhile
+            why = self.session.screen.page.read_only or "The page was closed."
+            raise InvalidInput(f"Your edits were not saved. {why}")
         doc.apply_update(base.get_update(state))
         self.show()
         self.say(f"{visible(page.title)}: your edits are merged.")
@@ -370,7 +390,6 @@ class Pages:
         if not query:
             screen.show_hits(query, [], {})
             return
-        await asyncio.sleep(0.15)  # typing on cancels this worker: one search per pause
         hits = await self.client.pages.search(query)
         names = {ws.id: ws.name for ws in await self.client.workspaces.list()}
         screen.show_hits(query, hits, names)

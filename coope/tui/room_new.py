@@ -1,7 +1,8 @@
 """`NewRoomScreen` (key n): invitations to you into rooms, and a new group room.
 
-Invitations (when there are any) come first: y accepts (and opens the room), n declines; they
-are kept live (`invites_changed`). Below, the new room: a name, the friends to add (Space picks
+Invitations (when there are any) come first: y accepts (and opens the room), d declines (not
+n: n opened the dialog, and a double press must not turn someone down); they are kept live
+(`invites_changed`). Below, the new room: a name, the friends to add (Space picks
 them: they join at once) and anyone else by name (invited: they join once they accept). Enter
 in a box creates the room (`ChatView.RoomCreateWanted`); the app opens it.
 """
@@ -30,7 +31,7 @@ class InviteList(OptionList):
 
     BINDINGS = [
         Binding("y", "answer(True)", "Accept"),
-        Binding("n", "answer(False)", "Decline"),
+        Binding("d", "answer(False)", "Decline"),
     ]
 
     class Answered(Message):
@@ -60,7 +61,7 @@ class NewRoomScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         # Scrolls when invitations and friends are more than a small terminal holds.
         with VerticalScroll(id="new-room-box", classes="rooms-dialog"):
-            yield Static("Invitations to you (y accept, n decline)", id="invites-title")
+            yield Static("Invitations to you (y accept, d decline)", id="invites-title")
             yield InviteList(id="invites")
             yield Static("New group room", id="new-room-title")
             yield Input(placeholder="Name", id="new-room-name")

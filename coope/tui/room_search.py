@@ -27,8 +27,8 @@ from coope.client.names import room_label
 from coope.core.rules import visible
 from coope.core.social_schemas import MessageOut, RoomOut
 from coope.tui.chat import ChatView
+from coope.tui.dialogs import TYPING_PAUSE_S
 
-TYPING_PAUSE_S = 0.3  # search once the person stops typing this long
 SNIPPET_CHARS = 70
 WORD = re.compile(r"\w+")
 

@@ -50,11 +50,20 @@ def friend_prompt(friend: FriendOut) -> Text:
     return text
 
 
-class RoomList(OptionList):
+class _PickList(OptionList):
+    """A list to pick from: focused with nothing under the cursor, the first is (so that
+    Enter right after 1 or 2 opens something instead of doing nothing)."""
+
+    def on_focus(self) -> None:
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0
+
+
+class RoomList(_PickList):
     """Rooms; option ids are `room-<id>`."""
 
 
-class FriendList(OptionList):
+class FriendList(_PickList):
     """Friends; option ids are `friend-<username>`."""
 
 

@@ -304,3 +304,27 @@ async def test_the_call_display_keeps_the_last_state_or_prints_speaking_lines(
         assert [(e["type"], e["data"]["user"], e["data"]["speaking"]) for e in lines] == [
             ("call.speaking", "ben", True)
         ]
+
+
+def test_coope_tui_and_call_join_share_their_audio_options() -> None:
+    """One declaration (`coope.cli.audio_args`): the same names and help in both commands."""
+    import typer.main
+    from typer.core import TyperGroup, TyperOption
+
+    from coope.cli.main import app
+
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    call = root.commands["call"]
+    assert isinstance(call, TyperGroup)
+
+    def audio_options(name: str, group: TyperGroup) -> list[tuple[list[str], str | None]]:
+        return [
+            (p.opts, p.help)
+            for p in group.commands[name].params
+            if isinstance(p, TyperOption) and p.opts[0] in ("--input", "--output", "--device")
+        ]
+
+    in_tui, in_join = audio_options("tui", root), audio_options("join", call)
+    assert [opts for opts, _ in in_tui] == [["--input"], ["--output"], ["--device"]]
+    assert in_tui == in_join

@@ -178,3 +178,27 @@ async def test_a_login_the_daemon_no_longer_takes_goes_back_to_sign_in(
         await until(pilot, lambda: isinstance(app.screen, SignInScreen), "back to sign-in")
         error = app.screen.query_one("#signin-error", Static)
         await until(pilot, lambda: "sign in again" in str(error.render()), "why, in words")
+
+
+async def test_a_narrow_terminal_shows_the_sidebar_or_the_room_in_turn(
+    daemon: RunningDaemon, alice: CoopeClient, bob: CoopeClient, profiles: Profiles
+) -> None:
+    await befriend(alice, bob)
+    team = await group_room(alice, "team", [bob])
+    await alice.chat.send(team.id, "hello team")
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=(50, 24)) as pilot:
+        screen = main_screen(pilot)
+        sidebar, main = screen.sidebar, screen.query_one("#main")
+        log = screen.chat.message_log
+        await until(pilot, lambda: shows(log, "hello team"), "the room opened")
+        await until(pilot, lambda: main.display and not sidebar.display, "the room, full width")
+        assert main.size.width == 50
+        await pilot.press("1")
+        await until(pilot, lambda: sidebar.display and not main.display, "the sidebar instead")
+        assert sidebar.size.width == 50
+        await pilot.press("enter")  # the room under the cursor
+        await until(pilot, lambda: main.display and not sidebar.display, "back to the room")
+        assert log.has_focus
+        await pilot.resize_terminal(120, 36)
+        await until(pilot, lambda: main.display and sidebar.display, "both when wide")

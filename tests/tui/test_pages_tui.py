@@ -3,8 +3,10 @@ the block keys, the page actions, the search, a viewer's read-only page and `$ED
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,17 @@ from textual.widgets import Input, OptionList, Tree
 
 from coope.client import CoopeClient
 from coope.client.profiles import Profiles
-from coope.core.blocks import blocks_of, read_blocks, set_text
+from coope.client.replica import PageReplica
+from coope.core.blocks import Splice, blocks_of, read_blocks, set_text
+from coope.core.errors import Conflict
 from coope.core.workspace_schemas import PageOut
 from coope.tui.app import CoopeApp
 from coope.tui.main_screen import MainScreen
 from coope.tui.page_blocks import BlockList
 from coope.tui.page_dialogs import Choice, SearchScreen, TextPrompt, TrashScreen
-from coope.tui.page_view import BlockEditor
+from coope.tui.page_view import OPENING, BlockEditor
+from coope.tui.pages import Pages
+from coope.tui.sidebar import Sidebar
 from tests.helpers import RunningDaemon
 from tests.tui.conftest import SIZE, lines, main_screen, tui, until
 
@@ -47,6 +53,11 @@ async def open_page(pilot: Pilot[None], page: PageOut) -> MainScreen:
     await until(pilot, lambda: blocks.has_focus and screen.view == "page", "the page open")
     await until(pilot, lambda: screen.page.read_only != "opening…", "the page live")
     return screen
+
+
+def said(app: CoopeApp) -> list[str]:
+    """What the app told the person (its notifications), oldest first."""
+    return [notification.message for notification in app._notifications]
 
 
 def _node(tree: Tree[int | None], page_id: int) -> bool:
@@ -344,9 +355,14 @@ async def test_a_viewer_reads_and_cannot_edit_and_the_trash_is_said(
         status = screen.page.query_one("#page-status")
         assert "Read-only: you are a viewer of Team" in str(status.render())
         await pilot.press("space", "e", "d", "a")
-        await pilot.pause()
+        await until(
+            pilot,
+            lambda: said(app).count("Read-only: you are a viewer of Team.") == 4,
+            "each key told why it does nothing",
+        )
         assert not screen.page.query_one(BlockEditor).has_focus
         assert isinstance(app.screen, MainScreen)
+        assert shown(screen) == ["[ ] be kind"]
         assert await content(alice, page.id) == [("todo", "be kind", False)]
         await alice.pages.archive(page.id)
         await until(pilot, lambda: "In the trash" in str(status.render()), "in the trash")
@@ -403,3 +419,172 @@ async def test_editor_edits_merge_with_a_concurrent_remote_edit(
             lambda: shown(screen) == ["final one", "keep this, says bob", "[ ] ship it"],
             "on screen",
         )
+
+
+async def test_a_remote_edit_while_a_key_is_on_its_way_keeps_the_key(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bob's edit reaches alice's page after her key is in the box and before the document
+    has it: the box keeps her key and her cursor, and takes bob's edit once the key is in."""
+    workspace = await alice.workspaces.create("Team")
+    await alice.workspaces.set_member(workspace.id, "bob", "editor")
+    page = await alice.pages.create(workspace.id, "Plan", markdown="hello world\n")
+    held: list[tuple[Pages, str, str, Splice]] = []
+    edit_text = Pages.edit_text
+
+    def hold(self: Pages, block_id: str, before: str, change: Splice) -> None:
+        held.append((self, block_id, before, change))
+
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot, bob.replica(page.id) as replica:
+        screen = await open_page(pilot, page)
+        await select(pilot, screen, "hello world")
+        await pilot.press("e")
+        editor = screen.page.query_one(BlockEditor)
+        await until(pilot, lambda: editor.has_focus, "the block in the editor box")
+        monkeypatch.setattr(Pages, "edit_text", hold)
+        await pilot.press("!")
+        await until(pilot, lambda: bool(held), "alice's key on its way to the document")
+
+        [block] = read_blocks(replica.doc)
+        set_text(block_text(blocks_of(replica.doc), block.id), "Bob: hello world")
+        await until(pilot, lambda: shown(screen) == ["Bob: hello world"], "bob's edit arrived")
+        assert editor.text == "hello world!"
+        assert editor.cursor_location == (0, len("hello world!"))
+
+        monkeypatch.setattr(Pages, "edit_text", edit_text)
+        for pages, block_id, before, change in held:
+            pages.edit_text(block_id, before, change)
+        await until(pilot, lambda: editor.text == "Bob: hello world!", "both in the box")
+        assert editor.cursor_location == (0, len("Bob: hello world!"))
+        await pilot.press("?", "enter")
+
+        async def stored() -> bool:
+            return await content(alice, page.id) == [("paragraph", "Bob: hello world!?", False)]
+
+        await until(pilot, stored, "both people's edits in the daemon's page")
+
+
+async def test_the_page_says_opening_until_its_document_is_open(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    profiles: Profiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workspace = await alice.workspaces.create("Team")
+    page = await alice.pages.create(workspace.id, "Plan", markdown="- [ ] be kind\n")
+    connecting, go = asyncio.Event(), asyncio.Event()
+    enter = PageReplica.__aenter__
+
+    async def slow_enter(self: PageReplica) -> PageReplica:
+        connecting.set()
+        await go.wait()
+        return await enter(self)
+
+    monkeypatch.setattr(PageReplica, "__aenter__", slow_enter)
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        main_screen(pilot).sidebar.post_message(Sidebar.PageChosen(page.id))
+        await until(pilot, connecting.is_set, "the page's replica connecting")
+        view = main_screen(pilot).page
+        await pilot.press("e")
+        await until(pilot, lambda: OPENING in said(app), "e told the page is opening")
+        assert view.read_only == OPENING
+        go.set()
+        await until(pilot, lambda: view.read_only is None, "the page open for editing")
+        await pilot.press("space")
+
+        async def checked() -> bool:
+            return await content(alice, page.id) == [("todo", "be kind", True)]
+
+        await until(pilot, checked, "the to-do checked")
+
+
+async def test_a_page_closed_by_an_error_is_read_only_and_says_so(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    profiles: Profiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workspace = await alice.workspaces.create("Team")
+    page = await alice.pages.create(workspace.id, "Plan", markdown="- [ ] be kind\n")
+
+    async def broken(self: PageReplica) -> AsyncIterator[int]:
+        raise Conflict("the page's history does not add up")
+        yield 0
+
+    monkeypatch.setattr(PageReplica, "changes", broken)
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_page(pilot, page)
+        closed = "This page is closed: the page's history does not add up"
+        await until(pilot, lambda: screen.page.read_only == closed, "the page closed")
+        assert closed in str(screen.page.query_one("#page-status").render())
+        await pilot.press("space")
+        await until(pilot, lambda: said(app).count(closed) == 1, "space told why")
+        assert shown(screen) == ["[ ] be kind"]
+
+
+async def test_search_enter_on_no_hits_stays(
+    daemon: RunningDaemon, alice: CoopeClient, profiles: Profiles
+) -> None:
+    workspace = await alice.workspaces.create("Team")
+    await alice.pages.create(workspace.id, "Launch", markdown="the rocket needs fuel")
+    app = tui(daemon, alice, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(pilot)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen), "the search")
+        await pilot.press(*"zebra")
+        hits = app.screen.query_one(OptionList)
+        await until(pilot, lambda: lines(hits) == ["No page has these words."], "no hits")
+        await pilot.press("enter", "s")
+        field = app.screen.query_one(Input)
+        await until(pilot, lambda: field.value == "zebras", "typed on in the search")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the search closed")
+        assert screen.view != "page"
+        assert not said(app)  # nor "page 0 not found"
+
+
+async def test_editor_edits_are_not_merged_once_the_page_is_read_only(
+    daemon: RunningDaemon,
+    alice: CoopeClient,
+    bob: CoopeClient,
+    profiles: Profiles,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """bob becomes a viewer while his editor is open: what he wrote is not merged."""
+    workspace = await alice.workspaces.create("Team")
+    await alice.workspaces.set_member(workspace.id, "bob", "editor")
+    page = await alice.pages.create(workspace.id, "Notes", markdown="draft one\n")
+    go = tmp_path / "go"
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import pathlib, sys, time\n"
+        f"go = pathlib.Path({str(go)!r})\n"
+        "for _ in range(500):\n"
+        "    if go.exists(): break\n"
+        "    time.sleep(0.02)\n"
+        "path = pathlib.Path(sys.argv[1])\n"
+        "path.write_text(path.read_text().replace('draft one', 'final one'))\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
+    monkeypatch.setattr(CoopeApp, "suspend", lambda self: contextlib.nullcontext())
+    app = tui(daemon, bob, profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_page(pilot, page)
+        await pilot.press("E")
+        await alice.workspaces.set_member(workspace.id, "bob", "viewer")
+        viewer = "Read-only: you are a viewer of Team."
+        await until(pilot, lambda: screen.page.read_only == viewer, "bob a viewer")
+        go.touch()
+        await until(pilot, lambda: f"Your edits were not saved. {viewer}" in said(app), "not saved")
+        assert shown(screen) == ["draft one"]
+        assert await content(alice, page.id) == [("paragraph", "draft one", False)]

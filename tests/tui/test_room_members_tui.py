@@ -152,7 +152,10 @@ async def test_an_invitation_arrives_live_and_is_accepted(
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(pilot)
         rooms = screen.sidebar.query_one("#rooms", OptionList)
-        await pilot.pause()
+        # The invitation comes as an event: only once the TUI's live connection is up.
+        await until(
+            pilot, lambda: app.client is not None and app.client.live.state == "connected", "live"
+        )
         # bob is no friend of alice's: she is invited, not added.
         room = await bob.chat.create_room("garden", ["alice"])
         assert room.invited == ["alice"]
@@ -166,6 +169,9 @@ async def test_an_invitation_arrives_live_and_is_accepted(
         await until(pilot, lambda: isinstance(app.screen, NewRoomScreen), "the dialog")
         invites = app.screen.query_one(InviteList)
         assert invites.has_focus and lines(invites) == ["#garden from bob"]
+        await pilot.press("n")  # a second n (the key that opened the dialog) declines nothing
+        await pilot.pause()
+        assert isinstance(app.screen, NewRoomScreen) and lines(invites) == ["#garden from bob"]
         await pilot.press("y")
         chat = screen.chat
         await until(pilot, lambda: chat.room is not None and chat.room.id == room.id, "opened")
