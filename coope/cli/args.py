@@ -20,7 +20,8 @@ ExistOkOpt = Annotated[
     bool,
     typer.Option(
         "--exist-ok",
-        help="If the name is taken by one you can see, show that one and exit 0 (JSON:"
-        ' "created": false) instead of failing with exit 6.',
+        help="If the name is taken by one you can see, show that one as it is (nothing else"
+        ' given is applied to it) and exit 0 (JSON: "created": false) instead of failing with'
+        " exit 6.",
     ),
 ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from coope.cli import output, runtime
-from coope.cli.args import RoomArg
+from coope.cli.args import ExistOkOpt, RoomArg
 from coope.client.names import room_label
 from coope.core.errors import DaemonUnreachable, NotFound, Unavailable
 
@@ -46,12 +46,22 @@ def render_message(m: MessageOut, kind: str = "created") -> str:
     head = f"[dim]{when} {m.seq:>3}[/dim] [bold]{output.escape(m.author)}[/bold]"
     if m.deleted or kind == "deleted":
         return f"{head} [dim italic](deleted)[/dim italic]"
-    answered = m.reply_to_seq if m.reply_to_seq is not None else "?"
-    reply = f"[dim]↪ {answered}[/dim] " if m.reply_to else ""
+    reply = f"[dim]↪ {m.reply_to_seq}[/dim] " if m.reply_to_seq is not None else ""
     edited = " [dim](edited)[/dim]" if m.edited_at else ""
     reactions = "  ".join(f"{output.escape(e)} {len(who)}" for e, who in m.reactions.items())
     line = f"{head}: {reply}{output.escape(m.body)}{edited}"
     return line + (f"  [dim]{reactions}[/dim]" if reactions else "")
+
+
+def _reply_to_gone(value: int | None) -> int | None:
+    # `--reply-to` took a message id; numbers are per room now, and an old script must not
+    # answer some other message without a word.
+    if value is not None:
+        raise typer.BadParameter(
+            "--reply-to (a message id) is gone: use --reply N, N being the message's number in"
+            " the room as tail and history show it"
+        )
+    return value
 
 
 @app.command()
@@ -63,21 +73,24 @@ async def send(
     text: Annotated[
         str | None, typer.Argument(help="The message; '-' or nothing reads stdin.")
     ] = None,
-    reply_to: Annotated[
+    reply: Annotated[
         int | None,
         typer.Option(metavar="N", help="Answer message N of the room (the number tail shows)."),
     ] = None,
+    reply_to: Annotated[int | None, typer.Option(hidden=True, callback=_reply_to_gone)] = None,
     client_id: Annotated[
         str | None, typer.Option(help="Your id for the message: a retry with it stores it once.")
     ] = None,
 ) -> None:
     """Send a message (to a friend with @user: their direct room is made with the first one)."""
     body = output.text_or_stdin(text)
-    answered = None
-    if reply_to is not None:
-        target = await client.chat.resolve(room)
-        answered = (await client.chat.message_at(target.id, reply_to)).id
-    message = await client.chat.send_to(room, body, client_id=client_id, reply_to=answered)
+    if reply is None:
+        message = await client.chat.send_to(room, body, client_id=client_id)
+    else:
+        answered = await _numbered(client, room, reply)
+        message = await client.chat.send(
+            answered.room_id, body, client_id=client_id, reply_to=answered.id
+        )
     output.done(json, message, f"sent message {message.seq} to {room.strip()}")
 
 
@@ -196,6 +209,18 @@ async def _numbered(client: CoopeClient, room: str, number: int) -> MessageOut:
         raise NotFound(f"{room_label(target)} has no message {number}") from None
 
 
+def _text_given(value: str | None) -> str | None:
+    # Never optional: `chat edit 12 7` once meant "message 12 now says 7", and must not quietly
+    # become message 7 of room 12 waiting for stdin.
+    if value is None:
+        raise typer.BadParameter(
+            "give the new text, or '-' to read it from stdin: `chat edit ROOM N TEXT`, N being"
+            " the message's number in the room (no longer its id)",
+            param_hint="TEXT",
+        )
+    return value
+
+
 @app.command()
 @runtime.command
 async def edit(
@@ -204,7 +229,8 @@ async def edit(
     room: RoomArg,
     number: MessageArg,
     text: Annotated[
-        str | None, typer.Argument(help="The new text; '-' or nothing reads stdin.")
+        str | None,
+        typer.Argument(help="The new text; '-' reads stdin.", callback=_text_given),
     ] = None,
 ) -> None:
     """Edit one of your messages."""
@@ -278,19 +304,13 @@ async def room_create(
         list[str] | None,
         typer.Option("--member", "-m", help="Add this friend, or invite anyone else (repeatable)."),
     ] = None,
-    exist_ok: Annotated[
-        bool,
-        typer.Option(
-            "--exist-ok",
-            help='If you are in a room with this name, show it and exit 0 (JSON: "created":'
-            " false; no one is added) instead of failing with exit 6.",
-        ),
-    ] = False,
+    exist_ok: ExistOkOpt = False,
 ) -> None:
     """Create a group room; you administer it.
 
     Group room names are unique on the daemon, whatever the case (#Team and #team are one
-    name), so #name always means one room. A taken name is refused (exit 6)."""
+    name), so #name always means one room. A taken name is refused (exit 6): anyone signed in
+    can learn that a name is taken."""
     room = await client.chat.create_room(
         name, [m.lstrip("@") for m in member or []], exist_ok=exist_ok
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from coope.cli import doc_live, output, runtime
-from coope.cli.args import PageArg, WsArg, YesOpt
+from coope.cli.args import ExistOkOpt, PageArg, WsArg, YesOpt
 from coope.cli.pages import BLOCK_TYPES_HELP, block_views, page_title, render_page, show_page
 from coope.core.errors import InvalidInput
 
@@ -47,15 +47,7 @@ async def new(
             "--from", metavar="FILE.md", help="Start from this Markdown file ('-': stdin)."
         ),
     ] = None,
-    exist_ok: Annotated[
-        bool,
-        typer.Option(
-            "--exist-ok",
-            help="If a page with this title is already there, show it and exit 0 (JSON:"
-            ' "created": false; --icon and --from are not applied) instead of failing with'
-            " exit 6.",
-        ),
-    ] = False,
+    exist_ok: ExistOkOpt = False,
 ) -> None:
     """Create a page (at the top of the workspace or under another page).
 

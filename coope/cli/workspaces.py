@@ -52,7 +52,9 @@ async def create(
     name: Annotated[str, typer.Argument(help="The workspace's name.")],
     exist_ok: ExistOkOpt = False,
 ) -> None:
-    """Create a workspace; you own it. Its name must be free on the daemon (any case)."""
+    """Create a workspace; you own it. Its name must be free on the daemon (any case).
+
+    Names are unique across the daemon, so anyone signed in can learn that a name is taken."""
     made = await client.workspaces.create(name, exist_ok=exist_ok)
     _show_workspace(made, json, "created" if made.created else "exists already")
 

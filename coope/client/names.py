@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from coope.core.errors import CoopeError, InvalidInput, NotFound
 from coope.core.models import RoomKind
-from coope.core.names import name_key
+from coope.core.names import id_digits, name_key
 from coope.core.rules import INT64_MAX
 
 if TYPE_CHECKING:
@@ -43,10 +43,9 @@ class IdName:
     @staticmethod
     def of(target: str) -> IdName | None:
         """`target` read as an id, or None when it is not written as one."""
-        digits = target.lstrip("#")
-        # ASCII digits only: `int` refuses some of what `isdigit` takes (`²`), and `١٢` is a
-        # title, not page 12.
-        if not (digits.isascii() and digits.isdigit()):
+        # The daemon refuses workspace and room names that read so (`coope.core.names`).
+        digits = id_digits(target)
+        if digits is None:
             return None
         # Length first: `int` refuses more than 4,300 digits, and 20 are already past 64 bits.
         value = int(digits) if len(digits) <= 19 else None

@@ -18,10 +18,10 @@ from coope.core.models import (
     RoomSummary,
     User,
 )
+from coope.core.names import NAME_MAX
 from coope.core.schemas import INT64_MAX, Id, Schema, SingleLine, to_datetime
 
 MESSAGE_MAX = 4000
-ROOM_NAME_MAX = 80
 STATUS_TEXT_MAX = 140
 CLIENT_ID_MAX = 64
 EMOJI_MAX = 32
@@ -90,7 +90,7 @@ class RoomCreateIn(Schema):
     """Group room names are unique on the daemon, compared without case after Unicode
     normalisation."""
 
-    name: SingleLine = Field(min_length=1, max_length=ROOM_NAME_MAX)
+    name: SingleLine = Field(min_length=1, max_length=NAME_MAX)
     members: list[SingleLine] = Field(default_factory=list, max_length=200)
     exist_ok: StrictBool = Field(
         default=False,
@@ -100,7 +100,7 @@ class RoomCreateIn(Schema):
 
 
 class RoomRenameIn(Schema):
-    name: SingleLine = Field(min_length=1, max_length=ROOM_NAME_MAX)
+    name: SingleLine = Field(min_length=1, max_length=NAME_MAX)
 
 
 class MemberOut(Schema):

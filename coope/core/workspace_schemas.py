@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field, StrictBool
 
 from coope.core.models import Invite, Page, Workspace, WorkspaceMember, WorkspaceRole
+from coope.core.names import NAME_MAX
 from coope.core.schemas import Id, Schema, SingleLine, to_datetime
 
-NAME_MAX = 80
 MARKDOWN_MAX = 512 * 1024
 
 

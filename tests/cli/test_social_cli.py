@@ -70,7 +70,7 @@ def test_direct_chat_send_tail_edit_react_search(people: People) -> None:
     sent = ann.json("chat", "send", f"@{_name(ben)}", "hello [ben] :wave:")
     assert sent["body"] == "hello [ben] :wave:"
     reply = ben.json(
-        "chat", "send", f"@{_name(ann)}", "-", "--reply-to", str(sent["seq"]), input="from stdin\n"
+        "chat", "send", f"@{_name(ann)}", "-", "--reply", str(sent["seq"]), input="from stdin\n"
     )
     assert (reply["body"], reply["reply_to"], reply["reply_to_seq"]) == (
         "from stdin",
@@ -104,6 +104,9 @@ def test_direct_chat_send_tail_edit_react_search(people: People) -> None:
     ann.json("chat", "delete", to_ben, str(sent["seq"]))
     assert ben.json("chat", "search", "again") == []
     assert_fails(cat("chat", "send", f"@{_name(ann)}", "hi"), 4, "friends")
+    assert_fails(
+        ann("chat", "send", to_ben, "x", "--reply", "999"), 5, f"{to_ben} has no message 999"
+    )
     assert_fails(ann("chat", "tail", f"@{_name(cat)}"), 5, "no direct room")
 
 
@@ -204,3 +207,20 @@ def test_tail_follow_prints_live_messages(people: People) -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_old_message_id_forms_fail_loudly(people: People) -> None:
+    """Scripts written when messages were named by id must stop, not touch another message."""
+    ann, ben, _ = people
+    sent = ann.json("chat", "send", f"@{_name(ben)}", "first")
+    to_ben = f"@{_name(ben)}"
+    gone = ann("chat", "send", to_ben, "answer", "--reply-to", str(sent["id"]))
+    assert gone.exit_code == 2, gone.stderr
+    assert "--reply N" in gone.stderr and "number in the room" in gone.stderr
+    # `chat edit ID TEXT` was "message ID now says TEXT": `edit 12 7` must not edit message 7.
+    old_edit = ann("chat", "edit", to_ben, str(sent["seq"]), input="would be read\n")
+    assert old_edit.exit_code == 2, old_edit.stderr
+    assert "give the new text" in old_edit.stderr
+    assert ann.json("chat", "history", to_ben)["messages"][0]["body"] == "first"
+    ann.json("chat", "edit", to_ben, str(sent["seq"]), "-", input="from stdin\n")
+    assert ann.json("chat", "history", to_ben)["messages"][0]["body"] == "from stdin"

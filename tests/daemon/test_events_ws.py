@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -130,8 +131,9 @@ async def test_enabling_again_does_not_revive_the_closed_sockets_credentials(
     await admin.admin.enable("alice")
     async with daemon.client(token) as bot:
         for client in (alice, bot):
+            # A socket that wrongly connects would wait for events for ever: bounded here.
             with pytest.raises(Unauthenticated):
-                async with client.events() as stream:
+                async with asyncio.timeout(10), client.events() as stream:
                     async for _ in stream:
                         pass
 

@@ -10,7 +10,7 @@ import pytest
 
 from coope.core.errors import Conflict
 from coope.daemon.storage.interface import NewPage
-from coope.daemon.storage.sqlite import SqliteStorage
+from coope.daemon.storage.sqlite import SqliteStorage, migration_steps
 from coope.daemon.storage.sqlite.database import apply_migrations, migration_parts
 
 BEFORE_IDS = 5  # the last version whose tables reuse ids
@@ -60,6 +60,18 @@ def _old_database(path: Path) -> None:
     conn.execute("DELETE FROM workspace_members WHERE workspace_id = 7")
     conn.execute("DELETE FROM workspaces WHERE id = 7")
     conn.close()
+
+
+@pytest.fixture
+def old_db(tmp_path: Path) -> Path:
+    """A version-5 database file (`_old_database`)."""
+    path = tmp_path / "coope.db"
+    _old_database(path)
+    return path
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
 
 
 def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -134,23 +146,126 @@ async def test_an_old_database_keeps_its_data_and_gets_unique_names(tmp_path: Pa
         await storage.aclose()
 
 
-async def test_a_migration_that_fails_changes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "coope.db"
-    _old_database(path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    # A page whose parent is missing: the rebuilt tables would leave it dangling.
+def test_a_migration_that_fails_changes_nothing(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    def leaves_a_token_dangling(conn: sqlite3.Connection) -> None:
+        migration_steps.unique_names(conn)
+        conn.execute("DELETE FROM users WHERE id = 2")  # alice, whose token stays
+
+    monkeypatch.setitem(migration_steps.STEPS, "unique_names", leaves_a_token_dangling)
+    conn = _open(old_db)
+    with pytest.raises(sqlite3.IntegrityError, match="dangling"):
+        apply_migrations(conn)
+    # 0006 went through; 0007, which made the dangling row, left nothing behind.
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert conn.execute("SELECT COUNT(*) FROM users WHERE id = 2").fetchone()[0] == 1
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(workspaces)")]
+    assert "name_key" not in columns
+    assert not conn.in_transaction
+    conn.close()
+
+
+def test_rows_dangling_before_do_not_stop_the_upgrade(old_db: Path) -> None:
+    conn = _open(old_db)
+    # A page whose parent is missing, made when foreign keys were not enforced: the migrations
+    # do not make it worse, so they must not leave the daemon unable to start.
     conn.execute(
         "INSERT INTO pages (id, workspace_id, parent_id, title, position, created_by,"
         " created_at, updated_at) VALUES (9, 1, 99, 'Orphan', 'z', 2, 1, 1)"
     )
-    with pytest.raises(sqlite3.IntegrityError, match="dangling"):
-        apply_migrations(conn)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == BEFORE_IDS
-    assert (
-        "AUTOINCREMENT"
-        not in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'users'").fetchone()[0]
+    assert apply_migrations(conn) >= 8
+    assert conn.execute("SELECT parent_id FROM pages WHERE id = 9").fetchone() == (99,)
+    conn.close()
+
+
+def test_a_copy_is_kept_before_tables_are_rebuilt(old_db: Path, tmp_path: Path) -> None:
+    conn = _open(old_db)
+    apply_migrations(conn)
+    conn.close()
+    copy = old_db.with_name("coope.db.before-0006_ids_never_reused")
+    assert _rows(copy, "PRAGMA user_version") == [(BEFORE_IDS,)]
+    assert _rows(copy, "SELECT name FROM workspaces WHERE id = 2") == [("team",)]
+    assert [p.name for p in old_db.parent.glob("*.before-*")] == [copy.name], "only 0006"
+    # A new database has nothing to keep.
+    fresh = tmp_path / "fresh" / "coope.db"
+    fresh.parent.mkdir()
+    conn = _open(fresh)
+    apply_migrations(conn)
+    conn.close()
+    assert list(fresh.parent.glob("*.before-*")) == []
+
+
+def test_a_migration_another_process_applied_meanwhile_is_skipped(old_db: Path) -> None:
+    first, second = (_open(old_db) for _ in range(2))
+    raced: list[int] = []
+    ran: list[str] = []
+
+    def the_other_daemon_goes_first(sql: str) -> None:
+        ran.append(sql)
+        # `first` has decided what to apply and is about to take the write lock.
+        if sql == "BEGIN IMMEDIATE" and not raced:
+            raced.append(apply_migrations(second))
+
+    first.set_trace_callback(the_other_daemon_goes_first)
+    assert apply_migrations(first) == raced[0] >= 8
+    # Run twice, 0006 would rebuild the tables again, dropping what later migrations added.
+    assert [sql for sql in ran if "users_new" in sql] == []
+    first.close()
+    second.close()
+
+
+def test_accounts_disabled_before_lose_their_credentials(old_db: Path) -> None:
+    conn = _open(old_db)
+    conn.executescript(
+        """
+        INSERT INTO users (id, username, display_name, role, disabled, created_at)
+            VALUES (4, 'dave', 'Dave', 'user', 1, 1);
+        INSERT INTO sessions (id, user_id, created_at, expires_at)
+            VALUES ('s-dave', 4, 1, 9e9), ('s-alice', 2, 1, 9e9);
+        INSERT INTO api_tokens (id, user_id, name, prefix, secret_hash, created_at)
+            VALUES (2, 4, 'bot', 'coope_def', 'dave-hash', 1);
+        """
+    )
+    apply_migrations(conn)
+    rows = conn.execute(
+        "SELECT u.username, u.credentials_ended_at IS NOT NULL, s.revoked FROM users u"
+        " JOIN sessions s ON s.user_id = u.id ORDER BY u.id"
+    ).fetchall()
+    assert rows == [("alice", 0, 0), ("dave", 1, 1)]
+    tokens = conn.execute("SELECT user_id, revoked FROM api_tokens ORDER BY id").fetchall()
+    assert tokens == [(2, 0), (4, 1)]
+    conn.close()
+
+
+async def test_names_that_read_as_ids_or_look_alike_are_renamed(old_db: Path) -> None:
+    conn = _open(old_db)
+    conn.executescript(
+        """
+        INSERT INTO workspaces (id, name, created_at)
+            VALUES (8, '3', 1), (9, '#3', 1), (10, 'Workspace 3', 1),
+                   (11, 'Other' || char(8203), 1), (12, 'OTHER', 1);
+        INSERT INTO rooms (id, kind, name, created_by, created_at)
+            VALUES (5, 'group', '12', 2, 1), (6, 'group', '#12', 2, 1);
+        """
     )
     conn.close()
+    storage = SqliteStorage(old_db)
+    await storage.start()
+    try:
+        names = {w.id: w.name for w in await storage.all_workspaces() if w.id >= 8}
+        assert names == {
+            8: "Workspace 3 (2)",  # "Workspace 3" stays the name of the one called so
+            9: "Workspace #3",
+            10: "Workspace 3",
+            11: "Other\u200b",
+            12: "OTHER (2)",  # the same name but for a zero-width space
+        }
+        rooms = _rows(old_db, "SELECT id, name FROM rooms WHERE id >= 5 ORDER BY id")
+        assert rooms == [(5, "room 12"), (6, "room #12")]
+    finally:
+        await storage.aclose()
 
 
 def test_migration_scripts_split_into_whole_statements() -> None:

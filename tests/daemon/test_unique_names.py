@@ -15,8 +15,18 @@ from coope.core.errors import Conflict, InvalidInput, NotFound
 from tests.daemon.social_helpers import befriend
 from tests.helpers import RunningDaemon
 
-# The same names once compared: case, German sharp s (casefold), and é composed or not (NFC).
-SAME_NAMES = [("Team", "tEAM"), ("Straße", "STRASSE"), ("Caf\u00e9", "Cafe\u0301")]
+# The same names once compared: case, German sharp s (casefold), é composed or not, and the
+# look-alikes (NFKC, characters that show nothing, white space).
+SAME_NAMES = [
+    ("Team", "tEAM"),
+    ("Straße", "STRASSE"),
+    ("Caf\u00e9", "Cafe\u0301"),
+    ("Team", "Team\u200b"),  # a zero-width space
+    ("Team", "Te\u00adam"),  # a soft hyphen
+    ("Team", "\u202eTeam"),  # a right-to-left override
+    ("Team", "\uff34\uff45\uff41\uff4d"),  # full-width letters
+    ("Team plans", "Team \u200b plans"),  # two spaces once the zero-width one is gone
+]
 
 
 async def _post(
@@ -245,6 +255,25 @@ async def test_deleting_a_tree_with_repeated_titles_works(alice: CoopeClient) ->
         await alice.pages.get(again.id)
 
 
+async def test_deleting_works_whatever_the_titles_around(alice: CoopeClient) -> None:
+    """Pages on their way out must not meet a live page's title, whatever it is."""
+    ws = await alice.workspaces.create("Team")
+    trashed = await alice.pages.create(ws.id, "Old")
+    child = await alice.pages.create(ws.id, "Child", parent_id=trashed.id)
+    await alice.pages.archive(trashed.id)
+    await alice.pages.create(ws.id, f"Deleted:{trashed.id}")
+    await alice.pages.create(ws.id, f"deleted:{child.id}")
+    assert sorted(await alice.pages.delete(trashed.id)) == [trashed.id, child.id]
+    assert await alice.pages.trash(ws.id) == [], "nothing stuck in the trash"
+    # The same for a whole workspace: every page of it leaves at once.
+    first = await alice.pages.create(ws.id, "First")
+    await alice.pages.create(ws.id, "Child", parent_id=first.id)
+    await alice.pages.create(ws.id, f"DELETED:{first.id}")
+    await alice.workspaces.delete(ws.id)
+    with pytest.raises(NotFound):
+        await alice.pages.get(first.id)
+
+
 async def test_a_page_archived_on_its_own_keeps_its_title_when_its_parent_goes(
     alice: CoopeClient,
 ) -> None:
@@ -271,10 +300,24 @@ async def test_number_if_taken_names_a_new_page_after_its_siblings(alice: CoopeC
 
 
 async def test_a_room_name_is_never_an_id(alice: CoopeClient) -> None:
-    for digits in ("12", "#2024"):
-        with pytest.raises(InvalidInput, match="only digits"):
+    # `##12` would be stored as "#12", which the client reads as room 12 (it strips every #).
+    for digits in ("12", "#2024", "##12", "#3", "# 3"):
+        with pytest.raises(InvalidInput, match="cannot read as an id"):
             await alice.chat.create_room(digits)
     room = await alice.chat.create_room("2024 plans")
-    with pytest.raises(InvalidInput, match="only digits"):
-        await alice.chat.rename_room(room.id, "7")
+    for digits in ("7", "##7"):
+        with pytest.raises(InvalidInput, match="cannot read as an id"):
+            await alice.chat.rename_room(room.id, digits)
     assert (await alice.chat.resolve("#2024 plans")).id == room.id
+
+
+async def test_a_workspace_name_is_never_an_id(alice: CoopeClient) -> None:
+    for digits in ("3", "#3", "##12"):
+        with pytest.raises(InvalidInput, match="cannot read as an id"):
+            await alice.workspaces.create(digits)
+    ws = await alice.workspaces.create("Plans 2024")
+    with pytest.raises(InvalidInput, match="cannot read as an id"):
+        await alice.workspaces.rename(ws.id, "#3")
+    # Page titles may: a page is also named by its path.
+    page = await alice.pages.create(ws.id, "2024")
+    assert (await alice.pages.resolve("Plans 2024/2024")).id == page.id

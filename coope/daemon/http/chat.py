@@ -75,7 +75,8 @@ async def list_rooms(request: web.Request, principal: Principal) -> RoomListOut:
     "/api/v1/rooms",
     summary="Create a group room you administer: your friends among `members` join at once, "
     "anyone else is invited (see /api/v1/room-invites). Group room names are unique on the "
-    "daemon (409), compared without case after Unicode normalisation.",
+    "daemon (409), compared without case after Unicode normalisation, so anyone signed in can "
+    "learn that a name is taken.",
     body=RoomCreateIn,
     response=RoomCreatedOut,
     status=201,

@@ -42,7 +42,8 @@ class InvitePath(BaseModel):
 @routes.post(
     "/api/v1/workspaces",
     summary="Create a workspace; you own it. Names are unique on the daemon (409), compared"
-    " without case after Unicode normalisation.",
+    " without case after Unicode normalisation, so anyone signed in can learn that a name is"
+    " taken.",
     body=WorkspaceCreateIn,
     response=WorkspaceCreatedOut,
     status=201,

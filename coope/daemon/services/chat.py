@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from coope.core import rules
-from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from coope.core.errors import Forbidden, InvalidInput, NotFound
 from coope.core.events import (
     Event,
     MessageCreated,
@@ -33,7 +33,8 @@ from coope.core.events import (
     TypingData,
     TypingEvent,
 )
-from coope.core.models import Message, Principal, RoomKind, RoomRole, RoomSummary, User
+from coope.core.models import Message, Principal, Room, RoomKind, RoomRole, RoomSummary, User
+from coope.core.names import refuse_id_like
 from coope.core.social_schemas import (
     EMOJI_MAX,
     MESSAGE_MAX,
@@ -44,6 +45,7 @@ from coope.core.social_schemas import (
 )
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
+from coope.daemon.services.get_or_create import create_or_existing
 from coope.daemon.services.users import find_other_user, find_user
 from coope.daemon.storage import Storage
 from coope.daemon.storage.interface import RoomInvite
@@ -143,24 +145,17 @@ class ChatService:
         room as it is, False), its members unchanged.
         """
         name = _room_name(name)
-        for _ in range(2):  # the holder of the name may be renamed between the two steps
-            try:
-                return await self._create_group(principal, name, usernames), True
-            except Conflict:
-                if not exist_ok:
-                    raise
-                existing = await self._storage.find_group_room(name)
-                if existing is None:
-                    continue
-                try:
-                    return await self.room(principal, existing.id), False
-                except NotFound:
-                    raise Conflict(
-                        f"there is already a room called #{name}, and you are not in it"
-                        " (group room names are unique on the daemon)",
-                        details={"field": "name"},
-                    ) from None
-        raise Conflict(f"the name #{name} is changing hands: try again")
+
+        async def seen_as(holder: Room) -> RoomSummary:
+            return await self.room(principal, holder.id)
+
+        return await create_or_existing(
+            lambda: self._create_group(principal, name, usernames),
+            lambda: self._storage.find_group_room(name),
+            seen_as,
+            exist_ok=exist_ok,
+            named=f"a room called #{name}",
+        )
 
     async def _create_group(
         self, principal: Principal, name: str, usernames: list[str]
@@ -509,15 +504,11 @@ def _check_body(body: str) -> None:
 
 
 def _room_name(name: str) -> str:
-    name = " ".join(name.split()).removeprefix("#")
+    name = " ".join(name.split()).removeprefix("#").lstrip()
     if not name:
         raise InvalidInput("a room needs a name", details={"field": "name"})
-    if name.isascii() and name.isdigit():
-        # `#12` is room 12: a room called "12" could never be named.
-        raise InvalidInput(
-            f"a room name cannot be only digits (#{name} means room {name})",
-            details={"field": "name"},
-        )
+    # `#12` is room 12, and so is `##12`: a room called "12" or "#12" could never be named.
+    refuse_id_like(name, "room", f"#{name}")
     if (bad := rules.control_character(name, single_line=True)) is not None:
         raise InvalidInput(
             f"a room name cannot hold control characters (found {bad})", details={"field": "name"}

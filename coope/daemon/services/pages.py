@@ -27,12 +27,13 @@ from coope.core.blocks import (
     read_blocks,
     to_markdown,
 )
-from coope.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from coope.core.events import PagesArchived, PagesData, PagesRestored
 from coope.core.models import Page, Principal
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.services.cover_images import COVER_TYPES, reencode_cover
+from coope.daemon.services.get_or_create import create_or_existing
 from coope.daemon.services.livedocs import DocumentHub
 from coope.daemon.services.workspaces import Access, WorkspaceService, clean_name
 from coope.daemon.storage import NewPage, Storage
@@ -128,16 +129,23 @@ class PageService:
             created_at=self._clock.now(),
             number_if_taken=number_if_taken,
         )
-        try:
+
+        async def create() -> Page:
             page = await self._storage.create_page(new, content)
-        except Conflict:
-            existing = await self._storage.find_sibling(workspace_id, parent_id, new.title)
-            if not exist_ok or existing is None:
-                raise
-            return existing, False
-        if text:
-            await self._storage.set_body_text(page.id, text)
-        return page, True
+            if text:
+                await self._storage.set_body_text(page.id, text)
+            return page
+
+        async def as_it_is(sibling: Page) -> Page:
+            return sibling
+
+        return await create_or_existing(
+            create,
+            lambda: self._storage.find_sibling(workspace_id, parent_id, new.title),
+            as_it_is,
+            exist_ok=exist_ok,
+            named=f"a page called {new.title!r} there",
+        )
 
     async def tree(self, principal: Principal, workspace_id: int) -> list[Page]:
         await self._workspaces.access(principal, workspace_id)

@@ -23,15 +23,16 @@ import string
 from dataclasses import dataclass
 
 from coope.core import rules
-from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from coope.core.errors import Forbidden, InvalidInput, NotFound
 from coope.core.events import WorkspaceAccess, WorkspaceAccessData
 from coope.core.models import Invite, Principal, Workspace, WorkspaceMember, WorkspaceRole
+from coope.core.names import NAME_MAX, refuse_id_like
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
+from coope.daemon.services.get_or_create import create_or_existing
 from coope.daemon.services.users import find_user
 from coope.daemon.storage import Storage
 
-NAME_MAX = 80
 _DAY = 24 * 3600
 
 
@@ -75,6 +76,13 @@ def clean_name(name: str, what: str = "name") -> str:
     return name
 
 
+def workspace_name(name: str) -> str:
+    """`clean_name`, and never a name a resolver would take for an id (`3`, `#3`)."""
+    name = clean_name(name)
+    refuse_id_like(name, "workspace", repr(name))
+    return name
+
+
 class WorkspaceService:
     def __init__(self, storage: Storage, bus: EventBus, clock: Clock) -> None:
         self._storage = storage
@@ -103,28 +111,22 @@ class WorkspaceService:
         Names are unique on the daemon (`coope.core.names`): a taken name is a `Conflict`, unless
         `exist_ok` and the principal may see the workspace that has it: then (that one, False).
         """
-        name = clean_name(name)
-        for _ in range(2):  # the holder of the name may be deleted between the two steps
-            try:
-                made = await self._storage.create_workspace(
-                    name, principal.user.id, self._clock.now()
-                )
-            except Conflict:
-                if not exist_ok:
-                    raise
-                existing = await self._storage.find_workspace(name)
-                if existing is None:
-                    continue
-                try:
-                    return await self.access(principal, existing.id), False
-                except NotFound:
-                    raise Conflict(
-                        f"there is already a workspace called {name!r}, and you are not in it"
-                        " (workspace names are unique on the daemon)",
-                        details={"field": "name"},
-                    ) from None
-            return Access(made, WorkspaceRole.OWNER), True
-        raise Conflict(f"the name {name!r} is changing hands: try again")
+        name = workspace_name(name)
+
+        async def create() -> Access:
+            made = await self._storage.create_workspace(name, principal.user.id, self._clock.now())
+            return Access(made, WorkspaceRole.OWNER)
+
+        async def seen_as(holder: Workspace) -> Access:
+            return await self.access(principal, holder.id)
+
+        return await create_or_existing(
+            create,
+            lambda: self._storage.find_workspace(name),
+            seen_as,
+            exist_ok=exist_ok,
+            named=f"a workspace called {name!r}",
+        )
 
     async def list_workspaces(
         self, principal: Principal, *, everything: bool = False
@@ -141,7 +143,7 @@ class WorkspaceService:
 
     async def rename(self, principal: Principal, workspace_id: int, name: str) -> Workspace:
         (await self.access(principal, workspace_id)).require_owner()
-        return await self._storage.rename_workspace(workspace_id, clean_name(name))
+        return await self._storage.rename_workspace(workspace_id, workspace_name(name))
 
     async def delete(self, principal: Principal, workspace_id: int) -> list[str]:
         """Delete the workspace; returns the cover files that the caller should remove."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 
 from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Message, Room, RoomKind, RoomMember, RoomRole, RoomSummary, User
 from coope.core.names import name_key
 from coope.daemon.storage.interface import ChatStore, RoomInvite
 from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
-from coope.daemon.storage.sqlite.database import SqliteDatabase, is_unique_violation
+from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
 
 _MESSAGE_SELECT = (
     "SELECT m.*, u.username AS author,"
@@ -74,7 +75,7 @@ def _message(r: sqlite3.Row, reactions: dict[str, list[str]]) -> Message:
         edited_at=r["edited_at"],
         deleted=bool(r["deleted"]),
         reactions=reactions,
-        reply_to_seq=r["reply_to_seq"] if "reply_to_seq" in r.keys() else None,
+        reply_to_seq=r["reply_to_seq"],
     )
 
 
@@ -105,8 +106,8 @@ def _next_seq(conn: sqlite3.Connection, room_id: int) -> int:
     return int(row[0])
 
 
-def _room_name_taken(name: str) -> Conflict:
-    return Conflict(
+def _room_name_taken(name: str) -> Callable[[], Conflict]:
+    return lambda: Conflict(
         f"there is already a room called #{name} (group room names are unique on the daemon,"
         " whatever the case)",
         details={"field": "name"},
@@ -152,16 +153,12 @@ def create_group_txn(
     now: float,
     invited_ids: list[int],
 ) -> Room:
-    try:
+    with unique_or(_room_name_taken(name)):
         cur = conn.execute(
             "INSERT INTO rooms (kind, name, name_key, created_by, created_at)"
             " VALUES ('group', ?, ?, ?, ?)",
             (name, name_key(name), creator_id, now),
         )
-    except sqlite3.IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise _room_name_taken(name) from exc
-        raise
     room_id = int(cur.lastrowid or 0)
     _insert_member(conn, room_id, creator_id, RoomRole.ADMIN, now)
     for user_id in member_ids:
@@ -554,15 +551,11 @@ class SqliteChat(ChatStore):
 
     async def rename_room(self, room_id: int, name: str) -> Room:
         def txn(conn: sqlite3.Connection) -> Room:
-            try:
+            with unique_or(_room_name_taken(name)):
                 conn.execute(
                     "UPDATE rooms SET name = ?, name_key = ? WHERE id = ?",
                     (name, name_key(name), room_id),
                 )
-            except sqlite3.IntegrityError as exc:
-                if is_unique_violation(exc):
-                    raise _room_name_taken(name) from exc
-                raise
             room = get_room_txn(conn, room_id)
             if room is None:
                 raise NotFound("no such room")

@@ -18,8 +18,9 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -64,51 +65,105 @@ def apply_migrations(conn: sqlite3.Connection, *, upto: int | None = None) -> in
     Each migration is one transaction: its statements, the Python steps it names with a
     `-- python: NAME` line (see `migration_steps`), a foreign key check and the version bump.
     Foreign keys are off meanwhile, as SQLite's way of rebuilding a table needs (a table that
-    others reference is dropped and created again); the check before the commit makes sure
-    nothing was left dangling. A failed migration leaves the old version and no change.
+    others reference is dropped and created again); the check before the commit makes sure the
+    migration left nothing dangling that was not dangling before it. A failed migration leaves
+    the old version and no change. Before a migration that rebuilds tables, the database file
+    (unless new) is copied to `<file>.before-<migration>`, as the log says. Two daemons starting
+    on one file apply each migration once: the second finds it applied once it has the lock.
     """
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
     scripts = sorted(
         (int(f.name.split("_", 1)[0]), f)
         for f in resources.files("coope.daemon.storage.sqlite.migrations").iterdir()
         if f.name.endswith(".sql")
     )
+    current = _version(conn)
     pending = [(n, s) for n, s in scripts if n > current and (upto is None or n <= upto)]
     if not pending:
-        return int(current)
+        return current
     if conn.in_transaction:
         conn.execute("COMMIT")
     foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before BEGIN
     try:
         for number, script in pending:
-            log.info("applying migration", extra={"migration": script.name})
+            parts = migration_parts(script.read_text())
+            # A new file (version 0 when we began) has nothing to lose: no copy.
+            if current > 0 and _version(conn) < number and _rebuilds_tables(parts):
+                _copy_before(conn, script.name)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for kind, text in migration_parts(script.read_text()):
+                if _version(conn) >= number:  # another process applied it meanwhile
+                    conn.execute("COMMIT")
+                    continue
+                log.info("applying migration", extra={"migration": script.name})
+                dangling_before = _dangling(conn)
+                for kind, text in parts:
                     if kind == "python":
                         migration_steps.STEPS[text](conn)
                     else:
                         conn.execute(text)
-                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
-                if dangling:
+                if new := _dangling(conn) - dangling_before:
                     raise sqlite3.IntegrityError(
-                        f"migration {script.name} leaves foreign keys dangling: {dangling[:5]}"
+                        f"migration {script.name} leaves foreign keys dangling: {sorted(new)[:5]}"
                     )
                 conn.execute(f"PRAGMA user_version={number}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            current = number
     finally:
         conn.execute(f"PRAGMA foreign_keys={int(foreign_keys)}")
-    return int(current)
+    return _version(conn)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _dangling(conn: sqlite3.Connection) -> set[tuple[str, int, str]]:
+    """The rows whose foreign keys point nowhere, as (table, rowid, referenced table). A rebuilt
+    table keeps its rows' ids, so a row dangling before and after is the same tuple."""
+    return {(r[0], r[1], r[2]) for r in conn.execute("PRAGMA foreign_key_check")}
+
+
+def _rebuilds_tables(parts: list[tuple[str, str]]) -> bool:
+    return any(kind == "sql" and text.upper().startswith("DROP TABLE") for kind, text in parts)
+
+
+def _copy_before(conn: sqlite3.Connection, migration: str) -> None:
+    """Copy the database file aside before a migration that rebuilds tables (an in-memory
+    database has no file to keep a copy beside)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    if not path:
+        return
+    copy = Path(f"{path}.before-{migration.removesuffix('.sql')}")
+    target = sqlite3.connect(copy)
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+    log.warning(
+        "copied the database before a migration that rebuilds tables",
+        extra={"migration": migration, "copy": str(copy)},
+    )
 
 
 def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
     """Whether a write broke a unique constraint (rather than, say, a foreign key)."""
-    return "UNIQUE constraint failed" in str(exc)
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+
+
+@contextmanager
+def unique_or(conflict: Callable[[], Exception]) -> Iterator[None]:
+    """Raise `conflict()` instead of the error of a write inside that broke a unique constraint
+    (the one a caller wraps: each use wraps statements with one unique constraint in play)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise conflict() from exc
+        raise
 
 
 _PYTHON_STEP = re.compile(r"^--\s*python:\s*(\w+)\s*$")

@@ -8,24 +8,26 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 
-from coope.core.names import first_free, name_key
+from coope.core.names import NAME_MAX, first_free, name_key, reads_as_id
 
 log = logging.getLogger(__name__)
 
-# Workspace names, room names and page titles are all at most this long.
-NAME_MAX = 80
-
 
 def unique_names(conn: sqlite3.Connection) -> None:
-    """Fill the name keys, renaming duplicates in each scope: the oldest keeps its name."""
-    _dedupe(conn, "workspaces", "name", "name_key", "SELECT id, name, 0 FROM workspaces")
+    """Fill the name keys (`coope.core.names.name_key`, the function new writes use), renaming
+    duplicates in each scope (the oldest keeps its name) and workspaces and group rooms whose
+    name reads as an id ("12" becomes "Workspace 12" or "room 12")."""
+    _dedupe(
+        conn, "workspaces", "name", "name_key", "SELECT id, name, 0, 'Workspace' FROM workspaces"
+    )
     _dedupe(
         conn,
         "rooms",
         "name",
         "name_key",
-        # Direct rooms have no name of their own: each is its own scope.
-        "SELECT id, name, CASE kind WHEN 'group' THEN 0 ELSE -id END FROM rooms",
+        # Direct rooms have no name of their own: each is its own scope, and no id-like name.
+        "SELECT id, name, CASE kind WHEN 'group' THEN 0 ELSE -id END,"
+        " CASE kind WHEN 'group' THEN 'room' END FROM rooms",
     )
     _dedupe(
         conn,
@@ -33,30 +35,32 @@ def unique_names(conn: sqlite3.Connection) -> None:
         "title",
         "title_key",
         # The roots of what is in the trash are out of their siblings' way: each its own scope.
+        # Titles may read as ids: a page is also named by its path (`Team/2024`).
         "SELECT id, title, CASE WHEN archived_root = id THEN 'trash:' || id"
-        " ELSE workspace_id || ':' || IFNULL(parent_id, 0) END FROM pages",
+        " ELSE workspace_id || ':' || IFNULL(parent_id, 0) END, NULL FROM pages",
     )
 
 
 def _dedupe(conn: sqlite3.Connection, table: str, column: str, key_column: str, rows: str) -> None:
+    """`rows` selects (id, name, scope, the word an id-like name is prefixed with or NULL)."""
     found = conn.execute(f"{rows} ORDER BY id").fetchall()
-    # Every name that is already unique stays as it is, so a duplicate renamed "Team (2)" never
+    # Every name that is already fine stays as it is, so a duplicate renamed "Team (2)" never
     # takes the name of an existing "Team (2)": the keepers' keys are taken before any renaming.
     taken: dict[object, set[str]] = defaultdict(set)
-    duplicates = []
-    for row_id, name, scope in found:
+    renamed = []
+    for row_id, name, scope, prefix in found:
         key = name_key(name)
-        if key in taken[scope]:
-            duplicates.append((row_id, name, scope))
+        if prefix is not None and reads_as_id(name):
+            renamed.append((row_id, f"{prefix} {name}"[:NAME_MAX], scope))
+        elif key in taken[scope]:
+            renamed.append((row_id, name, scope))
         else:
             taken[scope].add(key)
             conn.execute(f"UPDATE {table} SET {key_column} = ? WHERE id = ?", (key, row_id))
-    for row_id, name, scope in duplicates:
-        free = first_free(name, taken[scope].__contains__, NAME_MAX)
+    for row_id, name, scope in renamed:
+        free = first_free(name, taken[scope].__contains__)
         taken[scope].add(name_key(free))
-        log.warning(
-            "renamed a duplicate name", extra={"table": table, "id": row_id, "renamed": free}
-        )
+        log.warning("renamed a name", extra={"table": table, "id": row_id, "renamed": free})
         conn.execute(
             f"UPDATE {table} SET {column} = ?, {key_column} = ? WHERE id = ?",
             (free, name_key(free), row_id),

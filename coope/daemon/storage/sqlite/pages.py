@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Page
 from coope.core.names import first_free, name_key
 from coope.daemon.storage.interface import NewPage, PageStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase, is_unique_violation
+from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
 from coope.daemon.storage.sqlite.workspaces import unused_covers_txn
 
 _PAGE_COLUMNS = (
@@ -46,34 +47,25 @@ def _require_page(conn: sqlite3.Connection, page_id: int) -> Page:
 
 
 # Titles are unique among the pages in this index: every page but the roots of what is in the
-# trash (see migration 0007).
+# trash (see migration 0007). A page leaves it by becoming such a root (`archived_root = id`).
 _IN_TITLE_SCOPE = "(archived_root IS NULL OR archived_root <> id)"
-TITLE_MAX = 80
 
 
 def _title_taken(
-    conn: sqlite3.Connection, title: str, parent_id: int | None, exc: sqlite3.IntegrityError
-) -> Conflict | sqlite3.IntegrityError:
-    """The conflict to raise for a write that broke a constraint (the error itself if it was
-    not the sibling titles' one)."""
-    if not is_unique_violation(exc):
-        return exc
-    parent = get_page_txn(conn, parent_id) if parent_id is not None else None
-    where = f"under {parent.title!r}" if parent else "at the top of the workspace"
-    return Conflict(
-        f"there is already a page called {title!r} {where} (titles are unique among the pages"
-        " under one parent, whatever the case)",
-        details={"field": "title"},
-    )
+    conn: sqlite3.Connection, title: str, parent_id: int | None
+) -> Callable[[], Conflict]:
+    """The conflict for a write that gave a page a sibling's title."""
 
+    def conflict() -> Conflict:
+        parent = get_page_txn(conn, parent_id) if parent_id is not None else None
+        where = f"under {parent.title!r}" if parent else "at the top of the workspace"
+        return Conflict(
+            f"there is already a page called {title!r} {where} (titles are unique among the"
+            " pages under one parent, whatever the case)",
+            details={"field": "title"},
+        )
 
-def _write_title_txn(
-    conn: sqlite3.Connection, sql: str, args: list[object], title: str, parent_id: int | None
-) -> sqlite3.Cursor:
-    try:
-        return conn.execute(sql, args)
-    except sqlite3.IntegrityError as exc:
-        raise _title_taken(conn, title, parent_id, exc) from exc
+    return conflict
 
 
 def _sibling_by_key_txn(
@@ -85,6 +77,15 @@ def _sibling_by_key_txn(
         (workspace_id, parent_id, key),
     ).fetchone()
     return _page(row) if row else None
+
+
+def _free_title_txn(
+    conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, title: str
+) -> str:
+    """`title`, or "Title (2)" (the first free number) if a page under `parent_id` has it."""
+    return first_free(
+        title, lambda key: _sibling_by_key_txn(conn, workspace_id, parent_id, key) is not None
+    )
 
 
 def find_sibling_txn(
@@ -113,13 +114,11 @@ def move_page_txn(
         parent = get_page_txn(conn, parent_id)
         if parent is None or parent.workspace_id != page.workspace_id or parent.archived:
             raise InvalidInput("the parent must be a live page of the same workspace")
-    _write_title_txn(
-        conn,
-        "UPDATE pages SET parent_id = ?, position = ?, updated_at = ? WHERE id = ?",
-        [parent_id, position, now, page_id],
-        page.title,
-        parent_id,
-    )
+    with unique_or(_title_taken(conn, page.title, parent_id)):
+        conn.execute(
+            "UPDATE pages SET parent_id = ?, position = ?, updated_at = ? WHERE id = ?",
+            (parent_id, position, now, page_id),
+        )
     return _require_page(conn, page_id)
 
 
@@ -128,11 +127,7 @@ def _move_to_top_txn(conn: sqlite3.Connection, page: Page) -> None:
     (pages in the trash are nobody's siblings and keep theirs)."""
     title = page.title
     if page.archived_root != page.id:
-        title = first_free(
-            page.title,
-            lambda key: _sibling_by_key_txn(conn, page.workspace_id, None, key) is not None,
-            TITLE_MAX,
-        )
+        title = _free_title_txn(conn, page.workspace_id, None, page.title)
     conn.execute(
         "UPDATE pages SET parent_id = NULL, title = ?, title_key = ? WHERE id = ?",
         (title, name_key(title), page.id),
@@ -146,11 +141,7 @@ def restore_txn(conn: sqlite3.Connection, root_id: int, now: float) -> Page:
     parent = get_page_txn(conn, root.parent_id) if root.parent_id is not None else None
     parent_id = root.parent_id if parent is not None and not parent.archived else None
     # Back among siblings that may have taken its title meanwhile: it comes back as "Title (2)".
-    title = first_free(
-        root.title,
-        lambda key: _sibling_by_key_txn(conn, root.workspace_id, parent_id, key) is not None,
-        TITLE_MAX,
-    )
+    title = _free_title_txn(conn, root.workspace_id, parent_id, root.title)
     conn.execute(
         "UPDATE pages SET parent_id = ?, title = ?, title_key = ? WHERE id = ?",
         (parent_id, title, name_key(title), root_id),
@@ -178,10 +169,10 @@ def delete_subtree_txn(conn: sqlite3.Connection, root_id: int) -> tuple[list[int
     ).fetchall()
     for (page_id,) in kept:
         _move_to_top_txn(conn, _require_page(conn, page_id))
-    # Children first (a page's parent must exist while the page does), out of the titles' index.
+    # Children first (a page's parent must exist while the page does). On their way out they
+    # leave the titles' index as trash roots: no key of theirs can meet a live page's.
     conn.execute(
-        f"UPDATE pages SET parent_id = NULL, title_key = 'deleted:' || id WHERE id IN ({marks})",
-        ids,
+        f"UPDATE pages SET parent_id = NULL, archived_root = id WHERE id IN ({marks})", ids
     )
     conn.execute(f"DELETE FROM pages WHERE id IN ({marks})", ids)
     return ids, unused_covers_txn(conn, [r[1] for r in rows if r[1]])
@@ -194,33 +185,25 @@ class SqlitePages(PageStore):
         def txn(conn: sqlite3.Connection) -> Page:
             title = new.title
             if new.number_if_taken:
-                title = first_free(
-                    title,
-                    lambda key: (
-                        _sibling_by_key_txn(conn, new.workspace_id, new.parent_id, key) is not None
+                title = _free_title_txn(conn, new.workspace_id, new.parent_id, title)
+            with unique_or(_title_taken(conn, title, new.parent_id)):
+                cur = conn.execute(
+                    "INSERT INTO pages (workspace_id, parent_id, title, title_key, icon, position,"
+                    " created_by, created_at, updated_at, snapshot)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.workspace_id,
+                        new.parent_id,
+                        title,
+                        name_key(title),
+                        new.icon,
+                        new.position,
+                        new.created_by,
+                        new.created_at,
+                        new.created_at,
+                        content,
                     ),
-                    TITLE_MAX,
                 )
-            cur = _write_title_txn(
-                conn,
-                "INSERT INTO pages (workspace_id, parent_id, title, title_key, icon, position,"
-                " created_by, created_at, updated_at, snapshot)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    new.workspace_id,
-                    new.parent_id,
-                    title,
-                    name_key(title),
-                    new.icon,
-                    new.position,
-                    new.created_by,
-                    new.created_at,
-                    new.created_at,
-                    content,
-                ],
-                title,
-                new.parent_id,
-            )
             return _require_page(conn, int(cur.lastrowid or 0))
 
         return await self.db.write(txn)
@@ -276,13 +259,8 @@ class SqlitePages(PageStore):
             if cover is not None or clear_cover:
                 fields["cover"] = cover
             sets = ", ".join(f"{k} = ?" for k in fields)
-            _write_title_txn(
-                conn,
-                f"UPDATE pages SET {sets} WHERE id = ?",
-                [*fields.values(), page_id],
-                page.title if title is None else title,
-                page.parent_id,
-            )
+            with unique_or(_title_taken(conn, title or page.title, page.parent_id)):
+                conn.execute(f"UPDATE pages SET {sets} WHERE id = ?", [*fields.values(), page_id])
             return _require_page(conn, page_id)
 
         return await self.db.write(txn)

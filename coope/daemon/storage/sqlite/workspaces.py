@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from coope.core.errors import Conflict, Gone, InvalidInput, NotFound
 from coope.core.models import Invite, Workspace, WorkspaceMember, WorkspaceRole
 from coope.core.names import name_key
 from coope.daemon.storage.interface import WorkspaceStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase, is_unique_violation
+from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
 
 
 def _workspace(row: sqlite3.Row) -> Workspace:
@@ -34,21 +35,12 @@ def get_workspace_txn(conn: sqlite3.Connection, workspace_id: int) -> Workspace 
     return _workspace(row) if row else None
 
 
-def _name_taken(name: str) -> Conflict:
-    return Conflict(
+def _name_taken(name: str) -> Callable[[], Conflict]:
+    return lambda: Conflict(
         f"there is already a workspace called {name!r} (workspace names are unique on the"
         " daemon, whatever the case)",
         details={"field": "name"},
     )
-
-
-def _set_name_txn(conn: sqlite3.Connection, sql: str, name: str, row_id: int) -> None:
-    try:
-        conn.execute(sql, (name, name_key(name), row_id))
-    except sqlite3.IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise _name_taken(name) from exc
-        raise
 
 
 def _require_workspace(conn: sqlite3.Connection, workspace_id: int) -> Workspace:
@@ -138,15 +130,11 @@ class SqliteWorkspaces(WorkspaceStore):
 
     async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace:
         def txn(conn: sqlite3.Connection) -> Workspace:
-            try:
+            with unique_or(_name_taken(name)):
                 cur = conn.execute(
                     "INSERT INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
                     (name, name_key(name), now),
                 )
-            except sqlite3.IntegrityError as exc:
-                if is_unique_violation(exc):
-                    raise _name_taken(name) from exc
-                raise
             workspace_id = int(cur.lastrowid or 0)
             conn.execute(
                 "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
@@ -190,12 +178,11 @@ class SqliteWorkspaces(WorkspaceStore):
 
     async def rename_workspace(self, workspace_id: int, name: str) -> Workspace:
         def txn(conn: sqlite3.Connection) -> Workspace:
-            _set_name_txn(
-                conn,
-                "UPDATE workspaces SET name = ?, name_key = ? WHERE id = ?",
-                name,
-                workspace_id,
-            )
+            with unique_or(_name_taken(name)):
+                conn.execute(
+                    "UPDATE workspaces SET name = ?, name_key = ? WHERE id = ?",
+                    (name, name_key(name), workspace_id),
+                )
             return _require_workspace(conn, workspace_id)
 
         return await self.db.write(txn)
@@ -210,11 +197,10 @@ class SqliteWorkspaces(WorkspaceStore):
                 )
             ]
             # Children first: a page's parent must exist while the page does. On their way out
-            # they leave the sibling titles' index (each its own key), which would otherwise
-            # see every page of the workspace at its top at once.
+            # they leave the sibling titles' index as trash roots (see migration 0007), which
+            # would otherwise see every page of the workspace at its top at once.
             conn.execute(
-                "UPDATE pages SET parent_id = NULL, title_key = 'deleted:' || id"
-                " WHERE workspace_id = ?",
+                "UPDATE pages SET parent_id = NULL, archived_root = id WHERE workspace_id = ?",
                 (workspace_id,),
             )
             conn.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id,))
