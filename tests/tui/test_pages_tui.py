@@ -368,6 +368,23 @@ async def test_a_viewer_reads_and_cannot_edit_and_the_trash_is_said(
         await until(pilot, lambda: "In the trash" in str(status.render()), "in the trash")
 
 
+def waiting_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rewrite: str) -> Path:
+    """Make $VISUAL an "editor" that waits until the returned file exists (the test's go),
+    then runs `rewrite`: Python code with `path`, the file being edited."""
+    go = tmp_path / "go"
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import pathlib, sys, time\n"
+        f"go = pathlib.Path({str(go)!r})\n"
+        "for _ in range(500):\n"
+        "    if go.exists(): break\n"
+        "    time.sleep(0.02)\n"
+        "path = pathlib.Path(sys.argv[1])\n" + rewrite + "\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
+    return go
+
+
 async def test_editor_edits_merge_with_a_concurrent_remote_edit(
     daemon: RunningDaemon,
     alice: CoopeClient,
@@ -379,20 +396,13 @@ async def test_editor_edits_merge_with_a_concurrent_remote_edit(
     workspace = await alice.workspaces.create("Team")
     await alice.workspaces.set_member(workspace.id, "bob", "editor")
     page = await alice.pages.create(workspace.id, "Notes", markdown="draft one\n\nkeep this\n")
-    go = tmp_path / "go"
-    script = tmp_path / "editor.py"
     # The "editor" waits until bob has typed, then rewrites the file as a person would.
-    script.write_text(
-        "import pathlib, sys, time\n"
-        f"go = pathlib.Path({str(go)!r})\n"
-        "for _ in range(500):\n"
-        "    if go.exists(): break\n"
-        "    time.sleep(0.02)\n"
-        "path = pathlib.Path(sys.argv[1])\n"
+    go = waiting_editor(
+        tmp_path,
+        monkeypatch,
         "text = path.read_text().replace('draft one', 'final one')\n"
-        "path.write_text(text + '\\n- [ ] ship it\\n')\n"
+        "path.write_text(text + '\\n- [ ] ship it\\n')",
     )
-    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
     app = tui(daemon, alice, profiles)
     # The test's terminal is headless: nothing to hand over, the editor runs as it is.
     monkeypatch.setattr(CoopeApp, "suspend", lambda self: contextlib.nullcontext())
@@ -564,18 +574,11 @@ async def test_editor_edits_are_not_merged_once_the_page_is_read_only(
     workspace = await alice.workspaces.create("Team")
     await alice.workspaces.set_member(workspace.id, "bob", "editor")
     page = await alice.pages.create(workspace.id, "Notes", markdown="draft one\n")
-    go = tmp_path / "go"
-    script = tmp_path / "editor.py"
-    script.write_text(
-        "import pathlib, sys, time\n"
-        f"go = pathlib.Path({str(go)!r})\n"
-        "for _ in range(500):\n"
-        "    if go.exists(): break\n"
-        "    time.sleep(0.02)\n"
-        "path = pathlib.Path(sys.argv[1])\n"
-        "path.write_text(path.read_text().replace('draft one', 'final one'))\n"
+    go = waiting_editor(
+        tmp_path,
+        monkeypatch,
+        "path.write_text(path.read_text().replace('draft one', 'final one'))",
     )
-    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
     monkeypatch.setattr(CoopeApp, "suspend", lambda self: contextlib.nullcontext())
     app = tui(daemon, bob, profiles)
     async with app.run_test(size=SIZE) as pilot:
