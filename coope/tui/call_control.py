@@ -48,14 +48,13 @@ from coope.tui.call_bar import CallAsked, CallBar, CallShown
 from coope.tui.call_pick import WorkspacePicker
 from coope.tui.dialogs import ConfirmScreen
 from coope.tui.session import Session
+from coope.tui.work import Spawn
 
 if TYPE_CHECKING:
     from coope.client.calls import CallSession
     from coope.media.call_audio import CallAudio
     from coope.notes.bot import BotProgress, MeetingBot
 
-Spawn = Callable[..., None]
-"""`spawn(coroutine, group=None)`: run it as a worker (one per group at a time)."""
 Say = Callable[[str, str], None]
 """`say(words, severity)`: a plain-words notification ("information", "warning", "error")."""
 Question = Callable[[str, Callable[[bool], None]], None]

@@ -15,8 +15,7 @@ from rich.text import Text
 from coope.client import ConnectionState, CoopeClient
 from coope.client.feeds import Handle
 from coope.core.events import CallEnded, CallStarted
-
-Spawn = Callable[..., None]
+from coope.tui.work import Spawn
 
 CALL_MARK = "◉"
 

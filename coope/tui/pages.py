@@ -48,8 +48,7 @@ from coope.tui.page_text import applied, rebase
 from coope.tui.page_view import OPENING, PageView
 from coope.tui.session import Session
 from coope.tui.sidebar import Sidebar
-
-Spawn = Callable[..., None]
+from coope.tui.work import Spawn
 
 RETRY_S = (0.5, 1.0, 2.0, 5.0)  # waits before reconnecting a page, then the last one again
 CLOSED = {

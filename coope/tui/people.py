@@ -25,9 +25,7 @@ from coope.core.events import (
 )
 from coope.core.rules import visible
 from coope.core.social_schemas import FriendOut, FriendRequestOut, PresenceOut, UserRef
-
-Spawn = Callable[..., None]
-"""`spawn(coroutine, group=None)`: run it as a worker (one per group at a time)."""
+from coope.tui.work import Spawn
 
 Action = Literal["request", "accept", "decline", "cancel", "remove", "block", "unblock"]
 

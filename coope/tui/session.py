@@ -14,7 +14,6 @@ arriving while the newest are not in the window waits to be fetched with them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from textual.signal import Signal
 
@@ -39,9 +38,7 @@ from coope.tui.call_rooms import LiveCalls
 from coope.tui.main_screen import MainScreen
 from coope.tui.room_actions import RoomActions
 from coope.tui.state import Friends, Rooms, Timeline
-
-Spawn = Callable[..., None]
-"""`spawn(coroutine, group=None)`: run it as a worker (one per group at a time)."""
+from coope.tui.work import Spawn
 
 TYPING_EVERY_S = 3.0  # we say we are typing at most this often
 TYPING_SHOWN_S = 6.0  # someone else's "typing" shows this long after their last one
