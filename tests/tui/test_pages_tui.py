@@ -376,8 +376,10 @@ def waiting_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rewrite: str
     script.write_text(
         "import pathlib, sys, time\n"
         f"go = pathlib.Path({str(go)!r})\n"
-        "for _ in range(500):\n"
-        "    if go.exists(): break\n"
+        # Polled (a subprocess has no event to await), for longer than the test's own
+        # budget: a busy machine cannot run past it, and a failed test leaves no editor behind.
+        "end = time.monotonic() + 120\n"
+        "while not go.exists() and time.monotonic() < end:\n"
         "    time.sleep(0.02)\n"
         "path = pathlib.Path(sys.argv[1])\n" + rewrite + "\n"
     )
