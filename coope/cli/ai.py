@@ -8,6 +8,7 @@ imported inside the commands, so that `coope --help` stays fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,12 +37,31 @@ ModelOpt = Annotated[
     str | None,
     typer.Option(help="The chat model (default: COOPE_CHAT_MODEL, else gpt-4o-mini)."),
 ]
+ContextOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--context-tokens",
+        envvar="COOPE_AI_CONTEXT_TOKENS",
+        show_envvar=True,
+        min=0,
+        metavar="N",
+        help="At most this many tokens of the kept history go along as context, the newest"
+        " turns first (estimated as characters / 4; 0: none). Default: 4000.",
+    ),
+]
 
 
 @app.command()
 @runtime.command(login=None)
-def chat(json: bool, prompt: PromptArg = None, model: ModelOpt = None) -> None:
-    """Chat with the model. Earlier messages are sent along as context, replies are kept.
+def chat(
+    json: bool,
+    prompt: PromptArg = None,
+    model: ModelOpt = None,
+    context_tokens: ContextOpt = None,
+) -> None:
+    """Chat with the model. The newest kept messages that fit --context-tokens are sent along
+    as context; replies are kept. Interactive, the line can be edited, and the arrows bring
+    back lines typed before (kept in the data dir, mode 0600).
 
     Needs COOPE_OPENAI_API_KEY (OpenAI) or COOPE_OPENAI_BASE_URL (a compatible server).
     """
@@ -59,10 +79,11 @@ def chat(json: bool, prompt: PromptArg = None, model: ModelOpt = None) -> None:
         raise InvalidInput("the prompt is empty")
     # A plain function, not a coroutine: it waits on the keyboard and on a streamed reply, and
     # Ctrl-C must interrupt it where it is, not at an event loop's next turn.
+    turn = _Turn(settings, history, chosen, context_tokens)
     if prompt is None:
-        _interactive(settings, history, chosen)
+        _interactive(turn)
         return
-    reply = _exchange(settings, history, prompt, chosen, show=not json)
+    reply = turn.exchange(prompt, show=not json)
     if json:
         output.emit_json({"reply": reply, "model": chosen})
 
@@ -78,7 +99,7 @@ def history(json: bool) -> None:
         output.emit_json([_message_json(m) for m in messages])
         return
     if not messages:
-        output.info("no AI chat history")
+        output.note("no AI chat history")
         return
     from rich.markdown import Markdown
 
@@ -102,19 +123,22 @@ def clear(json: bool) -> None:
     output.done(json, {"cleared": count}, f"forgot {count} message{'s' if count != 1 else ''}")
 
 
-def _interactive(settings: NotesSettings, history: ChatHistory, model: str) -> None:
+def _interactive(turn: _Turn) -> None:
+    from coope.cli.ai_prompt import Prompt
+
     console = _console()
-    console.print(f"[dim]{output.escape(model)}: an empty line or Ctrl-D ends the chat[/dim]")
+    prompt = Prompt(styled=console.is_terminal and not console.no_color)
+    console.print(f"[dim]{output.escape(turn.model)}: an empty line or Ctrl-D ends the chat[/dim]")
     while True:
         try:
-            line = console.input("[bold]you>[/bold] ")
+            line = prompt.ask()
         except (EOFError, KeyboardInterrupt):
             console.print()  # end the prompt's line
             return
         if not line.strip():
             return
         try:
-            _exchange(settings, history, line, model, show=True)
+            turn.exchange(line, show=True)
             console.print()  # a blank line between a reply and the next prompt
         except KeyboardInterrupt:
             console.print("[dim](interrupted)[/dim]")
@@ -124,18 +148,30 @@ def _interactive(settings: NotesSettings, history: ChatHistory, model: str) -> N
             output.error(exc.message)
 
 
-def _exchange(
-    settings: NotesSettings, history: ChatHistory, prompt: str, model: str, *, show: bool
-) -> str:
-    """Ask, show the reply while it streams (if `show`), and keep both turns."""
-    from coope.notes.ai_chat import stream_reply
+@dataclass
+class _Turn:
+    """What every turn of one chat shares: where to ask, what to keep, how much context."""
 
-    pieces = stream_reply(settings, history.messages(), prompt, model)
-    reply = _show_streaming(pieces) if show else "".join(pieces)
-    # Kept only once the reply is complete: a failed turn leaves no question without answer.
-    history.add("user", prompt)
-    history.add("assistant", reply, model=model)
-    return reply
+    settings: NotesSettings
+    history: ChatHistory
+    model: str
+    context_tokens: int | None
+
+    def exchange(self, prompt: str, *, show: bool) -> str:
+        """Ask, show the reply while it streams (if `show`), and keep both turns."""
+        from coope.notes.ai_chat import stream_reply
+
+        pieces = stream_reply(
+            self.settings,
+            self.history.messages(),
+            prompt,
+            self.model,
+            context_tokens=self.context_tokens,
+        )
+        reply = _show_streaming(pieces) if show else "".join(pieces)
+        # Kept only once the reply is complete: a failed turn leaves no question without answer.
+        self.history.add_exchange(prompt, reply, model=self.model)
+        return reply
 
 
 def _show_streaming(pieces: Iterator[str]) -> str:

@@ -19,6 +19,7 @@ from coope.cli import output, runtime
 from coope.cli.args import RoomArg
 from coope.cli.audio_args import DeviceOpt, InputOpt, OutputOpt
 from coope.client.names import room_label
+from coope.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from coope.cli.call_view import CallView
@@ -40,8 +41,9 @@ async def join(
     audio_only: Annotated[
         bool,
         typer.Option(
-            "--audio-only",
-            help="Audio only. This is the default: video from a terminal is not supported yet.",
+            "--audio-only/--video",
+            help="Audio only (the default). --video is refused for now: video from a terminal"
+            " is not supported yet.",
         ),
     ] = True,
     input: InputOpt = None,
@@ -66,6 +68,8 @@ async def join(
     from coope.media.call_audio import CallAudio, open_sink, open_source
     from coope.media.choice import AudioChoice, parse_device
 
+    if not audio_only:
+        raise InvalidInput("--video: video from a terminal is not supported yet; calls are audio")
     choice = AudioChoice(input, output_file, parse_device(device))
     choice.check()
     # A file that cannot be played fails before any network.
@@ -140,7 +144,7 @@ async def list_(client: CoopeClient, json: bool) -> None:
     if json:
         output.emit_json({"calls": calls})
     elif not calls:
-        output.info("no calls going on in your rooms")
+        output.note("no calls going on in your rooms")
     else:
         output.table(
             ["room id", "room", "participants"],
@@ -154,7 +158,7 @@ async def list_(client: CoopeClient, json: bool) -> None:
 @app.command()
 @runtime.command
 async def link(client: CoopeClient, json: bool, room: RoomArg) -> None:
-    """A link to the room's call for a browser: {server}/call/{room id}."""
+    """A link to the room's call for a browser: the server's URL, /call/, the room's id."""
     target = await client.chat.resolve(room)
     url = client.calls.link(target.id)
     if json:

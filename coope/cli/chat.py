@@ -10,7 +10,7 @@ the number `tail`, `history` and `search` show, and the one `history --after/--b
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,12 +18,16 @@ import typer
 
 from coope.cli import output, runtime
 from coope.cli.args import ExistOkOpt, RoomArg
+from coope.cli.chat_render import Update, render_message
 from coope.client.names import room_label
-from coope.core.errors import DaemonUnreachable, NotFound, Unavailable
+from coope.core.errors import NotFound
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
     from coope.core.social_schemas import MessageOut, RoomInviteOut, RoomOut
+
+# Messages fetched before following, to tell what changes in them (beyond those shown).
+FOLLOW_SEED = 100
 
 app = typer.Typer(help="Chat: direct and group rooms.", no_args_is_help=True)
 room_app = typer.Typer(help="Create and manage group rooms.", no_args_is_help=True)
@@ -38,19 +42,6 @@ MessageArg = Annotated[
 InviteArg = Annotated[
     str, typer.Argument(metavar="ROOM", help="The room's id, or #name, as `chat invites` shows.")
 ]
-
-
-def render_message(m: MessageOut, kind: str = "created") -> str:
-    """One line: time, the message's number in its room, author, text, reactions."""
-    when = m.created_at.astimezone().strftime("%H:%M")
-    head = f"[dim]{when} {m.seq:>3}[/dim] [bold]{output.escape(m.author)}[/bold]"
-    if m.deleted or kind == "deleted":
-        return f"{head} [dim italic](deleted)[/dim italic]"
-    reply = f"[dim]↪ {m.reply_to_seq}[/dim] " if m.reply_to_seq is not None else ""
-    edited = " [dim](edited)[/dim]" if m.edited_at else ""
-    reactions = "  ".join(f"{output.escape(e)} {len(who)}" for e, who in m.reactions.items())
-    line = f"{head}: {reply}{output.escape(m.body)}{edited}"
-    return line + (f"  [dim]{reactions}[/dim]" if reactions else "")
 
 
 def _reply_to_gone(value: int | None) -> int | None:
@@ -82,16 +73,48 @@ async def send(
         str | None, typer.Option(help="Your id for the message: a retry with it stores it once.")
     ] = None,
 ) -> None:
-    """Send a message (to a friend with @user: their direct room is made with the first one)."""
-    body = output.text_or_stdin(text)
-    if reply is None:
-        message = await client.chat.send_to(room, body, client_id=client_id)
+    """Send a message (to a friend with @user: their direct room is made with the first one).
+
+    Without TEXT on a terminal, the message is written in $VISUAL / $EDITOR, or typed at a
+    prompt when neither is set; without a terminal, it is read from stdin."""
+    answered = await _numbered(client, room, reply) if reply is not None else None
+    composing = text is None and sys.stdin.isatty()
+    if composing and answered is None:
+        await _addressee(client, room)  # a mistyped name fails before the message is written
+    # Off the loop: the live connection goes on while the person writes.
+    if composing:
+        from coope.cli.chat_compose import composed
+
+        body = await asyncio.to_thread(composed, room)
     else:
-        answered = await _numbered(client, room, reply)
-        message = await client.chat.send(
-            answered.room_id, body, client_id=client_id, reply_to=answered.id
-        )
+        body = await asyncio.to_thread(output.text_or_stdin, text)
+    try:
+        if answered is None:
+            message = await client.chat.send_to(room, body, client_id=client_id)
+        else:
+            message = await client.chat.send(
+                answered.room_id, body, client_id=client_id, reply_to=answered.id
+            )
+    except BaseException:
+        if composing:  # what was written is not lost with the message
+            output.warning("not sent; what you wrote:")
+            sys.stderr.write(body + "\n")
+            sys.stderr.flush()
+        raise
     output.done(json, message, f"sent message {message.seq} to {room.strip()}")
+
+
+async def _addressee(client: CoopeClient, room: str) -> None:
+    """Check that a message can go where `room` says: a room of yours, or a friend (whose
+    direct room the first message makes).
+
+    Raises:
+        NotFound: no such room of yours, or `@user` is not your friend.
+    """
+    if room.strip().startswith("@"):
+        await client.friends.get(room)
+    else:
+        await client.chat.resolve(room)
 
 
 @app.command()
@@ -99,63 +122,76 @@ async def send(
 async def tail(
     client: CoopeClient,
     json: bool,
-    room: RoomArg,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 20,
+    room: Annotated[
+        str | None,
+        typer.Argument(metavar="ROOM", help="@user, #room or a room id (optional with --all)."),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", "-n", min=0, max=500, help="How many of the latest messages to show first."
+        ),
+    ] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing live.")] = False,
+    all_rooms: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Follow every room you are in (and those you join), each line marked with its"
+            " room; ROOM's history comes first. Implies --follow.",
+        ),
+    ] = False,
 ) -> None:
     """The latest messages of a room, and with --follow everything new until Ctrl-C.
 
-    Showing a room marks it read. With --json, --follow prints one JSON object per line."""
-    target = await client.chat.resolve(room)
-    page = await client.chat.history(target.id, limit=limit)
-    if page.messages:
-        await client.chat.mark_read(target.id, page.messages[-1].seq)
-    if json and not follow:
-        output.emit_json(page)
+    Live, an edit, a reaction or a deletion is one update line ("12 ✎ ann edited: ...",
+    "12 + 👍 by bob", "12 ✗ deleted"), not the message again. Showing a room marks it read.
+    With --json, --follow prints one JSON object per line and change, its "kind" one of
+    created, edited, deleted, reaction_added, reaction_removed, updated (a message first seen
+    changed)."""
+    # Loaded here: the wire schemas cost every other command ~0.1 s at start.
+    from coope.cli.chat_tail import ConnectionNotice, Printer, Seen, follow_all, follow_room
+    from coope.core.social_schemas import MessagePageOut
+
+    if room is None and not all_rooms:
+        raise typer.BadParameter("name a ROOM, or follow all your rooms with --all")
+    follow = follow or all_rooms
+    target = await client.chat.resolve(room) if room is not None else None
+    seen = Seen()
+    printer = Printer(json, await _me(client) if not json else None)
+    if target is not None:
+        # More than is shown when following: a change to those is told as what changed.
+        fetched = await client.chat.history(
+            target.id, limit=max(limit, FOLLOW_SEED if follow else 1)
+        )
+        shown = fetched.messages[-limit:] if limit else []
+        for m in fetched.messages:
+            seen.remember(m)
+        if shown:
+            await client.chat.mark_read(target.id, shown[-1].seq)
+        if json and not follow:
+            more = fetched.has_more or len(shown) < len(fetched.messages)
+            output.emit_json(MessagePageOut(messages=shown, has_more=more))
+            return
+        for m in shown:
+            printer.show(Update("created", m))
+    if not follow:
         return
-    for m in page.messages:
-        _show(m, "created", json)
-    if follow:
-        # People see a lost connection come and go; scripts (--json) get only the messages.
-        if not json:
-            client.live.on_state(_ConnectionNotice())
-        async for kind, m in client.follow_room(target.id, after=target.last_seq):
-            _show(m, kind, json)
-            if kind == "created":
-                await _mark_read_if_reachable(client, target.id, m.seq)
+    if not json:  # people see a lost connection come and go; scripts get only the changes
+        client.live.on_state(ConnectionNotice())
+    if all_rooms:
+        await follow_all(client, seen, printer, target)
+    elif target is not None:
+        await follow_room(client, seen, printer, target.id, target.last_seq)
 
 
-async def _mark_read_if_reachable(client: CoopeClient, room_id: int, seq: int) -> None:
-    """The read marker follows what was shown, when the daemon can be told: while it is away
-    the follow goes on (and catches up when it is back), and the next message marks again."""
-    with contextlib.suppress(DaemonUnreachable, Unavailable):
-        await client.chat.mark_read(room_id, seq)
+async def _me(client: CoopeClient) -> str | None:
+    """Who is reading, for their mentions to stand out: asked only of a terminal."""
+    from rich.console import Console
 
-
-class _ConnectionNotice:
-    """A lost connection and its return, on stderr (the messages stay alone on stdout)."""
-
-    def __init__(self) -> None:
-        self._lost = False
-
-    def __call__(self, state: str) -> None:
-        if state == "reconnecting" and not self._lost:
-            self._lost = True
-            output.warning("lost the daemon: reconnecting (no message will be missed)")
-        elif state == "connected" and self._lost:
-            self._lost = False
-            output.note("reconnected")
-
-
-def _show(message: MessageOut, kind: str, json: bool) -> None:
-    if json:
-        import json as json_module
-
-        line = {"change": kind, "message": message.model_dump(mode="json")}
-        sys.stdout.write(json_module.dumps(line) + "\n")
-        sys.stdout.flush()
-    else:
-        output.info(render_message(message, kind))
+    if not Console().is_terminal:
+        return None
+    return (await client.auth.whoami()).user.username
 
 
 @app.command()
@@ -178,12 +214,13 @@ async def history(
     if json:
         output.emit_json(page)
         return
+    me = await _me(client)
     for m in page.messages:
-        output.info(render_message(m))
+        output.info(render_message(m, me))
     if page.has_more and page.messages:
         edge = page.messages[-1].seq if after is not None else page.messages[0].seq
         flag = "--after" if after is not None else "--before"
-        output.info(f"[dim]more: coope chat history {output.escape(room)} {flag} {edge}[/dim]")
+        output.note(f"more: coope chat history {room} {flag} {edge}")
 
 
 @app.command()
@@ -254,14 +291,21 @@ async def react(
     json: bool,
     room: RoomArg,
     number: MessageArg,
-    emoji: Annotated[str, typer.Argument(help="An emoji such as 👍, or a short code.")],
+    emoji: Annotated[
+        str, typer.Argument(metavar="EMOJI", help="An emoji such as 👍, or a short code: :tada:.")
+    ],
     remove: Annotated[bool, typer.Option("--remove", help="Take the reaction back.")] = False,
 ) -> None:
-    """React to a message."""
+    """React to a message with one emoji, or a short code such as :thumbsup: or :tada:.
+
+    Taking back a reaction you did not give fails (exit 5)."""
+    from coope.core.emoji import stored_form
+
     target = await _numbered(client, room, number)
     message = await client.chat.react(target.id, emoji, remove=remove)
-    what = "removed" if remove else "added"
-    output.done(json, message, f"{what} {emoji} on message {message.seq}")
+    what = "took back" if remove else "added"
+    # The client turns a short code into its emoji: said as what was sent.
+    output.done(json, message, f"{what} {stored_form(emoji)} on message {message.seq}")
 
 
 @app.command()
@@ -279,19 +323,19 @@ async def search(
     if json:
         output.emit_json(found)
     elif not found:
-        output.info("nothing found")
+        output.note("nothing found")
     else:
+        me = await _me(client)
         labels = {r.id: room_label(r) for r in await client.chat.rooms()}
         for m in found:
             label = labels.get(m.room_id, f"room {m.room_id}")
-            output.info(f"[dim]{output.escape(label)}[/dim] " + render_message(m))
+            output.info(f"[dim]{output.escape(label)}[/dim] " + render_message(m, me))
 
 
 def _show_room(room: RoomOut, json: bool, what: str) -> None:
     output.done(json, room, f"{room_label(room)} (room {room.id}) {what}")
     if room.invited and not json:
-        names = ", ".join(output.escape(n) for n in room.invited)
-        output.info(f"invited, joining once they accept: {names}")
+        output.note(f"invited, joining once they accept: {', '.join(room.invited)}")
 
 
 @room_app.command("create")
@@ -372,14 +416,14 @@ async def invites(client: CoopeClient, json: bool) -> None:
         output.emit_json(found)
         return
     if not found.incoming and not found.outgoing:
-        output.info("no invitations")
+        output.note("no invitations")
         return
     rows = [
         [str(i.room_id), f"#{i.room_name}", "you", i.invited_by.username] for i in found.incoming
     ] + [[str(i.room_id), f"#{i.room_name}", i.user.username, "you"] for i in found.outgoing]
     output.table(["id", "room", "invited", "by"], rows)
     if found.incoming:
-        output.info("[dim]coope chat accept ROOM | coope chat decline ROOM[/dim]")
+        output.note("coope chat accept ROOM | coope chat decline ROOM")
 
 
 @app.command()

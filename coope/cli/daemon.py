@@ -21,7 +21,15 @@ class LogLevel(StrEnum):
 
 
 def daemon(
-    host: Annotated[str, typer.Option(envvar="COOPE_HOST", show_envvar=True)] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            envvar="COOPE_HOST",
+            show_envvar=True,
+            show_default=True,
+            help="Address to listen on; 0.0.0.0 for every interface.",
+        ),
+    ] = "127.0.0.1",
     port: Annotated[
         int,
         typer.Option(
@@ -29,7 +37,8 @@ def daemon(
             show_envvar=True,
             min=0,
             max=65535,
-            help="0 picks a free port (printed at start).",
+            show_default=True,
+            help="Port to listen on; 0 picks a free one (the first line printed names the URL).",
         ),
     ] = 8765,
     data_dir: Annotated[
@@ -37,22 +46,37 @@ def daemon(
         typer.Option(
             envvar="COOPE_DATA_DIR",
             show_envvar=True,
-            help="Where the database and keys live [default: ~/.local/share/coope].",
+            metavar="DIR",
+            help="Where the database, keys and uploads live; created if missing."
+            " Default: $XDG_DATA_HOME/coope, that is ~/.local/share/coope.",
         ),
     ] = None,
-    tls_cert: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
-    tls_key: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Serve HTTPS (and WSS) with this PEM certificate (with its chain); needs"
+            " --tls-key. Without both, plain HTTP: put a TLS proxy in front for a network.",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The PEM private key of --tls-cert."),
+    ] = None,
     signup: Annotated[
         Signup,
         typer.Option(
             envvar="COOPE_SIGNUP",
             show_envvar=True,
+            show_default=True,
             help="closed: only admins create accounts (the first is always allowed).",
         ),
     ] = Signup.open,
     ice_host: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="ADDR",
             help="Address to offer call media on (repeatable). 127.0.0.1 for calls on this"
             " machine, the LAN address for a LAN; default: every non-loopback address.",
         ),
@@ -68,6 +92,7 @@ def daemon(
     ice_server: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="URL",
             help="A stun: or turn: URL for calls behind NAT (repeatable); TURN credentials come"
             " from COOPE_TURN_USERNAME and COOPE_TURN_PASSWORD. Browsers get the same list.",
         ),
@@ -84,7 +109,9 @@ def daemon(
             " else's X-Forwarded-For is ignored.",
         ),
     ] = None,
-    log_level: Annotated[LogLevel, typer.Option()] = LogLevel.info,
+    log_level: Annotated[
+        LogLevel, typer.Option(show_default=True, help="How much the daemon logs (stderr).")
+    ] = LogLevel.info,
     json: Annotated[bool, typer.Option("--json", help="Log JSON lines instead of text.")] = False,
 ) -> None:
     """Run the coope daemon (Ctrl-C or SIGTERM stops it cleanly)."""

@@ -6,15 +6,16 @@ leading parents may be left out while that stays unambiguous: a bare title works
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from coope.cli import doc_live, output, runtime
+from coope.cli import doc_cover, doc_live, output, runtime
 from coope.cli.args import ExistOkOpt, PageArg, WsArg, YesOpt
 from coope.cli.pages import BLOCK_TYPES_HELP, block_views, page_title, render_page, show_page
-from coope.core.errors import InvalidInput
+from coope.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from coope.client import CoopeClient
@@ -69,13 +70,14 @@ async def new(
 @app.command("list")
 @runtime.command
 async def list_(client: CoopeClient, json: bool, ws: WsArg) -> None:
-    """The pages of a workspace as a flat table, with their paths."""
+    """The pages of a workspace as a flat table, with their paths (in --json: "path", as
+    `Workspace/Parent/Title`, the way pages are named)."""
     workspace = await client.workspaces.resolve(ws)
     entries = await client.pages.entries([workspace])
     by_path = sorted(entries, key=lambda e: [t.casefold() for t in e.titles])
     output.listing(
         json,
-        [e.page for e in entries],
+        [{**e.page.model_dump(mode="json"), "path": e.path} for e in entries],
         ["id", "icon", "page", "cover", "updated"],
         (
             [
@@ -196,30 +198,6 @@ async def icon(
     show_page(updated, json, "icon set" if updated.icon else "icon cleared")
 
 
-@app.command()
-@runtime.command
-async def cover(
-    client: CoopeClient,
-    json: bool,
-    page: PageArg,
-    file: Annotated[
-        Path | None,
-        typer.Argument(metavar="FILE", help="A PNG, JPEG, GIF or WebP image (at most 5 MB)."),
-    ] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="Remove the cover.")] = False,
-) -> None:
-    """Set a page's cover image, or remove it with --clear."""
-    if (file is None) == (not clear):
-        raise typer.BadParameter("give an image FILE or --clear (one of them)")
-    image = output.read_bytes(file) if file is not None else b""
-    target = await client.pages.resolve(page)
-    if clear:
-        updated = await client.pages.clear_cover(target.id)
-    else:
-        updated = await client.pages.set_cover(target.id, image)
-    show_page(updated, json, "cover removed" if clear else "cover set")
-
-
 def _done_with_subpages(json: bool, target: PageOut, key: str, ids: list[int], what: str) -> None:
     """What archiving or deleting a page did: `{"page_id", key: ids}`, or one line for people."""
     others = f" and {len(ids) - 1} sub-pages" if len(ids) > 1 else ""
@@ -240,11 +218,54 @@ async def archive(client: CoopeClient, json: bool, page: PageArg) -> None:
 async def restore(client: CoopeClient, json: bool, page: PageArg) -> None:
     """Bring a page (and what was archived with it) back from the trash.
 
-    If a page where it returns has taken its title meanwhile, it comes back as "Title (2)"."""
+    It returns under its parent; if the parent is in the trash itself, it returns at the top
+    of the workspace, and says so. If a page where it returns has taken its title meanwhile,
+    it comes back as "Title (2)". A page archived along with a page above it comes back with
+    that page: restore that one."""
     target = await client.pages.resolve(page, trash=True)
-    restored = await client.pages.restore(target.id)
-    renamed = f" as {restored.title!r} ({target.title!r} is taken there)"
-    show_page(restored, json, "restored" + (renamed if restored.title != target.title else ""))
+    parent = None
+    if target.parent_id is not None:
+        # A parent gone meanwhile changes nothing here: the restore says where the page went.
+        with contextlib.suppress(NotFound):
+            parent = await client.pages.get(target.parent_id)
+    try:
+        restored = await client.pages.restore(target.id)
+    except InvalidInput:
+        root = await _archived_with(client, target)
+        if root is None:
+            raise
+        raise InvalidInput(
+            f"{target.title!r} went to the trash with {root.title!r} (page {root.id}):"
+            f" restore that page, which brings this one back"
+        ) from None
+    what = ["restored"]
+    if restored.title != target.title:
+        what.append(f"as {restored.title!r} ({target.title!r} is taken there)")
+    # The daemon puts a page whose parent is in the trash at the top of the workspace.
+    parent_in_trash = parent if parent is not None and restored.parent_id is None else None
+    if parent_in_trash is not None:
+        what.append(
+            f"at the top of the workspace: its parent {parent_in_trash.title!r}"
+            f" (page {parent_in_trash.id}) is in the trash"
+        )
+    if json:
+        in_trash = parent_in_trash.id if parent_in_trash is not None else None
+        output.emit_json({**restored.model_dump(mode="json"), "parent_in_trash": in_trash})
+    else:
+        output.success(f"{page_title(restored)} (page {restored.id}) {' '.join(what)}")
+
+
+async def _archived_with(client: CoopeClient, page: PageOut) -> PageOut | None:
+    """The page in the trash that `page` was archived along with (a page above it), if any."""
+    roots = {p.id for p in await client.pages.trash(page.workspace_id)}
+    if page.id in roots or not page.archived:
+        return None
+    current = page
+    while current.parent_id is not None:
+        current = await client.pages.get(current.parent_id)
+        if current.id in roots:
+            return current
+    return None
 
 
 @app.command()
@@ -436,3 +457,4 @@ async def import_(
 # Live editing lives in doc_live; registered here so `coope doc --help` lists every command.
 app.command()(doc_live.edit)
 app.command()(doc_live.watch)
+app.add_typer(doc_cover.app, name="cover")

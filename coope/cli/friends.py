@@ -12,40 +12,39 @@ from coope.cli import output, runtime
 from coope.cli.args import UserArg
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from coope.client import CoopeClient
-    from coope.core.social_schemas import PresenceOut
+    from coope.core.social_schemas import Availability, PresenceOut
 
 app = typer.Typer(help="Friends, friend requests and blocks.", no_args_is_help=True)
 
 
-class SetState(StrEnum):
-    """The states a person sets; offline is what the daemon sees when they have left."""
+class StatusChoice(StrEnum):
+    """What `coope status` takes: a status to choose, or `clear`."""
 
-    online = "online"
+    available = "available"
     away = "away"
+    busy = "busy"
+    dnd = "dnd"
+    clear = "clear"
+    online = "online"  # the older word for available, still taken from scripts
 
 
-_STATE_STYLE = {"online": "green", "away": "yellow", "offline": "dim"}
+def since(when: datetime) -> str:
+    """How long ago `when` was, in the words presence uses ("5 min ago")."""
+    from coope.core.presence import ago
+
+    return ago(max(0, int((datetime.now(UTC) - when).total_seconds())))
 
 
-def ago(when: datetime | None) -> str:
-    if when is None:
-        return "never"
-    seconds = int((datetime.now(UTC) - when).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return "just now"
+def presence_line(p: PresenceOut) -> Text:
+    """A presence as one line of text: "● online — busy: in a review (until 15:00)"."""
+    from rich.text import Text
 
+    from coope.core.presence import presence_words
 
-def presence_text(p: PresenceOut) -> str:
-    style = _STATE_STYLE.get(p.state.value, "")
-    text = f"[{style}]{p.state.value}[/{style}]"
-    if p.text:
-        text += f" — {output.escape(p.text)}"
-    if p.state.value == "offline":
-        text += f" (seen {ago(p.last_seen_at)})"
-    return text
+    return Text.assemble(*presence_words(p))
 
 
 @app.command()
@@ -69,14 +68,14 @@ async def requests(client: CoopeClient, json: bool) -> None:
     """Pending friend requests, to you and from you."""
     pending = await client.friends.requests()
     rows = [
-        [direction, r.user.username, r.user.display_name, ago(r.created_at)]
+        [direction, r.user.username, r.user.display_name, since(r.created_at)]
         for direction, found in (("from", pending.incoming), ("to", pending.outgoing))
         for r in found
     ]
     if json:
         output.emit_json(pending)
     elif not rows:
-        output.info("no pending friend requests")
+        output.note("no pending friend requests")
     else:
         output.table(["", "user", "name", "when"], rows)
 
@@ -146,23 +145,32 @@ async def blocked(client: CoopeClient, json: bool) -> None:
 @app.command("list")
 @runtime.command
 async def list_(client: CoopeClient, json: bool) -> None:
-    """Your friends and their presence."""
+    """Your friends and their presence: the status they chose, online or when last active."""
     friends = await client.friends.list()
     if json:
         output.emit_json(friends)
         return
     if not friends:
-        output.info("no friends yet: `coope friend add USER`")
+        output.note("no friends yet: `coope friend add USER`")
         return
     from rich.table import Table
+    from rich.text import Text
+
+    from coope.core.models import PresenceState
 
     table = Table("user", "name", "presence", title_justify="left")
-    order = {"online": 0, "away": 1, "offline": 2}
-    for f in sorted(friends, key=lambda f: (order[f.presence.state.value], f.user.username)):
+    for f in sorted(
+        friends,
+        key=lambda f: (
+            not f.presence.online,
+            f.presence.state is PresenceState.AWAY,
+            f.user.username,
+        ),
+    ):
         table.add_row(
-            output.escape(f.user.username),
-            output.escape(f.user.display_name),
-            presence_text(f.presence),
+            Text(output.visible(f.user.username)),
+            Text(output.visible(f.user.display_name)),
+            presence_line(f.presence),
         )
     output.print_renderable(table)
 
@@ -171,18 +179,70 @@ async def list_(client: CoopeClient, json: bool) -> None:
 async def status(
     client: CoopeClient,
     json: bool,
-    state: Annotated[
-        SetState | None,
-        typer.Argument(metavar="[online|away]", help="Leave out to only show it."),
+    choice: Annotated[
+        StatusChoice | None,
+        typer.Argument(
+            metavar="[available|away|busy|dnd|clear]",
+            help="The status friends see whatever your connection (dnd: do not disturb);"
+            " clear: back to available with no text. Leave out to show yours.",
+            show_default=False,
+        ),
     ] = None,
-    text: Annotated[str | None, typer.Option(help="A status text; '' clears it.")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="A status text, at most 140 characters; '' clears it.")
+    ] = None,
+    for_: Annotated[
+        str | None,
+        typer.Option(
+            "--for",
+            metavar="DURATION",
+            help="End status and text after this long: 30m, 1h30m, 2d (at most 30 days).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIME",
+            help="End status and text at this time: 15:00 (the next one) or 2030-01-31 15:00.",
+        ),
+    ] = None,
 ) -> None:
-    """Show or set your presence as friends see it."""
-    if state is None and text is None:
+    """Show or choose your status as friends see it.
+
+    A status chosen without --for or --until lasts until you change it; with them, status and
+    text end by themselves (--for or --until alone sets an end for the status you have).
+    """
+    from coope.core.errors import InvalidInput
+    from coope.core.presence import parse_duration, parse_until
+
+    if for_ is not None and until is not None:
+        raise InvalidInput("give --for or --until, not both")
+    if choice is StatusChoice.clear:
+        if text is not None or for_ is not None or until is not None:
+            raise InvalidInput("status clear takes no --text, --for or --until")
+        presence = await client.presence.clear()
+    elif choice is None and text is None and for_ is None and until is None:
         presence = await client.presence.get()
     else:
-        presence = await client.presence.set(state and state.value, text)  # type: ignore[arg-type]
+        presence = await client.presence.set(
+            None if choice is None else _AVAILABILITY[choice],
+            text,
+            for_s=None if for_ is None else parse_duration(for_),
+            until=None if until is None else parse_until(until, datetime.now().astimezone()),
+        )
     if json:
         output.emit_json(presence)
-    else:
-        output.info(f"{output.escape(presence.username)}: {presence_text(presence)}")
+        return
+    from rich.text import Text
+
+    line = Text(f"{output.visible(presence.username)}: ")
+    output.print_renderable(line.append_text(presence_line(presence)))
+
+
+_AVAILABILITY: dict[StatusChoice, Availability] = {
+    StatusChoice.available: "available",
+    StatusChoice.online: "available",
+    StatusChoice.away: "away",
+    StatusChoice.busy: "busy",
+    StatusChoice.dnd: "dnd",
+}

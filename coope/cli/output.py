@@ -1,5 +1,11 @@
 """One place for output: Rich for people, JSON for scripts, `error: ...` on stderr.
 
+What a command produces goes to standard output; what only decorates it for a person (the
+"✓ created" lines, remarks, warnings, errors) goes to standard error, so that
+`TOK=$(coope token create bot)` captures the secret alone. Tables are drawn for a terminal, and
+plain in a pipe or with `--plain`: a header line, then one tab-separated line per row, never cut
+to the terminal's width. With `--json`, errors are JSON too.
+
 Text from the daemon (names, titles, messages, statuses) is untrusted: every helper here shows
 its control characters instead of letting them steer the terminal (`visible`). JSON escapes them.
 
@@ -26,8 +32,10 @@ if TYPE_CHECKING:
 __all__ = [
     "confirm_or_refuse",
     "done",
+    "configure",
     "emit_json",
     "error",
+    "failure",
     "escape",
     "info",
     "listing",
@@ -42,6 +50,23 @@ __all__ = [
     "warning",
     "write_data",
 ]
+
+
+class _Mode:
+    """How this command's output looks, set once from its options (`configure`)."""
+
+    json = False
+    plain = False
+
+
+def configure(*, json: bool = False, plain: bool = False) -> None:
+    """Set from the command's `--json` and `--plain` before it prints anything."""
+    _Mode.json, _Mode.plain = json, plain
+
+
+def plain() -> bool:
+    """Whether tables are drawn plain: asked for, or standard output is not a terminal."""
+    return _Mode.plain or not sys.stdout.isatty()
 
 
 @cache
@@ -74,7 +99,8 @@ def emit_json(value: Any) -> None:
 
 
 def success(message: str) -> None:
-    _console(False).print(f"[green]✓[/green] {escape(message)}")
+    """A done thing told to a person: on stderr, beside the output, never mixed into it."""
+    _console(True).print(f"[green]✓[/green] {escape(message)}")
 
 
 def info(message: str) -> None:
@@ -95,7 +121,23 @@ def error(message: str) -> None:
     _console(True).print(f"[red]error:[/red] {escape(message)}")
 
 
+def failure(code: str, message: str, exit_code: int) -> None:
+    """A command's failure on stderr: `error: message`, or with `--json` one JSON line
+    `{"error": {"code", "message", "exit"}}` (a script reads why, not only that)."""
+    if _Mode.json:
+        body = {"error": {"code": code, "message": message, "exit": exit_code}}
+        sys.stderr.write(json.dumps(body) + "\n")
+    else:
+        error(message)
+
+
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """Rows under their column names: a Rich table on a terminal, tab-separated when plain."""
+    if plain():
+        if title:
+            note(title)
+        _write_plain(columns, rows)
+        return
     from rich.table import Table
 
     grid = Table(*columns, title=title, title_justify="left")
@@ -104,13 +146,44 @@ def table(columns: list[str], rows: list[list[str]], title: str | None = None) -
     _console(False).print(grid)
 
 
+def _write_plain(columns: list[str], rows: Iterable[list[str]]) -> None:
+    """Header, then rows: one line each, cells split by tabs. A tab or line break inside a cell
+    is shown as its symbol (␉, ␊), as other control characters are, so that every row stays
+    one line of as many cells as the header and the rest of the text is as typed."""
+
+    def cell(text: str) -> str:
+        return visible(text).replace("\t", "\u2409").replace("\n", "\u240a")
+
+    for line in [columns, *rows]:
+        sys.stdout.write("\t".join(cell(c) for c in line) + "\n")
+
+
 def print_renderable(renderable: Any) -> None:
     """Print something Rich knows how to draw (a Table, a Panel...).
 
     Build it from `visible` text so that widths come out right; what was missed is still shown,
-    not obeyed.
+    not obeyed. A Rich `Table` is written plain when tables are (`table`).
     """
+    from rich.table import Table
+
+    if isinstance(renderable, Table) and plain():
+        _write_plain(*_table_cells(renderable))
+        return
     _console(False).print(_Shown(renderable))
+
+
+def _table_cells(grid: Any) -> tuple[list[str], list[list[str]]]:
+    """A Rich table's header and rows as plain text (its markup read, its styles dropped)."""
+    from rich.text import Text
+
+    def text(renderable: Any) -> str:
+        if isinstance(renderable, Text):
+            return renderable.plain
+        return Text.from_markup(renderable).plain if isinstance(renderable, str) else ""
+
+    header = [text(column.header) for column in grid.columns]
+    columns = [[text(c) for c in column.cells] for column in grid.columns]
+    return header, [list(row) for row in zip(*columns, strict=True)]
 
 
 def write_data(text: str) -> None:
@@ -155,9 +228,13 @@ def listing(
     empty: str,
 ) -> None:
     """`items` as JSON for a script; for a person, a table of `rows`, or the line `empty` when
-    there are none (Rich markup: escape the daemon's text in it)."""
+    there are none (Rich markup: escape the daemon's text in it). Plain, none is the header
+    alone on stdout, and `empty` goes to stderr: a script reading the rows reads no row."""
     if json:
         emit_json(items)
+    elif not items and plain():
+        _write_plain(columns, [])
+        _console(True).print(visible(empty))
     elif not items:
         info(empty)
     else:
@@ -203,12 +280,19 @@ def read_text(path: str) -> str:
             raise InvalidInput(f"{path} is not UTF-8 text") from None
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """A file's bytes, or a coope error saying why not."""
+def read_bytes(path: str | Path, *, limit: int | None = None, too_large: str = "") -> bytes:
+    """A file's bytes, or a coope error saying why not. With `limit`, at most that many bytes
+    are read, whatever the file is (a device or a pipe has no size to check first), and more
+    is `PayloadTooLarge(too_large)`."""
     from pathlib import Path
 
-    with _reading(path):
-        return Path(path).read_bytes()
+    from coope.core.errors import PayloadTooLarge
+
+    with _reading(path), Path(path).open("rb") as file:
+        data = file.read() if limit is None else file.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise PayloadTooLarge(too_large or f"{path} is larger than {limit:,} bytes")
+    return data
 
 
 @contextmanager

@@ -9,11 +9,14 @@ from coope.client import names
 from coope.client.names import PageEntry
 from coope.client.transport import Transport
 from coope.client.transport import segment as _seg
+from coope.core import rules
+from coope.core.names import NAME_MAX
 from coope.core.schemas import UsernameIn
 from coope.core.workspace_schemas import (
     BlockAddedOut,
     BlockIn,
     ContentOut,
+    GivenRole,
     IconIn,
     InviteIn,
     InviteOut,
@@ -21,8 +24,11 @@ from coope.core.workspace_schemas import (
     JoinIn,
     JoinOut,
     MarkdownIn,
+    MemberChangesOut,
+    MemberEntryIn,
     MemberIn,
     MemberOut,
+    MembersIn,
     MembersOut,
     MoveIn,
     PageCreatedOut,
@@ -37,11 +43,12 @@ from coope.core.workspace_schemas import (
     WorkspaceCreatedOut,
     WorkspaceCreateIn,
     WorkspaceIn,
+    WorkspaceListedOut,
     WorkspaceListOut,
     WorkspaceOut,
 )
 
-Role = Literal["editor", "viewer"]
+Role = Literal["editor", "viewer"]  # what an invite gives
 
 
 class WorkspacesApi:
@@ -82,7 +89,9 @@ class WorkspacesApi:
         )
         return out.members
 
-    async def set_member(self, workspace_id: int, username: str, role: Role) -> list[MemberOut]:
+    async def set_member(
+        self, workspace_id: int, username: str, role: GivenRole
+    ) -> list[MemberOut]:
         out: MembersOut = await self._t.call(
             "PUT",
             f"/api/v1/workspaces/{workspace_id}/members",
@@ -90,6 +99,24 @@ class WorkspacesApi:
             body=MemberIn.model_construct(username=username, role=role),
         )
         return out.members
+
+    async def set_members(
+        self,
+        workspace_id: int,
+        entries: Sequence[tuple[str, GivenRole] | tuple[str, GivenRole, bool]],
+    ) -> MemberChangesOut:
+        """Give several people their roles at once, adding those who are not members: all or
+        nothing. An entry is (username, role) or (username, role, keep_existing): with
+        keep_existing True the role is only a default, and someone already a member keeps
+        theirs (in `kept` when it differs). Entries that cannot be applied raise one
+        `InvalidInput` whose `details["problems"]` lists each (`index` into `entries`,
+        `username`, `message`). Returns what changed (entries that had their role already are
+        left out) and who kept their own role."""
+        body = MembersIn.model_construct(entries=[_member_entry(*entry) for entry in entries])
+        out: MemberChangesOut = await self._t.call(
+            "POST", f"/api/v1/workspaces/{workspace_id}/members/batch", MemberChangesOut, body=body
+        )
+        return out
 
     async def remove_member(self, workspace_id: int, username: str) -> None:
         await self._t.call("DELETE", f"/api/v1/workspaces/{workspace_id}/members/{_seg(username)}")
@@ -132,11 +159,29 @@ class WorkspacesApi:
         await self._t.call("DELETE", f"/api/v1/workspaces/{workspace_id}/invites/{_seg(code)}")
 
     async def resolve(self, target: str) -> WorkspaceOut:
-        """The workspace a person means: `3`, `#3`, or a name (case-insensitive, among theirs).
+        """The workspace a person means: `3`, `#3`, or a name (case-insensitive).
 
-        Raises `NotFound` when there is none, `InvalidInput` when the name fits several.
+        A name is asked of the daemon, which answers the one of that name if you may see it
+        (names are unique on the daemon): one request, and a service admin names any workspace
+        as well by name as by id. Raises `NotFound` when there is none you may see (the same
+        whether or not one exists), `InvalidInput` when the name fits several.
         """
+        name = target.strip()
+        # Only a name some workspace could have is asked about; an id is fetched by its id.
+        clean = rules.control_character(name, single_line=True) is None
+        if clean and 0 < len(name) <= NAME_MAX and names.IdName.of(name) is None:
+            found = await self.named(name)
+            if found is not None:
+                return found
+        # By id, or not found: the lookup among yours, which says why in a person's words.
         return await names.resolve_workspace(self, target)
+
+    async def named(self, name: str) -> WorkspaceListedOut | None:
+        """The workspace called `name` (names are unique on the daemon), if you may see it."""
+        out: WorkspaceListOut = await self._t.call(
+            "GET", "/api/v1/workspaces", WorkspaceListOut, params={"name": name}
+        )
+        return out.workspaces[0] if out.workspaces else None
 
     def invite_link(self, code: str) -> str:
         """The link that `join` (or a browser, one day) takes for an invite code."""
@@ -151,11 +196,17 @@ class WorkspacesApi:
         return out
 
     # Last in the class: the name would shadow the builtin in annotations that follow it.
-    async def list(self, *, everything: bool = False) -> list[WorkspaceOut]:
+    async def list(self, *, everything: bool = False) -> list[WorkspaceListedOut]:
+        """Your workspaces with their owners and member counts; with `everything`, every one
+        on the daemon (service admins only: `Forbidden` otherwise)."""
         out: WorkspaceListOut = await self._t.call(
             "GET", "/api/v1/workspaces", WorkspaceListOut, params={"all": everything or None}
         )
         return out.workspaces
+
+
+def _member_entry(username: str, role: GivenRole, keep_existing: bool = False) -> MemberEntryIn:
+    return MemberEntryIn.model_construct(username=username, role=role, keep_existing=keep_existing)
 
 
 class PagesApi:

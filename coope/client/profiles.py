@@ -8,7 +8,9 @@ One file, `$XDG_CONFIG_HOME/coope/credentials.json` (else `~/.config/coope/`), m
 - named profiles (`coope login bot --profile standup`): any number, on any servers, even two
   accounts on one server; picked with `--profile NAME` or `COOPE_PROFILE`.
 
-The last login made is the default for commands that name neither a server nor a profile.
+The last login made is the default for commands that name neither a server nor a profile
+(`coope login` says so when that moves the default to another server or account);
+`coope profile use NAME|URL` makes another one the default.
 
     {"servers": {"http://127.0.0.1:8765": {"username": "ada", "token": "..."}},
      "profiles": {"standup": {"server": "...", "username": "bot", "token": "..."}},
@@ -70,6 +72,31 @@ def normalized(server: str) -> str:
     return server.strip().rstrip("/")
 
 
+def checked_server(server: str) -> str:
+    """A daemon URL a person gave, normalized, or `InvalidInput` saying what is wrong with it
+    (before anything tries to connect to `notaurl`)."""
+    from urllib.parse import urlsplit
+
+    url = normalized(server)
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidInput(
+            f"{server!r} is not a daemon URL: give one like http://127.0.0.1:8765 or"
+            " https://coope.example.org"
+        )
+    return url
+
+
+def is_server(name: str) -> bool:
+    """Whether a name given for a saved login is a server's URL (profile names have no ':')."""
+    return "://" in name
+
+
 class Profiles:
     """The saved logins of this user (or of the file at `path`, for tests and bots)."""
 
@@ -117,6 +144,23 @@ class Profiles:
         there = [x for x in self.logins() if x.profile is not None and x.server == server]
         return there[0] if len(there) == 1 else None
 
+    def for_server(self, server: str) -> Login | None:
+        """The login `--server URL` uses: the server's own, else the default or only profile on
+        that server."""
+        url = normalized(server)
+        return self.of_server(url) or self._profile_on(url)
+
+    def named(self, name: str) -> Login:
+        """A profile by its name, or a server's own login by the server's URL."""
+        if not is_server(name):
+            return self.profile(name)
+        login = self.of_server(name)
+        if login is None:
+            raise NotFound(
+                f"no login saved for {normalized(name)}: `coope profile list` shows them"
+            )
+        return login
+
     def holding(self, server: str, token: str | None) -> Login | None:
         """The saved login (a server's own or a profile) that holds this token, if one does."""
         found = (x for x in self.logins() if x.server == normalized(server) and x.token == token)
@@ -146,14 +190,16 @@ class Profiles:
         the embedded daemon's address.
         """
         login: Login | None
+        if server:
+            server = checked_server(server)
         if server and token is not None and not profile:
-            return Target(normalized(server), token, None)  # nothing saved plays a part
+            return Target(server, token, None)  # nothing saved plays a part
         if profile:
             login = self.profile(profile)
-            url = normalized(server) if server else login.server
+            url = server or login.server
         elif server:
-            url = normalized(server)
-            login = self.of_server(url) or self._profile_on(url)
+            url = server
+            login = self.for_server(url)
         else:
             login = self.default()
             url = login.server if login is not None else self.default_server() or DEFAULT_SERVER
@@ -211,11 +257,15 @@ class Profiles:
             self._save(data)
         return found
 
-    def use(self, profile: str) -> Login:
-        """Make a saved profile the default."""
-        login = self.profile(profile)
+    def use(self, name: str) -> Login:
+        """Make a saved profile (by its name) or a server's own login (by its URL) the default."""
+        login = self.named(name)
         data = self._load()
-        data["default_profile"] = profile
+        if login.profile is None:
+            data["default_server"] = login.server
+            data.pop("default_profile", None)
+        else:
+            data["default_profile"] = login.profile
         self._save(data)
         return login
 

@@ -8,17 +8,20 @@ Every front end resolves names here, so they mean the same everywhere.
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from datetime import datetime
+from typing import TypeVar
 
 from coope.client.names import IdName
 from coope.client.transport import Transport
 from coope.client.transport import segment as _seg
+from coope.core.emoji import from_short_code, stored_form
 from coope.core.errors import InvalidInput, NotFound
 from coope.core.models import RoomKind
 from coope.core.names import name_key
 from coope.core.rules import INT64_MAX
 from coope.core.schemas import UsernameIn
 from coope.core.social_schemas import (
+    Availability,
     FriendListOut,
     FriendOut,
     FriendRequestOut,
@@ -121,11 +124,28 @@ class PresenceApi:
         return out
 
     async def set(
-        self, state: Literal["online", "away"] | None = None, text: str | None = None
+        self,
+        status: Availability | None = None,
+        text: str | None = None,
+        *,
+        for_s: int | None = None,
+        until: datetime | None = None,
     ) -> PresenceOut:
-        body = StatusIn.model_construct(state=state, text=text)
+        """Choose your status and text (None keeps that part). With `for_s` (seconds) or
+        `until` (a time with its zone) both end by themselves; a status chosen without either
+        lasts until changed.
+
+        Raises:
+            InvalidInput: a text too long, an end in the past, more than 30 days ahead, or both
+                `for_s` and `until`.
+        """
+        body = StatusIn.model_construct(status=status, text=text, for_s=for_s, until=until)
         out: PresenceOut = await self._t.call("PUT", "/api/v1/presence", PresenceOut, body=body)
         return out
+
+    async def clear(self) -> PresenceOut:
+        """Back to available, with no text and no end."""
+        return await self.set("available", "")
 
 
 class ChatApi:
@@ -335,6 +355,15 @@ class ChatApi:
         return out
 
     async def react(self, message_id: int, emoji: str, *, remove: bool = False) -> MessageOut:
+        """Add (or `remove`) your reaction: one emoji, or a short code such as `:thumbsup:`
+        (`coope.core.emoji`). An unknown short code is taken back as it is typed: one stored
+        that way before reactions were checked is still yours to remove.
+
+        Raises:
+            InvalidInput: an unknown short code added, or not one emoji.
+            NotFound: `remove` a reaction you did not give (or no such message of yours).
+        """
+        emoji = stored_form(emoji) if remove else from_short_code(emoji)
         out: MessageOut = await self._t.call(
             "DELETE" if remove else "PUT",
             f"/api/v1/messages/{message_id}/reactions/{_seg(emoji)}",

@@ -289,7 +289,9 @@ class FriendRemoved(Event):
 
 
 class PresenceEvent(Event):
-    """A friend's (or your own) presence changed."""
+    """A friend's (or your own) presence changed: a status chosen, cleared or ended, or the
+    connection (online, idle, offline). A request alone sends none: `last_active_at` moves
+    without an event."""
 
     type: Literal["presence"] = "presence"
     data: PresenceOut

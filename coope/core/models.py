@@ -33,10 +33,41 @@ class User:
     email: str | None = None
     # When it was last disabled: identity-provider tokens issued before stay refused.
     credentials_ended_at: float | None = None
+    # When an admin deleted it. The row stays (its id names the author of old messages and
+    # pages) as a tombstone: disabled, without credentials, its username freed.
+    deleted_at: float | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+# What a deleted account is shown as: its old messages and pages keep their author.
+DELETED_DISPLAY_NAME = "deleted user"
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsEnded:
+    """The sessions and API tokens a change ended, for telling their open connections."""
+
+    session_ids: list[str]
+    token_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDeleted:
+    """What deleting an account did; `user` is the tombstone, `former` the account before."""
+
+    user: User
+    former: User
+    ended: CredentialsEnded
+    workspace_ids: list[int]
+    room_ids: list[int]
+    friend_ids: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +113,6 @@ class PresenceState(StrEnum):
     ONLINE = "online"
     AWAY = "away"
     OFFLINE = "offline"
-
-
-@dataclass(frozen=True, slots=True)
-class UserStatus:
-    """What a user chose to show: `away` set by hand, a status text, and when last seen."""
-
-    away: bool = False
-    text: str = ""
-    last_seen_at: float | None = None
 
 
 class RoomKind(StrEnum):
@@ -155,6 +177,7 @@ class Message:
 
 class WorkspaceRole(StrEnum):
     OWNER = "owner"
+    ADMIN = "admin"  # invites and manages members (see `coope.core.rules.WORKSPACE_PERMISSIONS`)
     EDITOR = "editor"
     VIEWER = "viewer"
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from coope.core import rules
-from coope.core.models import ApiToken, AuthKind, Role, User
+from coope.core.models import DELETED_DISPLAY_NAME, ApiToken, AuthKind, CredentialsEnded, Role, User
+from coope.core.names import name_key
 from coope.core.rules import INT64_MAX as INT64_MAX
 from coope.core.rules import INT64_MIN as INT64_MIN
 
@@ -41,6 +42,39 @@ Username = str  # validated by rules.check_username in the service, which explai
 Password = str
 
 
+def clean_display_name(raw: str) -> str:
+    """`raw` as a display name: one line without control characters, its white space runs made
+    one space, and something to see. Raises `ValueError` (schema validation names the field)."""
+    name = " ".join(rules.check_single_line(raw).split())
+    key = name_key(name)
+    if not key:
+        raise ValueError("must show something (it is empty or only invisible characters)")
+    if key == name_key(DELETED_DISPLAY_NAME):
+        raise ValueError(f"{DELETED_DISPLAY_NAME!r} is what deleted accounts are shown as")
+    return name
+
+
+def display_name_or(raw: str, fallback: str) -> str:
+    """`raw` made a display name where it cannot be refused, or `fallback` (itself a valid
+    one) if nothing of it can be shown. For names from elsewhere: an identity provider sends
+    the same name again and again, so a refusal would fail its every delivery. What the rule
+    refuses in one line is dropped and the rest cut at `rules.DISPLAY_NAME_MAX` characters."""
+    name = " ".join(rules.without_control_characters(raw).split())
+    try:
+        return clean_display_name(name[: rules.DISPLAY_NAME_MAX].rstrip())
+    except ValueError:
+        return fallback
+
+
+DisplayName = Annotated[
+    str,
+    Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX),
+    AfterValidator(clean_display_name),
+    Field(json_schema_extra={"pattern": rules.SINGLE_LINE_PATTERN}),
+]
+"""The name shown for a person beside their username ("Alice Liddell"); anyone may have any."""
+
+
 class UsernameIn(Schema):
     username: SingleLine = Field(min_length=1, max_length=200)
 
@@ -66,13 +100,14 @@ class HealthOut(Schema):
 
 class UserOut(Schema):
     id: Id
-    username: str
+    username: str = Field(description='A deleted account\'s is "deleted:ID": the name is free')
     display_name: str
     role: Role
     disabled: bool
     created_at: datetime
     external_id: str | None = None
     email: str | None = None
+    deleted: bool = Field(default=False, description="Deleted by an admin: a tombstone")
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -85,13 +120,14 @@ class UserOut(Schema):
             created_at=datetime.fromtimestamp(user.created_at, UTC),
             external_id=user.external_id,
             email=user.email,
+            deleted=user.deleted,
         )
 
 
 class SignupIn(Schema):
     username: SingleLine = Field(max_length=200, description="3-32 characters: a-z 0-9 _ - .")
     password: Password = Field(max_length=rules.PASSWORD_MAX)
-    display_name: SingleLine | None = Field(default=None, max_length=rules.DISPLAY_NAME_MAX)
+    display_name: DisplayName | None = None
 
 
 class LoginIn(Schema):
@@ -170,12 +206,77 @@ class UserListOut(Schema):
 class AdminCreateUserIn(Schema):
     username: SingleLine = Field(max_length=200)
     password: Password = Field(max_length=rules.PASSWORD_MAX)
-    display_name: SingleLine | None = Field(default=None, max_length=rules.DISPLAY_NAME_MAX)
+    display_name: DisplayName | None = None
     role: Role = Role.USER
 
 
 class RoleIn(Schema):
     role: Role
+
+
+# --- account administration: passwords, display names, deletion, tokens of others ----------
+
+
+class PasswordChangeIn(Schema):
+    current_password: Password = Field(max_length=rules.PASSWORD_MAX)
+    new_password: Password = Field(
+        max_length=rules.PASSWORD_MAX, description="The same rule as at signup"
+    )
+
+
+class PasswordResetIn(Schema):
+    new_password: Password = Field(
+        max_length=rules.PASSWORD_MAX, description="The same rule as at signup"
+    )
+    revoke_tokens: StrictBool = Field(
+        default=False, description="Also revoke every API token of the account (kept otherwise)"
+    )
+
+
+class DisplayNameIn(Schema):
+    display_name: DisplayName
+
+
+class CredentialsEndedOut(Schema):
+    """What a password change or an account deletion ended."""
+
+    sessions_ended: int = Field(description="Sessions ended (logins elsewhere)")
+    api_tokens_revoked: int = Field(description="API tokens revoked (0: they keep working)")
+
+    @classmethod
+    def of(cls, ended: CredentialsEnded) -> CredentialsEndedOut:
+        return cls(sessions_ended=len(ended.session_ids), api_tokens_revoked=len(ended.token_ids))
+
+
+class PasswordChangedOut(Schema):
+    """Your password changed: the session that asked goes on, every other one of yours ended."""
+
+    user: UserOut
+    ended: CredentialsEndedOut
+
+
+class AdminActionOut(Schema):
+    """An admin's change to someone's account, as an audit record."""
+
+    action: Literal["password_reset", "display_name_set", "deleted"]
+    user: UserOut
+    by: str = Field(description="The admin's username")
+    at: datetime
+
+
+class PasswordResetOut(AdminActionOut):
+    ended: CredentialsEndedOut
+
+
+class UserDeletedOut(AdminActionOut):
+    """The account is a tombstone now. Its messages and pages stay, shown as written by
+    "deleted user"; it left every workspace and group room and ended its friendships."""
+
+    former_username: str = Field(description="The username it had, free for anyone now")
+    ended: CredentialsEndedOut
+    workspaces_left: list[Id]
+    rooms_left: list[Id] = Field(description="Group rooms; direct conversations stay")
+    friendships_ended: int
 
 
 # --- external identity provider -------------------------------------------------------------

@@ -54,11 +54,47 @@ class FriendRequestsOut(Schema):
     outgoing: list[PendingRequestOut]
 
 
+# --- presence -------------------------------------------------------------------------------
+
+Availability = Literal["available", "away", "busy", "dnd"]
+"""What a person chooses to show, whatever their connection; `available` is having chosen
+nothing, `dnd` is do-not-disturb."""
+
+STATUS_FOR_MAX_S = 30 * 86400
+"""The longest a chosen status may be set for: one meant to last longer is set with no end."""
+
+
 class PresenceOut(Schema):
+    """A person's presence: their connection and the status they chose. Older clients read
+    `state`, `text` and `last_seen_at`, which keep their meaning."""
+
     username: str
-    state: PresenceState
-    text: str
-    last_seen_at: datetime | None = Field(description="When the user was last connected")
+    state: PresenceState = Field(
+        description="The connection: online, away (every connection idle, or away chosen),"
+        " offline (no live connection)"
+    )
+    status: Availability = Field(
+        default="available", description="The chosen status (available once it has ended)"
+    )
+    text: str = Field(description="The chosen status text ('' once it has ended)")
+    expires_at: datetime | None = Field(
+        default=None, description="When the chosen status and text end by themselves"
+    )
+    online: bool = Field(default=False, description="A live connection of the user is open")
+    last_active_at: datetime | None = Field(
+        default=None,
+        description="The user's last authenticated request or live connection (now while"
+        " online); null if they never made one",
+    )
+    active_ago_s: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds from last_active_at to now by the daemon's clock: relative times"
+        " that do not depend on the reader's clock",
+    )
+    last_seen_at: datetime | None = Field(
+        default=None, description="The same as last_active_at, for older clients"
+    )
 
 
 class FriendOut(Schema):
@@ -75,11 +111,27 @@ class UserRefListOut(Schema):
 
 
 class StatusIn(Schema):
+    """A change of your chosen status; what is omitted stays as it is. A status set without
+    `for_s` or `until` lasts until changed; with one of them, status and text end by themselves
+    (`for_s` or `until` alone sets an end for the status you have)."""
+
+    status: Availability | None = Field(default=None, description="omit to keep")
     state: Literal["online", "away"] | None = Field(
-        default=None, description="away stays until set back to online; omit to keep"
+        default=None, description="The older form of `status`: online is available"
     )
     text: SingleLine | None = Field(
-        default=None, max_length=STATUS_TEXT_MAX, description="omit to keep"
+        default=None, max_length=STATUS_TEXT_MAX, description="omit to keep; '' clears it"
+    )
+    for_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=STATUS_FOR_MAX_S,
+        description="End the status and text after this many seconds (at most 30 days)",
+    )
+    until: datetime | None = Field(
+        default=None,
+        description="End the status and text at this time: with its time zone, in the future,"
+        " at most 30 days ahead",
     )
 
 

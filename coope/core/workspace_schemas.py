@@ -34,7 +34,9 @@ class WorkspaceCreateIn(WorkspaceIn):
 class WorkspaceOut(Schema):
     id: Id
     name: str
-    role: WorkspaceRole = Field(description="Your role in it (admins who are not members: owner)")
+    role: WorkspaceRole = Field(
+        description="Your role in it (a service admin acts as owner in every workspace)"
+    )
     created_at: datetime
 
     @classmethod
@@ -51,12 +53,26 @@ class WorkspaceCreatedOut(WorkspaceOut):
     created: bool = Field(description=CREATED)
 
 
+class WorkspaceListedOut(WorkspaceOut):
+    owners: list[str] = Field(description="Its owners' usernames")
+    member_count: int = Field(description="How many members it has, owners included")
+
+
 class WorkspaceListOut(Schema):
-    workspaces: list[WorkspaceOut]
+    workspaces: list[WorkspaceListedOut]
 
 
 class WorkspaceQuery(Schema):
-    all: bool = Field(default=False, description="Every workspace of the daemon (admins only)")
+    all: bool = Field(
+        default=False, description="Every workspace of the daemon (service admins only: 403)"
+    )
+    name: SingleLine | None = Field(
+        default=None,
+        min_length=1,
+        max_length=NAME_MAX,
+        description="Only the workspace of this name, if you may see it (a member, or a service"
+        " admin); none otherwise, whether it exists or not",
+    )
 
 
 class MemberOut(Schema):
@@ -75,15 +91,85 @@ class MembersOut(Schema):
     members: list[MemberOut]
 
 
+GivenRole = Literal["admin", "editor", "viewer"]
+"""The roles an owner or admin gives (`coope.core.rules.GIVEN_ROLES`); ownership is transferred."""
+
+# How many people one bulk change may name.
+MEMBERS_AT_ONCE = 1000
+
+
 class MemberIn(Schema):
     username: SingleLine = Field(min_length=1, max_length=200)
-    role: Literal["editor", "viewer"]
+    role: GivenRole
+
+
+class MemberEntryIn(MemberIn):
+    keep_existing: StrictBool = Field(
+        default=False,
+        description="The role is only a default: someone who is a member already keeps theirs"
+        " (listed in `kept` when it differs)",
+    )
+
+
+class MembersIn(Schema):
+    """Several people and their roles, applied all together or not at all."""
+
+    entries: list[MemberEntryIn] = Field(min_length=1, max_length=MEMBERS_AT_ONCE)
+
+
+class MemberChangeOut(Schema):
+    username: str
+    role: WorkspaceRole
+    previous: WorkspaceRole | None = Field(description="The role before; null: newly added")
+
+
+class MemberKeptOut(Schema):
+    username: str
+    role: WorkspaceRole = Field(description="The role they had and keep")
+
+
+class MemberChangesOut(Schema):
+    changed: list[MemberChangeOut] = Field(
+        description="The entries that changed something, in the order given (those that had"
+        " their role already are left out)"
+    )
+    kept: list[MemberKeptOut] = Field(
+        default_factory=list,
+        description="Members named with `keep_existing` whose own role differs from the entry's:"
+        " they keep it, in the order given",
+    )
 
 
 class InviteIn(Schema):
     role: Literal["editor", "viewer"] = "editor"
     expires_in_days: float | None = Field(default=7, gt=0, le=365)
     max_uses: int | None = Field(default=None, ge=1, le=100_000)
+
+
+InviteStatus = Literal["active", "expired", "used_up", "revoked"]
+
+# Why an invite that is not active lets nobody join: `coope ws join` and the invite page say it.
+_INVITE_REFUSALS: dict[InviteStatus, str] = {
+    "revoked": "this invite was revoked",
+    "expired": "this invite has expired",
+    "used_up": "this invite has been used up",
+}
+
+
+def invite_status(invite: Invite, now: float) -> InviteStatus:
+    """Whether `invite` works at `now`, or why not (revoked first, then expired, then used up)."""
+    if invite.revoked:
+        return "revoked"
+    if invite.expires_at is not None and invite.expires_at <= now:
+        return "expired"
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        return "used_up"
+    return "active"
+
+
+def invite_refusal(invite: Invite, now: float) -> str | None:
+    """Why `invite` lets nobody join at `now`, in words for a person; None while it works."""
+    return _INVITE_REFUSALS.get(invite_status(invite, now))
 
 
 class InviteOut(Schema):
@@ -94,17 +180,11 @@ class InviteOut(Schema):
     expires_at: datetime | None
     max_uses: int | None
     uses: int
-    status: Literal["active", "expired", "used_up", "revoked"]
+    status: InviteStatus
 
     @classmethod
     def of(cls, invite: Invite, now: float) -> InviteOut:
-        status: Literal["active", "expired", "used_up", "revoked"] = "active"
-        if invite.revoked:
-            status = "revoked"
-        elif invite.expires_at is not None and invite.expires_at <= now:
-            status = "expired"
-        elif invite.max_uses is not None and invite.uses >= invite.max_uses:
-            status = "used_up"
+        status = invite_status(invite, now)
         return cls(
             code=invite.code,
             workspace_id=invite.workspace_id,

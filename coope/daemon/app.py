@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 from pydantic import BaseModel
@@ -19,6 +18,7 @@ from coope.daemon.http import (
     calls,
     chat,
     friends,
+    invite_page,
     pages,
     system,
     tokens,
@@ -35,6 +35,7 @@ from coope.daemon.http.openapi import (
     build_openapi,
 )
 from coope.daemon.http.routes import RouteTable, add_routes
+from coope.daemon.http.web_files import WEB_DIR, web_file
 from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
 from coope.daemon.sfu.calls import CallManager, IceSettings
@@ -43,9 +44,7 @@ from coope.daemon.storage.sqlite import SqliteStorage
 from coope.daemon.ws.docsync import sync_socket
 from coope.daemon.ws.events import events_socket
 
-# The browser pages: plain files from coope/daemon/web/, no build step. They are declared like
-# the API (so the OpenAPI document lists every route served) and fetch everything else themselves.
-WEB_DIR = Path(__file__).parent / "web"
+# The call page: declared like the API; it fetches everything else itself.
 web_pages = RouteTable("web")
 
 
@@ -73,7 +72,7 @@ async def call_page(request: web.Request, params: CallPagePath) -> web.StreamRes
     auth=False,
 )
 async def call_script(request: web.Request) -> web.StreamResponse:
-    return _web_file("call.js", "text/javascript")
+    return web_file("call.js", "text/javascript")
 
 
 @web_pages.get(
@@ -83,15 +82,7 @@ async def call_script(request: web.Request) -> web.StreamResponse:
     auth=False,
 )
 async def call_styles(request: web.Request) -> web.StreamResponse:
-    return _web_file("call.css", "text/css")
-
-
-def _web_file(name: str, content_type: str) -> web.StreamResponse:
-    # Each file its own route: nothing else of the folder is served, and each is declared with
-    # the type it is served as.
-    return web.FileResponse(
-        WEB_DIR / name, headers={"Cache-Control": "no-cache", "Content-Type": content_type}
-    )
+    return web_file("call.css", "text/css")
 
 
 ROUTE_TABLES: list[RouteTable] = [
@@ -106,6 +97,7 @@ ROUTE_TABLES: list[RouteTable] = [
     pages.routes,
     calls.routes,
     web_pages,
+    invite_page.routes,
 ]
 
 
@@ -137,6 +129,7 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
         yield
         await call_manager.aclose()
         await services.docs.aclose()
+        await services.presence.aclose()
         await bus.aclose()
         await storage.aclose()
 

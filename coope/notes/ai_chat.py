@@ -2,11 +2,19 @@
 
 The history is a small TinyDB file, `<data dir>/ai-chat.json` (mode 0600: it holds what the
 person typed), kept to the newest `MAX_MESSAGES` messages of the last `MAX_AGE_S` seconds. It
-is one person's local cache, written by one command at a time, which is what TinyDB suits.
+is one person's local cache. TinyDB rewrites the whole file on each write, so two chats at once
+could each write back what they read and lose the other's turn: every read and every
+read-modify-write holds a lock on `ai-chat.json.lock` beside it (`fcntl.flock`: shared to
+read, exclusive to write), and a question and its answer are stored together.
+
+Of the kept history, only the newest turns that fit `context_tokens` (estimated as characters
+/ 4, see `estimated_tokens`) go to the model as context: a long history costs neither a huge
+request nor a refusal for being past the model's window.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +36,10 @@ if TYPE_CHECKING:
 HISTORY_FILE = "ai-chat.json"
 MAX_MESSAGES = 100
 MAX_AGE_S = 7 * 24 * 3600.0
+CONTEXT_TOKENS = 4000
+"""The default budget of the history sent as context, in estimated tokens."""
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD_TOKENS = 4  # a role and separators, in every chat format
 SYSTEM_PROMPT = (
     "You are a helpful assistant answering in a terminal. Be concise; format with Markdown."
 )
@@ -82,30 +94,60 @@ class ChatHistory:
         """The kept messages, oldest first (none when there is no file yet)."""
         if not self.path.exists():
             return []
-        return [message for _, message in self._kept(self._read(writable=False))]
+        with self._locked(exclusive=False):
+            if not self.path.exists():  # cleared meanwhile
+                return []
+            return [message for _, message in self._kept(self._read(writable=False))]
 
     def add(self, role: Role, content: str, *, model: str | None = None) -> ChatMessage:
         """Append a message, then forget what is past the age or count limits."""
         message = ChatMessage(role, content, self._now(), model)
-        self._create()
-        with self._open(writable=True) as db:
-            table = db.table(_TABLE)
-            table.insert(message.to_json())
-            stored = self._parsed(table.all())
-            kept = {doc_id for doc_id, _ in self._kept(stored)}
-            stale = [doc_id for doc_id, _ in stored if doc_id not in kept]
-            if stale:
-                table.remove(doc_ids=stale)
+        self._append([message])
         return message
+
+    def add_exchange(self, prompt: str, reply: str, *, model: str | None = None) -> None:
+        """Keep a question and its answer, in one write: another chat's turn never falls
+        between them."""
+        at = self._now()
+        self._append([ChatMessage("user", prompt, at), ChatMessage("assistant", reply, at, model)])
 
     def clear(self) -> int:
         """Forget everything, an unreadable file included; returns how many messages went."""
-        try:
-            count = len(self.messages())
-        except UnreadableHistory:
-            count = 0
-        self.path.unlink(missing_ok=True)
+        self._create_folder()
+        with self._locked(exclusive=True):
+            try:
+                count = len(self._kept(self._read(writable=False))) if self.path.exists() else 0
+            except UnreadableHistory:
+                count = 0
+            self.path.unlink(missing_ok=True)
         return count
+
+    def _append(self, messages: list[ChatMessage]) -> None:
+        self._create_folder()
+        with self._locked(exclusive=True):
+            self._create()
+            with self._open(writable=True) as db:
+                table = db.table(_TABLE)
+                table.insert_multiple(m.to_json() for m in messages)
+                stored = self._parsed(table.all())
+                kept = {doc_id for doc_id, _ in self._kept(stored)}
+                stale = [doc_id for doc_id, _ in stored if doc_id not in kept]
+                if stale:
+                    table.remove(doc_ids=stale)
+
+    @contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Hold the history's lock: shared to read, exclusive to read-modify-write."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise UnreadableHistory(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _kept(self, stored: list[tuple[int, ChatMessage]]) -> list[tuple[int, ChatMessage]]:
         cutoff = self._now() - self.max_age_s
@@ -128,9 +170,11 @@ class ChatHistory:
             parsed.append((doc.doc_id, message))
         return parsed
 
-    def _create(self) -> None:
-        """Make the directory (0700) and the file (0600) before TinyDB opens it."""
+    def _create_folder(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _create(self) -> None:
+        """Make the file (0600) before TinyDB opens it."""
         # Created 0600 from the start: what the person typed is never readable by others.
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
@@ -154,13 +198,39 @@ class ChatHistory:
         )
 
 
+def estimated_tokens(message: ChatMessage) -> int:
+    """About how many tokens a message costs: a quarter of its characters (the usual ratio for
+    English with OpenAI's tokenizers), rounded up, plus the role's overhead. No tokenizer is
+    loaded: a budget needs a bound, not a count."""
+    return -(-len(message.content) // CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS
+
+
+def within_budget(messages: Sequence[ChatMessage], tokens: int) -> list[ChatMessage]:
+    """The newest of `messages` whose estimated tokens add up to at most `tokens`, oldest
+    first, starting with a question (an answer without its question confuses a model)."""
+    kept: list[ChatMessage] = []
+    spent = 0
+    for message in reversed(messages):
+        spent += estimated_tokens(message)
+        if spent > tokens:
+            break
+        kept.append(message)
+    kept.reverse()
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return kept
+
+
 def stream_reply(
     settings: NotesSettings,
     history_messages: Sequence[ChatMessage],
     prompt: str,
     model: str | None = None,
+    *,
+    context_tokens: int | None = None,
 ) -> Iterator[str]:
-    """The reply to `prompt`, with the history as context, as text pieces while they arrive.
+    """The reply to `prompt`, with the newest history that fits `context_tokens` as context
+    (`within_budget`; `CONTEXT_TOKENS` when None), as text pieces while they arrive.
 
     Raises:
         Unavailable: no server configured (at once); unreachable or failing (while iterating).
@@ -168,8 +238,9 @@ def stream_reply(
     from coope.notes import openai_api
 
     openai_api.require_configured(settings)
+    budget = CONTEXT_TOKENS if context_tokens is None else context_tokens
     messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": SYSTEM_PROMPT}]
-    messages += [_message_param(m) for m in history_messages]
+    messages += [_message_param(m) for m in within_budget(history_messages, budget)]
     messages.append({"role": "user", "content": prompt})
     return _deltas(settings, messages, model or settings.chat_model)
 

@@ -54,7 +54,7 @@ from coope.notes.recorder import (
 )
 from coope.notes.settings import data_dir
 from coope.notes.stt import Transcriber
-from coope.notes.summary import Summarizer, Summary
+from coope.notes.summary import Participant, Summarizer, Summary
 from coope.notes.transcript import Segment
 
 if TYPE_CHECKING:
@@ -193,6 +193,7 @@ class MeetingBot:
         self._step: Step = "joining"
         self._detail = ""
         self._started = False
+        self._present: set[str] = set()  # everyone who was in the call at some point
 
     def stop(self) -> None:
         """End the recording; the notes are still written from what was recorded. Stopping
@@ -255,7 +256,7 @@ class MeetingBot:
             self.room_id,
             takeover=self.options.takeover,
             recording=True,
-            on_event=lambda event: self._report("running", event=event),
+            on_event=self._on_call_event,
         )
         stopped_early: CoopeError | None = None
         try:
@@ -269,12 +270,18 @@ class MeetingBot:
                     if not recorder.speakers:
                         raise
                     stopped_early = exc
+                self._present |= session.participants - {session.username}
                 self._report("finished", error=stopped_early)
                 self._begin("leaving", "leaving the call")
         finally:
             recording = await recorder.finish()
         self._report("finished")
         return recording, stopped_early
+
+    def _on_call_event(self, event: Event) -> None:
+        if self.call is not None:
+            self._present |= self.call.participants - {self.call.username}
+        self._report("running", event=event)
 
     async def _until_done(self, session: CallSession, recorder: SpeakerRecorder) -> None:
         """Record until `stop()`, the duration is up, the call empties or ends us (raising
@@ -323,7 +330,7 @@ class MeetingBot:
     ) -> MeetingNotes:
         segments = await self._transcribe(recording)
         self._begin("summarizing", f"summarizing {len(segments)} lines")
-        summary = await summarize(segments, self.summarizer)
+        summary = await summarize(segments, self.summarizer, await self._participants(recording))
         self._report("finished")
         title = self.options.title or notes_title(label, parse_started(recording.started_at))
         workspace = destination.workspace
@@ -336,6 +343,16 @@ class MeetingBot:
         path = PageEntry(page, workspace, (*destination.parent_titles, page.title)).path
         self._report("finished")
         return MeetingNotes(page, path, workspace, recording, segments, summary, stopped_early)
+
+    async def _participants(self, recording: Recording) -> list[Participant]:
+        """Everyone who was in the call or was heard, with the display names the account
+        knows (its friends'): the names action items can be given to."""
+        usernames = self._present | {track.speaker for track in recording.tracks}
+        try:
+            known = {f.user.username: f.user.display_name for f in await self.client.friends.list()}
+        except CoopeError:  # the names help the summary; the meeting's notes matter more
+            known = {}
+        return [Participant(name, known.get(name, "")) for name in sorted(usernames)]
 
     async def _transcribe(self, recording: Recording) -> list[Segment]:
         """Every track in turn, each a transcribing step of its own."""

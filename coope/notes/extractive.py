@@ -17,7 +17,11 @@ Decisions and action items come from phrase patterns ("we decided", "let's go wi
 ...", "I'll ...", "action item: ...") matched case-insensitively, since transcripts are often all
 lowercase. A decision is the sentence as spoken, tidied. An action item is the task in the
 imperative ("Send the report by Friday") with its owner: the speaker for "I'll ...", the person
-named for "Alice will ..." or "Carol, please ...", and None when nobody is.
+named for "Alice will ..." or "Carol, please ...", and None when nobody is. Who can be named is
+who was in the meeting, when that is known: by any distinctive word of their username or display
+name ("alice" or "Moreau" for alice, Alice Moreau); a word nobody is called by names no one
+("Postgres will handle it"). When it is not known (a transcript from elsewhere), the speakers
+are, and so is a capitalised word that looks like a name ("Dave will book the room").
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from coope.notes.summary import ActionItem, Summary
+from coope.notes.summary import ActionItem, Participant, Summary
 from coope.notes.transcript import Segment
 
-__all__ = ["ExtractiveSummarizer"]
+__all__ = ["ExtractiveSummarizer", "participant_named"]
 
 MAX_SUMMARY_SENTENCES = 5
 CANDIDATES_PER_SUMMARY_SENTENCE = 4  # a short meeting gets a short summary
@@ -179,12 +183,15 @@ class _Cue:
 class ExtractiveSummarizer:
     """Summarizes a transcript with no model and no network; the same input gives the same notes."""
 
-    def summarize(self, segments: list[Segment]) -> Summary:
-        """The key sentences in meeting order, the decisions, and the action items with owners."""
+    def summarize(
+        self, segments: list[Segment], participants: Sequence[Participant] | None = None
+    ) -> Summary:
+        """The key sentences in meeting order, the decisions, and the action items with owners
+        (among `participants` and the speakers, when `participants` is given)."""
         sentences = _split_sentences(segments)
         if not sentences:
             return Summary()
-        people = _People([s.speaker for s in segments])
+        people = _People([s.speaker for s in segments], participants)
         return Summary(
             summary=_key_sentences(sentences),
             decisions=_decisions(sentences),
@@ -330,28 +337,56 @@ def _same_point(one: str, other: str) -> bool:
 
 
 class _People:
-    """The meeting's speakers, findable by any distinctive word of their name, in any case."""
+    """The meeting's people (the speakers, and the participants when known), findable by any
+    distinctive word of their names, in any case."""
 
-    def __init__(self, speakers: Sequence[str]) -> None:
+    def __init__(
+        self, speakers: Sequence[str], participants: Sequence[Participant] | None = None
+    ) -> None:
+        names: dict[str, list[str]] = {speaker: [speaker] for speaker in speakers}
+        for participant in participants or ():
+            names.setdefault(participant.username, [participant.username]).append(
+                participant.display_name
+            )
         by_word: dict[str, set[str]] = {}
-        for speaker in dict.fromkeys(speakers):
-            for word in WORD.findall(speaker.lower()):
+        for person, called in names.items():
+            for word in WORD.findall(" ".join(called).lower()):
                 if len(word) > 1 and not word.isdigit() and word not in IGNORED_WORDS:
-                    by_word.setdefault(word, set()).add(speaker)
+                    by_word.setdefault(word, set()).add(person)
         self._by_word = {w: next(iter(s)) for w, s in by_word.items() if len(s) == 1}
+        # Knowing who was there, a name none of them has is not a person's.
+        self._everyone_known = participants is not None
 
     def speaker(self, word: str) -> str | None:
         return self._by_word.get(word.lower())
 
+    def named(self, name: str) -> str | None:
+        """The one person the words of `name` point to ("Alice Moreau", "Alice", "moreau"), if
+        they point to exactly one."""
+        people = {self.speaker(word) for word in WORD.findall(name.lower())} - {None}
+        return people.pop() if len(people) == 1 else None
+
     def owner(self, word: str, *, strangers: bool = True) -> str | None:
-        """The speaker `word` names, else `word` itself if it looks like someone's name."""
+        """The person `word` names; else, when who was there is not known, `word` itself if it
+        looks like someone's name."""
         known = self.speaker(word)
-        if known is not None or not strangers:
+        if known is not None or not strangers or self._everyone_known:
             return known
         lower = word.lower()
         looks_like_a_name = word[:1].isupper() and word.isalpha() and not word.isupper()
         ordinary = lower in STOP_WORDS or lower in FILLER_WORDS or lower in NOT_NAMES
         return word if looks_like_a_name and not ordinary else None
+
+
+def participant_named(name: str, participants: Sequence[Participant]) -> str | None:
+    """The username of the participant `name` calls, as an owner is found in a transcript: by
+    their username, or their display name or a distinctive word of either, in any case. None
+    when it calls nobody in the meeting, or more than one."""
+    wanted = name.strip().casefold()
+    for participant in participants:
+        if participant.username.casefold() == wanted:
+            return participant.username
+    return _People([], participants).named(name)
 
 
 def _action_items(sentences: Sequence[_Sentence], people: _People) -> list[ActionItem]:

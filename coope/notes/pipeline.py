@@ -8,13 +8,13 @@ Engines block (they run models or wait on HTTP), so they run in worker threads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from coope.notes.recorder import Recording
 from coope.notes.stt import Transcriber
-from coope.notes.summary import Summarizer, Summary
+from coope.notes.summary import Participant, Summarizer, Summary
 from coope.notes.transcript import TRANSCRIPT_HEADING, Segment, line, merge
 
 if TYPE_CHECKING:
@@ -43,10 +43,16 @@ async def transcribe_recording(
     return merge(tracks)
 
 
-async def summarize(segments: list[Segment], summarizer: Summarizer) -> Summary:
+async def summarize(
+    segments: list[Segment],
+    summarizer: Summarizer,
+    participants: Sequence[Participant] | None = None,
+) -> Summary:
+    """The summary of a transcript; `participants`: who was in the meeting, if known (see
+    `Summarizer`)."""
     if not segments:
         return Summary()
-    return await asyncio.to_thread(summarizer.summarize, segments)
+    return await asyncio.to_thread(summarizer.summarize, segments, participants)
 
 
 def notes_markdown(summary: Summary, segments: list[Segment]) -> str:

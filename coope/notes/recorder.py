@@ -14,15 +14,20 @@ A recording is a directory: the WAV files and `meeting.json`, which names the ro
 time and each track's speaker and offset, so it can be transcribed again later. The manifest is
 written when the recording starts and whenever someone is first heard, so even a recording cut
 short by a crash can be transcribed.
+
+What people said in a call is kept like credentials: the directories are readable by their owner
+only (0700) and so are the files in them (0600), whatever the umask.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -31,7 +36,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from coope.core.errors import InvalidInput
+from coope.core.errors import InvalidInput, Unavailable
 from coope.media.sinks import WavSink
 
 MANIFEST = "meeting.json"
@@ -71,7 +76,9 @@ class Recording:
             "started_at": self.started_at,
             "tracks": [asdict(t) for t in self.tracks],
         }
-        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        path = _private_file(self.directory / MANIFEST)
+        with _storing(path), path.open("w") as file:
+            file.write(json.dumps(manifest, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> Recording:
@@ -98,7 +105,7 @@ class _Track:
     def __init__(self, path: Path, offset_s: float) -> None:
         self.path = path
         self.offset_s = offset_s
-        self.sink = WavSink(path, RECORDING_RATE)
+        self.sink = WavSink(_private_file(path), RECORDING_RATE)
         self.next_pts_s: float | None = None  # where the stream's next frame should start
         # libswresample, band-limited: plain decimation would fold 8-24 kHz into the speech.
         self.resampler = av.AudioResampler(format="s16", layout="mono", rate=RECORDING_RATE)
@@ -136,7 +143,7 @@ class SpeakerRecorder:
         self._clock = clock
         self._start = clock()
         self._tracks: dict[str, _Track] = {}
-        directory.mkdir(parents=True, exist_ok=True)
+        _private_dir(directory)
         self.snapshot().save()
 
     @property
@@ -239,19 +246,47 @@ def recordings_dir(data_dir: Path) -> Path:
     return data_dir / "recordings"
 
 
+@contextmanager
+def _storing(path: Path) -> Iterator[None]:
+    """A disk that refuses a recording (full, read-only, not allowed) as `Unavailable`: the
+    place is in coope's data dir, not something a command was given, so it is the machine that
+    cannot record now, not the input that is wrong."""
+    try:
+        yield
+    except OSError as exc:
+        raise Unavailable(f"cannot store the recording in {path}: {exc.strerror or exc}") from exc
+
+
+def _private_dir(path: Path) -> None:
+    """`path` made if missing (with its parents), then readable by its owner only (0700)."""
+    with _storing(path):
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # made before, or by an older version, with the umask's mode
+
+
+def _private_file(path: Path) -> Path:
+    """`path` created empty if missing, readable by its owner only (0600); whoever opens it for
+    writing next keeps that mode. Returns `path`."""
+    with _storing(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+    return path
+
+
 def new_recording_dir(data_dir: Path, room: str, now: datetime | None = None) -> Path:
     """`recordings/<UTC time>-<room>`: sorted by time, readable by people."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     base = recordings_dir(data_dir) / f"{stamp}-{_safe(room, 'room')}"
-    base.parent.mkdir(parents=True, exist_ok=True)
+    _private_dir(base.parent)
     path, n = base, 1
-    while True:  # made here, not only named: two bots starting together get one each
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
+    with _storing(base.parent):
+        while True:  # made here, not only named: two bots starting together get one each
+            try:
+                path.mkdir(mode=0o700)
+                return path
+            except FileExistsError:
+                n += 1
+                path = base.with_name(f"{base.name}-{n}")
 
 
 def prune_recordings(data_dir: Path, keep_days: float, now: float | None = None) -> list[Path]:

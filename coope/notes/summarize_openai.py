@@ -8,15 +8,17 @@ context however long the meeting was.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import openai
 
 from coope.core.errors import Unavailable
 from coope.notes import openai_api
+from coope.notes.extractive import participant_named
 from coope.notes.settings import NotesSettings
-from coope.notes.summary import ActionItem, Summary
+from coope.notes.summary import ActionItem, Participant, Summary
 from coope.notes.transcript import Segment, line
 
 CHUNK_CHARS = 12_000
@@ -39,6 +41,19 @@ the most important points first."""
 _NO_OWNER = {"", "null", "none", "unknown", "n/a", "-", "unassigned"}
 
 
+def participants_prompt(participants: Sequence[Participant]) -> str:
+    """The people in the meeting, so that owners are named as they are known to the service."""
+    if not participants:
+        return ""
+    people = "; ".join(
+        f"{p.username} ({p.display_name})" if p.display_name else p.username for p in participants
+    )
+    return (
+        f"\nThe people in the meeting (username, and the name they are called by): {people}."
+        " An owner is one of these usernames, or null."
+    )
+
+
 class NotASummary(ValueError):
     """The model's answer is not the JSON object that was asked for."""
 
@@ -50,16 +65,20 @@ class OpenAISummarizer:
         openai_api.require_configured(settings)  # found out before a meeting is recorded
         self.settings = settings
 
-    def summarize(self, segments: list[Segment]) -> Summary:
+    def summarize(
+        self, segments: list[Segment], participants: Sequence[Participant] | None = None
+    ) -> Summary:
         chunks = transcript_chunks(segments, CHUNK_CHARS)
         if not chunks:
             return Summary()
+        people = participants_prompt(participants or [])
         with openai_api.session(self.settings) as client:
-            parts = [self._ask(client, SUMMARIZE_PROMPT, chunk) for chunk in chunks]
+            parts = [self._ask(client, SUMMARIZE_PROMPT + people, chunk) for chunk in chunks]
+            parts = [owned_by(part, participants) for part in parts]
             if len(parts) == 1:
                 return parts[0]
             merged_input = json.dumps([summary_json(p) for p in parts], ensure_ascii=False)
-            return self._ask(client, MERGE_PROMPT, merged_input)
+            return owned_by(self._ask(client, MERGE_PROMPT + people, merged_input), participants)
 
     def _ask(self, client: openai.OpenAI, instructions: str, text: str) -> Summary:
         """One summary from the model; a malformed answer is asked again once."""
@@ -124,6 +143,20 @@ def parse_summary(content: str) -> Summary:
             item for raw in _list(data.get("action_items")) if (item := _action(raw)) is not None
         ],
     )
+
+
+def owned_by(summary: Summary, participants: Sequence[Participant] | None) -> Summary:
+    """`summary` with each owner the model wrote made a participant's username (named the way
+    the extractive summarizer finds them), or None when it names nobody in the meeting: a model
+    may answer "Alice Moreau", "Bob" or someone never there whatever it was asked. Without
+    `participants` the owners stay as written."""
+    if participants is None:
+        return summary
+    items = [
+        replace(item, owner=participant_named(item.owner, participants) if item.owner else None)
+        for item in summary.action_items
+    ]
+    return replace(summary, action_items=items)
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:

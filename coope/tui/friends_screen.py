@@ -2,12 +2,15 @@
 
 It draws the `PeopleState` it is handed (`show`) and says what the person wants with messages
 (`ActionWanted`, `StatusWanted`, `Opened`); the app does the work. One list holds every person,
-under a heading per kind; the keys act on the highlighted one. Names and statuses are other
-people's words: they are shown as text, never read as markup.
+under a heading per kind; the keys act on the highlighted one. A friend's row says what they
+chose and whether they are online or when they were last active, cut to the width there is.
+Names and statuses are other people's words: they are shown as text, never read as markup.
+"When last active" counts on while the screen is open: it is drawn again every minute.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from rich.text import Text
@@ -19,12 +22,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from coope.core.models import PresenceState
+from coope.core.presence import STATUS_STYLES, presence_words, status_words, until_words
 from coope.core.rules import visible
-from coope.core.social_schemas import UserRef
+from coope.core.social_schemas import FriendOut, UserRef
 from coope.tui.dialogs import ConfirmScreen
 from coope.tui.people import Action, PeopleState, Status
-from coope.tui.sidebar import DOTS, friend_prompt
 
 Kind = Literal["in", "out", "friend", "blocked"]
 Asking = Literal["request", "block", "status"]
@@ -35,6 +37,8 @@ HEADINGS: dict[Kind, str] = {
     "friend": "Friends (d remove, b block)",
     "blocked": "Blocked (u unblock)",
 }
+
+REDRAW_S = 60.0  # "active N min ago" moves on by the minute
 
 PROMPTS: dict[Asking, str] = {
     "request": "Add a friend: their username, Enter sends the request (Esc cancels)",
@@ -51,7 +55,8 @@ class FriendsScreen(Screen[None]):
         Binding("d", "drop", "Remove/cancel"),
         Binding("b", "ask('block')", "Block"),
         Binding("u", "unblock", "Unblock"),
-        Binding("w", "toggle_away", "Away/online"),
+        Binding("w", "toggle_away", "Away"),
+        Binding("t", "next_busy", "Busy/DND"),
         Binding("s", "ask('status')", "Status text"),
         Binding("escape", "back", "Back"),
     ]
@@ -85,12 +90,14 @@ class FriendsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#people-input").display = False
         self.query_one(OptionList).focus()
+        self.set_interval(REDRAW_S, self.redraw)
         self.post_message(self.Opened())
 
     # --- attributes down ---------------------------------------------------------------------
 
     def show(self, state: PeopleState) -> None:
         self.state = state
+        state = state.aged()
         self.query_one("#my-status", Static).update(_my_status(state))
         options = self.query_one(OptionList)
         highlighted = options.highlighted_option
@@ -99,7 +106,7 @@ class FriendsScreen(Screen[None]):
         _section(rows, "in", [_user_prompt(u) for u in state.incoming], state.incoming)
         _section(rows, "out", [_user_prompt(u) for u in state.outgoing], state.outgoing)
         friends = [f.user for f in state.friends]
-        _section(rows, "friend", [friend_prompt(f) for f in state.friends], friends)
+        _section(rows, "friend", [_friend_prompt(f) for f in state.friends], friends)
         _section(rows, "blocked", [_user_prompt(u) for u in state.blocked], state.blocked)
         options.set_options(rows)
         ids = [o.id for o in rows]
@@ -107,6 +114,11 @@ class FriendsScreen(Screen[None]):
             options.highlighted = ids.index(wanted)
         elif options.highlighted is None or options.highlighted_option is None:
             options.action_first()  # the first person, headings being disabled
+
+    def redraw(self) -> None:
+        """Draw the state held again, as it stands now (how long ago each was active)."""
+        if self.state is not None:
+            self.show(self.state)
 
     def selected(self) -> tuple[Kind, str] | None:
         """The kind and username of the highlighted person, if one is."""
@@ -144,8 +156,14 @@ class FriendsScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(f"Remove {visible(name)} from your friends?"), remove)
 
     def action_toggle_away(self) -> None:
-        away = self.state is not None and self.state.me.state == PresenceState.AWAY
-        self.post_message(self.StatusWanted("online" if away else "away", None))
+        away = self.state is not None and self.state.me.status == "away"
+        self.post_message(self.StatusWanted("available" if away else "away", None))
+
+    def action_next_busy(self) -> None:
+        """busy, then do not disturb, then available again."""
+        now = self.state.me.status if self.state is not None else "available"
+        wanted: Status = "dnd" if now == "busy" else "available" if now == "dnd" else "busy"
+        self.post_message(self.StatusWanted(wanted, None))
 
     def action_ask(self, asking: Asking) -> None:
         field = self.query_one("#people-input", Input)
@@ -199,7 +217,9 @@ def _section(rows: list[Option], kind: Kind, prompts: list[Text], users: list[Us
     """A heading, then one row per person (ids `<kind>:<username>`), or "none"."""
     rows.append(Option(Text(HEADINGS[kind], style="bold"), disabled=True))
     for prompt, user in zip(prompts, users, strict=True):
-        rows.append(Option(Text("  ").append_text(prompt), id=f"{kind}:{user.username}"))
+        # One line per person, cut with an ellipsis where the screen ends.
+        row = Text("  ", no_wrap=True, overflow="ellipsis").append_text(prompt)
+        rows.append(Option(row, id=f"{kind}:{user.username}"))
     if not users:
         rows.append(Option(Text("  none", style="dim"), disabled=True))
 
@@ -211,12 +231,21 @@ def _user_prompt(user: UserRef) -> Text:
     return text
 
 
+def _friend_prompt(friend: FriendOut) -> Text:
+    """name, then their presence: "bob  ● online — busy: in a review (until 15:00)"."""
+    text = Text(visible(friend.user.username), no_wrap=True, overflow="ellipsis")
+    text.append("  ")
+    text.append_text(Text.assemble(*presence_words(friend.presence)))
+    return text
+
+
 def _my_status(state: PeopleState) -> Text:
-    dot, color = DOTS.get(state.me.state, ("?", "grey50"))
-    text = Text("You: ")
-    text.append(dot, style=color)
-    text.append(f" {state.me.state.value}")
-    if state.me.text:
-        text.append(f" · {visible(state.me.text)}", style="italic")
-    text.append("   (w away/online, s status text)", style="dim")
+    """Yours, as you chose it (you are online: you are looking at it)."""
+    me = state.me
+    text = Text("You: ", no_wrap=True, overflow="ellipsis")
+    text.append("●", style=STATUS_STYLES[me.status])
+    text.append(" ").append_text(Text.assemble(*status_words(me, own=True)))
+    if me.expires_at is not None:
+        text.append(f" ({until_words(me.expires_at, datetime.now().astimezone())})", style="dim")
+    text.append("   (w away, t busy/dnd, s text)", style="dim")
     return text

@@ -6,6 +6,8 @@ the trash ask for their content with messages; the pages controller fills them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -180,7 +182,7 @@ class TrashScreen(ModalScreen[None]):
         self.query_one(OptionList).focus()
         self.post_message(self.Opened(self))
 
-    def show(self, trees: list[tuple[WorkspaceOut, list[PageOut]]]) -> None:
+    def show(self, trees: Sequence[tuple[WorkspaceOut, list[PageOut]]]) -> None:
         trash = self.query_one(OptionList)
         highlighted = trash.highlighted_option
         keep = highlighted.id if highlighted is not None else None

@@ -3,14 +3,20 @@
 Requests to you and yours, friends, the people you blocked and your own status make one
 `PeopleState`. `load()` fetches it and hands it to `show`, which the app passes on to the
 sidebar (the count of requests to you) and to the friends screen when it is open. The friend.*
-events load it again, so a request or an answer shows as it happens. Every coroutine here runs
-as a worker of the app (`spawn`), which turns a `CoopeError` into a notification.
+events load it again, so a request or an answer shows as it happens; a presence event replaces
+the presence it is about (a friend's or yours) in place. Every coroutine here runs as a worker
+of the app (`spawn`), which turns a `CoopeError` into a notification.
+
+A presence says how long ago its person was active when the daemon sent it; the state keeps
+when each arrived (by a monotonic clock), so that whoever draws it counts on from there
+(`PeopleState.aged`) instead of showing "active 5 min ago" for an hour.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from coope.client import ConnectionState, CoopeClient
@@ -22,14 +28,22 @@ from coope.core.events import (
     FriendDeclined,
     FriendRemoved,
     FriendRequest,
+    PresenceEvent,
 )
+from coope.core.presence import STATUS_LABELS
 from coope.core.rules import visible
-from coope.core.social_schemas import FriendOut, FriendRequestOut, PresenceOut, UserRef
+from coope.core.social_schemas import (
+    Availability,
+    FriendOut,
+    FriendRequestOut,
+    PresenceOut,
+    UserRef,
+)
 from coope.tui.work import Spawn
 
 Action = Literal["request", "accept", "decline", "cancel", "remove", "block", "unblock"]
 
-Status = Literal["online", "away"]
+Status = Availability
 
 FRIEND_EVENTS = (FriendRequest, FriendAccepted, FriendDeclined, FriendCancelled, FriendRemoved)
 
@@ -58,6 +72,23 @@ class PeopleState:
     friends: list[FriendOut]
     blocked: list[UserRef]
     me: PresenceOut
+    # Username -> when their presence arrived, by `clock`.
+    arrived: Mapping[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+
+    def aged(self) -> PeopleState:
+        """The state as it stands now: each "active N ago" counted on since it arrived."""
+        now = self.clock()
+        friends = [
+            f.model_copy(update={"presence": self._aged(f.presence, now)}) for f in self.friends
+        ]
+        return replace(self, friends=friends, me=self._aged(self.me, now))
+
+    def _aged(self, presence: PresenceOut, now: float) -> PresenceOut:
+        since = int(now - self.arrived.get(presence.username, now))
+        if presence.active_ago_s is None or presence.online or since <= 0:
+            return presence  # never active, active now, or just arrived
+        return presence.model_copy(update={"active_ago_s": presence.active_ago_s + since})
 
 
 class People:
@@ -68,6 +99,7 @@ class People:
         spawn: Runs a coroutine as a worker of the app.
         show: Called with every state loaded (on the app's loop, between its events).
         say: Tells the person something (a plain-words notification, never markup).
+        clock: Monotonic seconds, read when each presence arrives (`time.monotonic`).
     """
 
     def __init__(
@@ -76,8 +108,10 @@ class People:
         spawn: Spawn,
         show: Callable[[PeopleState], None],
         say: Callable[[str], None],
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.client, self.spawn, self.show, self.say = client, spawn, show, say
+        self.clock = clock or time.monotonic
         self.state: PeopleState | None = None
         self._handles: list[Handle] = []
 
@@ -86,6 +120,7 @@ class People:
         live = self.client.live
         self._handles = [
             live.on(FRIEND_EVENTS, self._friend_event),
+            live.on(PresenceEvent, self._presence),
             live.on_state(self._state_changed),
         ]
         self.spawn(self.load(), group="people")
@@ -98,12 +133,17 @@ class People:
     async def load(self) -> None:
         friends = self.client.friends
         requests = await friends.requests()
+        found, blocked = await friends.list(), await friends.blocked()
+        me = await self.client.presence.get()
+        now = self.clock()
         self.state = PeopleState(
             incoming=[r.user for r in requests.incoming],
             outgoing=[r.user for r in requests.outgoing],
-            friends=await friends.list(),
-            blocked=await friends.blocked(),
-            me=await self.client.presence.get(),
+            friends=found,
+            blocked=blocked,
+            me=me,
+            arrived={p.username: now for p in [me, *(f.presence for f in found)]},
+            clock=self.clock,
         )
         self.show(self.state)
 
@@ -131,11 +171,11 @@ class People:
         self.say(said.format(visible(name)))
         await self.load()
 
-    async def set_status(self, state: Status | None, text: str | None) -> None:
-        """Set your presence (None keeps that part as it is) and load again."""
-        me = await self.client.presence.set(state=state, text=text)
-        said = f"You are {me.state.value}" + (f": {visible(me.text)}" if me.text else "") + "."
-        self.say(said)
+    async def set_status(self, status: Status | None, text: str | None) -> None:
+        """Choose your status (None keeps that part as it is) and load again."""
+        me = await self.client.presence.set(status, text)
+        said = f"You are {STATUS_LABELS[me.status]}" + (f": {visible(me.text)}" if me.text else "")
+        self.say(said + ".")
         await self.load()
 
     # --- live callbacks (on the connection's task: no waiting here) -----------------------------
@@ -144,6 +184,25 @@ class People:
         # Whatever happened while the connection was not up came with no event: load it.
         if state == "connected":
             self.spawn(self.load(), group="people")
+
+    def _presence(self, event: PresenceEvent) -> None:
+        state, presence = self.state, event.data
+        if state is None:
+            return
+        arrived = {**state.arrived, presence.username: self.clock()}
+        if presence.username == state.me.username:
+            self.state = replace(state, me=presence, arrived=arrived)
+        elif any(f.user.username == presence.username for f in state.friends):
+            friends = [
+                f.model_copy(update={"presence": presence})
+                if f.user.username == presence.username
+                else f
+                for f in state.friends
+            ]
+            self.state = replace(state, friends=friends, arrived=arrived)
+        else:
+            return
+        self.show(self.state)
 
     def _friend_event(
         self,

@@ -7,6 +7,8 @@ keys ask for page actions (`PageAction`): a new page, rename, move, to the trash
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +20,7 @@ from textual.widgets.tree import TreeNode
 
 from coope.client.names import room_label
 from coope.core.models import PresenceState
+from coope.core.presence import status_words
 from coope.core.rules import visible
 from coope.core.social_schemas import FriendOut, RoomOut
 from coope.core.workspace_schemas import PageOut, WorkspaceOut
@@ -45,8 +48,9 @@ def friend_prompt(friend: FriendOut) -> Text:
     text = Text()
     text.append(dot, style=color)
     text.append(f" {visible(friend.user.username)}")
-    if friend.presence.text:
-        text.append(f" {visible(friend.presence.text)}", style="dim italic")
+    # The chosen status shows whatever the connection: "○ bob busy: in a review".
+    for i, (words, style) in enumerate(status_words(friend.presence)):
+        text.append(f"{' ' if i == 0 else ''}{words}", style=f"dim {style}".strip())
     return text
 
 
@@ -169,7 +173,7 @@ class Sidebar(Vertical):
         waiting = f" · {count} request{'' if count == 1 else 's'}" if count else ""
         self.query_one(FriendList).border_title = f"Friends{waiting}"
 
-    def show_pages(self, trees: list[tuple[WorkspaceOut, list[PageOut]]]) -> None:
+    def show_pages(self, trees: Sequence[tuple[WorkspaceOut, list[PageOut]]]) -> None:
         """Workspaces and their pages; the cursor stays on the page (or workspace) it was on,
         and folded pages stay folded."""
         tree = self.query_one(PageTree)

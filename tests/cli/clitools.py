@@ -9,12 +9,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from typer.testing import CliRunner, Result
 
 from coope.cli.main import app
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, PATIENCE_S
 from tests.helpers import eventually as eventually  # kept importable from here for CLI tests
 
 runner = CliRunner()
@@ -81,7 +82,8 @@ class CoopeProcess:
     """One `python -m coope ... --server URL --json` process as `cli`'s person. Its output goes
     to files (`out`, `err` in `workdir`), so a pipe nobody reads cannot stall it; `env` is
     applied after coope's own server, token and OpenAI variables are cleared; `launcher` is a
-    command prefix (such as `AS_BACKGROUND_JOB`)."""
+    command prefix (such as `AS_BACKGROUND_JOB`); `json=False` leaves out `--json`, for what a
+    person reads (`text()`)."""
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class CoopeProcess:
         *args: str,
         env: dict[str, str] | None = None,
         launcher: Sequence[str] = (),
+        json: bool = True,
     ) -> None:
         self.out, self.err = workdir / f"{name}.out", workdir / f"{name}.err"
         full_env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
@@ -105,7 +108,11 @@ class CoopeProcess:
         full_env.update(env or {})
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(
-                [*launcher, sys.executable, "-m", "coope", *args, "--server", cli.server, "--json"],
+                [
+                    *launcher,
+                    *(sys.executable, "-m", "coope", *args, "--server", cli.server),
+                    *(["--json"] if json else []),
+                ],
                 stdout=out,
                 stderr=err,
                 env=full_env,
@@ -114,6 +121,10 @@ class CoopeProcess:
     def lines(self) -> list[dict[str, Any]]:
         """Its JSON lines so far."""
         return [json.loads(line) for line in self.out.read_text().splitlines() if line.strip()]
+
+    def text(self) -> str:
+        """Its output so far, as written."""
+        return self.out.read_text()
 
     def stderr(self) -> str:
         return self.err.read_text()
@@ -125,3 +136,80 @@ class CoopeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+
+
+class Terminal:
+    """`python -m coope ARGS` on a pseudo-terminal, as a person at a keyboard runs it. A context
+    manager: on leaving, the process is killed if it still runs and waited for, whatever
+    happened (a failed `wait_for` leaves no process behind)."""
+
+    def __init__(self, cli: Cli, *args: str) -> None:
+        import pty
+
+        self.fd, child = pty.openpty()
+        env = {**os.environ, "XDG_CONFIG_HOME": str(cli.config_home), "NO_COLOR": "1"}
+        for name in ("COOPE_SERVER", "COOPE_TOKEN", "COOPE_PROFILE"):
+            env.pop(name, None)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "coope", *args],
+                stdin=child,
+                stdout=child,
+                stderr=child,
+                env=env,
+                preexec_fn=_own_terminal,  # the prompt reads /dev/tty: it must be this one
+            )
+        except BaseException:
+            os.close(self.fd)
+            raise
+        finally:
+            os.close(child)
+        self.seen = b""
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        os.close(self.fd)
+
+    def wait_for(self, text: str) -> None:
+        """Read what the terminal shows until `text` appears."""
+        import select
+        import time
+
+        deadline = time.monotonic() + PATIENCE_S
+        while text.encode() not in self.seen:
+            left = deadline - time.monotonic()
+            assert left > 0, self.seen
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                continue
+            try:
+                self.seen += os.read(self.fd, 1024)
+            except OSError:  # the other side closed: everything shown has been read
+                break
+        assert text.encode() in self.seen, self.seen
+
+    def type(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\r")
+
+    def finish(self) -> int:
+        """Its exit code, once it has ended by itself."""
+        return self.proc.wait(PATIENCE_S)
+
+
+def _own_terminal() -> None:
+    """In the child: a session of its own, with the pseudo-terminal as its controlling one."""
+    import fcntl
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)

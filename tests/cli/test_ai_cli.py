@@ -88,7 +88,12 @@ def assert_error(done: subprocess.CompletedProcess[str], code: int, *phrases: st
     assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
-    assert line.startswith("error: ")
+    if line.startswith("{"):  # with --json, the error is JSON too
+        error = json.loads(line)["error"]
+        assert error["exit"] == code
+        line = error["message"]
+    else:
+        assert line.startswith("error: ")
     for phrase in phrases:
         assert phrase in line
 
@@ -178,7 +183,7 @@ def test_history_lists_and_clear_forgets(ai: AiCli) -> None:
     assert ai.json("clear") == {"cleared": 2}
     assert ai.json("history") == []
     cleared = ai("clear")
-    assert cleared.returncode == 0 and "forgot 0 messages" in cleared.stdout
+    assert cleared.returncode == 0 and "forgot 0 messages" in cleared.stderr
 
 
 def test_the_interactive_chat_ends_on_an_empty_line_or_end_of_input(

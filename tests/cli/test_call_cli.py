@@ -184,9 +184,16 @@ def test_taking_the_call_over_ends_it_on_the_first_device(
     )  # fmt: skip
     assert laptop.wait() == 6
     assert laptop.saw("call.kicked", room_id=pair.room_id)
-    assert laptop.stderr().splitlines() == [
-        f"error: you left the call in room {pair.room_id} (taken over): this account joined it"
-        " from another device"
+    # It ran with --json, so its error is JSON too.
+    assert [json.loads(line) for line in laptop.stderr().splitlines()] == [
+        {
+            "error": {
+                "code": "conflict",
+                "message": f"you left the call in room {pair.room_id} (taken over): this account"
+                " joined it from another device",
+                "exit": 6,
+            }
+        }
     ]
     assert phone.wait() == 0, phone.stderr()
 
@@ -258,7 +265,7 @@ def test_join_refuses_bad_files_and_unknown_rooms(pair: Pair, tmp_path: Path) ->
     )
     assert not Path(out).exists()  # nothing written for a call that never started
     missing = pair.ann("call", "join", pair.room, "--input", str(tmp_path / "missing.wav"))
-    assert missing.exit_code == 2  # a usage error, from the option itself
+    assert_fails(missing, 5, "no file")  # as every missing input file is
 
 
 def test_link_and_list(pair: Pair) -> None:
@@ -268,8 +275,8 @@ def test_link_and_list(pair: Pair) -> None:
     assert_ok(shown)
     assert shown.stdout.strip() == f"{pair.ben.server}/call/{pair.room_id}"
     listed = pair.ann("call", "list")
-    assert_ok(listed)
-    assert "no calls going on in your rooms" in listed.stdout
+    assert (listed.exit_code, listed.stdout) == (0, "")
+    assert "no calls going on in your rooms" in listed.stderr
     assert_fails(pair.ann("call", "list", "--token", "nope"), 3, "")
 
 

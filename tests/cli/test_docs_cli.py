@@ -149,7 +149,7 @@ def test_workspace_members_invites_roles_and_transfer(people: People, first_acco
     assert invite["link"] == f"{ann.server}/invite/{invite['code']}"
     assert (invite["role"], invite["status"], invite["uses"]) == ("viewer", "active", 0)
     human = ann("ws", "invite", wsid)
-    assert_ok(human)
+    assert human.exit_code == 0, human.stderr  # the link on stdout, "✓ created" on stderr
     assert f"{ann.server}/invite/" in human.stdout
     joined = ben.json("ws", "join", invite["link"])
     assert (joined["joined"], joined["workspace"]["role"]) == (True, "viewer")
@@ -162,8 +162,9 @@ def test_workspace_members_invites_roles_and_transfer(people: People, first_acco
     assert_fails(ben("ws", "rename", wsid, "Mine"), 4, "owner")
     assert_fails(ben("ws", "invite", wsid), 4, "owner")
 
-    members = ann.json("ws", "role", wsid, _name(ben), "editor")
-    assert {m["username"]: m["role"] for m in members}[_name(ben)] == "editor"
+    changed = ann.json("ws", "role", wsid, _name(ben), "editor")  # --json: the changes
+    assert changed == [{"username": _name(ben), "role": "editor", "previous": "viewer"}]
+    assert ann.json("ws", "role", wsid, _name(ben), "editor") == []  # nothing to change
     ann.json("ws", "role", wsid, f"@{_name(cat)}", "viewer")  # adds directly
     assert [w["role"] for w in cat.json("ws", "list")] == ["viewer"]
     assert ann("ws", "role", wsid, _name(cat), "owner").exit_code == 2
@@ -173,7 +174,7 @@ def test_workspace_members_invites_roles_and_transfer(people: People, first_acco
 
     members = ann.json("ws", "transfer", wsid, _name(ben))
     assert {m["username"]: m["role"] for m in members} == {
-        _name(ann): "editor",
+        _name(ann): "admin",
         _name(ben): "owner",
     }
     assert_fails(ann("ws", "rename", wsid, "Back"), 4, "owner")
@@ -201,7 +202,7 @@ def test_used_up_and_expired_invites_say_so(people: People) -> None:
 
     def expired() -> bool:
         statuses = {i["code"]: i["status"] for i in ann.json("ws", "invites", wsid)}
-        return statuses[brief["code"]] == "expired"
+        return bool(statuses[brief["code"]] == "expired")
 
     eventually(expired, what="the brief invite expired")
     assert_fails(cat("ws", "join", brief["code"]), 5, "expired")
@@ -460,8 +461,8 @@ def test_edit_lands_and_keeps_concurrent_changes(people: People, tmp_path: Path)
     assert _markdown(ann, pid) == "banana pie is great\n\nplum tart\n\nadded meanwhile\n"
 
     human = ann("doc", "edit", pid, VISUAL=f"{sys.executable} {bens_editor}", EDITOR="false")
-    assert_ok(human)  # VISUAL wins, and is split like a shell would
-    assert "no changes" in human.stdout  # nothing left to replace
+    assert human.exit_code == 0  # VISUAL wins, and is split like a shell would
+    assert "no changes" in human.stderr  # nothing left to replace
     quiet = ann.json("doc", "edit", pid, VISUAL=None, EDITOR="true")
     assert quiet == {"page_id": page["id"], "changed": False, "seq": None}
 
@@ -472,8 +473,8 @@ def test_edit_lands_and_keeps_concurrent_changes(people: People, tmp_path: Path)
         "p.write_text(p.read_text().replace('plum tart\\n\\n', '') + '\\n- [ ] new todo\\n')\n",
     )
     human = ann("doc", "edit", pid, VISUAL=None, EDITOR=str(dropper))
-    assert_ok(human)
-    assert "1 added, 0 changed, 1 removed" in human.stdout
+    assert human.exit_code == 0, human.stderr  # "✓ saved" is told on stderr
+    assert "1 added, 0 changed, 1 removed" in human.stderr
     assert _markdown(ann, pid) == "banana pie is great\n\nadded meanwhile\n\n- [ ] new todo\n"
 
     failing = _script(

@@ -39,6 +39,9 @@ NOT_IN_THE_CLIENT: dict[Operation, str] = {
     " languages: this one reads events with the models in `coope.core.events`",
     ("GET", "/web/call.js"): "the call page's script, which the browser loads with the page",
     ("GET", "/web/call.css"): "the call page's styles, which the browser loads with the page",
+    ("GET", "/invite/{}"): "an invite link's page, for a browser: `coope ws join CODE` joins",
+    ("GET", "/web/invite.js"): "the invite page's script, which the browser loads with the page",
+    ("GET", "/web/invite.css"): "the invite page's styles, which the browser loads with the page",
 }
 
 _PARAMETER = re.compile(r"\{[^{}]*\}")

@@ -61,6 +61,8 @@ OWN_DATA: dict[str, str] = {
     "workspaces_list_workspaces": "the caller's own workspaces",
     "calls_list_calls": "calls in the caller's own rooms",
     "websockets_events": "the caller's own event stream",
+    "accounts_set_display_name": "the caller's own display name",
+    "accounts_change_password": "the caller's own password",
 }
 
 # Operations that need no credential, with the statuses a stranger gets and why.
@@ -74,7 +76,18 @@ PUBLIC: dict[str, tuple[set[int], str]] = {
     "web_call_page": ({200}, "the static page; it signs in before it shows anything"),
     "web_call_script": ({200}, "a static script"),
     "web_call_styles": ({200}, "static styles"),
+    "web_invite_page": (
+        {404},
+        "an invite link is a capability: the stranger is handed a code that does not exist,"
+        " as for join",
+    ),
+    "web_invite_script": ({200}, "a static script"),
+    "web_invite_styles": ({200}, "static styles"),
 }
+
+# Path parameters that are capabilities (they grant access by design, like the join body's
+# code), not ids: the stranger cannot know the victim's, so the sweep hands them unused ones.
+CAPABILITY_PATHS = {"web_invite_page": ("code",)}
 
 # Ids that were never used, for the existence-oracle comparison. Usernames are left as they
 # are: they are public (friend requests go by name), so a user's existence is no secret.
@@ -110,6 +123,9 @@ def _body_values(world: World) -> dict[str, Any]:
         # cannot know the victim's, so the sweep hands them one that does not exist.
         "code": NEVER_USED["code"],
         "password": "not the password",
+        # The stranger's own password change, with a current password that is not theirs.
+        "current_password": "not the password",
+        "new_password": "a new password 9",
     }
 
 
@@ -197,6 +213,10 @@ def _normalised(reply: Reply, stranger: str) -> Any:
             for entry in data["incoming"]
             if stranger not in json.dumps([entry.get("user"), entry.get("invited_by")])
         ]
+    # The victim's own requests move their last activity: no doing of the stranger's.
+    if isinstance(data, dict) and "last_active_at" in data:
+        for moved in ("last_active_at", "last_seen_at", "active_ago_s"):
+            data.pop(moved, None)
     return data
 
 
@@ -235,7 +255,8 @@ async def test_a_stranger_with_the_victims_ids_gets_nothing(sweep: Sweep) -> Non
         if op.id == "accounts_logout":  # it would end the session the sweep goes on with
             login = {"username": stranger.username, "password": PASSWORD}
             token = (await sweep.api.ok("POST", "/api/v1/auth/login", json_body=login))["token"]
-        reply = await sweep.call(op, token, victim.values, _body_values(victim))
+        values = {**victim.values, **{k: NEVER_USED[k] for k in CAPABILITY_PATHS.get(op.id, ())}}
+        reply = await sweep.call(op, token, values, _body_values(victim))
         sweep.check(op, reply, "with the victim's ids")
         allowed, why = _allowed(op, reply)
         if reply.status not in allowed:

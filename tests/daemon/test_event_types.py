@@ -268,8 +268,8 @@ async def test_every_event_sent_parses_into_its_typed_class(world: World) -> Non
     assert (await carol.socket.expect(TypingEvent)).data.user == "bob"
     await world.do(alice, "PATCH", f"/messages/{message_id}", {"body": "hello all"})
     await bob.socket.expect(MessageUpdated, lambda e: e.data.body == "hello all")
-    await world.do(bob, "PUT", f"/messages/{message_id}/reactions/wave")
-    await alice.socket.expect(MessageUpdated, lambda e: e.data.reactions == {"wave": ["bob"]})
+    await world.do(bob, "PUT", f"/messages/{message_id}/reactions/👋")
+    await alice.socket.expect(MessageUpdated, lambda e: e.data.reactions == {"👋": ["bob"]})
     await world.do(bob, "POST", f"/rooms/{room_id}/read", {"seq": created.data.seq})
     assert (await bob.socket.expect(RoomRead)).data.unread == 0
     await world.do(alice, "DELETE", f"/messages/{message_id}")

@@ -187,7 +187,8 @@ def test_a_copy_is_kept_before_tables_are_rebuilt(old_db: Path, tmp_path: Path) 
     copy = old_db.with_name("coope.db.before-0006_ids_never_reused")
     assert _rows(copy, "PRAGMA user_version") == [(BEFORE_IDS,)]
     assert _rows(copy, "SELECT name FROM workspaces WHERE id = 2") == [("team",)]
-    assert [p.name for p in old_db.parent.glob("*.before-*")] == [copy.name], "only 0006"
+    kept = sorted(p.name for p in old_db.parent.glob("*.before-*"))
+    assert kept == [copy.name, "coope.db.before-0010_workspace_admins"], "0006 and 0010 rebuild"
     # A new database has nothing to keep.
     fresh = tmp_path / "fresh" / "coope.db"
     fresh.parent.mkdir()

@@ -163,7 +163,7 @@ async def test_chosen_away_and_text_persist_across_reconnects(
             assert (got.state, got.text) == (PresenceState.AWAY, "lunch")
             assert (await alices_presence_for(bob))[:2] == ("away", "lunch")
 
-            mine = await alice.presence.set("online")
+            mine = await alice.presence.set("available")
             assert (mine.state, mine.text) == (PresenceState.ONLINE, "lunch")  # text kept
             seen = await next_presence(bob_events, "alice")
             assert (seen.data.state, seen.data.text) == ("online", "lunch")

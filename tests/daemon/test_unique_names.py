@@ -23,7 +23,7 @@ SAME_NAMES = [
     ("Caf\u00e9", "Cafe\u0301"),
     ("Team", "Team\u200b"),  # a zero-width space
     ("Team", "Te\u00adam"),  # a soft hyphen
-    ("Team", "\u202eTeam"),  # a right-to-left override
+    ("Team", "Te\u2060am"),  # a word joiner (direction overrides are refused in names)
     ("Team", "\uff34\uff45\uff41\uff4d"),  # full-width letters
     ("Team plans", "Team \u200b plans"),  # two spaces once the zero-width one is gone
 ]

@@ -52,7 +52,7 @@ async def test_owner_role_changes_only_by_transfer(alice: CoopeClient, bob: Coop
         await alice.workspaces.transfer(ws.id, "bob")
     await alice.workspaces.set_member(ws.id, "bob", "editor")
     members = await alice.workspaces.transfer(ws.id, "bob")
-    assert {(m.username, m.role) for m in members} == {("alice", "editor"), ("bob", "owner")}
+    assert {(m.username, m.role) for m in members} == {("alice", "admin"), ("bob", "owner")}
     with pytest.raises(Forbidden):
         await alice.workspaces.rename(ws.id, "mine again")
     await bob.workspaces.remove_member(ws.id, "alice")

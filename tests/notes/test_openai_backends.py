@@ -24,7 +24,7 @@ from coope.notes.summarize_openai import (
     OpenAISummarizer,
     parse_summary,
 )
-from coope.notes.summary import ActionItem, Summary
+from coope.notes.summary import ActionItem, Participant, Summary
 from coope.notes.transcript import Segment, line
 from tests.notes.openai_server import CannedSegment, CannedTranscription, FakeOpenAI
 
@@ -202,6 +202,70 @@ def test_summary_is_asked_as_a_json_object_and_parsed(server: FakeOpenAI) -> Non
     system, user = request["messages"]
     assert system["role"] == "system" and "action_items" in system["content"]
     assert user == {"role": "user", "content": "\n".join(line(s) for s in segments)}
+
+
+def test_the_people_in_the_meeting_are_named_to_the_model(server: FakeOpenAI) -> None:
+    server.queue_chat(json.dumps(NOTES))
+    people = [Participant("alice", "Alice Moreau"), Participant("bob")]
+
+    OpenAISummarizer(settings_for(server)).summarize(meeting(3), people)
+
+    [request] = server.chat_requests
+    system = request["messages"][0]["content"]
+    assert "alice (Alice Moreau); bob." in system
+    assert "An owner is one of these usernames" in system
+
+
+IN_THE_CALL = [Participant("alice", "Alice Moreau"), Participant("bkim", "Bob Kim")]
+
+
+def notes_owned_by(*owners: str | None) -> str:
+    items = [{"text": f"Task {i}", "owner": owner} for i, owner in enumerate(owners)]
+    return json.dumps({"summary": ["Planned."], "decisions": [], "action_items": items})
+
+
+def test_owners_the_model_names_are_made_participants_or_nobody(server: FakeOpenAI) -> None:
+    server.queue_chat(
+        notes_owned_by("Alice Moreau", "bob", "MOREAU", "BKIM", "Dave", "Alice and Bob", None)
+    )
+
+    summary = OpenAISummarizer(settings_for(server)).summarize(meeting(3), IN_THE_CALL)
+
+    assert [item.owner for item in summary.action_items] == [
+        "alice",  # the display name
+        "bkim",  # a part of it, in any case
+        "alice",
+        "bkim",  # the username, in any case
+        None,  # nobody in the meeting
+        None,  # more than one
+        None,
+    ]
+
+
+def test_owners_are_participants_in_every_part_and_in_the_merge(server: FakeOpenAI) -> None:
+    def answer(request: dict[str, Any]) -> str:
+        if request["messages"][0]["content"].startswith(MERGE_PROMPT):
+            return notes_owned_by("Bob Kim", "Postgres")
+        return notes_owned_by("Alice")
+
+    server.chat_responder = answer
+
+    summary = OpenAISummarizer(settings_for(server)).summarize(meeting(150), IN_THE_CALL)
+
+    assert [item.owner for item in summary.action_items] == ["bkim", None]
+    *parts, merge_request = server.chat_requests
+    assert len(parts) >= 2
+    assert "An owner is one of these usernames" in merge_request["messages"][0]["content"]
+    handed_over = json.loads(merge_request["messages"][1]["content"])
+    assert {item["owner"] for part in handed_over for item in part["action_items"]} == {"alice"}
+
+
+def test_without_participants_owners_stay_as_the_model_wrote_them(server: FakeOpenAI) -> None:
+    server.queue_chat(notes_owned_by("Dave", "Alice Moreau"))
+
+    summary = OpenAISummarizer(settings_for(server)).summarize(meeting(3))
+
+    assert [item.owner for item in summary.action_items] == ["Dave", "Alice Moreau"]
 
 
 def test_a_long_transcript_is_summarized_in_parts_then_merged(server: FakeOpenAI) -> None:

@@ -24,7 +24,7 @@ async def test_a_friend_s_presence_dot_changes_live(
         await bob.live.connect()
         await until(pilot, lambda: lines(friends) == ["● bob"], "bob online")
         await bob.presence.set("away", "at lunch")
-        await until(pilot, lambda: lines(friends) == ["● bob at lunch"], "bob's status")
+        await until(pilot, lambda: lines(friends) == ["● bob away: at lunch"], "bob's status")
         assert "yellow" in str(friends.options[0].prompt.spans)  # type: ignore[union-attr]
         # The dot tells online (green) from away (yellow).
 

@@ -1,11 +1,22 @@
-"""Signup, login, logout and whoami."""
+"""Signup, login, logout, whoami, and the caller's own password and display name."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from coope.core.models import Principal
-from coope.core.schemas import LoginIn, SessionOut, SignupIn, UserOut, WhoAmIOut, to_datetime
+from coope.core.schemas import (
+    CredentialsEndedOut,
+    DisplayNameIn,
+    LoginIn,
+    PasswordChangedOut,
+    PasswordChangeIn,
+    SessionOut,
+    SignupIn,
+    UserOut,
+    WhoAmIOut,
+    to_datetime,
+)
 from coope.daemon.http.client_address import client_address
 from coope.daemon.http.keys import CONFIG, SERVICES
 from coope.daemon.http.routes import RouteTable
@@ -48,13 +59,16 @@ async def signup(request: web.Request, body: SignupIn) -> SessionOut:
     errors=(401, 403, 429),
 )
 async def login(request: web.Request, body: LoginIn) -> SessionOut:
-    client = client_address(
+    new = await request.app[SERVICES].accounts.login(body.username, body.password, _client(request))
+    return _session_out(new)
+
+
+def _client(request: web.Request) -> str:
+    return client_address(
         request.remote,
         request.headers.getall("X-Forwarded-For", []),
         request.app[CONFIG].trusted_proxies,
     )
-    new = await request.app[SERVICES].accounts.login(body.username, body.password, client)
-    return _session_out(new)
 
 
 @routes.post(
@@ -71,3 +85,36 @@ async def whoami(request: web.Request, principal: Principal) -> WhoAmIOut:
         auth=principal.kind,
         expires_at=to_datetime(principal.expires_at),
     )
+
+
+@routes.post(
+    "/api/v1/account/password",
+    summary="Change your password, giving the current one (the new one follows the signup"
+    " rule). Every other session of yours ends; the one that asks goes on. API tokens are"
+    " separate credentials and keep working. A wrong current password is a 403 (the credential"
+    " that asks stays valid), as is an account that signs in through the identity provider;"
+    " wrong guesses count as failed logins (429).",
+    body=PasswordChangeIn,
+    response=PasswordChangedOut,
+    errors=(403, 429),
+)
+async def change_password(
+    request: web.Request, principal: Principal, body: PasswordChangeIn
+) -> PasswordChangedOut:
+    ended = await request.app[SERVICES].accounts.change_password(
+        principal, body.current_password, body.new_password, _client(request)
+    )
+    return PasswordChangedOut(user=UserOut.of(principal.user), ended=CredentialsEndedOut.of(ended))
+
+
+@routes.post(
+    "/api/v1/account/name",
+    summary="Set your display name: the name shown beside your username.",
+    body=DisplayNameIn,
+    response=UserOut,
+)
+async def set_display_name(
+    request: web.Request, principal: Principal, body: DisplayNameIn
+) -> UserOut:
+    services = request.app[SERVICES]
+    return UserOut.of(await services.accounts.set_display_name(principal.user, body.display_name))

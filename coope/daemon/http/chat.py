@@ -299,7 +299,7 @@ async def delete(request: web.Request, principal: Principal, params: MessagePath
 
 @routes.put(
     "/api/v1/messages/{message_id}/reactions/{emoji}",
-    summary="React to a message.",
+    summary="React to a message with one emoji (adding it again changes nothing).",
     params=ReactionPath,
     response=MessageOut,
     errors=(403, 409),
@@ -311,7 +311,7 @@ async def react(request: web.Request, principal: Principal, params: ReactionPath
 
 @routes.delete(
     "/api/v1/messages/{message_id}/reactions/{emoji}",
-    summary="Take your reaction back.",
+    summary="Take your reaction back (404 if you did not react so).",
     params=ReactionPath,
     response=MessageOut,
     errors=(403, 409),

@@ -118,18 +118,20 @@ async def unblock(request: web.Request, principal: Principal, params: UserPath) 
     return UserRef.of(await request.app[SERVICES].friends.unblock(principal, params.username))
 
 
-@routes.get("/api/v1/presence", summary="Your presence as friends see it.", response=PresenceOut)
+@routes.get(
+    "/api/v1/presence",
+    summary="Your presence as friends see it: status, connection, last activity.",
+    response=PresenceOut,
+)
 async def my_presence(request: web.Request, principal: Principal) -> PresenceOut:
-    presence = request.app[SERVICES].presence
-    user = principal.user
-    return (await presence.presence_of({user.id: user.username}))[user.id]
+    return await request.app[SERVICES].presence.mine(principal)
 
 
 @routes.put(
     "/api/v1/presence",
-    summary="Set away/online by hand and a status text.",
+    summary="Choose your status (available, away, busy, dnd), its text and when both end.",
     body=StatusIn,
     response=PresenceOut,
 )
 async def set_presence(request: web.Request, principal: Principal, body: StatusIn) -> PresenceOut:
-    return await request.app[SERVICES].presence.set_status(principal, body.state, body.text)
+    return await request.app[SERVICES].presence.set_status(principal, body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from coope.core.models import Principal
 from coope.daemon.config import DaemonConfig
 from coope.daemon.services import Services
 from coope.daemon.sfu.calls import CallManager
@@ -15,3 +16,5 @@ STARTED_AT = web.AppKey("started_at", float)
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
 # The calls of the daemon (the SFU), above services in the layers.
 CALLS = web.AppKey("calls", CallManager)
+# Who made a request, once a declared endpoint has authenticated it.
+PRINCIPAL = web.RequestKey("principal", Principal)

@@ -1,5 +1,6 @@
-"""The one place where errors become HTTP responses, and where every response gets the headers
-that all of them carry."""
+"""The one place where errors become HTTP responses, where every response gets the headers that
+all of them carry, and where every request made with a valid credential counts as its user's
+activity (what friends read as "active 2 min ago")."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from coope.core.errors import (
     PayloadTooLarge,
     Unauthenticated,
 )
+from coope.daemon.http.keys import PRINCIPAL, SERVICES
 from coope.daemon.http.routes import LINGER_S, drain_unread_body, error_response
 
 log = logging.getLogger(__name__)
@@ -58,19 +60,34 @@ async def errors_as_json(
     try:
         response = await handler(request)
     except CoopeError as exc:
-        return await _refusal(request, exc)
+        response = await _refusal(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return await _refusal(request, _from_http_exception(request, exc))
+        response = await _refusal(request, _from_http_exception(request, exc))
     except Exception:
         log.exception("unhandled error", extra={"method": request.method, "path": request.path})
-        return await _refusal(
+        response = await _refusal(
             request, InternalError("internal error: the daemon's log has the details")
         )
-    if not response.prepared:  # a websocket handshake has been sent already
-        response.headers.update(COMMON_HEADERS)
+    else:
+        if not response.prepared:  # a websocket handshake has been sent already
+            response.headers.update(COMMON_HEADERS)
+    await _count_activity(request, response.status)
     return response
+
+
+async def _count_activity(request: web.Request, status: int) -> None:
+    """A request whose credential was found valid is its user's activity; one refused before
+    that is not. An event socket counts as a live connection instead (the presence service
+    sees it)."""
+    principal = request.get(PRINCIPAL)
+    if principal is None or status == 101:
+        return
+    try:
+        await request.app[SERVICES].presence.activity.touch(principal.user.id)
+    except Exception:  # the answer stands: counting activity is never worth failing a request
+        log.exception("recording activity failed", extra={"path": request.path})
 
 
 async def _refusal(request: web.Request, error: CoopeError) -> web.StreamResponse:

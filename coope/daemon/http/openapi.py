@@ -280,7 +280,9 @@ def _operation(e: Endpoint, refs: dict[Any, Any], error_ref: dict[str, Any]) -> 
     elif e.raw_response:
         ok["content"] = {e.raw_response: {"schema": {"type": "string", "format": "binary"}}}
     others = {str(status): {**ok, "description": why} for status, why in e.also}
-    op["responses"] = {str(e.status): ok, **others, **_errors(error_statuses(e), error_ref)}
+    # A status the endpoint answers in its own content type (a page that says "no such invite")
+    # is described as that, not as the JSON error the status would otherwise imply.
+    op["responses"] = {str(e.status): ok, **_errors(error_statuses(e), error_ref), **others}
     return op
 
 

@@ -6,6 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from coope.core.models import Principal
+from coope.core.rules import COVER_MAX_BYTES
 from coope.core.schemas import Id
 from coope.core.workspace_schemas import (
     BlockAddedOut,
@@ -29,7 +30,6 @@ from coope.core.workspace_schemas import (
 from coope.daemon.http.keys import CONFIG, SERVICES
 from coope.daemon.http.routes import RouteTable, WithStatus, WorkspacePath, read_limited
 from coope.daemon.services.cover_images import COVER_MAX_PIXELS
-from coope.daemon.services.pages import COVER_MAX_BYTES
 
 routes = RouteTable("pages")
 

@@ -24,7 +24,7 @@ from coope.core.errors import (
 )
 from coope.core.models import Principal
 from coope.core.schemas import INT64_MAX, INT64_MIN, Id
-from coope.daemon.http.keys import SERVICES
+from coope.daemon.http.keys import PRINCIPAL, SERVICES
 
 
 @dataclass(frozen=True)
@@ -260,15 +260,24 @@ async def _json_body(request: web.Request) -> Any:
     return parse_json(raw)
 
 
+def _single_query(request: web.Request) -> dict[str, str]:
+    """The query as one value per name: a name given twice is refused, not silently narrowed
+    to its first value (which one a proxy or a client library keeps differs)."""
+    for name in request.query:
+        if len(request.query.getall(name)) > 1:
+            raise InvalidInput(f"the query parameter {name!r} is given more than once")
+    return dict(request.query)
+
+
 def to_aiohttp(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         kwargs: dict[str, Any] = {}
         if endpoint.auth:
-            kwargs["principal"] = await authenticate(request)
+            kwargs["principal"] = request[PRINCIPAL] = await authenticate(request)
         if endpoint.params is not None:
             kwargs["params"] = _validate(endpoint.params, dict(request.match_info), "path")
         if endpoint.query is not None:
-            kwargs["query"] = _validate(endpoint.query, dict(request.query), "query")
+            kwargs["query"] = _validate(endpoint.query, _single_query(request), "query")
         if endpoint.body is not None:
             kwargs["body"] = _validate(endpoint.body, await _json_body(request), "body")
         result = await endpoint.handler(request, **kwargs)

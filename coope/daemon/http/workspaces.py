@@ -1,4 +1,7 @@
-"""Workspaces, members and invites."""
+"""Workspaces, members and invites.
+
+Who may do what: `coope.core.rules.WORKSPACE_PERMISSIONS` (viewer < editor < admin < owner; a
+service admin acts as an owner of every workspace)."""
 
 from __future__ import annotations
 
@@ -13,18 +16,24 @@ from coope.core.workspace_schemas import (
     InvitesOut,
     JoinIn,
     JoinOut,
+    MemberChangeOut,
+    MemberChangesOut,
     MemberIn,
+    MemberKeptOut,
     MemberOut,
+    MembersIn,
     MembersOut,
     WorkspaceCreatedOut,
     WorkspaceCreateIn,
     WorkspaceIn,
+    WorkspaceListedOut,
     WorkspaceListOut,
     WorkspaceOut,
     WorkspaceQuery,
 )
 from coope.daemon.http.keys import SERVICES
 from coope.daemon.http.routes import RouteTable, WithStatus, WorkspacePath
+from coope.daemon.services.workspaces import WantedRole
 
 routes = RouteTable("workspaces")
 
@@ -64,7 +73,9 @@ async def create_workspace(
 
 @routes.get(
     "/api/v1/workspaces",
-    summary="Your workspaces (admins: ?all=true for every one).",
+    summary="Your workspaces, with their owners and member counts (service admins: ?all=true"
+    " for every one; anyone else gets 403). ?name= answers only the workspace of that name if"
+    " you may see it (a service admin may see every one), and none otherwise.",
     query=WorkspaceQuery,
     response=WorkspaceListOut,
     errors=(403,),
@@ -72,8 +83,19 @@ async def create_workspace(
 async def list_workspaces(
     request: web.Request, principal: Principal, query: WorkspaceQuery
 ) -> WorkspaceListOut:
-    found = await request.app[SERVICES].workspaces.list_workspaces(principal, everything=query.all)
-    return WorkspaceListOut(workspaces=[WorkspaceOut.of(w, r) for w, r in found])
+    found = await request.app[SERVICES].workspaces.overview(
+        principal, everything=query.all, name=query.name
+    )
+    return WorkspaceListOut(
+        workspaces=[
+            WorkspaceListedOut(
+                **WorkspaceOut.of(w.workspace, w.role).model_dump(),
+                owners=w.owners,
+                member_count=w.member_count,
+            )
+            for w in found
+        ]
+    )
 
 
 @routes.get(
@@ -131,7 +153,8 @@ async def members(request: web.Request, principal: Principal, params: WorkspaceP
 
 @routes.put(
     "/api/v1/workspaces/{workspace_id}/members",
-    summary="Add someone or change a member's role (owner).",
+    summary="Add someone or change a member's role (owner, admin). Nobody's role changes to or"
+    " from owner: that is a transfer (422).",
     params=WorkspacePath,
     body=MemberIn,
     response=MembersOut,
@@ -146,9 +169,39 @@ async def set_member(
     return MembersOut(members=[MemberOut.of(m) for m in found])
 
 
+@routes.post(
+    "/api/v1/workspaces/{workspace_id}/members/batch",
+    summary="Give several people their roles at once (owner, admin), adding those who are not"
+    " members: every entry is checked first, then all are applied in one transaction or none."
+    " An entry with `keep_existing` leaves a member's own role as it is (`kept`). Unknown"
+    " users, a user listed twice and changes to or from owner are refused together"
+    ' (422, `details.problems`: `[{"index", "username", "message"}]`).',
+    params=WorkspacePath,
+    body=MembersIn,
+    response=MemberChangesOut,
+    errors=(403,),
+)
+async def set_members(
+    request: web.Request, principal: Principal, params: WorkspacePath, body: MembersIn
+) -> MemberChangesOut:
+    done = await request.app[SERVICES].workspaces.set_roles(
+        principal,
+        params.workspace_id,
+        [WantedRole(e.username, WorkspaceRole(e.role), e.keep_existing) for e in body.entries],
+    )
+    return MemberChangesOut(
+        changed=[
+            MemberChangeOut(username=c.username, role=c.role, previous=c.previous)
+            for c in done.changed
+        ],
+        kept=[MemberKeptOut(username=k.username, role=k.role) for k in done.kept],
+    )
+
+
 @routes.delete(
     "/api/v1/workspaces/{workspace_id}/members/{username}",
-    summary="Remove a member (owner), or yourself (the owner cannot: 409).",
+    summary="Remove a member (owner, admin), or yourself; an owner is never removed (409:"
+    " transfer the workspace first).",
     params=MemberPath,
     errors=(403, 409),
 )
@@ -168,7 +221,7 @@ async def leave(request: web.Request, principal: Principal, params: WorkspacePat
 
 @routes.post(
     "/api/v1/workspaces/{workspace_id}/transfer",
-    summary="Hand ownership to a member (owner); you become an editor.",
+    summary="Hand ownership to a member (owner); the old owner stays on as an admin.",
     params=WorkspacePath,
     body=UsernameIn,
     response=MembersOut,
@@ -185,7 +238,7 @@ async def transfer(
 
 @routes.post(
     "/api/v1/workspaces/{workspace_id}/invites",
-    summary="Create an invite link (owner).",
+    summary="Create an invite link for editors or viewers (owner, admin).",
     params=WorkspacePath,
     body=InviteIn,
     response=InviteOut,
@@ -208,7 +261,7 @@ async def create_invite(
 
 @routes.get(
     "/api/v1/workspaces/{workspace_id}/invites",
-    summary="Invites and their state (owner).",
+    summary="Invites and their state (owner, admin).",
     params=WorkspacePath,
     response=InvitesOut,
     errors=(403,),
@@ -224,7 +277,7 @@ async def list_invites(
 
 @routes.delete(
     "/api/v1/workspaces/{workspace_id}/invites/{code}",
-    summary="Revoke an invite (owner).",
+    summary="Revoke an invite (owner, admin).",
     params=InvitePath,
     errors=(403,),
 )

@@ -94,8 +94,9 @@ class Services:
             pages=PageService(storage, clock, workspaces, docs, config.covers_dir, bus),
             docs=docs,
             accounts=accounts,
-            tokens=TokenService(storage, auth, clock),
-            admin=AdminService(storage, accounts, auth, bus, clock),
+            # One TokenService: the admin's tokens of others are made by the same one.
+            tokens=(tokens := TokenService(storage, auth, clock)),
+            admin=AdminService(storage, accounts, tokens, auth, presence, bus, clock),
             clerk=clerk,
             bus=bus,
             clock=clock,

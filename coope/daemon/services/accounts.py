@@ -1,4 +1,4 @@
-"""Accounts: signup, login, logout, and the caller's own profile."""
+"""Accounts: signup, login, logout, and the caller's own password and display name."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from coope.core import rules
 from coope.core.errors import Forbidden, Unauthenticated
-from coope.core.models import AuthKind, Principal, Role, Session, User
+from coope.core.models import AuthKind, CredentialsEnded, Principal, Role, Session, User
 from coope.daemon.clock import Clock
 from coope.daemon.config import SignupPolicy
 from coope.daemon.services.auth import AuthService
@@ -54,29 +54,41 @@ class AccountService:
         only_if_first: bool = False,
     ) -> User:
         """Validate and store a new password account (shared by signup and admin creation)."""
+        return (await self._create_user(username, password, display_name, role, only_if_first))[0]
+
+    async def _create_user(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None,
+        role: Role,
+        only_if_first: bool,
+    ) -> tuple[User, str]:
+        """The new user and the password hash stored for them."""
         name = rules.check_username(username)
         rules.check_password(password)
+        password_hash = await self._passwords.hash(password)
         new = NewUser(
             username=name,
             display_name=(display_name or "").strip() or name,
-            password_hash=await self._passwords.hash(password),
+            password_hash=password_hash,
             role=role,
             created_at=self._clock.now(),
         )
         user = await self._storage.create_user(new, only_if_first=only_if_first)
         log.info("account created", extra={"user": user.username, "role": user.role.value})
-        return user
+        return user, password_hash
 
     async def signup(self, username: str, password: str, display_name: str | None) -> NewSession:
         """Self-service signup. With signup closed only the very first account may be made."""
-        user = await self.create_user(
+        user, password_hash = await self._create_user(
             username,
             password,
             display_name,
             Role.USER,
             only_if_first=self._signup is SignupPolicy.CLOSED,
         )
-        token, session = await self._auth.open_session(user)
+        token, session = await self._auth.open_session(user, password_hash)
         return NewSession(token, session, user, first_user=user.role is Role.ADMIN)
 
     async def login(self, username: str, password: str, client: str) -> NewSession:
@@ -95,7 +107,9 @@ class AccountService:
         self._limiter.succeeded(name, client)
         if user.disabled:
             raise Forbidden("this account is disabled")
-        token, session = await self._auth.open_session(user)
+        # The password checked is the one stored when it was read: the session is only made if
+        # it still is, and the account still live (a reset during the check wins).
+        token, session = await self._auth.open_session(user, stored)
         return NewSession(token, session, user)
 
     async def logout(self, principal: Principal) -> None:
@@ -104,3 +118,53 @@ class AccountService:
             raise Forbidden(f"logout ends a session; this request used a {principal.kind.value}")
         await self._storage.revoke_session(principal.credential_id)
         await self._auth.announce_revoked(principal.user.id, principal.credential_id, "logout")
+
+    async def change_password(
+        self, principal: Principal, current: str, new: str, client: str
+    ) -> CredentialsEnded:
+        """Change the caller's password, proven by the current one (a stolen session alone is
+        not enough), from the client address `client` (wrong guesses count as failed logins).
+        A wrong current password is `Forbidden`: the credential that asked is fine, and a client
+        takes `Unauthenticated` to mean "log in again".
+
+        Every other session of the caller ends; the one that asked goes on. API tokens are
+        separate credentials and keep working (`tokens.revoke` ends them).
+        """
+        user = principal.user
+        # Before the current password is checked: a weak new one costs no scrypt run, and no
+        # failed guess.
+        rules.check_password(new)
+        self._limiter.check(user.username, client)
+        stored = await self._storage.get_password_hash(user.id)
+        if stored is None:
+            raise Forbidden(
+                "this account signs in through the identity provider: it has no password here"
+            )
+        if not await self._passwords.verify(current, stored):
+            self._limiter.fail(user.username, client)
+            log.info("password change refused", extra={"user": user.username, "client": client})
+            raise Forbidden("the current password is wrong")
+        self._limiter.succeeded(user.username, client)
+        keep = principal.credential_id if principal.kind is AuthKind.SESSION else None
+        ended = await self._storage.set_password(
+            user.id, await self._passwords.hash(new), keep_session=keep
+        )
+        log.info("password changed", extra={"user": user.username, "sessions": ended.session_ids})
+        await self._auth.announce_ended(user.id, ended, "password changed")
+        return ended
+
+    async def set_password(self, user: User, new: str, *, revoke_tokens: bool) -> CredentialsEnded:
+        """Give `user` a new password (an admin's reset): every session of theirs ends, and
+        with `revoke_tokens` every API token too."""
+        rules.check_password(new)
+        ended = await self._storage.set_password(
+            user.id, await self._passwords.hash(new), revoke_tokens=revoke_tokens
+        )
+        await self._auth.announce_ended(user.id, ended, "password reset by an admin")
+        return ended
+
+    async def set_display_name(self, user: User, display_name: str) -> User:
+        """`display_name` is validated at the edge (`coope.core.schemas.DisplayName`)."""
+        updated = await self._storage.set_display_name(user.id, display_name)
+        await self._auth.announce_user(updated)
+        return updated

@@ -15,8 +15,9 @@ from typing import Any
 import jwt
 
 from coope.core.errors import Unauthenticated
-from coope.core.events import AuthRevoked, AuthRevokedData
-from coope.core.models import ApiToken, AuthKind, Principal, Session, User
+from coope.core.events import AuthRevoked, AuthRevokedData, UserUpdated
+from coope.core.models import ApiToken, AuthKind, CredentialsEnded, Principal, Session, User
+from coope.core.schemas import UserOut
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.storage import Storage
@@ -59,7 +60,14 @@ class AuthService:
 
     # --- issuing ---------------------------------------------------------------------------
 
-    async def open_session(self, user: User) -> tuple[str, Session]:
+    async def open_session(self, user: User, password_hash: str | None) -> tuple[str, Session]:
+        """A new session of `user`, whose password hash was `password_hash` when it was checked.
+
+        Raises:
+            Unauthenticated: The account changed since (its password was changed or reset, or it
+                was disabled or deleted): the check no longer holds, so the login failed. Worded
+                as a failed login, which it is.
+        """
         now = self._clock.now()
         session = Session(
             id=uuid.uuid4().hex,
@@ -68,7 +76,8 @@ class AuthService:
             expires_at=now + self._ttl,
             revoked=False,
         )
-        await self._storage.create_session(session)
+        if not await self._storage.create_session_if_current(session, password_hash):
+            raise Unauthenticated("wrong username or password")
         claims = {
             "iss": ISSUER,
             "sub": str(user.id),
@@ -152,7 +161,9 @@ class AuthService:
 
     async def _live_user(self, user_id: int) -> User:
         user = await self._storage.get_user(user_id)
-        if user is None or user.disabled:
+        if user is None or user.deleted:
+            raise Unauthenticated("this account was deleted")
+        if user.disabled:
             raise Unauthenticated("this account is disabled")
         return user
 
@@ -181,6 +192,17 @@ class AuthService:
         stopped working, so they are closed now rather than at their next request."""
         event = AuthRevoked(data=AuthRevokedData(credential_id=credential_id, reason=reason))
         await self._bus.publish(user_topic(user_id), event)
+
+    async def announce_ended(self, user_id: int, ended: CredentialsEnded, reason: str) -> None:
+        """`announce_revoked` for each session and API token in `ended`."""
+        for session_id in ended.session_ids:
+            await self.announce_revoked(user_id, session_id, reason)
+        for token_id in ended.token_ids:
+            await self.announce_revoked(user_id, f"token:{token_id}", reason)
+
+    async def announce_user(self, user: User) -> None:
+        """Tell the user's live connections that their account changed (`user.updated`)."""
+        await self._bus.publish(user_topic(user.id), UserUpdated(data=UserOut.of(user)))
 
 
 def _int(value: Any) -> int:

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass
 
 from coope.core import rules
-from coope.core.errors import Forbidden, InvalidInput, NotFound
+from coope.core.emoji import is_emoji, normalised
+from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coope.core.events import (
     Event,
     MessageCreated,
@@ -421,13 +422,29 @@ class ChatService:
         return message
 
     async def react(self, principal: Principal, message_id: int, emoji: str, on: bool) -> Message:
-        emoji = emoji.strip()
-        if not emoji or len(emoji) > EMOJI_MAX or any(c.isspace() for c in emoji):
-            raise InvalidInput(
-                f"a reaction is one emoji or short code, at most {EMOJI_MAX} characters"
-            )
+        """Add (`on`) or take back the person's reaction `emoji` to a message.
+
+        A reaction added is one emoji (`coope.core.emoji`; clients turn short codes such as
+        `:thumbsup:` into emoji); adding it twice changes nothing. Taking one back needs it to
+        be there (`NotFound` otherwise) and accepts any reaction stored before that rule. An
+        emoji with two spellings is stored in one (`normalised`: ❤ as ❤️).
+        """
+        emoji = normalised(emoji)
         before, state = await self._visible_message(principal, message_id)
         await self._check_reachable(principal, state)
+        if before.deleted:
+            raise Conflict("this message was deleted")
+        if on and not is_emoji(emoji):
+            raise InvalidInput(
+                "a reaction is one emoji, such as 👍 or 👩‍💻 (coope chat react also takes short"
+                " codes such as :thumbsup:)",
+                details={"field": "emoji"},
+            )
+        if not on and principal.user.username not in before.reactions.get(emoji, []):
+            raise NotFound(
+                f"you have not reacted with {emoji[:EMOJI_MAX]} to message {before.seq}:"
+                " nothing to take back"
+            )
         message = await self._storage.set_reaction(
             message_id, principal.user.id, emoji, on, self._clock.now()
         )

@@ -9,7 +9,11 @@ Records are kept for `DELIVERY_RETENTION_S`, far beyond svix's retry schedule (a
 Payloads are validated against the few fields read here; Clerk adds fields over time, so others
 are ignored. A malformed payload is a 4xx, never a 500; an event type not handled here is
 answered 2xx and ignored, so that svix stops sending it. Deleting a user at the provider disables
-the account here and keeps its data.
+the account here and keeps its data. An account an admin deleted here stays deleted: deliveries
+for its provider id are received and change nothing.
+
+Names from the provider follow the rules of names made here (`coope.core.schemas.display_name_or`),
+but are made to fit rather than refused: a refusal would only make svix retry the same payload.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from coope.core import rules
 from coope.core.errors import BadRequest, InvalidInput
 from coope.core.models import User
+from coope.core.schemas import display_name_or
 from coope.daemon.clock import Clock
 from coope.daemon.services.auth import AuthService
 from coope.daemon.storage import ExternalProfile, Storage
@@ -34,7 +39,6 @@ log = logging.getLogger(__name__)
 HANDLED = ("user.created", "user.updated", "user.deleted")
 DELIVERY_RETENTION_S = 7 * 24 * 3600
 DELIVERY_ID_MAX = 255
-# Control characters (C0, DEL, C1) and line or paragraph separators: a name is one plain line.
 
 M = TypeVar("M", bound=BaseModel)
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -87,7 +91,8 @@ class ClerkSync:
 
     async def deliver(self, body: bytes, headers: Mapping[str, str]) -> User | None:
         """Verify and apply one delivery. Returns the affected user, if any: None for an event
-        that is ignored, for an unknown user's deletion, and for a delivery applied before.
+        that is ignored, for an unknown user's deletion, for any event about an account an admin
+        deleted, and for a delivery applied before.
 
         Raises:
             BadRequest: The signature, the headers or the JSON are not right.
@@ -174,6 +179,6 @@ def _profile(user: ClerkUser) -> ExternalProfile:
     return ExternalProfile(
         external_id=user.id,
         username_hint=hint,
-        display_name=(full_name or username or hint)[:64],
+        display_name=display_name_or(full_name or username or hint, rules.username_from_hint(hint)),
         email=email,
     )

@@ -30,6 +30,7 @@ from coope.core.blocks import (
 from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from coope.core.events import PagesArchived, PagesData, PagesRestored
 from coope.core.models import Page, Principal
+from coope.core.rules import COVER_MAX_BYTES, COVER_MAX_MB
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
 from coope.daemon.services.cover_images import COVER_TYPES, reencode_cover
@@ -38,7 +39,6 @@ from coope.daemon.services.livedocs import DocumentHub
 from coope.daemon.services.workspaces import Access, WorkspaceService, clean_name
 from coope.daemon.storage import NewPage, Storage
 
-COVER_MAX_BYTES = 5 * 1024 * 1024
 ICON_MAX = 16
 # One answer for every parent that will not do, whatever the reason (no such page, another
 # workspace's page, a page in the trash): which ids exist elsewhere is nobody's business here.
@@ -255,7 +255,7 @@ class PageService:
         `cover_images`): what is served later is only ever pixels this daemon wrote."""
         page = await self._editable(principal, page_id)
         if len(data) > COVER_MAX_BYTES:
-            raise PayloadTooLarge(f"a cover can be at most {COVER_MAX_BYTES // (1024 * 1024)} MB")
+            raise PayloadTooLarge(f"a cover can be at most {COVER_MAX_MB} MB")
         cover = await asyncio.to_thread(reencode_cover, data)  # CPU work, off the event loop
         name = f"{hashlib.sha256(cover.data).hexdigest()}.{cover.ext}"
         await asyncio.to_thread(_write_file, self._covers / name, cover.data)

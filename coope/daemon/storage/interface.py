@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from coope.core.models import (
+    AccountDeleted,
     ApiToken,
+    CredentialsEnded,
     Invite,
     Message,
     Page,
@@ -18,7 +20,6 @@ from coope.core.models import (
     RoomSummary,
     Session,
     User,
-    UserStatus,
     Workspace,
     WorkspaceMember,
     WorkspaceRole,
@@ -123,9 +124,6 @@ class AccountStore(ABC):
     # --- sessions --------------------------------------------------------------------------
 
     @abstractmethod
-    async def create_session(self, session: Session) -> None: ...
-
-    @abstractmethod
     async def get_session(self, session_id: str) -> Session | None: ...
 
     @abstractmethod
@@ -142,7 +140,9 @@ class AccountStore(ABC):
         secret_hash: str,
         created_at: float,
         expires_at: float | None,
-    ) -> ApiToken: ...
+    ) -> ApiToken:
+        """Raises `Conflict` if the user is disabled, `NotFound` if deleted (checked in the
+        insert)."""
 
     @abstractmethod
     async def get_token_by_hash(self, secret_hash: str) -> ApiToken | None: ...
@@ -157,6 +157,41 @@ class AccountStore(ABC):
 
     @abstractmethod
     async def touch_token(self, token_id: int, used_at: float) -> None: ...
+
+    # --- account admin ---------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_session_if_current(self, session: Session, password_hash: str | None) -> bool:
+        """Store `session` only if its user is live (neither disabled nor deleted) and their
+        password hash is still `password_hash`, the one the caller checked, in one statement;
+        False, storing nothing, if not: a reset, a password change, disabling or deletion that
+        commits while a login is checking the password wins over that login."""
+
+    @abstractmethod
+    async def set_password(
+        self,
+        user_id: int,
+        password_hash: str,
+        *,
+        keep_session: str | None = None,
+        revoke_tokens: bool = False,
+    ) -> CredentialsEnded:
+        """Store a new password hash and, in the same transaction, end every live session of
+        the user but `keep_session` (and, with `revoke_tokens`, every API token). Raises
+        `NotFound` for a deleted account."""
+
+    @abstractmethod
+    async def set_display_name(self, user_id: int, display_name: str) -> User:
+        """Raises `NotFound` for a deleted account."""
+
+    @abstractmethod
+    async def delete_user(self, user_id: int, now: float) -> AccountDeleted:
+        """Make the account a tombstone in one transaction (see migration 0009): credentials,
+        workspace and group room memberships, room invitations, friendships, friend requests,
+        blocks and status end; its messages and pages stay. Raises `NotFound` if it is deleted
+        already, and `Conflict` if it is the last active admin or the only owner of a
+        workspace (`details["workspaces"]`: their ids and names). The identity provider's id
+        stays on the tombstone, so that its later deliveries for that id change nothing."""
 
 
 class FriendRequestOutcome(StrEnum):
@@ -213,14 +248,38 @@ class SocialStore(ABC):
     async def is_blocked_between(self, a: int, b: int) -> bool:
         """True if either user blocked the other."""
 
-    @abstractmethod
-    async def get_statuses(self, user_ids: list[int]) -> dict[int, UserStatus]: ...
+    # --- presence --------------------------------------------------------------------------
 
     @abstractmethod
-    async def set_status(self, user_id: int, away: bool, text: str) -> UserStatus: ...
+    async def presences(self, user_ids: list[int]) -> dict[int, StoredPresence]:
+        """What is stored for each user (the default for one with nothing stored)."""
 
     @abstractmethod
-    async def set_last_seen(self, user_id: int, when: float) -> None: ...
+    async def set_chosen_status(
+        self, user_id: int, status: str, text: str, expires_at: float | None
+    ) -> None:
+        """Store the status a user chose (`available`, `away`, `busy`, `dnd`), its text and
+        when both end (None: never)."""
+
+    @abstractmethod
+    async def set_last_active(self, user_id: int, when: float) -> None:
+        """Record the user's last activity; an earlier time than the stored one changes
+        nothing."""
+
+    @abstractmethod
+    async def status_ends(self, after: float) -> list[tuple[int, float]]:
+        """(user id, end) of every chosen status that ends later than `after`."""
+
+
+@dataclass(frozen=True)
+class StoredPresence:
+    """A user's chosen status as stored (it may have ended: see `expires_at`) and their last
+    activity as last persisted."""
+
+    status: str = "available"
+    text: str = ""
+    expires_at: float | None = None
+    last_active_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -341,7 +400,10 @@ class ChatStore(ABC):
     @abstractmethod
     async def set_reaction(
         self, message_id: int, user_id: int, emoji: str, on: bool, now: float
-    ) -> Message: ...
+    ) -> Message:
+        """Add (`on`) or remove the user's reaction; only a real change takes a sequence
+        number. Raises `NotFound` when removing a reaction that is not there, `Conflict` on a
+        deleted message."""
 
     @abstractmethod
     async def messages(
@@ -412,17 +474,13 @@ class WorkspaceStore(ABC):
     async def member_role(self, workspace_id: int, user_id: int) -> WorkspaceRole | None: ...
 
     @abstractmethod
-    async def set_workspace_member(
-        self, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
-    ) -> None:
-        """Add a member or change their role (not to or from owner: see transfer)."""
-
-    @abstractmethod
-    async def remove_workspace_member(self, workspace_id: int, user_id: int) -> bool: ...
+    async def remove_workspace_member(self, workspace_id: int, user_id: int) -> bool:
+        """False if they are not a member. Raises `Conflict` for an owner (removed or leaving
+        alike): ownership changes hands only by a transfer."""
 
     @abstractmethod
     async def transfer_ownership(self, workspace_id: int, from_id: int, to_id: int) -> None:
-        """The new owner must be a member; the old one becomes an editor. One transaction."""
+        """The new owner must be a member; the old one becomes an admin. One transaction."""
 
     @abstractmethod
     async def create_invite(self, invite: Invite) -> Invite: ...
@@ -441,8 +499,39 @@ class WorkspaceStore(ABC):
         self, code: str, user_id: int, now: float
     ) -> tuple[Workspace, WorkspaceRole, bool]:
         """Join through an invite: raises `NotFound` (no such code) or `Gone` (expired, used up,
-        revoked). A member already in the workspace keeps their role and uses no invite.
-        Returns (workspace, role, newly joined)."""
+        revoked: `workspace_schemas.invite_refusal`). A member already in the workspace keeps
+        their role and uses no invite, whatever its state. Returns (workspace, role, newly
+        joined)."""
+
+    # --- workspace admin ---
+
+    @abstractmethod
+    async def set_workspace_members(
+        self, workspace_id: int, entries: list[MemberEntry], now: float
+    ) -> list[WorkspaceRole | None]:
+        """Give each entry's user its role, adding those who are not members, in one
+        transaction: all or nothing. An entry with `keep_existing` leaves a member as they are.
+        Checked against what the transaction sees, every failing entry listed in one
+        `InvalidInput` (`rules.member_list_refusal`): a user who is gone (disabled or deleted:
+        `no user named ...`), a change that would make or unmake an owner
+        (`rules.owner_change_refusal`). Returns each user's role before (None: not a member).
+        """
+
+    @abstractmethod
+    async def workspace_headcounts(self, member_id: int | None) -> dict[int, tuple[list[str], int]]:
+        """For the workspaces `member_id` is in (None: every workspace), keyed by id: the
+        usernames of its owners and how many members it has."""
+
+
+@dataclass(frozen=True)
+class MemberEntry:
+    """One person a change of workspace roles names."""
+
+    user_id: int
+    username: str  # as the change names them: how a refusal tells of them
+    role: WorkspaceRole
+    # The role is a default, not chosen for this person: a member keeps their own.
+    keep_existing: bool = False
 
 
 class PageStore(ABC):

@@ -47,6 +47,7 @@ from coope.core.social_schemas import CLIENT_ID_MAX, MessageOut
 from coope.daemon.bus import Subscription, connection_topic, user_topic
 from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, WEBSOCKETS
 from coope.daemon.http.routes import bearer_token
+from coope.daemon.services import Services
 from coope.daemon.ws.calls import handle_call_message
 from coope.daemon.ws.connection import Connection, int_field, optional_int_field, str_field
 from coope.daemon.ws.reasons import close_reason
@@ -80,13 +81,20 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
     request.app[WEBSOCKETS].add(ws)
     try:
         if principal is None:
-            principal = await _first_message_auth(request, ws)
+            bearer, principal = await _first_message_auth(request, ws)
             if principal is None:
                 return ws
         connection_id = uuid.uuid4().hex
         subscription = services.bus.subscribe(
             [user_topic(principal.user.id), connection_topic(connection_id)]
         )
+        # A revocation (a logout, a reset, the account disabled or deleted) announced between
+        # the check above and this subscription reached nobody here: the credential is checked
+        # again now that the next one cannot be missed.
+        principal = await _authenticate(ws, services, bearer)
+        if principal is None:
+            await subscription.aclose()
+            return ws
         connection = Connection(ws, services, request.app[CALLS], principal, connection_id)
         await _serve(connection, subscription)
     finally:
@@ -94,25 +102,45 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _first_message_auth(request: web.Request, ws: web.WebSocketResponse) -> Principal | None:
+async def _authenticate(
+    ws: web.WebSocketResponse, services: Services, bearer: str | None
+) -> Principal | None:
+    """The principal of `bearer`, or None once the socket is closed saying why not."""
+    try:
+        return await services.auth.authenticate(bearer)
+    except CoopeError as exc:
+        await _refuse(ws, exc.message)
+        return None
+
+
+async def _refuse(ws: web.WebSocketResponse, message: str) -> None:
+    await _send(ws, _error("unauthenticated", message))
+    await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(message))
+
+
+async def _first_message_auth(
+    request: web.Request, ws: web.WebSocketResponse
+) -> tuple[str, Principal | None]:
+    """(the token the first message holds, its principal or None once the socket is closed)."""
     timeout = request.app[CONFIG].ws_auth_timeout_s
     try:
         msg = await asyncio.wait_for(ws.receive(), timeout)
     except TimeoutError:
         await ws.close(code=CLOSE_UNAUTHENTICATED, message=b"authenticate within the time limit")
-        return None
+        return "", None
     try:
         if msg.type is not WSMsgType.TEXT:
             raise Unauthenticated('the first message must be {"type": "auth", "token": ...}')
         payload = json.loads(msg.data)
         if not isinstance(payload, dict) or payload.get("type") != "auth":
             raise Unauthenticated('the first message must be {"type": "auth", "token": ...}')
-        return await request.app[SERVICES].auth.authenticate(str(payload.get("token") or ""))
     except (ValueError, RecursionError, CoopeError) as exc:
-        message = exc.message if isinstance(exc, CoopeError) else "the first message is not JSON"
-        await _send(ws, _error("unauthenticated", message))
-        await ws.close(code=CLOSE_UNAUTHENTICATED, message=close_reason(message))
-        return None
+        await _refuse(
+            ws, exc.message if isinstance(exc, CoopeError) else "the first message is not JSON"
+        )
+        return "", None
+    token = str(payload.get("token") or "")
+    return token, await _authenticate(ws, request.app[SERVICES], token)
 
 
 async def _serve(conn: Connection, sub: Subscription) -> None:

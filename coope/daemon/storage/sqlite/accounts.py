@@ -5,7 +5,15 @@ from __future__ import annotations
 import sqlite3
 
 from coope.core.errors import Conflict, NotFound, SignupClosed
-from coope.core.models import ApiToken, Role, Session, User
+from coope.core.models import (
+    DELETED_DISPLAY_NAME,
+    AccountDeleted,
+    ApiToken,
+    CredentialsEnded,
+    Role,
+    Session,
+    User,
+)
 from coope.core.rules import USERNAME_MAX, username_from_hint
 from coope.daemon.storage.interface import (
     AccountStore,
@@ -18,9 +26,12 @@ from coope.daemon.storage.sqlite.database import SqliteDatabase
 
 USER_COLUMNS = (
     "id, username, display_name, role, disabled, created_at, external_id, email,"
-    " credentials_ended_at"
+    " credentials_ended_at, deleted_at"
 )
 _TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked"
+# A condition on the user `?` names: still able to sign in. Put in the statement that issues a
+# credential, so that disabling or deleting the account in between leaves no live credential.
+_LIVE_USER = "EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL)"
 
 
 def user_from_row(row: sqlite3.Row) -> User:
@@ -34,6 +45,7 @@ def user_from_row(row: sqlite3.Row) -> User:
         external_id=row["external_id"],
         email=row["email"],
         credentials_ended_at=row["credentials_ended_at"],
+        deleted_at=row["deleted_at"],
     )
 
 
@@ -110,7 +122,7 @@ def list_users_txn(
 
 def _require_user_txn(conn: sqlite3.Connection, user_id: int) -> User:
     user = get_user_txn(conn, user_id)
-    if user is None:
+    if user is None or user.deleted:
         raise NotFound("no such user")
     return user
 
@@ -194,6 +206,9 @@ def upsert_external_user_txn(
     if not _record_delivery_txn(conn, delivery):
         return DeliveryResult(None, applied=False)
     user = _user_where_txn(conn, "external_id", profile.external_id)
+    if user is not None and user.deleted:
+        # An admin deleted it; the provider's later news of the person brings nothing back.
+        return DeliveryResult(None)
     if user is None:
         new = NewUser(
             username=_free_username_txn(conn, profile.username_hint),
@@ -222,7 +237,7 @@ def disable_external_user_txn(
     if not _record_delivery_txn(conn, delivery):
         return DeliveryResult(None, applied=False)
     user = _user_where_txn(conn, "external_id", external_id)
-    if user is None:
+    if user is None or user.deleted:
         return DeliveryResult(None)
     conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user.id,))
     _end_credentials_txn(conn, user.id, delivery.received_at)
@@ -241,6 +256,134 @@ def _session(row: sqlite3.Row) -> Session:
         expires_at=row["expires_at"],
         revoked=bool(row["revoked"]),
     )
+
+
+# --- account admin ---------------------------------------------------------------------------
+
+
+def _end_sessions_txn(
+    conn: sqlite3.Connection, user_id: int, keep_session: str | None = None
+) -> list[str]:
+    ended = [
+        row[0]
+        for row in conn.execute(
+            "UPDATE sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0 AND id IS NOT ?"
+            " RETURNING id",
+            (user_id, keep_session),
+        )
+    ]
+    return sorted(ended)
+
+
+def _revoke_tokens_txn(conn: sqlite3.Connection, user_id: int) -> list[int]:
+    rows = conn.execute(
+        "UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0 RETURNING id",
+        (user_id,),
+    )
+    return sorted(row[0] for row in rows)
+
+
+def set_password_txn(
+    conn: sqlite3.Connection,
+    user_id: int,
+    password_hash: str,
+    keep_session: str | None,
+    revoke_tokens: bool,
+) -> CredentialsEnded:
+    _require_user_txn(conn, user_id)
+    conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+    return CredentialsEnded(
+        _end_sessions_txn(conn, user_id, keep_session),
+        _revoke_tokens_txn(conn, user_id) if revoke_tokens else [],
+    )
+
+
+def set_display_name_txn(conn: sqlite3.Connection, user_id: int, display_name: str) -> User:
+    _require_user_txn(conn, user_id)
+    conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (display_name, user_id))
+    return _require_user_txn(conn, user_id)
+
+
+def _check_no_sole_ownership_txn(conn: sqlite3.Connection, user: User) -> None:
+    """Refuse to delete the only owner of a workspace: its pages would have nobody to manage
+    them. The admin hands each over (or deletes it) first."""
+    owned = conn.execute(
+        "SELECT w.id, w.name FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id"
+        " WHERE m.user_id = ? AND m.role = 'owner' AND NOT EXISTS ("
+        "  SELECT 1 FROM workspace_members o WHERE o.workspace_id = m.workspace_id"
+        "  AND o.role = 'owner' AND o.user_id != m.user_id)"
+        " ORDER BY w.id",
+        (user.id,),
+    ).fetchall()
+    if owned:
+        names = ", ".join(f"{row['name']} (id {row['id']})" for row in owned)
+        raise Conflict(
+            f"{user.username} is the only owner of {names}: transfer or delete"
+            f" {'it' if len(owned) == 1 else 'them'} first",
+            details={"workspaces": [{"id": row["id"], "name": row["name"]} for row in owned]},
+        )
+
+
+def _leave_everything_txn(conn: sqlite3.Connection, user_id: int) -> tuple[list[int], list[int]]:
+    """Take the user out of every workspace and group room: (workspace ids, room ids). Direct
+    conversations keep both people, so the other one's history keeps its other party."""
+    # Imported here: the chat store imports this module for its user columns.
+    from coope.daemon.storage.sqlite.chat import remove_member_txn
+
+    workspace_ids = [
+        row[0]
+        for row in conn.execute(
+            "DELETE FROM workspace_members WHERE user_id = ? RETURNING workspace_id", (user_id,)
+        )
+    ]
+    room_ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT m.room_id FROM room_members m JOIN rooms r ON r.id = m.room_id"
+            " WHERE m.user_id = ? AND r.kind = 'group' ORDER BY m.room_id",
+            (user_id,),
+        ).fetchall()
+    ]
+    for room_id in room_ids:
+        remove_member_txn(conn, room_id, user_id)  # hands the room to someone if need be
+    conn.execute("DELETE FROM room_invites WHERE user_id = ? OR invited_by = ?", (user_id, user_id))
+    # Workspace invitations they made stop working: they speak for the workspace no longer.
+    conn.execute("UPDATE invites SET revoked = 1 WHERE created_by = ? AND revoked = 0", (user_id,))
+    return sorted(workspace_ids), room_ids
+
+
+def _drop_social_txn(conn: sqlite3.Connection, user_id: int) -> list[int]:
+    """End friendships, requests, blocks and the status; return the former friends' ids."""
+    friend_ids = [
+        row[0]
+        for row in conn.execute(
+            "DELETE FROM friendships WHERE user_id = ? RETURNING friend_id", (user_id,)
+        )
+    ]
+    conn.execute("DELETE FROM friendships WHERE friend_id = ?", (user_id,))
+    conn.execute("DELETE FROM friend_requests WHERE from_id = ? OR to_id = ?", (user_id, user_id))
+    conn.execute("DELETE FROM blocks WHERE blocker_id = ? OR blocked_id = ?", (user_id, user_id))
+    conn.execute("DELETE FROM user_status WHERE user_id = ?", (user_id,))
+    return sorted(friend_ids)
+
+
+def delete_user_txn(conn: sqlite3.Connection, user_id: int, now: float) -> AccountDeleted:
+    former = _require_user_txn(conn, user_id)
+    _check_admins_remain_txn(conn, former)
+    _check_no_sole_ownership_txn(conn, former)
+    ended = CredentialsEnded(_end_sessions_txn(conn, user_id), _revoke_tokens_txn(conn, user_id))
+    workspace_ids, room_ids = _leave_everything_txn(conn, user_id)
+    friend_ids = _drop_social_txn(conn, user_id)
+    # `external_id` stays: with it gone, the provider's next update of that person would make
+    # a new live account; kept, it finds the tombstone and changes nothing.
+    conn.execute(
+        "UPDATE users SET username = ?, display_name = ?, password_hash = NULL, role = 'user',"
+        " disabled = 1, email = NULL, credentials_ended_at = ?, deleted_at = ? WHERE id = ?",
+        (f"deleted:{user_id}", DELETED_DISPLAY_NAME, now, now, user_id),
+    )
+    tombstone = get_user_txn(conn, user_id)
+    assert tombstone is not None
+    return AccountDeleted(tombstone, former, ended, workspace_ids, room_ids, friend_ids)
 
 
 class SqliteAccounts(AccountStore):
@@ -291,21 +434,26 @@ class SqliteAccounts(AccountStore):
     async def forget_webhook_deliveries(self, *, before: float) -> int:
         return await self.db.write(forget_webhook_deliveries_txn, before)
 
-    async def create_session(self, session: Session) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
-            conn.execute(
+    async def create_session_if_current(self, session: Session, password_hash: str | None) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked)"
-                " VALUES (?, ?, ?, ?, ?)",
+                f" SELECT ?, ?, ?, ?, ? WHERE {_LIVE_USER}"
+                " AND (SELECT password_hash FROM users WHERE id = ?) IS ?",
                 (
                     session.id,
                     session.user_id,
                     session.created_at,
                     session.expires_at,
                     int(session.revoked),
+                    session.user_id,
+                    session.user_id,
+                    password_hash,
                 ),
             )
+            return cur.rowcount == 1
 
-        await self.db.write(txn)
+        return await self.db.write(txn)
 
     async def get_session(self, session_id: str) -> Session | None:
         def txn(conn: sqlite3.Connection) -> Session | None:
@@ -332,9 +480,15 @@ class SqliteAccounts(AccountStore):
         def txn(conn: sqlite3.Connection) -> ApiToken:
             cur = conn.execute(
                 "INSERT INTO api_tokens (user_id, name, prefix, secret_hash, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (user_id, name, prefix, secret_hash, created_at, expires_at),
+                f" expires_at) SELECT ?, ?, ?, ?, ?, ? WHERE {_LIVE_USER}",
+                (user_id, name, prefix, secret_hash, created_at, expires_at, user_id),
             )
+            if not cur.rowcount:
+                user = _require_user_txn(conn, user_id)  # NotFound when it is deleted
+                raise Conflict(
+                    f"{user.username} is disabled: a token of theirs would not work"
+                    " (enable it first)"
+                )
             row = conn.execute(
                 f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?", (cur.lastrowid,)
             ).fetchone()
@@ -377,3 +531,21 @@ class SqliteAccounts(AccountStore):
             conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (used_at, token_id))
 
         await self.db.write(txn)
+
+    async def set_password(
+        self,
+        user_id: int,
+        password_hash: str,
+        *,
+        keep_session: str | None = None,
+        revoke_tokens: bool = False,
+    ) -> CredentialsEnded:
+        return await self.db.write(
+            set_password_txn, user_id, password_hash, keep_session, revoke_tokens
+        )
+
+    async def set_display_name(self, user_id: int, display_name: str) -> User:
+        return await self.db.write(set_display_name_txn, user_id, display_name)
+
+    async def delete_user(self, user_id: int, now: float) -> AccountDeleted:
+        return await self.db.write(delete_user_txn, user_id, now)

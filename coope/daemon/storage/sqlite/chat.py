@@ -403,6 +403,8 @@ def set_reaction_txn(
             "DELETE FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?",
             (message_id, user_id, emoji),
         )
+        if not cur.rowcount:
+            raise NotFound("no such reaction")
     if cur.rowcount:  # only a real change takes a sequence number
         conn.execute(
             "UPDATE messages SET rev = ? WHERE id = ?",

@@ -67,4 +67,27 @@ def _dedupe(conn: sqlite3.Connection, table: str, column: str, key_column: str, 
         )
 
 
-STEPS: dict[str, Callable[[sqlite3.Connection], None]] = {"unique_names": unique_names}
+# --- reactions as emoji (0012) ---
+
+
+def reactions_as_emoji(conn: sqlite3.Connection) -> None:
+    """Each stored reaction in its form now (`coope.core.emoji.stored_form`): the row in that
+    form is added (unless it is there already) and the old one removed."""
+    from coope.core.emoji import stored_form
+
+    kinds = [row[0] for row in conn.execute("SELECT DISTINCT emoji FROM reactions")]
+    for old, new in ((k, stored_form(k)) for k in kinds):
+        if new == old:
+            continue
+        conn.execute(
+            "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at)"
+            " SELECT message_id, user_id, ?, created_at FROM reactions WHERE emoji = ?",
+            (new, old),
+        )
+        conn.execute("DELETE FROM reactions WHERE emoji = ?", (old,))
+
+
+STEPS: dict[str, Callable[[sqlite3.Connection], None]] = {
+    "unique_names": unique_names,
+    "reactions_as_emoji": reactions_as_emoji,
+}

@@ -1,12 +1,12 @@
-"""SQLite implementation of `SocialStore`: friends, requests, blocks and presence preferences."""
+"""SQLite implementation of `SocialStore`: friends, requests, blocks and presence."""
 
 from __future__ import annotations
 
 import sqlite3
 
 from coope.core.errors import Forbidden
-from coope.core.models import User, UserStatus
-from coope.daemon.storage.interface import FriendRequestOutcome, SocialStore
+from coope.core.models import User
+from coope.daemon.storage.interface import FriendRequestOutcome, SocialStore, StoredPresence
 from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
 from coope.daemon.storage.sqlite.database import SqliteDatabase
 
@@ -116,10 +116,13 @@ def block_txn(conn: sqlite3.Connection, blocker_id: int, blocked_id: int, now: f
     )
 
 
-def _status(row: sqlite3.Row | None) -> UserStatus:
-    if row is None:
-        return UserStatus()
-    return UserStatus(away=bool(row["away"]), text=row["text"], last_seen_at=row["last_seen_at"])
+def _presence(row: sqlite3.Row) -> StoredPresence:
+    return StoredPresence(
+        status=row["status"],
+        text=row["text"],
+        expires_at=row["expires_at"],
+        last_active_at=row["last_active_at"],
+    )
 
 
 class SqliteSocial(SocialStore):
@@ -204,35 +207,52 @@ class SqliteSocial(SocialStore):
     async def is_blocked_between(self, a: int, b: int) -> bool:
         return await self.db.read(blocked_between_txn, a, b)
 
-    async def get_statuses(self, user_ids: list[int]) -> dict[int, UserStatus]:
-        def txn(conn: sqlite3.Connection) -> dict[int, UserStatus]:
+    # --- presence --------------------------------------------------------------------------
+
+    async def presences(self, user_ids: list[int]) -> dict[int, StoredPresence]:
+        def txn(conn: sqlite3.Connection) -> dict[int, StoredPresence]:
             marks = ",".join("?" * len(user_ids))
             rows = conn.execute(
                 f"SELECT * FROM user_status WHERE user_id IN ({marks})", user_ids
             ).fetchall()
-            found = {r["user_id"]: _status(r) for r in rows}
-            return {uid: found.get(uid, UserStatus()) for uid in user_ids}
+            found = {r["user_id"]: _presence(r) for r in rows}
+            return {uid: found.get(uid, StoredPresence()) for uid in user_ids}
 
         return await self.db.read(txn) if user_ids else {}
 
-    async def set_status(self, user_id: int, away: bool, text: str) -> UserStatus:
-        def txn(conn: sqlite3.Connection) -> UserStatus:
-            conn.execute(
-                "INSERT INTO user_status (user_id, away, text) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_id) DO UPDATE SET away = excluded.away, text = excluded.text",
-                (user_id, int(away), text),
-            )
-            row = conn.execute("SELECT * FROM user_status WHERE user_id = ?", (user_id,))
-            return _status(row.fetchone())
-
-        return await self.db.write(txn)
-
-    async def set_last_seen(self, user_id: int, when: float) -> None:
+    async def set_chosen_status(
+        self, user_id: int, status: str, text: str, expires_at: float | None
+    ) -> None:
         def txn(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO user_status (user_id, last_seen_at) VALUES (?, ?)"
-                " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-                (user_id, when),
+                "INSERT INTO user_status (user_id, status, text, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET status = excluded.status,"
+                " text = excluded.text, expires_at = excluded.expires_at",
+                (user_id, status, text, expires_at),
             )
 
         await self.db.write(txn)
+
+    async def set_last_active(self, user_id: int, when: float) -> None:
+        def txn(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                # A deleted account's last request (its own deletion) or its sockets closing
+                # after it leave no row behind.
+                "INSERT INTO user_status (user_id, last_active_at)"
+                " SELECT ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM users WHERE id = ? AND deleted_at IS NULL)"
+                " ON CONFLICT (user_id) DO UPDATE SET last_active_at = excluded.last_active_at"
+                " WHERE last_active_at IS NULL OR last_active_at < excluded.last_active_at",
+                (user_id, when, user_id),
+            )
+
+        await self.db.write(txn)
+
+    async def status_ends(self, after: float) -> list[tuple[int, float]]:
+        def txn(conn: sqlite3.Connection) -> list[tuple[int, float]]:
+            rows = conn.execute(
+                "SELECT user_id, expires_at FROM user_status WHERE expires_at > ?", (after,)
+            )
+            return [(r[0], r[1]) for r in rows]
+
+        return await self.db.read(txn)

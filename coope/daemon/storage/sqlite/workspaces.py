@@ -5,11 +5,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from coope.core import rules
 from coope.core.errors import Conflict, Gone, InvalidInput, NotFound
 from coope.core.models import Invite, Workspace, WorkspaceMember, WorkspaceRole
 from coope.core.names import name_key
-from coope.daemon.storage.interface import WorkspaceStore
+from coope.core.workspace_schemas import invite_refusal
+from coope.daemon.storage.interface import MemberEntry, WorkspaceStore
 from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
+
+# Member lists show the owner first, then admins, editors and viewers.
+_MOST_TRUSTED_FIRST = (
+    "CASE m.role "
+    + " ".join(f"WHEN '{r.value}' THEN {i}" for i, r in enumerate(reversed(rules.WORKSPACE_ROLES)))
+    + " END"
+)
 
 
 def _workspace(row: sqlite3.Row) -> Workspace:
@@ -71,17 +80,45 @@ def unused_covers_txn(conn: sqlite3.Connection, candidates: list[str]) -> list[s
     ]
 
 
-def _set_member_txn(
-    conn: sqlite3.Connection, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
-) -> None:
-    current = member_role_txn(conn, workspace_id, user_id)
-    if WorkspaceRole.OWNER in (current, role):
-        raise InvalidInput("ownership changes hands only by a transfer")
-    conn.execute(
+def set_members_txn(
+    conn: sqlite3.Connection, workspace_id: int, entries: list[MemberEntry], now: float
+) -> list[WorkspaceRole | None]:
+    """Give each entry's user its role, adding those who are not members; all or nothing.
+
+    Who exists and the owner rule are checked here, against the rows this transaction sees,
+    so that no account disabled or deleted and no transfer slips between a check and the
+    write. Returns the roles before.
+    """
+    _require_workspace(conn, workspace_id)
+    before = [member_role_txn(conn, workspace_id, e.user_id) for e in entries]
+    problems: list[tuple[int, str, str]] = []
+    for index, (entry, current) in enumerate(zip(entries, before, strict=True)):
+        if not _active_user_txn(conn, entry.user_id):
+            problems.append((index, entry.username, f"no user named {entry.username!r}"))
+        elif entry.keep_existing and current is not None:
+            continue
+        elif (why := rules.owner_change_refusal(current, entry.role)) is not None:
+            problems.append((index, entry.username, why))
+    if problems:
+        raise rules.member_list_refusal(problems)
+    conn.executemany(
         "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
-        (workspace_id, user_id, role.value, now),
+        [
+            (workspace_id, e.user_id, e.role.value, now)
+            for e, current in zip(entries, before, strict=True)
+            if not (e.keep_existing and current is not None)
+        ],
     )
+    return before
+
+
+def _active_user_txn(conn: sqlite3.Connection, user_id: int) -> bool:
+    """The account exists and may be given a role: not disabled, not deleted (0009)."""
+    row = conn.execute(
+        "SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL", (user_id,)
+    ).fetchone()
+    return row is not None
 
 
 def redeem_invite_txn(
@@ -91,16 +128,12 @@ def redeem_invite_txn(
     if row is None:
         raise NotFound("no such invite")
     invite = _invite(row)
-    if invite.revoked:
-        raise Gone("this invite was revoked")
-    if invite.expires_at is not None and invite.expires_at <= now:
-        raise Gone("this invite has expired")
     workspace = _require_workspace(conn, invite.workspace_id)
     current = member_role_txn(conn, invite.workspace_id, user_id)
-    if current is not None:
+    if current is not None:  # a member uses no invite, so its state matters not
         return workspace, current, False
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise Gone("this invite has been used up")
+    if (why := invite_refusal(invite, now)) is not None:
+        raise Gone(why)
     conn.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
     conn.execute(
         "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
@@ -116,7 +149,7 @@ def transfer_txn(conn: sqlite3.Connection, workspace_id: int, from_id: int, to_i
     if member_role_txn(conn, workspace_id, to_id) is None:
         raise InvalidInput("the new owner must be a member of the workspace first")
     conn.execute(
-        "UPDATE workspace_members SET role = 'editor' WHERE workspace_id = ? AND user_id = ?",
+        "UPDATE workspace_members SET role = 'admin' WHERE workspace_id = ? AND user_id = ?",
         (workspace_id, from_id),
     )
     conn.execute(
@@ -213,8 +246,7 @@ class SqliteWorkspaces(WorkspaceStore):
             rows = conn.execute(
                 "SELECT m.*, u.username FROM workspace_members m JOIN users u ON u.id = m.user_id"
                 " WHERE m.workspace_id = ?"
-                " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END,"
-                " u.username",
+                f" ORDER BY {_MOST_TRUSTED_FIRST}, u.username",
                 (workspace_id,),
             )
             return [
@@ -229,15 +261,45 @@ class SqliteWorkspaces(WorkspaceStore):
     async def member_role(self, workspace_id: int, user_id: int) -> WorkspaceRole | None:
         return await self.db.read(member_role_txn, workspace_id, user_id)
 
-    async def set_workspace_member(
-        self, workspace_id: int, user_id: int, role: WorkspaceRole, now: float
-    ) -> None:
-        await self.db.write(_set_member_txn, workspace_id, user_id, role, now)
+    # --- workspace admin ---
+
+    async def set_workspace_members(
+        self, workspace_id: int, entries: list[MemberEntry], now: float
+    ) -> list[WorkspaceRole | None]:
+        return await self.db.write(set_members_txn, workspace_id, entries, now)
+
+    async def workspace_headcounts(self, member_id: int | None) -> dict[int, tuple[list[str], int]]:
+        def txn(conn: sqlite3.Connection) -> dict[int, tuple[list[str], int]]:
+            among = (
+                ""
+                if member_id is None
+                else " AND m.workspace_id IN"
+                " (SELECT workspace_id FROM workspace_members WHERE user_id = :member)"
+            )
+            counts = conn.execute(
+                f"SELECT m.workspace_id, COUNT(*) FROM workspace_members m WHERE 1{among}"
+                " GROUP BY m.workspace_id",
+                {"member": member_id},
+            )
+            found: dict[int, tuple[list[str], int]] = {ws: ([], n) for ws, n in counts}
+            owners = conn.execute(
+                "SELECT m.workspace_id, u.username FROM workspace_members m"
+                f" JOIN users u ON u.id = m.user_id WHERE m.role = 'owner'{among}"
+                " ORDER BY u.username",
+                {"member": member_id},
+            )
+            for ws, username in owners:
+                found[ws][0].append(username)
+            return found
+
+        return await self.db.read(txn)
 
     async def remove_workspace_member(self, workspace_id: int, user_id: int) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             if member_role_txn(conn, workspace_id, user_id) is WorkspaceRole.OWNER:
-                raise Conflict("the owner cannot leave: transfer the workspace first")
+                raise Conflict(
+                    "an owner neither leaves nor is removed: transfer the workspace first"
+                )
             cur = conn.execute(
                 "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
                 (workspace_id, user_id),
