@@ -12,6 +12,7 @@ from coope.core.errors import Conflict
 from coope.daemon.storage.interface import NewPage
 from coope.daemon.storage.sqlite import SqliteStorage, migration_steps
 from coope.daemon.storage.sqlite.database import apply_migrations, migration_parts
+from tests.daemon.old_databases import rows
 
 BEFORE_IDS = 5  # the last version whose tables reuse ids
 
@@ -74,23 +75,16 @@ def _open(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path, isolation_level=None)
 
 
-def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return [tuple(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
-
-
 async def test_an_old_database_keeps_its_data_and_gets_unique_names(tmp_path: Path) -> None:
     path = tmp_path / "coope.db"
     _old_database(path)
     storage = SqliteStorage(path)
     await storage.start()
     try:
-        assert _rows(path, "PRAGMA user_version")[0][0] >= 7
+        (version,) = rows(path, "PRAGMA user_version")[0]
+        assert isinstance(version, int) and version >= 7
         # Everything is still there, under the same ids.
-        assert _rows(path, "SELECT id, username FROM users ORDER BY id") == [
+        assert rows(path, "SELECT id, username FROM users ORDER BY id") == [
             (1, "root"),
             (2, "alice"),
             (3, "bob"),
@@ -118,7 +112,7 @@ async def test_an_old_database_keeps_its_data_and_gets_unique_names(tmp_path: Pa
         assert trashed is not None and trashed.title == "Plans", "the trash is nobody's sibling"
         assert [p.title for p in await storage.pages_of(2)] == ["Plans"], "other workspace"
         assert (await storage.get_room(1), await storage.get_room(2)) != (None, None)
-        room_names = _rows(path, "SELECT id, kind, name FROM rooms ORDER BY id")
+        room_names = rows(path, "SELECT id, kind, name FROM rooms ORDER BY id")
         assert room_names == [
             (1, "group", "team"),
             (2, "group", "Team (2)"),
@@ -185,8 +179,8 @@ def test_a_copy_is_kept_before_tables_are_rebuilt(old_db: Path, tmp_path: Path) 
     apply_migrations(conn)
     conn.close()
     copy = old_db.with_name("coope.db.before-0006_ids_never_reused")
-    assert _rows(copy, "PRAGMA user_version") == [(BEFORE_IDS,)]
-    assert _rows(copy, "SELECT name FROM workspaces WHERE id = 2") == [("team",)]
+    assert rows(copy, "PRAGMA user_version") == [(BEFORE_IDS,)]
+    assert rows(copy, "SELECT name FROM workspaces WHERE id = 2") == [("team",)]
     kept = sorted(p.name for p in old_db.parent.glob("*.before-*"))
     assert kept == [copy.name, "coope.db.before-0010_workspace_admins"], "0006 and 0010 rebuild"
     # A new database has nothing to keep.
@@ -263,7 +257,7 @@ async def test_names_that_read_as_ids_or_look_alike_are_renamed(old_db: Path) ->
             11: "Other\u200b",
             12: "OTHER (2)",  # the same name but for a zero-width space
         }
-        rooms = _rows(old_db, "SELECT id, name FROM rooms WHERE id >= 5 ORDER BY id")
+        rooms = rows(old_db, "SELECT id, name FROM rooms WHERE id >= 5 ORDER BY id")
         assert rooms == [(5, "room 12"), (6, "room #12")]
     finally:
         await storage.aclose()

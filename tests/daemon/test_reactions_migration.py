@@ -3,13 +3,12 @@ stored as short codes (and the heart typed bare) become the emoji they are now s
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from coope.daemon.storage.sqlite import SqliteStorage
-from coope.daemon.storage.sqlite.database import apply_migrations
+from tests.daemon.old_databases import database_at, rows
 
 BEFORE_EMOJI = 11
 
@@ -18,12 +17,10 @@ BEFORE_EMOJI = 11
 def old_db(tmp_path: Path) -> Path:
     """Version 11: bob's and carol's reactions as clients then stored them."""
     path = tmp_path / "coope.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    assert apply_migrations(conn, upto=BEFORE_EMOJI) == BEFORE_EMOJI
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(
+    conn = database_at(
+        path,
+        BEFORE_EMOJI,
         """
-        BEGIN;
         INSERT INTO users (id, username, display_name, role, created_at)
             VALUES (1, 'alice', 'Alice', 'admin', 1), (2, 'bob', 'Bob', 'user', 1),
                    (3, 'carol', 'Carol', 'user', 1);
@@ -37,28 +34,19 @@ def old_db(tmp_path: Path) -> Path:
             VALUES (1, 2, ':thumbsup:', 5), (1, 3, ':ThumbsUp:', 6), (1, 3, '👍', 7),
                    (1, 2, ':tada:', 8), (1, 2, ':partyparrot:', 9), (1, 3, 'lol', 10),
                    (2, 2, char(10084), 11), (2, 3, ':heart:', 12), (2, 2, '🎉', 13);
-        COMMIT;
-        """
+        """,
     )
     conn.close()
     return path
-
-
-def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return [tuple(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
 
 
 async def test_short_codes_and_the_bare_heart_become_emoji_once_each(old_db: Path) -> None:
     storage = SqliteStorage(old_db)
     await storage.start()
     try:
-        (version,) = _rows(old_db, "PRAGMA user_version")[0]
+        (version,) = rows(old_db, "PRAGMA user_version")[0]
         assert isinstance(version, int) and version >= 12
-        assert _rows(
+        assert rows(
             old_db,
             "SELECT message_id, user_id, emoji, created_at FROM reactions"
             " ORDER BY message_id, user_id, created_at",
