@@ -1,29 +1,15 @@
-"""The `coope` command: groups are registered here; heavy imports wait inside the commands."""
+"""The `coope` command: every command and group is named here, and its module is imported only
+when it runs or its help is shown (`coope whoami` loads none of `chat`, `doc` or `call`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
 
 from coope import __version__
-from coope.cli import (
-    account,
-    admin,
-    ai,
-    auth,
-    calls,
-    chat,
-    complete,
-    daemon,
-    docs,
-    friends,
-    notes,
-    tokens,
-    tui,
-    workspaces,
-)
 from coope.cli.runtime import (
     EXIT_HELP,
     JsonOpt,
@@ -33,9 +19,58 @@ from coope.cli.runtime import (
     take_ctrl_c,
 )
 
+# Each command of `coope`, in the order help lists them: the module and name of its function
+# (one command) or of its Typer app (a group of commands).
+COMMANDS = {
+    "daemon": "coope.cli.daemon:daemon",
+    "signup": "coope.cli.auth:signup",
+    "login": "coope.cli.auth:login",
+    "logout": "coope.cli.auth:logout",
+    "whoami": "coope.cli.auth:whoami",
+    "status": "coope.cli.friends:status",
+    "tui": "coope.cli.tui:tui",
+    "completion": "coope.cli.complete:completion",
+    "profile": "coope.cli.auth:profile_app",
+    "token": "coope.cli.tokens:app",
+    "admin": "coope.cli.admin:app",
+    "account": "coope.cli.account:app",
+    "friend": "coope.cli.friends:app",
+    "chat": "coope.cli.chat:app",
+    "ws": "coope.cli.workspaces:app",
+    "doc": "coope.cli.docs:app",
+    "call": "coope.cli.calls:app",
+    "notes": "coope.cli.notes:app",
+    "ai": "coope.cli.ai:app",
+}
+
+
+class CoopeGroup(PlainHelpGroup):
+    """The root group, which loads a command from `COMMANDS` when it is first asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(self.prepared(_load(cmd_name, COMMANDS[cmd_name]), ctx), cmd_name)
+        return self.commands.get(cmd_name)
+
+
+def _load(name: str, where: str) -> Any:
+    module, attribute = where.split(":")
+    target = getattr(import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    one = typer.Typer(add_completion=False)
+    one.command(name)(target)
+    return typer.main.get_command(one)
+
+
 app = typer.Typer(
     name="coope",
-    cls=PlainHelpGroup,
+    cls=CoopeGroup,
     help="Terminal-first real-time collaboration.",
     epilog=EXIT_HELP,
     no_args_is_help=True,
@@ -97,23 +132,6 @@ def _refuse_before_daemon(ctx: typer.Context, given: Mapping[str, object]) -> No
     wrong = [f"--{name}" for name, value in given.items() if value not in (None, False)]
     if wrong:
         raise UsageError(f"`coope daemon` takes no {', '.join(wrong)}", ctx)
-
-
-app.command("daemon")(daemon.daemon)
-auth.register(app)
-app.add_typer(tokens.app, name="token")
-app.add_typer(admin.app, name="admin")
-app.add_typer(account.app, name="account")
-app.add_typer(friends.app, name="friend")
-app.command("status")(friends.status)
-app.add_typer(chat.app, name="chat")
-app.add_typer(workspaces.app, name="ws")
-app.add_typer(docs.app, name="doc")
-app.add_typer(calls.app, name="call")
-app.add_typer(notes.app, name="notes")
-app.add_typer(ai.app, name="ai")
-app.command("tui")(tui.tui)
-app.command("completion")(complete.completion)
 
 
 def main() -> None:

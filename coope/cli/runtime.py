@@ -442,7 +442,7 @@ def _starts_own_line(line: str) -> bool:
     return line[:1].isspace() or line.lstrip().startswith(("- ", "* ", "• ", "$ "))
 
 
-def shows_help(root: Any, args: Sequence[str]) -> bool:
+def shows_help(root: Any, ctx: Any, args: Sequence[str]) -> bool:
     """Whether `coope ARGS` may answer with help: `-h` or `--help` is given, or the command
     words lead to a group and no further (`coope chat` shows the help of `chat`)."""
     words = args[: args.index("--")] if "--" in args else args
@@ -450,7 +450,8 @@ def shows_help(root: Any, args: Sequence[str]) -> bool:
         return True
     command = root
     for word in words:
-        command = getattr(command, "commands", {}).get(word, command)
+        if hasattr(command, "commands"):
+            command = command.get_command(ctx, word) or command
     return hasattr(command, "commands")
 
 
@@ -486,12 +487,21 @@ class PlainHelpGroup(TyperGroup):
     """The root group: plain help for every command under it (`plain_help`), and one handler
     for what goes wrong before a command runs (usage errors, shell completion)."""
 
+    help_may_show = False
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # Before parsing, as `--help` is answered while parsing; and only when help may be
         # shown, as the walk through every command costs each run a few milliseconds.
-        if shows_help(self, args):
+        if shows_help(self, ctx, args):
+            self.help_may_show = True
             plain_help(self, ctx)
         return super().parse_args(ctx, args)
+
+    def prepared(self, command: Any, ctx: Any) -> Any:
+        """`command`, loaded after parsing began, made plain if help may show it."""
+        if self.help_may_show:
+            plain_help(command, ctx)
+        return command
 
     def main(  # type: ignore[override]
         self,

@@ -4,42 +4,65 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from functools import cached_property
+from importlib import import_module
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import aiohttp
-
-from coope.client.accounts import AdminApi, AuthApi, TokensApi
-from coope.client.docs import PagesApi, WorkspacesApi
 from coope.client.profiles import DEFAULT_SERVER
-from coope.client.social import ChatApi, FriendsApi, PresenceApi
 from coope.client.transport import Transport
 from coope.core.schemas import HealthOut
 
 if TYPE_CHECKING:
+    import aiohttp
     from pycrdt import Doc
 
+    from coope.client.accounts import AdminApi, AuthApi, TokensApi
     from coope.client.calls import CallsApi
+    from coope.client.docs import PagesApi, WorkspacesApi
     from coope.client.events import EventStream
     from coope.client.feeds import Backoff
     from coope.client.follow import Change
     from coope.client.live import Live
     from coope.client.replica import PageReplica
+    from coope.client.social import ChatApi, FriendsApi, PresenceApi
+
+Area = TypeVar("Area")
+
+
+class _Area(Generic[Area]):
+    """An area of the API (`client.chat`), made on first use from `module:Class`: its module
+    and the schemas it reads are imported then, so `coope whoami` loads none of chat's."""
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, client: CoopeClient | None, owner: type | None = None) -> Area:
+        if client is None:
+            raise AttributeError(self._name)
+        module, name = self._where.split(":")
+        area: Area = getattr(import_module(module), name)(client._transport)
+        client.__dict__[self._name] = area  # kept: the next lookup finds it, not this
+        return area
 
 
 class CoopeClient:
     """`async with CoopeClient(server, token) as client: await client.auth.whoami()`
 
-    One aiohttp session for every request and one live connection (`live`) for every
+    Kept-alive connections for requests and one live connection (`live`) for every
     subscription; one attribute per area of the API. Errors are the same `CoopeError` classes
     the daemon raised.
 
     Args:
         server: The daemon's address, e.g. `http://127.0.0.1:8765`.
         token: A session or API token (or none, to sign up or log in first).
-        session: An aiohttp session to use instead of one of the client's own; it stays the
-            caller's, open after the client is closed.
-        timeout: For each request: seconds in all, or an `aiohttp.ClientTimeout`.
+        session: An aiohttp session for the client's websockets instead of one of its own; it
+            stays the caller's, open after the client is closed. (Requests do not use aiohttp,
+            so that a one-shot command does not wait for it to load.)
+        timeout: For each request, and each websocket's handshake: seconds in all.
         reconnect: The delays between the live connection's reconnect attempts.
     """
 
@@ -49,19 +72,20 @@ class CoopeClient:
         token: str | None = None,
         *,
         session: aiohttp.ClientSession | None = None,
-        timeout: aiohttp.ClientTimeout | float = 30.0,
+        timeout: float = 30.0,
         reconnect: Backoff | None = None,
     ) -> None:
         self._transport = Transport(server, token, timeout, session)
-        self.auth = AuthApi(self._transport)
-        self.tokens = TokensApi(self._transport)
-        self.admin = AdminApi(self._transport)
-        self.friends = FriendsApi(self._transport)
-        self.presence = PresenceApi(self._transport)
-        self.chat = ChatApi(self._transport)
-        self.workspaces = WorkspacesApi(self._transport)
-        self.pages = PagesApi(self._transport)
         self._reconnect = reconnect
+
+    auth: _Area[AuthApi] = _Area("coope.client.accounts:AuthApi")
+    tokens: _Area[TokensApi] = _Area("coope.client.accounts:TokensApi")
+    admin: _Area[AdminApi] = _Area("coope.client.accounts:AdminApi")
+    friends: _Area[FriendsApi] = _Area("coope.client.social:FriendsApi")
+    presence: _Area[PresenceApi] = _Area("coope.client.social:PresenceApi")
+    chat: _Area[ChatApi] = _Area("coope.client.social:ChatApi")
+    workspaces: _Area[WorkspacesApi] = _Area("coope.client.docs:WorkspacesApi")
+    pages: _Area[PagesApi] = _Area("coope.client.docs:PagesApi")
 
     # `live` and `calls` are made on first use: the typed events they parse cost ~40 ms to load,
     # which a one-shot command (`coope chat send`) would pay for nothing.

@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TRY_AGAIN_LATER = 1013  # the daemon sheds a reader too far behind: come back later
-DEFAULT_HANDSHAKE_S = 30.0  # when the client's timeout sets no total
 # 4000 + an HTTP 4xx status: a refusal that reconnecting cannot heal (see the daemon's reasons).
 _REFUSALS = range(4400, 4500)
 
@@ -75,7 +74,7 @@ class EventSocket:
             ) from exc
         try:
             # A daemon that took the upgrade sends `ready` at once; one that never does is gone.
-            async with asyncio.timeout(self._t.timeout.total or DEFAULT_HANDSHAKE_S):
+            async with asyncio.timeout(self._t.timeout_s):
                 first = await self.receive()
         except TimeoutError:
             await self.aclose()

@@ -1,46 +1,57 @@
-"""The HTTP seam of the client: one aiohttp session, errors rebuilt from the daemon's bodies."""
+"""The HTTP seam of the client: requests on the small HTTP/1.1 client, websockets on aiohttp, and
+errors rebuilt from the daemon's bodies."""
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode
 
-import aiohttp
 from pydantic import BaseModel
 
-from coope.core.errors import DaemonUnreachable, InternalError, error_from_body
+from coope.client.http11 import BadHeader, Connections
+from coope.core.errors import DaemonUnreachable, InternalError, InvalidInput, error_from_body
+
+if TYPE_CHECKING:
+    import aiohttp
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class Transport:
-    """Every request of one client, on one aiohttp session.
+    """Every request and websocket of one client.
 
-    A session passed in is the caller's: used as it is, never closed here. Without one, the
-    transport opens its own on first use and closes it in `aclose()`.
+    Requests go over the client's own kept-alive connections. Websockets (the live connection,
+    page replicas) go over an aiohttp session: the one passed in, used as it is and never closed
+    here, or else one of the transport's own, opened on first use and closed in `aclose()`.
     """
 
     def __init__(
         self,
         server: str,
         token: str | None,
-        timeout: aiohttp.ClientTimeout | float = 30.0,
+        timeout_s: float = 30.0,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        if not timeout_s > 0:  # also refuses NaN
+            raise ValueError(f"a timeout must be a positive number of seconds, not {timeout_s!r}")
         self.server = server.rstrip("/")
         self.token = token
-        self.timeout = (
-            timeout if isinstance(timeout, aiohttp.ClientTimeout) else _total(float(timeout))
-        )
+        self.timeout_s = float(timeout_s)
+        self._http = Connections(self.server)
         self._session = session
         self._owns_session = session is None
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session for websockets (loading aiohttp on first use)."""
+        import aiohttp
+
         if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+            )
         return self._session
 
     @property
@@ -73,7 +84,9 @@ class Transport:
         parsed = _json_or_none(raw)
         if parsed is None:
             raise InternalError(f"the daemon answered {method} {path} with a non-JSON body")
-        return model.model_validate(parsed)
+        # Fields this client does not know are ignored, not refused: a newer daemon may add
+        # some to its answers, and an older client must still read them (events do the same).
+        return model.model_validate(parsed, extra="ignore")
 
     async def send(
         self,
@@ -85,37 +98,31 @@ class Transport:
         data: bytes | None = None,
     ) -> tuple[bytes, int]:
         """One request; the raw answer and its status, or the daemon's error raised."""
-        payload = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+        headers = self.headers()
+        if body is not None:
+            # Stated: the daemon refuses JSON sent as anything else.
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body.model_dump(mode="json", exclude_none=True)).encode()
+        elif data is not None:
+            headers["Content-Type"] = "application/octet-stream"
+            payload = data
+        else:
+            payload = None
         query = {
             k: str(v).lower() if isinstance(v, bool) else str(v)
             for k, v in (params or {}).items()
             if v is not None
         }
-        headers = self.headers()
-        upload: bytes | io.BytesIO | None = data
-        if payload is not None:
-            # Stated, not left to the HTTP library: the daemon refuses JSON sent as anything else.
-            headers["Content-Type"] = "application/json"
-        if data is not None:
-            headers["Content-Type"] = "application/octet-stream"
-            # aiohttp streams a file-like body in chunks instead of writing it in one go.
-            upload = io.BytesIO(data) if len(data) > 64 * 1024 else data
+        target = f"{path}?{urlencode(query, quote_via=quote)}" if query else path
         try:
-            async with self.session.request(
-                method,
-                self.server + path,
-                json=payload,
-                data=upload,
-                params=query,
-                headers=headers,
-                # Per request: an injected session keeps its own default for everyone else.
-                timeout=self.timeout,
-            ) as response:
-                raw = await response.read()
-                status = response.status
-        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            async with asyncio.timeout(self.timeout_s):
+                status, raw = await self._http.request(method, target, headers, payload)
+        except BadHeader as exc:  # nothing was sent
+            raise InvalidInput(str(exc)) from None
+        except (OSError, TimeoutError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise DaemonUnreachable(
-                f"cannot reach the daemon at {self.server}: {exc or type(exc).__name__}"
+                f"cannot reach the daemon at {self.server}: {why}"
                 " (is `coope daemon` running? set --server or COOPE_SERVER)"
             ) from exc
         if status >= 400:
@@ -123,15 +130,10 @@ class Transport:
         return raw, status
 
     async def aclose(self) -> None:
+        await self._http.aclose()
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def _total(seconds: float) -> aiohttp.ClientTimeout:
-    if not seconds > 0:  # also refuses NaN
-        raise ValueError(f"a timeout must be a positive number of seconds, not {seconds!r}")
-    return aiohttp.ClientTimeout(total=seconds)
 
 
 def segment(value: str) -> str:

@@ -24,7 +24,7 @@ def to_datetime(ts: float | None) -> datetime | None:
 
 class Schema(BaseModel):
     # Unknown fields are refused so a typo in a script is an error, not a silent no-op.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 Id = Annotated[int, Field(ge=1, le=INT64_MAX, description="A stored id")]

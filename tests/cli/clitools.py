@@ -12,13 +12,27 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import typer
+from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from coope.cli.main import app
+from coope.cli.runtime import plain_help
 from tests.helpers import PASSWORD, PATIENCE_S
 from tests.helpers import eventually as eventually  # kept importable from here for CLI tests
 
 runner = CliRunner()
+
+
+def every_command() -> Any:
+    """`coope`'s root command with every command under it loaded (the root loads each when it
+    is first asked for) and its help made plain, as `coope --help` has it."""
+    root: Any = get_command(app)
+    ctx = typer.Context(root)
+    for name in root.list_commands(ctx):
+        root.get_command(ctx, name)
+    plain_help(root, ctx)
+    return root
 
 
 @dataclass

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from coope.cli import account
 from coope.cli.main import app as main_app
-from tests.cli.clitools import Cli, assert_fails, assert_ok
+from tests.cli.clitools import Cli, assert_fails, assert_ok, every_command
 from tests.helpers import PASSWORD
 
 NEW = "a brand new passphrase"
@@ -200,6 +199,6 @@ def test_admin_help_stays_readable() -> None:
 
 def _first_docstring_line(command: str) -> str:
     """The first line of `coope admin COMMAND`'s help: what its row in the list shows."""
-    admin = typer.main.get_command(main_app).commands["admin"]  # type: ignore[attr-defined]
+    admin = every_command().commands["admin"]
     help_text: str = admin.commands[command].help or ""
     return help_text.strip().splitlines()[0]

@@ -25,7 +25,14 @@ from coope.media.devices import (
     require_audio_devices,
 )
 from coope.media.levels import LevelMeter
-from tests.cli.clitools import Cli, CoopeProcess, assert_fails, assert_ok, eventually
+from tests.cli.clitools import (
+    Cli,
+    CoopeProcess,
+    assert_fails,
+    assert_ok,
+    eventually,
+    every_command,
+)
 from tests.media.audio import band_energy, read_mono, tone, write_wav
 
 # Each test starts `coope call join` processes that connect media: minutes on a busy machine.
@@ -315,12 +322,9 @@ async def test_the_call_display_keeps_the_last_state_or_prints_speaking_lines(
 
 def test_coope_tui_and_call_join_share_their_audio_options() -> None:
     """One declaration (`coope.cli.audio_args`): the same names and help in both commands."""
-    import typer.main
     from typer.core import TyperGroup, TyperOption
 
-    from coope.cli.main import app
-
-    root = typer.main.get_command(app)
+    root = every_command()
     assert isinstance(root, TyperGroup)
     call = root.commands["call"]
     assert isinstance(call, TyperGroup)

@@ -12,8 +12,8 @@ from rich.cells import cell_len
 from typer.main import get_command
 
 from coope.cli.main import app
-from coope.cli.runtime import plain_help, shows_help, unwrapped
-from tests.cli.clitools import runner
+from coope.cli.runtime import shows_help, unwrapped
+from tests.cli.clitools import every_command, runner
 
 # What Typer shows for a value with no name of its own: `<str>`, `<list[str]>`, `<int range>`,
 # and `{name}` for a required argument in the usage line.
@@ -32,8 +32,7 @@ def _paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 
 def _command_at(path: tuple[str, ...]) -> Any:
     """The command at `path`, with the names its help shows (as `coope` itself sets them)."""
-    command: Any = get_command(app)
-    plain_help(command, typer.Context(command))
+    command = every_command()
     for name in path:
         command = command.commands[name]
     return command
@@ -59,7 +58,7 @@ def _written(command: Any, path: tuple[str, ...]) -> set[str]:
     return _words("\n".join(parts))
 
 
-ALL = _paths(get_command(app))
+ALL = _paths(every_command())
 
 
 def test_every_command_is_walked() -> None:
@@ -105,14 +104,16 @@ def test_argument_names_in_usage(make_cli: Any) -> None:
 
 
 def test_help_is_prepared_only_when_it_may_be_shown() -> None:
-    root = get_command(app)
-    assert not shows_help(root, ["chat", "send", "@ann", "hi"])
-    assert not shows_help(root, ["--json", "chat", "rooms"])
-    assert not shows_help(root, ["chat", "send", "@ann", "--", "--help"])  # a message's text
-    assert shows_help(root, ["chat", "send", "--help"])
-    assert shows_help(root, ["-h"])
-    assert shows_help(root, [])  # `coope` alone shows its help
-    assert shows_help(root, ["--json", "chat", "room"])  # a group and no command: its help
+    root: Any = get_command(app)
+    ctx = typer.Context(root)
+    assert not shows_help(root, ctx, ["chat", "send", "@ann", "hi"])
+    assert not shows_help(root, ctx, ["--json", "chat", "rooms"])
+    assert not shows_help(root, ctx, ["chat", "send", "@ann", "--", "--help"])  # its text
+    assert shows_help(root, ctx, ["chat", "send", "--help"])
+    assert shows_help(root, ctx, ["-h"])
+    assert shows_help(root, ctx, [])  # `coope` alone shows its help
+    assert shows_help(root, ctx, ["--json", "chat", "room"])  # a group and no command: its help
+    assert sorted(root.commands) == ["chat"]  # only what the words named was loaded
 
 
 def test_an_example_line_keeps_its_own_line() -> None:

@@ -316,7 +316,7 @@ async def test_closing_the_client_ends_every_iterator_cleanly(
 
 async def test_an_injected_session_stays_open_and_timeouts_apply(daemon: RunningDaemon) -> None:
     async with aiohttp.ClientSession() as http:
-        client = CoopeClient(daemon.url, session=http, timeout=aiohttp.ClientTimeout(total=10))
+        client = CoopeClient(daemon.url, session=http, timeout=10)
         await client.auth.signup("carol", PASSWORD)
         await client.live.connect()
         await client.aclose()
