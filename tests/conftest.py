@@ -13,6 +13,7 @@ from aiohttp import web
 
 from coope.client import CoopeClient
 from coope.daemon.app import create_app
+from coope.daemon.bus import EventBus
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
 from tests.helpers import DaemonProcess, RunningDaemon, assert_eventually
@@ -55,17 +56,20 @@ async def fail_on_leaked_tasks() -> AsyncIterator[None]:
 
 @pytest.fixture
 async def start_daemon(tmp_path: Path) -> AsyncIterator[DaemonFactory]:
-    """Start daemons with config overrides (and, with `manual_clock=True`, a movable clock)."""
+    """Start daemons with config overrides (and, with `manual_clock=True`, a movable clock;
+    with `bus=`, that event bus)."""
     runners: list[web.AppRunner] = []
 
-    async def start(*, manual_clock: bool = False, **overrides: Any) -> RunningDaemon:
+    async def start(
+        *, manual_clock: bool = False, bus: EventBus | None = None, **overrides: Any
+    ) -> RunningDaemon:
         data_dir = tmp_path / f"daemon{len(runners)}"
         # Cheap password hashing unless a test asks otherwise: the suite creates many accounts,
         # and the cost setting does not change what is checked.
         overrides.setdefault("scrypt_log2_n", 10)
         config = DaemonConfig(data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
         clock = ManualClock() if manual_clock else None
-        app = create_app(config, clock=clock)
+        app = create_app(config, bus=bus, clock=clock)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         runners.append(runner)

@@ -9,7 +9,7 @@ from aiohttp import WSCloseCode, web
 from pydantic import BaseModel
 
 from coope.core.events import IceServer, event_json_schema
-from coope.daemon.bus import InProcessBus
+from coope.daemon.bus import EventBus, InProcessBus
 from coope.daemon.clock import Clock, SystemClock
 from coope.daemon.config import DaemonConfig
 from coope.daemon.http import (
@@ -40,6 +40,7 @@ from coope.daemon.services import Services
 from coope.daemon.services.secrets import load_or_create_secret
 from coope.daemon.sfu.calls import CallManager, IceSettings
 from coope.daemon.sfu.internals import use_host_addresses, use_port_range
+from coope.daemon.storage import Storage
 from coope.daemon.storage.sqlite import SqliteStorage
 from coope.daemon.ws.docsync import sync_socket
 from coope.daemon.ws.events import events_socket
@@ -101,13 +102,22 @@ ROUTE_TABLES: list[RouteTable] = [
 ]
 
 
-def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Application:
-    """Build the daemon. Storage opens when the app starts and is drained when it stops."""
+def create_app(
+    config: DaemonConfig,
+    *,
+    storage: Storage | None = None,
+    bus: EventBus | None = None,
+    clock: Clock | None = None,
+) -> web.Application:
+    """Build the daemon: on SQLite in its data dir and an in-process bus unless given others.
+
+    Storage and the bus open when the app starts and are closed when it stops, also those given.
+    """
     clock = clock or SystemClock()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(config.data_dir, 0o700)
-    storage = SqliteStorage(config.db_path)
-    bus = InProcessBus()
+    storage = storage or SqliteStorage(config.db_path)
+    bus = bus or InProcessBus()
     secret = load_or_create_secret(config.data_dir / "jwt-secret")
     services = Services.build(config, storage, bus, clock, secret)
 
@@ -125,6 +135,7 @@ def create_app(config: DaemonConfig, *, clock: Clock | None = None) -> web.Appli
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
+        await bus.start()
         await services.docs.start()
         yield
         await call_manager.aclose()

@@ -1,8 +1,8 @@
 """The event bus: services publish events to topics, websocket connections subscribe.
 
-The embedded backend fans out in-process. The interface is deliberately small (publish, subscribe,
-an async-iterator subscription) so that a Redis pub/sub backend can replace it when several daemons
-share the load.
+The embedded backend fans out in-process; `bus_redis.RedisBus` carries events between the daemons
+of one service. Both deliver to this process's subscriptions through one `LocalFanout`. The
+interface is deliberately small (publish, subscribe, an async-iterator subscription).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from coope.core.events import Event
 
@@ -43,18 +43,23 @@ class Subscription(ABC):
 
 class EventBus(ABC):
     @abstractmethod
+    async def start(self) -> None:
+        """Connect to what carries the events, if anything: before the first subscription."""
+
+    @abstractmethod
     async def publish(self, topic: str, event: Event) -> None: ...
 
     @abstractmethod
-    def subscribe(self, topics: Iterable[str]) -> Subscription: ...
+    async def subscribe(self, topics: Iterable[str]) -> Subscription:
+        """Events of `topics` from now on: once this returns, nothing published is missed."""
 
     @abstractmethod
     async def aclose(self) -> None: ...
 
 
 class _LocalSubscription(Subscription):
-    def __init__(self, bus: InProcessBus, topics: set[str], max_pending: int) -> None:
-        self._bus = bus
+    def __init__(self, fanout: LocalFanout, topics: set[str], max_pending: int) -> None:
+        self._fanout = fanout
         self.topics = topics
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue(max_pending)
         self.overflowed = False
@@ -69,10 +74,11 @@ class _LocalSubscription(Subscription):
             log.warning(
                 "subscription overflowed; closing it", extra={"topics": sorted(self.topics)}
             )
-            self._bus.unsubscribe(self)
-            self._close_queue()
+            self.end()
 
-    def _close_queue(self) -> None:
+    def end(self) -> None:
+        """Stop at once: the iterator ends after what it already holds."""
+        self._fanout.remove(self)
         while True:
             try:
                 self._queue.put_nowait(None)
@@ -85,34 +91,67 @@ class _LocalSubscription(Subscription):
             yield event
 
     async def aclose(self) -> None:
-        self._bus.unsubscribe(self)
-        self._close_queue()
+        self.end()
 
 
-class InProcessBus(EventBus):
-    def __init__(self, max_pending: int = 1000) -> None:
+class LocalFanout:
+    """This process's subscriptions by topic, each fed in the order events are handed in.
+
+    `on_unused` hears of the topics that lost their last subscription (a bus that subscribed
+    to them elsewhere lets them go).
+    """
+
+    def __init__(
+        self, max_pending: int = 1000, on_unused: Callable[[list[str]], None] | None = None
+    ) -> None:
         self._max_pending = max_pending
         self._subscribers: dict[str, set[_LocalSubscription]] = {}
+        self._on_unused = on_unused
 
-    async def publish(self, topic: str, event: Event) -> None:
-        for sub in list(self._subscribers.get(topic, ())):
-            sub.deliver(event)
-
-    def subscribe(self, topics: Iterable[str]) -> Subscription:
+    def add(self, topics: Iterable[str]) -> _LocalSubscription:
         sub = _LocalSubscription(self, set(topics), self._max_pending)
         for topic in sub.topics:
             self._subscribers.setdefault(topic, set()).add(sub)
         return sub
 
-    def unsubscribe(self, sub: _LocalSubscription) -> None:
+    def has(self, topic: str) -> bool:
+        return topic in self._subscribers
+
+    def deliver(self, topic: str, event: Event) -> None:
+        for sub in list(self._subscribers.get(topic, ())):
+            sub.deliver(event)
+
+    def remove(self, sub: _LocalSubscription) -> None:
+        unused = []
         for topic in sub.topics:
             subs = self._subscribers.get(topic)
-            if subs is not None:
+            if subs is not None and sub in subs:
                 subs.discard(sub)
                 if not subs:
                     del self._subscribers[topic]
+                    unused.append(topic)
+        if unused and self._on_unused is not None:
+            self._on_unused(unused)
 
-    async def aclose(self) -> None:
+    def end_all(self) -> None:
+        """End every subscription: their readers reconnect and resume from what they hold."""
         for subs in list(self._subscribers.values()):
             for sub in list(subs):
-                await sub.aclose()
+                sub.end()
+
+
+class InProcessBus(EventBus):
+    def __init__(self, max_pending: int = 1000) -> None:
+        self._fanout = LocalFanout(max_pending)
+
+    async def start(self) -> None:
+        pass  # nothing to connect to: the events stay in this process
+
+    async def publish(self, topic: str, event: Event) -> None:
+        self._fanout.deliver(topic, event)
+
+    async def subscribe(self, topics: Iterable[str]) -> Subscription:
+        return self._fanout.add(topics)
+
+    async def aclose(self) -> None:
+        self._fanout.end_all()

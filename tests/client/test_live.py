@@ -39,10 +39,18 @@ from coope.core.social_schemas import CLIENT_ID_MAX, PresenceOut
 from coope.daemon.app import create_app
 from coope.daemon.config import DaemonConfig
 from coope.daemon.http.keys import WEBSOCKETS
+from tests.conftest import DaemonFactory
 from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, PATIENCE_S, RunningDaemon, assert_eventually
+from tests.tools import redis_bus
 
 T = TypeVar("T")
+
+
+@pytest.fixture(params=["in-process", "redis"])
+async def daemon(request: pytest.FixtureRequest, start_daemon: DaemonFactory) -> RunningDaemon:
+    """Every test here on both buses: the daemon's live paths on Redis as on its own."""
+    return await start_daemon(bus=await redis_bus() if request.param == "redis" else None)
 
 
 @pytest.fixture

@@ -192,7 +192,7 @@ async def sync_socket(request: web.Request) -> web.WebSocketResponse:
             return ws
         access = _Access(services, token, page_id)
         # Listen before deciding, so that no change falls between the decision and the listening.
-        events = services.bus.subscribe([user_topic(principal.user.id)])
+        events = await services.bus.subscribe([user_topic(principal.user.id)])
         try:
             await _serve(services, ws, peer, access, events)
         except ConnectionError:

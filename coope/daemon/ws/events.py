@@ -85,7 +85,7 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
             if principal is None:
                 return ws
         connection_id = uuid.uuid4().hex
-        subscription = services.bus.subscribe(
+        subscription = await services.bus.subscribe(
             [user_topic(principal.user.id), connection_topic(connection_id)]
         )
         # A revocation (a logout, a reset, the account disabled or deleted) announced between

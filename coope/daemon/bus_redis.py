@@ -1,0 +1,191 @@
+"""`RedisBus`: the event bus of several daemons that serve as one, over Redis pub/sub.
+
+Each daemon keeps one pub/sub connection, subscribed to the topics its own sockets listen to and
+no others, and hands what arrives to its `LocalFanout`. Everything a daemon receives comes down
+that one connection in the order Redis took the PUBLISHes, so the events of one socket's topics
+keep their order across topics, as the interface promises. Publishing is one PUBLISH of the
+event's JSON text (made once per event, however many read it).
+
+Pub/sub keeps nothing for a subscriber that is away: when the connection to Redis drops, every
+subscription of this daemon ends, so that each reader reconnects and resumes from the sequence
+numbers it holds, as after an overflow. The bus then connects again by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+
+import redis.asyncio as redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from coope.core.events import Event, parse_event
+from coope.daemon.bus import EventBus, LocalFanout, Subscription
+
+log = logging.getLogger(__name__)
+
+RECONNECT_S = (0.1, 0.5, 1.0, 2.0)  # waits between attempts to reach Redis again; then the last
+
+
+class RedisBus(EventBus):
+    """Events over Redis at `url`; `prefix` keeps apart services that share one Redis."""
+
+    def __init__(self, url: str, *, prefix: str = "coope:", max_pending: int = 1000) -> None:
+        # What this daemon's connections are called in Redis (CLIENT LIST), and its channel:
+        # the pub/sub connection always has that one subscription, so reading never stops.
+        self.name = f"{prefix}node:{uuid.uuid4().hex}"
+        self._redis = redis.from_url(url, client_name=self.name)
+        self._prefix = prefix
+        self._fanout = LocalFanout(max_pending, on_unused=self._let_go)
+        self._own = self.name
+        self._pubsub: PubSub | None = None
+        self._subscribed: dict[str, asyncio.Future[None]] = {}  # channel -> confirmed
+        self._changes = asyncio.Lock()  # one change of the subscriptions at a time
+        self._reader: asyncio.Task[None] | None = None
+        self._unsubscribing: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def start(self) -> None:
+        """Connect, or raise `RedisError` (or `OSError`) if Redis cannot be reached."""
+        await self._connect()
+        self._reader = asyncio.create_task(self._read_forever(), name="redis-bus")
+
+    async def publish(self, topic: str, event: Event) -> None:
+        await self._redis.publish(self._prefix + topic, event.json_text)
+
+    async def subscribe(self, topics: Iterable[str]) -> Subscription:
+        sub = self._fanout.add(topics)
+        try:
+            await self._ensure([self._prefix + topic for topic in sub.topics])
+        except BaseException:
+            await sub.aclose()
+            raise
+        return sub
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._fanout.end_all()
+        for task in [self._reader, *self._unsubscribing]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._drop_connection()
+        await self._redis.aclose()
+
+    async def _connect(self) -> None:
+        # Under the lock, and the connection is made known only once it is up: a subscription
+        # sent meanwhile would open a second connection that nobody reads.
+        async with self._changes:
+            pubsub = self._redis.pubsub()
+            confirmed = asyncio.get_running_loop().create_future()
+            self._subscribed = {self._own: confirmed}
+            try:
+                await pubsub.subscribe(self._own)
+                while not confirmed.done():  # read here: the reader does not read yet
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None:
+                        self._handle(message)
+            except BaseException:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+                raise
+            self._pubsub = pubsub
+
+    async def _ensure(self, channels: list[str]) -> None:
+        """Subscribe to the channels not yet subscribed, and wait until Redis confirms all."""
+        async with self._changes:
+            pubsub = self._pubsub
+            if pubsub is None:
+                raise RedisError("the event bus is not connected to Redis")
+            new = [channel for channel in channels if channel not in self._subscribed]
+            loop = asyncio.get_running_loop()
+            for channel in new:
+                self._subscribed[channel] = loop.create_future()
+            if new:
+                await pubsub.subscribe(*new)
+            waiting = [self._subscribed[channel] for channel in channels]
+        await asyncio.gather(*waiting)
+
+    def _let_go(self, topics: list[str]) -> None:
+        """Topics no socket here listens to any more: unsubscribed from Redis, unless one
+        listens again by the time it is done."""
+        if self._closed or self._pubsub is None:
+            return  # nothing to let go: the connection is gone or going
+        task = asyncio.get_running_loop().create_task(self._unsubscribe(topics))
+        self._unsubscribing.add(task)
+        task.add_done_callback(self._unsubscribing.discard)
+
+    async def _unsubscribe(self, topics: list[str]) -> None:
+        async with self._changes:
+            pubsub = self._pubsub
+            unused = [
+                self._prefix + topic
+                for topic in topics
+                if not self._fanout.has(topic) and self._prefix + topic in self._subscribed
+            ]
+            if pubsub is None or not unused:
+                return
+            for channel in unused:
+                del self._subscribed[channel]
+            with contextlib.suppress(RedisError, OSError):  # the reader hears of a lost link
+                await pubsub.unsubscribe(*unused)
+
+    async def _read_forever(self) -> None:
+        attempt = 0
+        while not self._closed:
+            try:
+                if self._pubsub is None:
+                    await self._connect()
+                    log.info("event bus connected to Redis again")
+                attempt = 0
+                await self._read(self._pubsub)
+            except (RedisError, OSError) as exc:
+                log.warning("event bus lost Redis: %s", exc)
+                self._fanout.end_all()  # every reader resumes from what it holds
+                await self._drop_connection()
+                await asyncio.sleep(RECONNECT_S[min(attempt, len(RECONNECT_S) - 1)])
+                attempt += 1
+
+    async def _read(self, pubsub: PubSub | None) -> None:
+        assert pubsub is not None
+        while True:
+            message = await pubsub.get_message(timeout=None)
+            if message is not None:
+                self._handle(message)
+
+    def _handle(self, message: dict[str, object]) -> None:
+        kind, channel = message.get("type"), _text(message.get("channel"))
+        if kind == "subscribe":
+            confirmed = self._subscribed.get(channel)
+            if confirmed is not None and not confirmed.done():
+                confirmed.set_result(None)
+        elif kind == "message" and channel.startswith(self._prefix):
+            data = message.get("data")
+            if not isinstance(data, bytes | str):
+                return
+            try:
+                event = parse_event(data)
+            except ValueError:
+                log.warning("not an event on %s; dropped", channel)
+                return
+            self._fanout.deliver(channel.removeprefix(self._prefix), event)
+
+    async def _drop_connection(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        for confirmed in self._subscribed.values():
+            if not confirmed.done():
+                confirmed.set_exception(RedisError("the connection to Redis was lost"))
+                confirmed.exception()  # retrieved: nobody may be waiting for it
+        self._subscribed = {}
+        if pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
