@@ -21,6 +21,10 @@ def user_topic(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def user_topics(user_ids: Iterable[int]) -> list[str]:
+    return [user_topic(user_id) for user_id in user_ids]
+
+
 def connection_topic(connection_id: str) -> str:
     """One event socket's own topic: replies to it travel in order with its other events."""
     return f"connection:{connection_id}"
@@ -47,7 +51,9 @@ class EventBus(ABC):
         """Connect to what carries the events, if anything: before the first subscription."""
 
     @abstractmethod
-    async def publish(self, topic: str, event: Event) -> None: ...
+    async def publish(self, topics: Iterable[str], event: Event) -> None:
+        """`event` to every topic of `topics`, in that order: one call, however many (a
+        multi-node bus sends them in one round trip)."""
 
     @abstractmethod
     async def subscribe(self, topics: Iterable[str]) -> Subscription:
@@ -147,8 +153,9 @@ class InProcessBus(EventBus):
     async def start(self) -> None:
         pass  # nothing to connect to: the events stay in this process
 
-    async def publish(self, topic: str, event: Event) -> None:
-        self._fanout.deliver(topic, event)
+    async def publish(self, topics: Iterable[str], event: Event) -> None:
+        for topic in topics:
+            self._fanout.deliver(topic, event)
 
     async def subscribe(self, topics: Iterable[str]) -> Subscription:
         return self._fanout.add(topics)

@@ -54,8 +54,15 @@ class RedisBus(EventBus):
         await self._connect()
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus")
 
-    async def publish(self, topic: str, event: Event) -> None:
-        await self._redis.publish(self._prefix + topic, event.json_text)
+    async def publish(self, topics: Iterable[str], event: Event) -> None:
+        channels = [self._prefix + topic for topic in topics]
+        if len(channels) == 1:
+            await self._redis.publish(channels[0], event.json_text)
+        elif channels:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel in channels:
+                    pipe.publish(channel, event.json_text)
+                await pipe.execute()
 
     async def subscribe(self, topics: Iterable[str]) -> Subscription:
         sub = self._fanout.add(topics)

@@ -80,13 +80,14 @@ async def test_an_event_reaches_its_topics_subscribers_on_every_node_and_no_othe
     async with nodes(kind, 3) as (a, b, c):
         on_a, on_b = await a.subscribe(["user:1"]), await b.subscribe(["user:1"])
         elsewhere = await c.subscribe(["user:2"])
-        await a.publish("user:1", numbered(1))
-        await c.publish("user:1", numbered(2))
-        await c.publish("user:2", numbered(3))
+        await a.publish(["user:1"], numbered(1))
+        await c.publish(["user:1"], numbered(2))
+        await c.publish(["user:2"], numbered(3))
+        await b.publish(["user:2", "user:1", "user:3"], numbered(4))  # one call, three topics
         for sub in (on_a, on_b):
-            assert [e.data["n"] for e in await take(sub, 2)] == [1, 2]
-        # Only its own topic's event: had user:1's reached it, it would have come first.
-        assert [e.data["n"] for e in await take(elsewhere, 1)] == [3]
+            assert [e.data["n"] for e in await take(sub, 3)] == [1, 2, 4]
+        # Only its own topic's events: had user:1's reached it, they would have come first.
+        assert [e.data["n"] for e in await take(elsewhere, 2)] == [3, 4]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -94,7 +95,7 @@ async def test_one_subscription_keeps_publish_order_across_its_topics(kind: str)
     async with nodes(kind) as (a, b):
         sub = await b.subscribe(["user:1", "connection:x"])
         for n in range(300):
-            await a.publish("user:1" if n % 3 else "connection:x", numbered(n))
+            await a.publish(["user:1" if n % 3 else "connection:x"], numbered(n))
         assert [e.data["n"] for e in await take(sub, 300)] == list(range(300))
 
 
@@ -103,7 +104,7 @@ async def test_events_arrive_as_the_classes_they_were_published_as(kind: str) ->
     async with nodes(kind) as (a, b):
         sub = await b.subscribe(["user:1"])
         sent = PongEvent(data=PongData(id="p-1"), seq=7)
-        await a.publish("user:1", sent)
+        await a.publish(["user:1"], sent)
         (got,) = await take(sub, 1)
         assert type(got) is PongEvent and got == sent and got.json_text == sent.json_text
 
@@ -113,7 +114,7 @@ async def test_what_is_published_once_subscribe_returns_is_never_missed(kind: st
     async with nodes(kind) as (a, b):
         for n in range(20):
             sub = await b.subscribe([f"user:{n}"])
-            await a.publish(f"user:{n}", numbered(n))
+            await a.publish([f"user:{n}"], numbered(n))
             assert [e.data["n"] for e in await take(sub, 1)] == [n]
             await sub.aclose()
 
@@ -128,7 +129,7 @@ async def test_a_closed_subscription_ends_and_its_topic_can_be_listened_to_again
         assert await ends(first) == []
         # At once, while letting go of the topic may still be under way.
         again = await b.subscribe(["user:1"])
-        await a.publish("user:1", numbered(1))
+        await a.publish(["user:1"], numbered(1))
         assert [e.data["n"] for e in await take(again, 1)] == [1]
 
 
@@ -138,7 +139,7 @@ async def test_a_reader_too_far_behind_is_ended_not_kept(kind: str) -> None:
         slow = await b.subscribe(["user:1"])
         keeping_up = await b.subscribe(["user:1"])
         for n in range(6):
-            await a.publish("user:1", numbered(n))
+            await a.publish(["user:1"], numbered(n))
             assert [e.data["n"] for e in await take(keeping_up, 1)] == [n]
         held = [e.data["n"] for e in await ends(slow)]
         assert len(held) < 5 and 5 not in held  # some of what it held, then the end
@@ -161,7 +162,7 @@ async def test_a_daemon_that_loses_redis_ends_its_subscriptions_and_connects_aga
                 again = await b.subscribe(["user:1"])
             except RedisError:
                 return False
-            await a.publish("user:1", numbered(1))
+            await a.publish(["user:1"], numbered(1))
             got = await take(again, 1)
             return [e.data["n"] for e in got] == [1]
 

@@ -244,7 +244,7 @@ async def test_two_browsers_and_an_aiortc_peer_see_and_hear_each_other(
             bob_id = (await bob.auth.whoami()).user.id
             recording = CallRecordingData(room_id=room.id, user="bob", active=True)
             event = CallRecording(data=recording)
-            await call_daemon.app[SERVICES].bus.publish(user_topic(bob_id), event)
+            await call_daemon.app[SERVICES].bus.publish([user_topic(bob_id)], event)
             await b.wait("coope.state.recording.has('bob')")
             assert await b.page.locator('.tile[data-user="bob"] .rec').is_visible()
 

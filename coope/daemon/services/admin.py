@@ -12,7 +12,7 @@ from coope.core.errors import Forbidden, InvalidInput
 from coope.core.events import FriendData, FriendRemoved
 from coope.core.models import AccountDeleted, ApiToken, CredentialsEnded, Principal, Role, User
 from coope.core.social_schemas import UserRef
-from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.accounts import AccountService
 from coope.daemon.services.auth import AuthService
@@ -117,8 +117,7 @@ class AdminService:
         self._presence.forget(deleted.user.id)
         # Named as they were: that is the name the friends' lists hold.
         gone = FriendRemoved(data=FriendData(user=UserRef.of(deleted.former)))
-        for friend_id in deleted.friend_ids:
-            await self._bus.publish(user_topic(friend_id), gone)
+        await self._bus.publish(user_topics(deleted.friend_ids), gone)
         return deleted
 
     # --- API tokens of any account (a bot's, made with `create_user`) -----------------------

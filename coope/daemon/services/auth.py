@@ -191,7 +191,7 @@ class AuthService:
         """Tell the user's live connections that a credential (or, with None, every credential)
         stopped working, so they are closed now rather than at their next request."""
         event = AuthRevoked(data=AuthRevokedData(credential_id=credential_id, reason=reason))
-        await self._bus.publish(user_topic(user_id), event)
+        await self._bus.publish([user_topic(user_id)], event)
 
     async def announce_ended(self, user_id: int, ended: CredentialsEnded, reason: str) -> None:
         """`announce_revoked` for each session and API token in `ended`."""
@@ -202,7 +202,7 @@ class AuthService:
 
     async def announce_user(self, user: User) -> None:
         """Tell the user's live connections that their account changed (`user.updated`)."""
-        await self._bus.publish(user_topic(user.id), UserUpdated(data=UserOut.of(user)))
+        await self._bus.publish([user_topic(user.id)], UserUpdated(data=UserOut.of(user)))
 
 
 def _int(value: Any) -> int:

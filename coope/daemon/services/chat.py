@@ -44,7 +44,7 @@ from coope.core.social_schemas import (
     RoomInviteOut,
     RoomOut,
 )
-from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.get_or_create import create_or_existing
 from coope.daemon.services.users import find_other_user, find_user
@@ -104,8 +104,7 @@ class ChatService:
         return state
 
     async def _publish(self, user_ids: list[int] | set[int], event: Event) -> None:
-        for user_id in user_ids:
-            await self._bus.publish(user_topic(user_id), event)
+        await self._bus.publish(user_topics(user_ids), event)
 
     def _forget(self, room_id: int) -> None:
         """Drop the cached membership; the next use reloads it from storage."""

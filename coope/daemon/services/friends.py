@@ -111,11 +111,8 @@ class FriendService:
         # Each now sees the other's presence; send the current state straight away.
         presence = await self._presence.presence_of({me.id: me.username, other.id: other.username})
         for viewer, subject in ((me.id, other.id), (other.id, me.id)):
-            await self._bus.publish(
-                user_topic(viewer),
-                PresenceEvent(data=presence[subject]),
-            )
+            await self._bus.publish([user_topic(viewer)], PresenceEvent(data=presence[subject]))
 
     async def _tell(self, user_id: int, kind: type[FriendEventKind], about: User) -> None:
         event = kind(data=FriendData(user=UserRef.of(about)))
-        await self._bus.publish(user_topic(user_id), event)
+        await self._bus.publish([user_topic(user_id)], event)

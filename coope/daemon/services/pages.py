@@ -31,7 +31,7 @@ from coope.core.errors import InvalidInput, NotFound, PayloadTooLarge
 from coope.core.events import PagesArchived, PagesData, PagesRestored
 from coope.core.models import Page, Principal
 from coope.core.rules import COVER_MAX_BYTES, COVER_MAX_MB
-from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.cover_images import COVER_TYPES, reencode_cover
 from coope.daemon.services.get_or_create import create_or_existing
@@ -215,8 +215,8 @@ class PageService:
         """Tell every member's connections that a subtree moved to or from the trash (what their
         open sync sockets may do there changes: a page in the trash is read-only)."""
         event = kind(data=PagesData(workspace_id=workspace_id, page_id=root_id))
-        for member in await self._storage.workspace_members(workspace_id):
-            await self._bus.publish(user_topic(member.user_id), event)
+        members = await self._storage.workspace_members(workspace_id)
+        await self._bus.publish(user_topics(m.user_id for m in members), event)
 
     async def delete(self, principal: Principal, page_id: int) -> list[int]:
         await self._editable(principal, page_id)

@@ -32,7 +32,7 @@ from coope.core.social_schemas import (
     PresenceOut,
     StatusIn,
 )
-from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.activity import Activity
 from coope.daemon.storage import Storage
@@ -299,8 +299,7 @@ class PresenceService:
             friend_ids = await self._storage.friend_ids(user_id)
             presence = (await self.presence_of({user_id: username}))[user_id]
             event = PresenceEvent(data=presence)
-            for friend_id in [user_id, *friend_ids]:
-                await self._bus.publish(user_topic(friend_id), event)
+            await self._bus.publish(user_topics([user_id, *friend_ids]), event)
         if not lock.locked() and user_id not in self._connections:
             self._announce_locks.pop(user_id, None)
 

@@ -148,7 +148,7 @@ class WorkspaceService:
     async def _announce(self, workspace_id: int, user_id: int, role: WorkspaceRole | None) -> None:
         """Tell a user's connections that their standing in a workspace changed."""
         event = WorkspaceAccess(data=WorkspaceAccessData(workspace_id=workspace_id, role=role))
-        await self._bus.publish(user_topic(user_id), event)
+        await self._bus.publish([user_topic(user_id)], event)
 
     async def access(self, principal: Principal, workspace_id: int) -> Access:
         workspace = await self._storage.get_workspace(workspace_id)

@@ -75,7 +75,7 @@ from coope.core.events import (
 )
 from coope.core.models import Principal
 from coope.core.social_schemas import KICKED_REMOVED, KICKED_TAKEN_OVER
-from coope.daemon.bus import EventBus, user_topic
+from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.services.chat import ChatService
 from coope.daemon.sfu import internals
 from coope.daemon.sfu.fanout import Fanout
@@ -139,8 +139,7 @@ class CallManager:
         task.add_done_callback(self._tasks.discard)
 
     async def _announce(self, room: CallRoom, event: Event) -> None:
-        for user_id in await self._members_now(room):
-            await self._bus.publish(user_topic(user_id), event)
+        await self._bus.publish(user_topics(await self._members_now(room)), event)
 
     async def _members_now(self, room: CallRoom) -> list[int]:
         """The room's members at this moment, asked of the chat as any participant still in the

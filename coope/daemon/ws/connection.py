@@ -30,7 +30,7 @@ class Connection:
         A reply written straight to the socket would overtake the events already on their way:
         `call.left` would arrive before the `call.participant_left` the leaving caused.
         """
-        await self.services.bus.publish(connection_topic(self.id), event)
+        await self.services.bus.publish([connection_topic(self.id)], event)
 
 
 # Ids and sequence numbers are stored as SQLite integers: anything wider would fail there.
