@@ -4,10 +4,12 @@ when it runs or its help is shown (`coope whoami` loads none of `chat`, `doc` or
 from __future__ import annotations
 
 from collections.abc import Mapping
+from difflib import get_close_matches
 from importlib import import_module
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import UsageError
 
 from coope import __version__
 from coope.cli.runtime import (
@@ -49,6 +51,17 @@ class CoopeGroup(PlainHelpGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as error:
+            # Typer suggests from the commands loaded so far: here, from all of them.
+            close = get_close_matches(args[0], COMMANDS) if args else []
+            if close and "Did you mean" not in error.message:
+                named = ", ".join(repr(name) for name in close)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {named}?"
+            raise
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
@@ -127,8 +140,6 @@ def root(
 def _refuse_before_daemon(ctx: typer.Context, given: Mapping[str, object]) -> None:
     """The daemon connects to no daemon and prints no JSON: an option meant for that, given
     before `daemon`, is said to be wrong rather than left unused."""
-    from typer._click.exceptions import UsageError
-
     wrong = [f"--{name}" for name, value in given.items() if value not in (None, False)]
     if wrong:
         raise UsageError(f"`coope daemon` takes no {', '.join(wrong)}", ctx)

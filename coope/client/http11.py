@@ -57,6 +57,7 @@ class Connections:
     ) -> tuple[int, bytes]:
         """Send one request for `target` (a path with its query) and read the whole answer."""
         head = self._head(method, target, headers, body)
+        self._closed = False  # a closed client opens new connections when used again
         while True:
             reused, (reader, writer) = await self._connection()
             try:
@@ -111,8 +112,6 @@ class Connections:
             if not reader.at_eof() and not writer.is_closing():
                 return True, (reader, writer)
             writer.close()
-        if self._closed:
-            raise ConnectionError("the client is closed")
         opened = await asyncio.open_connection(
             self._host,
             self._port,

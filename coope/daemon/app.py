@@ -135,7 +135,11 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
-        await bus.start()
+        try:
+            await bus.start()
+        except BaseException:
+            await storage.aclose()
+            raise
         await services.docs.start()
         yield
         await call_manager.aclose()

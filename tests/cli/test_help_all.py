@@ -123,3 +123,11 @@ def test_an_example_line_keeps_its_own_line() -> None:
     and then this sentence
     goes on."""
     assert unwrapped(text) == "Runs it.\n\n    coope x --flag\nand then this sentence goes on."
+
+
+def test_a_mistyped_command_gets_the_nearest_ones_suggested() -> None:
+    # At the root too, where commands are loaded only when asked for.
+    for args, nearest in ((["whaomi"], "'whoami'"), (["chat", "sned"], "'send'")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2
+        assert f"Did you mean {nearest}?" in result.stderr, result.stderr

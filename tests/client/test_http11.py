@@ -174,3 +174,31 @@ async def test_a_token_that_would_forge_a_header_is_refused_before_anything_is_s
             with pytest.raises(InvalidInput, match="line break"):
                 await client.health()
     assert server.requests == []
+
+
+async def test_a_request_given_up_on_leaves_its_connection_out_of_the_pool() -> None:
+    """The first request is never answered and is given up on; the second must not be sent on
+    that connection, where the first one's answer may still arrive."""
+    seen: list[bytes] = []
+
+    async def reply(head: bytes, reader: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
+        seen.append(head)
+        if head.startswith(b"GET /slow "):
+            await reader.read()  # until the client hangs up: no answer
+            return False
+        w.write(BY_LENGTH)
+        return True
+
+    async with serving(reply) as server:
+        http = Connections(server.url)
+        assert await http.request("GET", "/warm", {}, None) == (200, OK_JSON)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(http.request("GET", "/slow", {}, None), 0.2)
+        assert await http.request("GET", "/after", {}, None) == (200, OK_JSON)
+        await http.aclose()
+        # Reused for /slow, then a new one for /after.
+        assert server.connections == 2
+        # And a closed client is usable again, as before it was closed.
+        assert await http.request("GET", "/reopened", {}, None) == (200, OK_JSON)
+        await http.aclose()
+    assert [h.split(b" ")[1] for h in seen] == [b"/warm", b"/slow", b"/after", b"/reopened"]
