@@ -63,7 +63,8 @@ async def start_daemon(tmp_path: Path) -> AsyncIterator[DaemonFactory]:
     async def start(
         *, manual_clock: bool = False, bus: EventBus | None = None, **overrides: Any
     ) -> RunningDaemon:
-        data_dir = tmp_path / f"daemon{len(runners)}"
+        # Daemons given one data dir share its database and signing secret, as nodes would.
+        data_dir = overrides.pop("data_dir", None) or tmp_path / f"daemon{len(runners)}"
         # Cheap password hashing unless a test asks otherwise: the suite creates many accounts,
         # and the cost setting does not change what is checked.
         overrides.setdefault("scrypt_log2_n", 10)

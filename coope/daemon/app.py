@@ -141,8 +141,10 @@ def create_app(
             await storage.aclose()
             raise
         await services.docs.start()
+        await services.chat.start()
         yield
         await call_manager.aclose()
+        await services.chat.aclose()
         await services.docs.aclose()
         await services.presence.aclose()
         await bus.aclose()

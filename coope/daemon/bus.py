@@ -53,11 +53,13 @@ class EventBus(ABC):
     @abstractmethod
     async def publish(self, topics: Iterable[str], event: Event) -> None:
         """`event` to every topic of `topics`, in that order: one call, however many (a
-        multi-node bus sends them in one round trip)."""
+        multi-node bus sends them in one round trip). Raises `Unavailable` if what carries the
+        events cannot be reached."""
 
     @abstractmethod
     async def subscribe(self, topics: Iterable[str]) -> Subscription:
-        """Events of `topics` from now on: once this returns, nothing published is missed."""
+        """Events of `topics` from now on: once this returns, nothing published is missed.
+        Raises `Unavailable` if what carries the events cannot be reached."""
 
     @abstractmethod
     async def aclose(self) -> None: ...

@@ -112,6 +112,9 @@ class RedisBus(EventBus):
         sub = self._fanout.add(topics)
         try:
             await self._ensure([self._prefix + topic for topic in sub.topics])
+        except (RedisError, OSError) as exc:
+            await sub.aclose()
+            raise Unavailable("the event bus (Redis) cannot be reached; try again") from exc
         except BaseException:
             await sub.aclose()
             raise

@@ -13,14 +13,18 @@ members the cache holds at the moment of publishing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import uuid
 from dataclasses import dataclass
 
 from coope.core import rules
 from coope.core.emoji import is_emoji, normalised
-from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from coope.core.events import (
     Event,
+    GenericEvent,
     MessageCreated,
     MessageDeleted,
     MessageUpdated,
@@ -44,7 +48,7 @@ from coope.core.social_schemas import (
     RoomInviteOut,
     RoomOut,
 )
-from coope.daemon.bus import EventBus, user_topics
+from coope.daemon.bus import EventBus, Subscription, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.get_or_create import create_or_existing
 from coope.daemon.services.users import find_other_user, find_user
@@ -63,6 +67,12 @@ class _RoomState:
     members: dict[int, RoomRole]
 
 
+# Where the daemons of one service tell each other that a room's members changed: each caches
+# the members of the rooms it serves, and drops a room's when told.
+MEMBERS_CHANGED_TOPIC = "service:room-members"
+MEMBERS_CHANGED = "internal.room_members_changed"
+
+
 class ChatService:
     def __init__(self, storage: Storage, bus: EventBus, clock: Clock) -> None:
         self._storage = storage
@@ -71,6 +81,42 @@ class ChatService:
         self._rooms: dict[int, _RoomState] = {}
         self._versions: dict[int, int] = {}
         self._typing: dict[tuple[int, int], float] = {}
+        self._listening: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Listen for other daemons' membership changes (a no-op round trip when alone)."""
+        changes = await self._bus.subscribe([MEMBERS_CHANGED_TOPIC])
+        self._listening = asyncio.create_task(self._forget_when_told(changes))
+
+    async def aclose(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+
+    async def _forget_when_told(self, changes: Subscription) -> None:
+        try:
+            while True:
+                async for event in changes:
+                    room_id = event.data.get("room_id") if isinstance(event.data, dict) else None
+                    if event.type == MEMBERS_CHANGED and isinstance(room_id, int):
+                        self._forget_here(room_id)
+                # The bus ended it (an overflow, a lost Redis): what was missed is unknown, so
+                # every cached membership goes, and listening starts again.
+                self._rooms.clear()
+                changes = await self._resubscribe()
+        finally:
+            await changes.aclose()
+
+    async def _resubscribe(self) -> Subscription:
+        for attempt in itertools.count():
+            try:
+                return await self._bus.subscribe([MEMBERS_CHANGED_TOPIC])
+            except Unavailable:
+                # Nothing is cached meanwhile (each room is read from storage as it is used).
+                self._rooms.clear()
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+        raise AssertionError("unreachable")
 
     # --- membership ------------------------------------------------------------------------
 
@@ -106,8 +152,14 @@ class ChatService:
     async def _publish(self, user_ids: list[int] | set[int], event: Event) -> None:
         await self._bus.publish(user_topics(user_ids), event)
 
-    def _forget(self, room_id: int) -> None:
-        """Drop the cached membership; the next use reloads it from storage."""
+    async def _forget(self, room_id: int) -> None:
+        """Drop the cached membership, here and in every other daemon of the service; the next
+        use reloads it from storage."""
+        self._forget_here(room_id)
+        told = GenericEvent(type=MEMBERS_CHANGED, data={"room_id": room_id})
+        await self._bus.publish([MEMBERS_CHANGED_TOPIC], told)
+
+    def _forget_here(self, room_id: int) -> None:
         self._rooms.pop(room_id, None)
         self._versions[room_id] = self._versions.get(room_id, 0) + 1
 
@@ -192,7 +244,7 @@ class ChatService:
         now = self._clock.now()
         if await self._may_add_directly(principal, user):
             if await self._storage.add_member(room_id, user.id, now):
-                self._forget(room_id)
+                await self._forget(room_id)
                 await self._announce_room(room_id, RoomJoined, {user.id})
                 await self._announce_room(room_id, RoomUpdated)
         elif await self._storage.invite_member(room_id, user.id, principal.user.id, now):
@@ -221,7 +273,7 @@ class ChatService:
             await self._storage.accept_invite(room_id, principal.user.id, self._clock.now())
         ):
             raise NotFound(f"no invitation to room {room_id}")
-        self._forget(room_id)
+        await self._forget(room_id)
         await self._announce_room(room_id, RoomJoined, {principal.user.id})
         await self._announce_room(room_id, RoomUpdated)
         return await self.room(principal, room_id)
@@ -265,7 +317,7 @@ class ChatService:
 
     async def _drop_member(self, room_id: int, user_id: int) -> None:
         await self._storage.remove_member(room_id, user_id)
-        self._forget(room_id)
+        await self._forget(room_id)
         await self._publish([user_id], RoomLeft(data=RoomIdData(room_id=room_id)))
         # An invitation is its inviter's: it ends when they are no longer in the room (nobody
         # joins a room on the word of someone who left it, or into a room nobody is in).
