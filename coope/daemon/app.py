@@ -37,7 +37,7 @@ from coope.daemon.http.openapi import (
 from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.http.web_files import WEB_DIR, web_file
 from coope.daemon.services import Services
-from coope.daemon.services.secrets import load_or_create_secret
+from coope.daemon.services.secrets import session_secret_candidate
 from coope.daemon.sfu.calls import CallManager, IceSettings
 from coope.daemon.sfu.internals import use_host_addresses, use_port_range
 from coope.daemon.storage import Storage
@@ -118,8 +118,7 @@ def create_app(
     os.chmod(config.data_dir, 0o700)
     storage = storage or SqliteStorage(config.db_path)
     bus = bus or InProcessBus()
-    secret = load_or_create_secret(config.data_dir / "jwt-secret")
-    services = Services.build(config, storage, bus, clock, secret)
+    services = Services.build(config, storage, bus, clock)
 
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_as_json])
     app[CONFIG] = config
@@ -136,6 +135,7 @@ def create_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
         try:
+            await services.auth.start(session_secret_candidate(config.data_dir))
             await bus.start()
         except BaseException:
             await storage.aclose()

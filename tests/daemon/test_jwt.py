@@ -99,9 +99,9 @@ async def test_token_signed_with_a_wrong_key_is_refused(
     assert "signature" in (await refused(daemon, wrong)).lower()
 
 
-async def test_jwt_secret_file_text_is_not_the_key(daemon: RunningDaemon, alice_token: str) -> None:
-    # The key is the decoded bytes; the hex text of the file must not work as a key as well.
-    text_key = (daemon.config.data_dir / "jwt-secret").read_text().strip().encode()
+async def test_the_secrets_hex_text_is_not_the_key(daemon: RunningDaemon, alice_token: str) -> None:
+    # The key is the bytes; their hex text (as an older daemon's file held it) is not a key too.
+    text_key = session_secret(daemon).hex().encode()
     await refused(daemon, jwt.encode(claims_of(alice_token), text_key, algorithm="HS256"))
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from coope import __version__
@@ -168,17 +169,15 @@ async def test_acknowledged_signups_survive_kill_9(spawn: Spawn, tmp_path: Path)
     assert me.user.username == sessions[-1].user.username
 
 
-async def test_secret_and_data_dir_are_private_and_sessions_outlive_a_restart(
+async def test_data_dir_is_private_and_sessions_outlive_a_restart(
     spawn: Spawn, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
     daemon = spawn(data_dir)
     assert daemon.proc is not None
-    secret_file = data_dir / "jwt-secret"
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
-    secret = secret_file.read_text()
-    assert len(bytes.fromhex(secret.strip())) == 32
+    # The signing secret is in the database, shared by every daemon on it: not a file.
+    assert not (data_dir / "jwt-secret").exists()
 
     async with CoopeClient(daemon.url) as client:
         session = await client.auth.signup("keeper", PASSWORD)
@@ -186,12 +185,28 @@ async def test_secret_and_data_dir_are_private_and_sessions_outlive_a_restart(
     assert code == 0, stderr
 
     restarted = spawn(data_dir)
-    assert secret_file.read_text() == secret  # reused, not regenerated
-    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     async with CoopeClient(restarted.url, session.token) as client:
         me = await client.auth.whoami()
     assert (me.user.username, me.auth) == ("keeper", AuthKind.SESSION)
     assert me.expires_at == session.expires_at
+
+
+async def test_the_secret_file_of_an_older_daemon_keeps_signing(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    """Sessions signed with an older daemon's secret file stay valid: its secret is the one
+    the database takes."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    older = os.urandom(32)
+    (data_dir / "jwt-secret").write_text(older.hex())
+    daemon = spawn(data_dir)
+    async with CoopeClient(daemon.url) as client:
+        session = await client.auth.signup("keeper", PASSWORD)
+    claims = jwt.decode(session.token, older, algorithms=["HS256"], options={"verify_iss": False})
+    assert claims["sub"] == str(session.user.id)
+    code, stderr = _stop_daemon(daemon)
+    assert code == 0, stderr
 
 
 def _env_without_data_dir(**extra: str) -> dict[str, str]:
@@ -223,7 +238,7 @@ async def test_xdg_data_home_is_the_default_data_dir(
         await client.auth.signup("xdguser", PASSWORD)
     code, stderr = _stop(proc)
     assert code == 0, stderr
-    assert {"coope.db", "jwt-secret"} <= {p.name for p in data_dir.iterdir()}
+    assert "coope.db" in {p.name for p in data_dir.iterdir()}
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert not (home / ".local").exists()
 
@@ -236,5 +251,5 @@ async def test_data_dir_flag_wins_over_xdg_data_home(spawn: Spawn, tmp_path: Pat
         assert (await client.health()).status == "ok"
     code, stderr = _stop_daemon(daemon)
     assert code == 0, stderr
-    assert (tmp_path / "explicit" / "jwt-secret").exists()
+    assert (tmp_path / "explicit" / "coope.db").exists()
     assert not xdg.exists()

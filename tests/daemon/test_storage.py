@@ -155,3 +155,17 @@ def test_store_interfaces_share_no_method_names() -> None:
     ]
     names = [n for store in stores for n in vars(store) if not n.startswith("_")]
     assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
+
+async def test_the_first_daemon_to_ask_sets_a_service_secret_for_all(tmp_path: Path) -> None:
+    first, second = SqliteStorage(tmp_path / "c.db"), SqliteStorage(tmp_path / "c.db")
+    await first.start()
+    await second.start()
+    try:
+        mine, theirs = b"1" * 32, b"2" * 32
+        assert await first.service_secret("session", mine) == mine
+        assert await second.service_secret("session", theirs) == mine
+        assert await second.service_secret("other", theirs) == theirs  # one secret per name
+    finally:
+        await second.aclose()
+        await first.aclose()

@@ -47,13 +47,11 @@ class Services:
         storage: Storage,
         bus: EventBus,
         clock: Clock,
-        session_secret: bytes,
     ) -> Services:
         auth = AuthService(
             storage,
             bus,
             clock,
-            session_secret=session_secret,
             session_ttl_s=config.session_ttl_s,
             idp_public_key=config.idp_public_key,
             idp_issuer=config.idp_issuer,

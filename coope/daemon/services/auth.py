@@ -14,12 +14,13 @@ from typing import Any
 
 import jwt
 
-from coope.core.errors import Unauthenticated
+from coope.core.errors import InternalError, Unauthenticated
 from coope.core.events import AuthRevoked, AuthRevokedData, UserUpdated
 from coope.core.models import ApiToken, AuthKind, CredentialsEnded, Principal, Session, User
 from coope.core.schemas import UserOut
 from coope.daemon.bus import EventBus, user_topic
 from coope.daemon.clock import Clock
+from coope.daemon.services.secrets import SESSION_SECRET
 from coope.daemon.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ class AuthService:
         bus: EventBus,
         clock: Clock,
         *,
-        session_secret: bytes,
         session_ttl_s: float,
         idp_public_key: str | None = None,
         idp_issuer: str | None = None,
@@ -53,10 +53,20 @@ class AuthService:
         self._storage = storage
         self._bus = bus
         self._clock = clock
-        self._secret = session_secret
+        self._secret: bytes | None = None  # from storage, in `start`
         self._ttl = session_ttl_s
         self._idp_key = idp_public_key
         self._idp_issuer = idp_issuer
+
+    async def start(self, candidate: bytes) -> None:
+        """Take the service's session secret from storage (`candidate`, stored now, if there
+        is none yet): before the first session is issued or checked."""
+        self._secret = await self._storage.service_secret(SESSION_SECRET, candidate)
+
+    def _key(self) -> bytes:
+        if self._secret is None:
+            raise InternalError("sessions are used before the auth service started")
+        return self._secret
 
     # --- issuing ---------------------------------------------------------------------------
 
@@ -85,7 +95,7 @@ class AuthService:
             "iat": int(now),
             "exp": int(session.expires_at),
         }
-        return jwt.encode(claims, self._secret, algorithm=SESSION_ALGORITHM), session
+        return jwt.encode(claims, self._key(), algorithm=SESSION_ALGORITHM), session
 
     @staticmethod
     def new_api_token() -> tuple[str, str, str]:
@@ -111,7 +121,7 @@ class AuthService:
 
     async def _from_session(self, token: str) -> Principal:
         claims = self._decode(
-            token, self._secret, SESSION_ALGORITHM, ["exp", "iat", "sub", "jti"], issuer=ISSUER
+            token, self._key(), SESSION_ALGORITHM, ["exp", "iat", "sub", "jti"], issuer=ISSUER
         )
         session = await self._storage.get_session(str(claims["jti"]))
         if session is None or session.user_id != _int(claims["sub"]):

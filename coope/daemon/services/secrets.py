@@ -1,31 +1,20 @@
-"""The daemon's signing secret, generated into the data dir on first start (mode 0600)."""
+"""The session signing secret: kept in the database (`Storage.service_secret`), so that every
+daemon serving from one database signs with the same one. Older daemons kept it in a file in the
+data dir; its secret becomes the stored one, so their sessions stay valid."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
+SESSION_SECRET = "session"
+LEGACY_FILE = "jwt-secret"
 
-def load_or_create_secret(path: Path) -> bytes:
-    """Read the secret at `path`, creating it atomically (and never world-readable) if absent."""
+
+def session_secret_candidate(data_dir: Path) -> bytes:
+    """What to store as the session secret if the database has none yet: the data dir's old
+    secret file's, or a new random one."""
     try:
-        return bytes.fromhex(path.read_text().strip())
+        return bytes.fromhex((data_dir / LEGACY_FILE).read_text().strip())
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret.hex())
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        # link() fails if another process created the file meanwhile; then theirs wins.
-        os.link(tmp, path)
-    except FileExistsError:
-        return bytes.fromhex(path.read_text().strip())
-    finally:
-        tmp.unlink(missing_ok=True)
-    return secret
+        return secrets.token_bytes(32)

@@ -121,6 +121,13 @@ class AccountStore(ABC):
     async def forget_webhook_deliveries(self, *, before: float) -> int:
         """Drop the records of deliveries received before `before`; return how many."""
 
+    # --- the service ----------------------------------------------------------------------
+
+    @abstractmethod
+    async def service_secret(self, name: str, candidate: bytes) -> bytes:
+        """The service's secret `name`: the one stored, or `candidate`, stored now, if there is
+        none yet. Whichever daemon asks first sets it for all, in one transaction."""
+
     # --- sessions --------------------------------------------------------------------------
 
     @abstractmethod

@@ -434,6 +434,19 @@ class SqliteAccounts(AccountStore):
     async def forget_webhook_deliveries(self, *, before: float) -> int:
         return await self.db.write(forget_webhook_deliveries_txn, before)
 
+    async def service_secret(self, name: str, candidate: bytes) -> bytes:
+        def txn(conn: sqlite3.Connection) -> bytes:
+            conn.execute(
+                "INSERT INTO service_secrets (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, candidate),
+            )
+            row = conn.execute("SELECT value FROM service_secrets WHERE name = ?", (name,))
+            value: bytes = row.fetchone()[0]
+            return value
+
+        return await self.db.write(txn)
+
     async def create_session_if_current(self, session: Session, password_hash: str | None) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
