@@ -7,11 +7,13 @@ missing tool is a failure, so that a broken setup cannot pass as a green run ful
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as redis
@@ -58,3 +60,75 @@ async def redis_bus(*, prefix: str | None = None, max_pending: int = 1000) -> Re
         await client.aclose()
     prefix = prefix or f"coope-test-{uuid.uuid4().hex}:"
     return RedisBus(REDIS_URL, prefix=prefix, max_pending=max_pending)
+
+
+class RedisLink:
+    """A TCP proxy between one daemon's bus and the test Redis (`url`): it can hold back what
+    the bus sends (a slow network), freeze both ways (a Redis that stopped answering) or refuse
+    and cut every connection (a Redis that is gone)."""
+
+    def __init__(self) -> None:
+        target = urlsplit(REDIS_URL)
+        self._target = (target.hostname or "127.0.0.1", target.port or 6379)
+        self.delay_s = 0.0
+        self.refusing = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._writers: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.url = ""
+
+    async def __aenter__(self) -> RedisLink:
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"redis://127.0.0.1:{port}/0"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        self.cut()
+        self.thaw()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
+    def cut(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        self._writers += [writer, up_writer]
+        for task in (
+            asyncio.create_task(self._pump(reader, up_writer, upward=True)),
+            asyncio.create_task(self._pump(up_reader, writer, upward=False)),
+        ):
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upward: bool
+    ) -> None:
+        try:
+            while data := await reader.read(65536):
+                await self._flowing.wait()
+                if upward and self.delay_s:
+                    # The fault this proxy is for: the bus's commands reach Redis late.
+                    await asyncio.sleep(self.delay_s)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as redis
@@ -21,7 +20,7 @@ from coope.core.events import Event, GenericEvent, PongData, PongEvent
 from coope.daemon.bus import InProcessBus, Subscription
 from coope.daemon.bus_redis import RedisBus
 from tests.helpers import PATIENCE_S, assert_eventually
-from tests.tools import REDIS_URL, redis_bus
+from tests.tools import REDIS_URL, RedisLink, redis_bus
 
 KINDS = ["in-process", "redis"]
 
@@ -171,83 +170,11 @@ async def test_a_daemon_that_loses_redis_ends_its_subscriptions_and_connects_aga
         await assert_eventually(listening_again, what="the bus connected to Redis again")
 
 
-class Link:
-    """A TCP proxy between one daemon's bus and Redis: it can hold back what the bus sends
-    (a slow network), freeze both ways (a Redis that stopped answering) or refuse and cut every
-    connection (a Redis that is gone)."""
-
-    def __init__(self) -> None:
-        target = urlsplit(REDIS_URL)
-        self._target = (target.hostname or "127.0.0.1", target.port or 6379)
-        self.delay_s = 0.0
-        self.refusing = False
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-        self._writers: list[asyncio.StreamWriter] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.url = ""
-
-    async def __aenter__(self) -> Link:
-        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"redis://127.0.0.1:{port}/0"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        self.cut()
-        self.thaw()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    def freeze(self) -> None:
-        self._flowing.clear()
-
-    def thaw(self) -> None:
-        self._flowing.set()
-
-    def cut(self) -> None:
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-
-    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.refusing:
-            writer.close()
-            return
-        up_reader, up_writer = await asyncio.open_connection(*self._target)
-        self._writers += [writer, up_writer]
-        for task in (
-            asyncio.create_task(self._pump(reader, up_writer, upward=True)),
-            asyncio.create_task(self._pump(up_reader, writer, upward=False)),
-        ):
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upward: bool
-    ) -> None:
-        try:
-            while data := await reader.read(65536):
-                await self._flowing.wait()
-                if upward and self.delay_s:
-                    # The fault this proxy is for: the bus's commands reach Redis late.
-                    await asyncio.sleep(self.delay_s)
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-
-
 async def test_subscribe_returns_only_once_redis_has_the_subscription() -> None:
     """Its SUBSCRIBE reaches Redis late: a subscribe that returned before Redis confirmed would
     let the publish that follows it go by unseen."""
     prefix = f"coope-test-{uuid.uuid4().hex}:"
-    async with Link() as slow:
+    async with RedisLink() as slow:
         publisher = await redis_bus(prefix=prefix)
         listener = RedisBus(slow.url, prefix=prefix)
         await publisher.start()
@@ -263,7 +190,7 @@ async def test_subscribe_returns_only_once_redis_has_the_subscription() -> None:
 
 
 async def test_a_publish_redis_does_not_take_is_unavailable_and_readers_resume() -> None:
-    async with Link() as link:
+    async with RedisLink() as link:
         await redis_bus()  # or a skip without Redis
         bus = RedisBus(link.url, prefix=f"coope-test-{uuid.uuid4().hex}:", dead_after_s=1)
         await bus.start()
@@ -280,7 +207,7 @@ async def test_a_publish_redis_does_not_take_is_unavailable_and_readers_resume()
 
 async def test_a_redis_that_stops_answering_is_taken_for_lost_and_found_again() -> None:
     prefix = f"coope-test-{uuid.uuid4().hex}:"
-    async with Link() as link:
+    async with RedisLink() as link:
         publisher = await redis_bus(prefix=prefix)
         bus = RedisBus(link.url, prefix=prefix, dead_after_s=0.6)
         await publisher.start()

@@ -10,16 +10,18 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from coope.client import CoopeClient
 from coope.client.feeds import Feed
 from coope.client.follow import Change
 from coope.core.errors import NotFound
+from coope.daemon.bus_redis import RedisBus
 from tests.conftest import DaemonFactory
 from tests.daemon.social_helpers import befriend, group_room
 from tests.helpers import PATIENCE_S, RunningDaemon, assert_eventually
-from tests.tools import redis_bus
+from tests.tools import RedisLink, redis_bus
 
 
 @pytest.fixture
@@ -90,3 +92,22 @@ async def test_a_member_added_through_one_node_may_write_through_the_other(
                 return True
 
             await assert_eventually(cat_writes_through_b, what="node B to learn cat joined")
+
+
+async def test_a_socket_opened_while_redis_is_gone_is_told_to_come_back_later(
+    start_daemon: DaemonFactory,
+) -> None:
+    async with RedisLink() as link:
+        await redis_bus()  # or a skip without Redis
+        bus = RedisBus(link.url, prefix=f"coope-test-{uuid.uuid4().hex}:", dead_after_s=1)
+        daemon = await start_daemon(bus=bus)
+        async with await daemon.user("ann") as ann:
+            link.refusing = True
+            link.cut()
+            url = daemon.url.replace("http", "ws", 1) + "/api/v1/ws"
+            headers = {"Authorization": f"Bearer {ann.token}"}
+            async with aiohttp.ClientSession() as http, http.ws_connect(url, headers=headers) as ws:
+                error = await ws.receive_json(timeout=PATIENCE_S)
+                closed = await ws.receive(timeout=PATIENCE_S)
+            assert (error["type"], error["data"]["code"]) == ("error", "unavailable")
+            assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 1013)  # try again later

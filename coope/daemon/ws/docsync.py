@@ -192,7 +192,11 @@ async def sync_socket(request: web.Request) -> web.WebSocketResponse:
             return ws
         access = _Access(services, token, page_id)
         # Listen before deciding, so that no change falls between the decision and the listening.
-        events = await services.bus.subscribe([user_topic(principal.user.id)])
+        try:
+            events = await services.bus.subscribe([user_topic(principal.user.id)])
+        except CoopeError as exc:  # the bus cannot be reached: a new connection may do
+            await peer.close(close_code(exc), exc.message)
+            return ws
         try:
             await _serve(services, ws, peer, access, events)
         except ConnectionError:

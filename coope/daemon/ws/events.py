@@ -50,7 +50,7 @@ from coope.daemon.http.routes import bearer_token
 from coope.daemon.services import Services
 from coope.daemon.ws.calls import handle_call_message
 from coope.daemon.ws.connection import Connection, int_field, optional_int_field, str_field
-from coope.daemon.ws.reasons import close_reason
+from coope.daemon.ws.reasons import close_code, close_reason
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,14 @@ async def events_socket(request: web.Request) -> web.WebSocketResponse:
             if principal is None:
                 return ws
         connection_id = uuid.uuid4().hex
-        subscription = await services.bus.subscribe(
-            [user_topic(principal.user.id), connection_topic(connection_id)]
-        )
+        try:
+            subscription = await services.bus.subscribe(
+                [user_topic(principal.user.id), connection_topic(connection_id)]
+            )
+        except CoopeError as exc:  # the bus cannot be reached: a new connection may do
+            await _send(ws, _error(exc.code, exc.message))
+            await ws.close(code=close_code(exc), message=close_reason(exc.message))
+            return ws
         # A revocation (a logout, a reset, the account disabled or deleted) announced between
         # the check above and this subscription reached nobody here: the credential is checked
         # again now that the next one cannot be missed.

@@ -20,8 +20,11 @@ CLOSE_INTERNAL = 1011
 
 
 def close_code(error: CoopeError) -> int:
-    """The close code that says what `error` says as an HTTP status: 4000 + a 4xx status."""
-    return 4000 + error.status if 400 <= error.status < 500 else CLOSE_INTERNAL
+    """The close code that says what `error` says as an HTTP status: 4000 + a 4xx status, "try
+    again later" for a service that is unavailable for now (503), else an internal error."""
+    if 400 <= error.status < 500:
+        return 4000 + error.status
+    return CLOSE_TRY_AGAIN if error.status == 503 else CLOSE_INTERNAL
 
 
 def close_reason(text: str) -> bytes:
