@@ -17,7 +17,7 @@ import redis.asyncio as redis
 
 from coope.core.errors import Unavailable
 from coope.core.events import Event, GenericEvent, PongData, PongEvent
-from coope.daemon.bus import InProcessBus, Subscription
+from coope.daemon.bus import EventBus, InProcessBus, Subscription
 from coope.daemon.bus_redis import RedisBus
 from tests.helpers import PATIENCE_S, assert_eventually
 from tests.tools import REDIS_URL, RedisLink, redis_bus
@@ -72,6 +72,21 @@ async def _bounded(sub: Subscription) -> AsyncIterator[Event]:
             yield await asyncio.wait_for(anext(iterator), PATIENCE_S)
         except StopAsyncIteration:
             return
+
+
+async def listening_again(bus: EventBus, *, publisher: EventBus) -> None:
+    """Wait until `bus` subscribes again and hears what `publisher` publishes (after it lost
+    Redis: subscribing fails until it has connected anew)."""
+
+    async def hears() -> bool:
+        try:
+            again = await bus.subscribe(["user:1"])
+        except Unavailable:
+            return False
+        await publisher.publish(["user:1"], numbered(1))
+        return [e.data["n"] for e in await take(again, 1)] == [1]
+
+    await assert_eventually(hears, what="the bus connected to Redis again")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -158,16 +173,7 @@ async def test_a_daemon_that_loses_redis_ends_its_subscriptions_and_connects_aga
             await admin.aclose()
         assert await ends(sub) == []  # its reader resumes from what it holds
 
-        async def listening_again() -> bool:
-            try:
-                again = await b.subscribe(["user:1"])
-            except Unavailable:
-                return False
-            await a.publish(["user:1"], numbered(1))
-            got = await take(again, 1)
-            return [e.data["n"] for e in got] == [1]
-
-        await assert_eventually(listening_again, what="the bus connected to Redis again")
+        await listening_again(b, publisher=a)
 
 
 async def test_subscribe_returns_only_once_redis_has_the_subscription() -> None:
@@ -219,15 +225,7 @@ async def test_a_redis_that_stops_answering_is_taken_for_lost_and_found_again() 
             link.cut()
             link.thaw()
 
-            async def listening_again() -> bool:
-                try:
-                    again = await bus.subscribe(["user:1"])
-                except Unavailable:
-                    return False
-                await publisher.publish(["user:1"], numbered(1))
-                return [e.data["n"] for e in await take(again, 1)] == [1]
-
-            await assert_eventually(listening_again, what="the bus connected to Redis again")
+            await listening_again(bus, publisher=publisher)
         finally:
             await bus.aclose()
             await publisher.aclose()
