@@ -84,6 +84,7 @@ class RedisBus(EventBus):
         self._changes = asyncio.Lock()  # one change of the subscriptions at a time
         self._reader: asyncio.Task[None] | None = None
         self._unsubscribing: set[asyncio.Task[None]] = set()
+        self._last_read: tuple[bytes | str, Event] | None = None
         self._closed = False
 
     async def start(self) -> None:
@@ -249,12 +250,16 @@ class RedisBus(EventBus):
             data = message.get("data")
             if not isinstance(data, bytes | str):
                 return
-            try:
-                event = parse_event(data)
-            except ValueError:
-                log.warning("not an event on %s; dropped", channel)
-                return
-            self._fanout.deliver(channel.removeprefix(self._prefix), event)
+            # One event published to many topics arrives once per topic, one after another:
+            # it is read once (and delivered as one object, as the in-process bus does).
+            last = self._last_read
+            if last is None or data != last[0]:
+                try:
+                    last = self._last_read = (data, parse_event(data))
+                except ValueError:
+                    log.warning("not an event on %s; dropped", channel)
+                    return
+            self._fanout.deliver(channel.removeprefix(self._prefix), last[1])
 
     async def _drop_connection(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
