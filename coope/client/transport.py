@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -120,14 +121,23 @@ class Transport:
         except BadHeader as exc:  # nothing was sent
             raise InvalidInput(str(exc)) from None
         except (OSError, TimeoutError) as exc:
-            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise DaemonUnreachable(
-                f"cannot reach the daemon at {self.server}: {why}"
+                f"cannot reach the daemon at {self.server}: {self._why(exc)}"
                 " (is `coope daemon` running? set --server or COOPE_SERVER)"
             ) from exc
         if status >= 400:
             raise error_from_body(_json_or_none(raw), status)
         return raw, status
+
+    def _why(self, exc: OSError | TimeoutError) -> str:
+        """Why a request failed, as a person reads it."""
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(exc, TimeoutError):
+            return f"no answer within {self.timeout_s:g} s"
+        if isinstance(exc, socket.gaierror):
+            return f"no such host ({exc.strerror})"
+        return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
     async def aclose(self) -> None:
         await self._http.aclose()

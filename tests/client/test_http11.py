@@ -202,3 +202,21 @@ async def test_a_request_given_up_on_leaves_its_connection_out_of_the_pool() -> 
         assert await http.request("GET", "/reopened", {}, None) == (200, OK_JSON)
         await http.aclose()
     assert [h.split(b" ")[1] for h in seen] == [b"/warm", b"/slow", b"/after", b"/reopened"]
+
+
+async def test_why_the_daemon_cannot_be_reached_is_said_as_a_person_reads_it() -> None:
+    closed = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = closed.sockets[0].getsockname()[1]
+    closed.close()
+    await closed.wait_closed()  # nothing listens on `port` now
+    async with CoopeClient(f"http://127.0.0.1:{port}") as client:
+        with pytest.raises(DaemonUnreachable, match=": connection refused \\(is `coope daemon`"):
+            await client.health()
+
+    async def silent(head: bytes, reader: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
+        await reader.read()  # no answer, until the client hangs up
+        return False
+
+    async with serving(silent) as server, CoopeClient(server.url, timeout=0.2) as client:
+        with pytest.raises(DaemonUnreachable, match=": no answer within 0.2 s"):
+            await client.health()
