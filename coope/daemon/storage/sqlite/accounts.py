@@ -22,7 +22,7 @@ from coope.daemon.storage.interface import (
     NewUser,
     WebhookDelivery,
 )
-from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sqlite.database import SqliteDatabase, same_as, unique_or
 
 USER_COLUMNS = (
     "id, username, display_name, role, disabled, created_at, external_id, email,"
@@ -73,10 +73,12 @@ def _user_where_txn(conn: sqlite3.Connection, column: str, value: str) -> User |
 
 
 def _insert_user_txn(conn: sqlite3.Connection, new: NewUser, role: Role) -> User:
-    try:
-        cur = conn.execute(
+    # Of the unique columns only the username is in play: a new user's external id, if any,
+    # was looked up in this transaction and is nobody's.
+    with unique_or(lambda: Conflict(f"username {new.username!r} is taken")):
+        row = conn.execute(
             "INSERT INTO users (username, display_name, password_hash, role, created_at,"
-            " external_id, email) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " external_id, email) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 new.username,
                 new.display_name,
@@ -86,10 +88,8 @@ def _insert_user_txn(conn: sqlite3.Connection, new: NewUser, role: Role) -> User
                 new.external_id,
                 new.email,
             ),
-        )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict(f"username {new.username!r} is taken") from exc
-    user = get_user_txn(conn, int(cur.lastrowid or 0))
+        ).fetchone()
+    user = get_user_txn(conn, int(row[0]))
     assert user is not None
     return user
 
@@ -108,8 +108,9 @@ def list_users_txn(
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where = (
-            "WHERE username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\'"
-            " OR email LIKE ? ESCAPE '\\'"
+            "WHERE lower(username) LIKE lower(?) ESCAPE '\\'"
+            " OR lower(display_name) LIKE lower(?) ESCAPE '\\'"
+            " OR lower(email) LIKE lower(?) ESCAPE '\\'"
         )
         params = [pattern, pattern, pattern]
     total = conn.execute(f"SELECT COUNT(*) FROM users {where}", params).fetchone()[0]
@@ -264,12 +265,13 @@ def _session(row: sqlite3.Row) -> Session:
 def _end_sessions_txn(
     conn: sqlite3.Connection, user_id: int, keep_session: str | None = None
 ) -> list[str]:
+    # Not `id IS NOT ?` (SQLite only); a session's id is never NULL.
+    kept, kept_params = ("", ()) if keep_session is None else (" AND id <> ?", (keep_session,))
     ended = [
         row[0]
         for row in conn.execute(
-            "UPDATE sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0 AND id IS NOT ?"
-            " RETURNING id",
-            (user_id, keep_session),
+            f"UPDATE sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0{kept} RETURNING id",
+            (user_id, *kept_params),
         )
     ]
     return sorted(ended)
@@ -449,10 +451,11 @@ class SqliteAccounts(AccountStore):
 
     async def create_session_if_current(self, session: Session, password_hash: str | None) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
+            current, current_params = same_as("password_hash", password_hash)
             cur = conn.execute(
                 "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked)"
                 f" SELECT ?, ?, ?, ?, ? WHERE {_LIVE_USER}"
-                " AND (SELECT password_hash FROM users WHERE id = ?) IS ?",
+                f" AND EXISTS (SELECT 1 FROM users WHERE id = ? AND {current})",
                 (
                     session.id,
                     session.user_id,
@@ -461,7 +464,7 @@ class SqliteAccounts(AccountStore):
                     int(session.revoked),
                     session.user_id,
                     session.user_id,
-                    password_hash,
+                    *current_params,
                 ),
             )
             return cur.rowcount == 1
@@ -491,19 +494,19 @@ class SqliteAccounts(AccountStore):
         expires_at: float | None,
     ) -> ApiToken:
         def txn(conn: sqlite3.Connection) -> ApiToken:
-            cur = conn.execute(
+            inserted = conn.execute(
                 "INSERT INTO api_tokens (user_id, name, prefix, secret_hash, created_at,"
-                f" expires_at) SELECT ?, ?, ?, ?, ?, ? WHERE {_LIVE_USER}",
+                f" expires_at) SELECT ?, ?, ?, ?, ?, ? WHERE {_LIVE_USER} RETURNING id",
                 (user_id, name, prefix, secret_hash, created_at, expires_at, user_id),
-            )
-            if not cur.rowcount:
+            ).fetchone()
+            if inserted is None:
                 user = _require_user_txn(conn, user_id)  # NotFound when it is deleted
                 raise Conflict(
                     f"{user.username} is disabled: a token of theirs would not work"
                     " (enable it first)"
                 )
             row = conn.execute(
-                f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?", (cur.lastrowid,)
+                f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?", (inserted[0],)
             ).fetchone()
             return _token(row)
 

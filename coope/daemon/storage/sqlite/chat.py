@@ -122,8 +122,8 @@ def _insert_member(
     conn: sqlite3.Connection, room_id: int, user_id: int, role: RoomRole, now: float
 ) -> bool:
     cur = conn.execute(
-        "INSERT OR IGNORE INTO room_members (room_id, user_id, role, joined_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (room_id, user_id, role.value, now),
     )
     return cur.rowcount > 0
@@ -133,11 +133,11 @@ def get_or_create_dm_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -
     row = conn.execute("SELECT * FROM rooms WHERE dm_key = ?", (_dm_key(a, b),)).fetchone()
     if row is not None:
         return _room(row), False
-    cur = conn.execute(
-        "INSERT INTO rooms (kind, name, dm_key, created_by, created_at) VALUES ('dm', '', ?, ?, ?)",
+    room_id = conn.execute(
+        "INSERT INTO rooms (kind, name, dm_key, created_by, created_at) VALUES ('dm', '', ?, ?, ?)"
+        " RETURNING id",
         (_dm_key(a, b), a, now),
-    )
-    room_id = int(cur.lastrowid or 0)
+    ).fetchone()[0]
     for user_id in (a, b):
         _insert_member(conn, room_id, user_id, RoomRole.MEMBER, now)
     room = get_room_txn(conn, room_id)
@@ -154,12 +154,11 @@ def create_group_txn(
     invited_ids: list[int],
 ) -> Room:
     with unique_or(_room_name_taken(name)):
-        cur = conn.execute(
+        room_id = conn.execute(
             "INSERT INTO rooms (kind, name, name_key, created_by, created_at)"
-            " VALUES ('group', ?, ?, ?, ?)",
+            " VALUES ('group', ?, ?, ?, ?) RETURNING id",
             (name, name_key(name), creator_id, now),
-        )
-    room_id = int(cur.lastrowid or 0)
+        ).fetchone()[0]
     _insert_member(conn, room_id, creator_id, RoomRole.ADMIN, now)
     for user_id in member_ids:
         _insert_member(conn, room_id, user_id, RoomRole.MEMBER, now)
@@ -189,8 +188,8 @@ def invite_member_txn(
     if _is_member(conn, room_id, user_id):
         return False
     cur = conn.execute(
-        "INSERT OR IGNORE INTO room_invites (room_id, user_id, invited_by, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO room_invites (room_id, user_id, invited_by, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (room_id, user_id, invited_by, now),
     )
     return cur.rowcount > 0
@@ -394,8 +393,8 @@ def set_reaction_txn(
         raise Conflict("this message was deleted")
     if on:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO reactions (message_id, user_id, emoji, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (message_id, user_id, emoji, now),
         )
     else:

@@ -166,6 +166,16 @@ def unique_or(conflict: Callable[[], Exception]) -> Iterator[None]:
         raise
 
 
+def same_as(column: str, value: object) -> tuple[str, tuple[object, ...]]:
+    """SQLite's `column IS ?` (true when both are NULL) in SQL that PostgreSQL accepts too, as a
+    condition and its parameters. Spelled per case rather than as one condition with `? IS NULL`
+    in it: PostgreSQL cannot tell the type of a NULL parameter that is only tested for NULL, and
+    an index on the column serves either case."""
+    if value is None:
+        return f"{column} IS NULL", ()
+    return f"{column} = ?", (value,)
+
+
 _PYTHON_STEP = re.compile(r"^--\s*python:\s*(\w+)\s*$")
 
 

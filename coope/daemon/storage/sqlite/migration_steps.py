@@ -80,8 +80,10 @@ def reactions_as_emoji(conn: sqlite3.Connection) -> None:
         if new == old:
             continue
         conn.execute(
-            "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at)"
-            " SELECT message_id, user_id, ?, created_at FROM reactions WHERE emoji = ?",
+            # The WHERE also keeps SQLite from reading ON CONFLICT as a join's ON.
+            "INSERT INTO reactions (message_id, user_id, emoji, created_at)"
+            " SELECT message_id, user_id, ?, created_at FROM reactions WHERE emoji = ?"
+            " ON CONFLICT DO NOTHING",
             (new, old),
         )
         conn.execute("DELETE FROM reactions WHERE emoji = ?", (old,))

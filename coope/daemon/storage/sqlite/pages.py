@@ -9,7 +9,7 @@ from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Page
 from coope.core.names import first_free, name_key
 from coope.daemon.storage.interface import NewPage, PageStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
+from coope.daemon.storage.sqlite.database import SqliteDatabase, same_as, unique_or
 from coope.daemon.storage.sqlite.workspaces import unused_covers_txn
 
 _PAGE_COLUMNS = (
@@ -71,10 +71,11 @@ def _title_taken(
 def _sibling_by_key_txn(
     conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, key: str
 ) -> Page | None:
+    under, under_params = same_as("parent_id", parent_id)
     row = conn.execute(
-        f"SELECT {_PAGE_COLUMNS} FROM pages WHERE workspace_id = ? AND parent_id IS ?"
+        f"SELECT {_PAGE_COLUMNS} FROM pages WHERE workspace_id = ? AND {under}"
         f" AND title_key = ? AND {_IN_TITLE_SCOPE}",
-        (workspace_id, parent_id, key),
+        (workspace_id, *under_params, key),
     ).fetchone()
     return _page(row) if row else None
 
@@ -95,8 +96,10 @@ def find_sibling_txn(
 
 
 def _subtree_ids(conn: sqlite3.Connection, page_id: int) -> list[int]:
+    # The CAST: psycopg sends a small int as a smallint, and PostgreSQL wants both halves of the
+    # recursion to be of one type.
     rows = conn.execute(
-        "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL"
+        "WITH RECURSIVE sub(id) AS (SELECT CAST(? AS BIGINT) UNION ALL"
         " SELECT p.id FROM pages p JOIN sub ON p.parent_id = sub.id) SELECT id FROM sub",
         (page_id,),
     )
@@ -158,14 +161,17 @@ def delete_subtree_txn(conn: sqlite3.Connection, root_id: int) -> tuple[list[int
     if root.archived_root != root_id:
         raise InvalidInput("archive the page first; pages are deleted for good from the trash")
     rows = conn.execute(
-        "SELECT id, cover FROM pages WHERE archived_root = ?", (root_id,)
+        "SELECT id, cover FROM pages WHERE archived_root = ? ORDER BY id", (root_id,)
     ).fetchall()
     ids = [r[0] for r in rows]
     marks = ",".join("?" * len(ids))
     # Pages archived on their own before (their own trash roots) may hang under these: they
-    # stay, on top, as "Title (2)" if the top has the title.
+    # stay, on top, as "Title (2)" if the top has the title. Which of them keeps a title goes
+    # by this order, stated so that every database gives the one SQLite's index gave unasked.
     kept = conn.execute(
-        f"SELECT id FROM pages WHERE parent_id IN ({marks}) AND id NOT IN ({marks})", [*ids, *ids]
+        f"SELECT id FROM pages WHERE parent_id IN ({marks}) AND id NOT IN ({marks})"
+        " ORDER BY parent_id, id",
+        [*ids, *ids],
     ).fetchall()
     for (page_id,) in kept:
         _move_to_top_txn(conn, _require_page(conn, page_id))
@@ -187,10 +193,10 @@ class SqlitePages(PageStore):
             if new.number_if_taken:
                 title = _free_title_txn(conn, new.workspace_id, new.parent_id, title)
             with unique_or(_title_taken(conn, title, new.parent_id)):
-                cur = conn.execute(
+                page_id = conn.execute(
                     "INSERT INTO pages (workspace_id, parent_id, title, title_key, icon, position,"
                     " created_by, created_at, updated_at, snapshot)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         new.workspace_id,
                         new.parent_id,
@@ -203,8 +209,8 @@ class SqlitePages(PageStore):
                         new.created_at,
                         content,
                     ),
-                )
-            return _require_page(conn, int(cur.lastrowid or 0))
+                ).fetchone()[0]
+            return _require_page(conn, page_id)
 
         return await self.db.write(txn)
 
@@ -230,9 +236,10 @@ class SqlitePages(PageStore):
 
     async def last_child_position(self, workspace_id: int, parent_id: int | None) -> str | None:
         def txn(conn: sqlite3.Connection) -> str | None:
+            under, under_params = same_as("parent_id", parent_id)
             row = conn.execute(
-                "SELECT MAX(position) FROM pages WHERE workspace_id = ? AND parent_id IS ?",
-                (workspace_id, parent_id),
+                f"SELECT MAX(position) FROM pages WHERE workspace_id = ? AND {under}",
+                (workspace_id, *under_params),
             ).fetchone()
             return row[0] if row else None
 

@@ -40,7 +40,8 @@ def _befriend_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -> None:
         (a, b, b, a),
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO friendships (user_id, friend_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO friendships (user_id, friend_id, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         [(a, b, now), (b, a, now)],
     )
 
@@ -59,7 +60,8 @@ def request_friend_txn(
         _befriend_txn(conn, from_id, to_id, now)
         return FriendRequestOutcome.FRIENDS
     cur = conn.execute(
-        "INSERT OR IGNORE INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO friend_requests (from_id, to_id, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (from_id, to_id, now),
     )
     return (
@@ -100,7 +102,8 @@ def accept_friend_txn(conn: sqlite3.Connection, user_id: int, from_id: int, now:
 
 def block_txn(conn: sqlite3.Connection, blocker_id: int, blocked_id: int, now: float) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (blocker_id, blocked_id, now),
     )
     pair = (blocker_id, blocked_id, blocked_id, blocker_id)
@@ -241,8 +244,10 @@ class SqliteSocial(SocialStore):
                 "INSERT INTO user_status (user_id, last_active_at)"
                 " SELECT ?, ? WHERE EXISTS"
                 " (SELECT 1 FROM users WHERE id = ? AND deleted_at IS NULL)"
+                # Qualified: for PostgreSQL a bare last_active_at could be excluded's too.
                 " ON CONFLICT (user_id) DO UPDATE SET last_active_at = excluded.last_active_at"
-                " WHERE last_active_at IS NULL OR last_active_at < excluded.last_active_at",
+                " WHERE user_status.last_active_at IS NULL"
+                " OR user_status.last_active_at < excluded.last_active_at",
                 (user_id, when, user_id),
             )
 

@@ -164,11 +164,11 @@ class SqliteWorkspaces(WorkspaceStore):
     async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace:
         def txn(conn: sqlite3.Connection) -> Workspace:
             with unique_or(_name_taken(name)):
-                cur = conn.execute(
-                    "INSERT INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
+                workspace_id = conn.execute(
+                    "INSERT INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)"
+                    " RETURNING id",
                     (name, name_key(name), now),
-                )
-            workspace_id = int(cur.lastrowid or 0)
+                ).fetchone()[0]
             conn.execute(
                 "INSERT INTO workspace_members (workspace_id, user_id, role, joined_at)"
                 " VALUES (?, ?, 'owner', ?)",
@@ -195,7 +195,7 @@ class SqliteWorkspaces(WorkspaceStore):
             rows = conn.execute(
                 "SELECT w.*, m.role FROM workspace_members m"
                 " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?"
-                " ORDER BY w.name COLLATE NOCASE, w.id",
+                " ORDER BY lower(w.name), w.id",  # as in all_workspaces
                 (user_id,),
             )
             return [(_workspace(r), WorkspaceRole(r["role"])) for r in rows]
@@ -204,7 +204,9 @@ class SqliteWorkspaces(WorkspaceStore):
 
     async def all_workspaces(self) -> list[Workspace]:
         def txn(conn: sqlite3.Connection) -> list[Workspace]:
-            rows = conn.execute("SELECT * FROM workspaces ORDER BY name COLLATE NOCASE, id")
+            # Not COLLATE NOCASE (SQLite only): SQLite's lower() folds ASCII letters only, as
+            # NOCASE does, so the order is the same.
+            rows = conn.execute("SELECT * FROM workspaces ORDER BY lower(name), id")
             return [_workspace(r) for r in rows]
 
         return await self.db.read(txn)
@@ -277,7 +279,7 @@ class SqliteWorkspaces(WorkspaceStore):
                 " (SELECT workspace_id FROM workspace_members WHERE user_id = :member)"
             )
             counts = conn.execute(
-                f"SELECT m.workspace_id, COUNT(*) FROM workspace_members m WHERE 1{among}"
+                f"SELECT m.workspace_id, COUNT(*) FROM workspace_members m WHERE TRUE{among}"
                 " GROUP BY m.workspace_id",
                 {"member": member_id},
             )
