@@ -120,9 +120,9 @@ async def test_an_old_database_keeps_its_data_and_gets_unique_names(tmp_path: Pa
             (4, "dm", ""),
         ]
         # The full-text indexes still point at the right rows.
-        hits = await storage.search_messages(2, '"lighthouse"', None, 10)
+        hits = await storage.search_messages(2, ["lighthouse"], None, 10)
         assert [(m.id, m.body) for m in hits] == [(1, "hello lighthouse")]
-        found = await storage.search_pages([1], '"roadmap"*', 10)
+        found = await storage.search_pages([1], ["roadmap"], 10)
         assert [p.id for p, _ in found] == [1]
         # The rule now holds for new writes...
         with pytest.raises(Conflict):

@@ -538,9 +538,7 @@ class ChatService:
         terms = query.split()
         if not terms:
             raise InvalidInput("search for at least one word")
-        # Each word is quoted so FTS5 operators in user text are searched for, not obeyed.
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        return await self._storage.search_messages(principal.user.id, match, room_id, limit)
+        return await self._storage.search_messages(principal.user.id, terms, room_id, limit)
 
     async def typing(self, principal: Principal, room_id: int) -> None:
         state = await self._member_state(principal, room_id)

@@ -244,9 +244,7 @@ class PageService:
         terms = query.split()
         if not terms:
             raise InvalidInput("search for at least one word")
-        # Quoted words with a prefix star: "rele*" finds "release"; FTS syntax is not obeyed.
-        match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
-        return await self._storage.search_pages(scope, match, limit)
+        return await self._storage.search_pages(scope, terms, limit)
 
     # --- covers ----------------------------------------------------------------------------
 

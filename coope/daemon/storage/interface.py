@@ -428,9 +428,11 @@ class ChatStore(ABC):
 
     @abstractmethod
     async def search_messages(
-        self, user_id: int, query: str, room_id: int | None, limit: int
+        self, user_id: int, terms: list[str], room_id: int | None, limit: int
     ) -> list[Message]:
-        """Full-text search over live messages of the rooms the user is a member of."""
+        """Full-text search over live messages of the rooms the user is a member of: those
+        with every one of `terms` as a word (a term's own spaces or quotes are just text), best
+        first."""
 
 
 @dataclass(frozen=True)
@@ -599,9 +601,10 @@ class PageStore(ABC):
 
     @abstractmethod
     async def search_pages(
-        self, workspace_ids: list[int], query: str, limit: int
+        self, workspace_ids: list[int], terms: list[str], limit: int
     ) -> list[tuple[Page, str]]:
-        """Live pages matching in title or text, with a snippet."""
+        """Live pages with every one of `terms` as the start of a word in their title or text
+        ("rele" finds "release"), best first, each with a snippet."""
 
     @abstractmethod
     async def load_content(self, page_id: int) -> tuple[bytes | None, list[bytes], int]:

@@ -16,7 +16,7 @@ from coope.core.models import Message, Room, RoomKind, RoomMember, RoomRole, Roo
 from coope.core.names import name_key
 from coope.daemon.storage.interface import ChatStore, RoomInvite
 from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
-from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
+from coope.daemon.storage.sqlite.database import SqliteDatabase, fts_match, unique_or
 
 _MESSAGE_SELECT = (
     "SELECT m.*, u.username AS author,"
@@ -455,14 +455,14 @@ def mark_read_txn(conn: sqlite3.Connection, room_id: int, user_id: int, seq: int
 
 
 def search_txn(
-    conn: sqlite3.Connection, user_id: int, query: str, room_id: int | None, limit: int
+    conn: sqlite3.Connection, user_id: int, terms: list[str], room_id: int | None, limit: int
 ) -> list[Message]:
     sql = (
         f"{_MESSAGE_SELECT} JOIN messages_fts f ON f.rowid = m.id"
         " WHERE messages_fts MATCH ? AND m.deleted = 0"
         " AND m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?)"
     )
-    args: list[object] = [query, user_id]
+    args: list[object] = [fts_match(terms), user_id]
     if room_id is not None:
         sql += " AND m.room_id = ?"
         args.append(room_id)
@@ -603,6 +603,6 @@ class SqliteChat(ChatStore):
         return await self.db.write(mark_read_txn, room_id, user_id, seq)
 
     async def search_messages(
-        self, user_id: int, query: str, room_id: int | None, limit: int
+        self, user_id: int, terms: list[str], room_id: int | None, limit: int
     ) -> list[Message]:
-        return await self.db.read(search_txn, user_id, query, room_id, limit)
+        return await self.db.read(search_txn, user_id, terms, room_id, limit)

@@ -176,6 +176,14 @@ def same_as(column: str, value: object) -> tuple[str, tuple[object, ...]]:
     return f"{column} = ?", (value,)
 
 
+def fts_match(terms: list[str], *, prefix: bool = False) -> str:
+    """An FTS5 query for rows holding every one of `terms`, each quoted so that FTS5 operators
+    in what a person typed are searched for, not obeyed; with `prefix`, each term may start a
+    longer word."""
+    star = "*" if prefix else ""
+    return " ".join('"' + term.replace('"', '""') + '"' + star for term in terms)
+
+
 _PYTHON_STEP = re.compile(r"^--\s*python:\s*(\w+)\s*$")
 
 

@@ -9,7 +9,7 @@ from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Page
 from coope.core.names import first_free, name_key
 from coope.daemon.storage.interface import NewPage, PageStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase, same_as, unique_or
+from coope.daemon.storage.sqlite.database import SqliteDatabase, fts_match, same_as, unique_or
 from coope.daemon.storage.sqlite.workspaces import unused_covers_txn
 
 _PAGE_COLUMNS = (
@@ -302,7 +302,7 @@ class SqlitePages(PageStore):
         return await self.db.write(delete_subtree_txn, root_id)
 
     async def search_pages(
-        self, workspace_ids: list[int], query: str, limit: int
+        self, workspace_ids: list[int], terms: list[str], limit: int
     ) -> list[tuple[Page, str]]:
         def txn(conn: sqlite3.Connection) -> list[tuple[Page, str]]:
             marks = ",".join("?" * len(workspace_ids))
@@ -312,7 +312,7 @@ class SqlitePages(PageStore):
                 " FROM pages_fts f JOIN pages p ON p.id = f.rowid"
                 f" WHERE pages_fts MATCH ? AND p.workspace_id IN ({marks})"
                 " AND p.archived_root IS NULL ORDER BY f.rank LIMIT ?",
-                [query, *workspace_ids, limit],
+                [fts_match(terms, prefix=True), *workspace_ids, limit],
             )
             return [(_page(r), r["snippet"]) for r in rows]
 
