@@ -133,7 +133,7 @@ class Transport:
         """Why a request failed, as a person reads it."""
         if isinstance(exc, ConnectionRefusedError):
             return "connection refused"
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, TimeoutError) and exc.errno is None:  # ours, not the system's
             return f"no answer within {self.timeout_s:g} s"
         if isinstance(exc, socket.gaierror):
             return f"no such host ({exc.strerror})"

@@ -141,7 +141,7 @@ def create_app(
             await storage.aclose()
             raise
         await services.docs.start()
-        await services.chat.start()
+        services.chat.start()
         yield
         await call_manager.aclose()
         await services.chat.aclose()

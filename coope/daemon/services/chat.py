@@ -13,18 +13,13 @@ members the cache holds at the moment of publishing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import uuid
-from dataclasses import dataclass
 
 from coope.core import rules
 from coope.core.emoji import is_emoji, normalised
-from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from coope.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from coope.core.events import (
     Event,
-    GenericEvent,
     MessageCreated,
     MessageDeleted,
     MessageUpdated,
@@ -48,9 +43,10 @@ from coope.core.social_schemas import (
     RoomInviteOut,
     RoomOut,
 )
-from coope.daemon.bus import EventBus, Subscription, user_topics
+from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.get_or_create import create_or_existing
+from coope.daemon.services.room_members import RoomMembers, RoomState
 from coope.daemon.services.users import find_other_user, find_user
 from coope.daemon.storage import Storage
 from coope.daemon.storage.interface import RoomInvite
@@ -61,87 +57,32 @@ MessageEventKind = MessageCreated | MessageUpdated | MessageDeleted
 _TYPING_EVERY_S = 2.0
 
 
-@dataclass
-class _RoomState:
-    kind: RoomKind
-    members: dict[int, RoomRole]
-
-
-# Where the daemons of one service tell each other that a room's members changed: each caches
-# the members of the rooms it serves, and drops a room's when told.
-MEMBERS_CHANGED_TOPIC = "service:room-members"
-MEMBERS_CHANGED = "internal.room_members_changed"
-
-
 class ChatService:
     def __init__(self, storage: Storage, bus: EventBus, clock: Clock) -> None:
         self._storage = storage
         self._bus = bus
         self._clock = clock
-        self._rooms: dict[int, _RoomState] = {}
-        self._versions: dict[int, int] = {}
+        self._members = RoomMembers(storage, bus, clock)
         self._typing: dict[tuple[int, int], float] = {}
-        self._listening: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Listen for other daemons' membership changes (a no-op round trip when alone)."""
-        changes = await self._bus.subscribe([MEMBERS_CHANGED_TOPIC])
-        self._listening = asyncio.create_task(self._forget_when_told(changes))
+    def start(self) -> None:
+        self._members.start()
 
     async def aclose(self) -> None:
-        if self._listening is not None:
-            self._listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listening
-
-    async def _forget_when_told(self, changes: Subscription) -> None:
-        try:
-            while True:
-                async for event in changes:
-                    room_id = event.data.get("room_id") if isinstance(event.data, dict) else None
-                    if event.type == MEMBERS_CHANGED and isinstance(room_id, int):
-                        self._forget_here(room_id)
-                # The bus ended it (an overflow, a lost Redis): what was missed is unknown, so
-                # every cached membership goes, and listening starts again.
-                self._rooms.clear()
-                changes = await self._resubscribe()
-        finally:
-            await changes.aclose()
-
-    async def _resubscribe(self) -> Subscription:
-        for attempt in itertools.count():
-            try:
-                return await self._bus.subscribe([MEMBERS_CHANGED_TOPIC])
-            except Unavailable:
-                # Nothing is cached meanwhile (each room is read from storage as it is used).
-                self._rooms.clear()
-                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
-        raise AssertionError("unreachable")
+        await self._members.aclose()
 
     # --- membership ------------------------------------------------------------------------
 
-    async def _state(self, room_id: int) -> _RoomState | None:
-        state = self._rooms.get(room_id)
-        if state is None:
-            version = self._versions.get(room_id, 0)
-            room = await self._storage.get_room(room_id)
-            if room is None:
-                return None
-            members = await self._storage.room_members(room_id)
-            state = _RoomState(room.kind, {m.user_id: m.role for m in members})
-            # Cache only what is still current: a membership change while we were reading
-            # would otherwise be undone by this older list.
-            if self._versions.get(room_id, 0) == version:
-                self._rooms[room_id] = state
-        return state
+    async def _state(self, room_id: int) -> RoomState | None:
+        return await self._members.get(room_id)
 
-    async def _member_state(self, principal: Principal, room_id: int) -> _RoomState:
+    async def _member_state(self, principal: Principal, room_id: int) -> RoomState:
         state = await self._state(room_id)
         if state is None or principal.user.id not in state.members:
             raise NotFound(f"no room {room_id}")
         return state
 
-    async def _admin_state(self, principal: Principal, room_id: int) -> _RoomState:
+    async def _admin_state(self, principal: Principal, room_id: int) -> RoomState:
         state = await self._member_state(principal, room_id)
         if state.kind is RoomKind.DM:
             raise InvalidInput("direct rooms have no members to manage and no name")
@@ -153,15 +94,8 @@ class ChatService:
         await self._bus.publish(user_topics(user_ids), event)
 
     async def _forget(self, room_id: int) -> None:
-        """Drop the cached membership, here and in every other daemon of the service; the next
-        use reloads it from storage."""
-        self._forget_here(room_id)
-        told = GenericEvent(type=MEMBERS_CHANGED, data={"room_id": room_id})
-        await self._bus.publish([MEMBERS_CHANGED_TOPIC], told)
-
-    def _forget_here(self, room_id: int) -> None:
-        self._rooms.pop(room_id, None)
-        self._versions[room_id] = self._versions.get(room_id, 0) + 1
+        """Drop the cached membership, here and on every other daemon of the service."""
+        await self._members.changed(room_id)
 
     async def member_ids(self, principal: Principal, room_id: int) -> list[int]:
         """The members of a room the principal is in (`NotFound` otherwise)."""
@@ -399,7 +333,7 @@ class ChatService:
         ):
             raise Forbidden(f"you can only message friends directly; {other.username} is not one")
 
-    async def _check_reachable(self, principal: Principal, state: _RoomState) -> None:
+    async def _check_reachable(self, principal: Principal, state: RoomState) -> None:
         """In a direct room, only friends reach each other (no one after a block)."""
         if state.kind is not RoomKind.DM:
             return
@@ -441,7 +375,7 @@ class ChatService:
 
     async def _own_message(
         self, principal: Principal, message_id: int
-    ) -> tuple[Message, _RoomState]:
+    ) -> tuple[Message, RoomState]:
         message, state = await self._visible_message(principal, message_id)
         if message.author_id != principal.user.id:
             raise Forbidden("you can only change your own messages")
@@ -449,7 +383,7 @@ class ChatService:
 
     async def _visible_message(
         self, principal: Principal, message_id: int
-    ) -> tuple[Message, _RoomState]:
+    ) -> tuple[Message, RoomState]:
         message = await self._storage.get_message(message_id)
         state = await self._state(message.room_id) if message else None
         if message is None or state is None or principal.user.id not in state.members:
