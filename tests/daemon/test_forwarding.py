@@ -162,11 +162,13 @@ async def test_a_slot_handed_to_another_publisher_keeps_one_stream(start_daemon)
 
         receiver._handle_rtp_packet = recording
         await assert_eventually(lambda: b.frames_from("alice", "video") > 10, timeout=20)
-        shown = b.frames_from("alice", "video")
+        slot = next(m for m, t in b.tracks.items() if (t.user, t.kind) == ("alice", "video"))
         await a.leave()
         await a.aclose()
         await assert_eventually(lambda: b.tracks == {}, timeout=10)
-        before = len(arrivals)
+        # Counted once Alice is gone, as the packets are: frames of hers that came after a
+        # count taken earlier would pass for Carol's below.
+        shown, before = b.received.get(slot, 0), len(arrivals)
         await c.connect()
         await c.join()
         await c.start_media(publish=True, audio_slots=0, video_slots=0)
