@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from coope.daemon.bus import EventBus
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
 from tests.helpers import DaemonProcess, RunningDaemon, assert_eventually
+from tests.tools import PostgresServer
 
 DaemonFactory = Callable[..., Awaitable[RunningDaemon]]
 
@@ -54,17 +56,43 @@ async def fail_on_leaked_tasks() -> AsyncIterator[None]:
         pytest.fail(f"tasks leaked by the test: {leaked()}")
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL database for the session (skips without a server; fails under
+    COOPE_REQUIRE_ALL=1)."""
+    server = PostgresServer()
+    server.create()
+    yield server
+    server.drop()
+
+
 @pytest.fixture
-async def start_daemon(tmp_path: Path) -> AsyncIterator[DaemonFactory]:
+def storage_backend() -> str:
+    """Where daemons started by `start_daemon` store: SQLite in their data dir, unless a
+    package's conftest runs its tests on PostgreSQL too (`tests/daemon/conftest.py`)."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def start_daemon(
+    tmp_path: Path, storage_backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[DaemonFactory]:
     """Start daemons with config overrides (and, with `manual_clock=True`, a movable clock;
     with `bus=`, that event bus)."""
     runners: list[web.AppRunner] = []
+    server: PostgresServer | None = (
+        request.getfixturevalue("postgres") if storage_backend == "postgres" else None
+    )
 
     async def start(
         *, manual_clock: bool = False, bus: EventBus | None = None, **overrides: Any
     ) -> RunningDaemon:
         # Daemons given one data dir share its database and signing secret, as nodes would.
         data_dir = overrides.pop("data_dir", None) or tmp_path / f"daemon{len(runners)}"
+        if server is not None and "database_url" not in overrides:
+            # One schema per data dir: daemons sharing a data dir share a database, as above.
+            schema = "d_" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:20]
+            overrides["database_url"] = await asyncio.to_thread(server.url, schema)
         # Cheap password hashing unless a test asks otherwise: the suite creates many accounts,
         # and the cost setting does not change what is checked.
         overrides.setdefault("scrypt_log2_n", 10)

@@ -12,16 +12,21 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import pytest
 from aiohttp import web
 
 from coope.client import CoopeClient, EventStream
 from coope.core.events import Event
 from coope.daemon.clock import ManualClock
 from coope.daemon.config import DaemonConfig
+from coope.daemon.http.keys import STORAGE
 
 PASSWORD = "correct horse battery"
+
+# A daemon test that reads the SQLite file itself: it runs on that backend alone.
+sqlite_only = pytest.mark.parametrize("storage_backend", ["sqlite"])
 
 
 @dataclass
@@ -33,6 +38,17 @@ class RunningDaemon:
 
     def client(self, token: str | None = None) -> CoopeClient:
         return CoopeClient(self.url, token)
+
+    async def sql(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        """Run one statement on the daemon's own database, whichever the engine (`?` for each
+        parameter), and return its rows: for tests that look behind the API's back."""
+
+        def run(conn: Any) -> list[tuple[Any, ...]]:
+            cursor = conn.execute(query, params)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+        rows: list[tuple[Any, ...]] = await self.app[STORAGE].db.write(run)  # type: ignore[attr-defined]
+        return rows
 
     async def user(self, username: str, password: str = PASSWORD) -> CoopeClient:
         """A client logged in as a new account (the daemon's first account is its admin)."""

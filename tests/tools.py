@@ -12,9 +12,10 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -62,14 +63,14 @@ async def redis_bus(*, prefix: str | None = None, max_pending: int = 1000) -> Re
     return RedisBus(REDIS_URL, prefix=prefix, max_pending=max_pending)
 
 
-class RedisLink:
-    """A TCP proxy between one daemon's bus and the test Redis (`url`): it can hold back what
-    the bus sends (a slow network), freeze both ways (a Redis that stopped answering) or refuse
-    and cut every connection (a Redis that is gone)."""
+class TcpLink:
+    """A TCP proxy between a daemon and a server it uses (`url`, the server's own URL with the
+    proxy's port): it can hold back what the daemon sends (a slow network), freeze both ways (a
+    server that stopped answering) or refuse and cut every connection (a server that is gone)."""
 
-    def __init__(self) -> None:
-        target = urlsplit(REDIS_URL)
-        self._target = (target.hostname or "127.0.0.1", target.port or 6379)
+    def __init__(self, server_url: str, default_port: int) -> None:
+        self._server = urlsplit(server_url)
+        self._target = (self._server.hostname or "127.0.0.1", self._server.port or default_port)
         self.delay_s = 0.0
         self.refusing = False
         self._flowing = asyncio.Event()
@@ -78,20 +79,24 @@ class RedisLink:
         self._tasks: set[asyncio.Task[None]] = set()
         self.url = ""
 
-    async def __aenter__(self) -> RedisLink:
-        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"redis://127.0.0.1:{port}/0"
+    async def __aenter__(self) -> TcpLink:
+        self._listener = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        port = self._listener.sockets[0].getsockname()[1]
+        userinfo, _, _ = self._server.netloc.rpartition("@")
+        address = f"127.0.0.1:{port}"
+        self.url = self._server._replace(
+            netloc=f"{userinfo}@{address}" if userinfo else address
+        ).geturl()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
+        self._listener.close()
         self.cut()
         self.thaw()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+        await self._listener.wait_closed()
 
     def freeze(self) -> None:
         self._flowing.clear()
@@ -108,7 +113,11 @@ class RedisLink:
         if self.refusing:
             writer.close()
             return
-        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.close()
+            return
         self._writers += [writer, up_writer]
         for task in (
             asyncio.create_task(self._pump(reader, up_writer, upward=True)),
@@ -124,7 +133,7 @@ class RedisLink:
             while data := await reader.read(65536):
                 await self._flowing.wait()
                 if upward and self.delay_s:
-                    # The fault this proxy is for: the bus's commands reach Redis late.
+                    # The fault this proxy is for: the daemon's commands reach the server late.
                     await asyncio.sleep(self.delay_s)
                 writer.write(data)
                 await writer.drain()
@@ -132,3 +141,50 @@ class RedisLink:
             pass
         finally:
             writer.close()
+
+
+def redis_link() -> TcpLink:
+    """A link to the test Redis (`TcpLink`)."""
+    return TcpLink(REDIS_URL, 6379)
+
+
+def postgres_link(url: str) -> TcpLink:
+    """A link to the test PostgreSQL server for a daemon's database `url` (`TcpLink`)."""
+    return TcpLink(url, 5432)
+
+
+POSTGRES_URL = os.environ.get(
+    "COOPE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class PostgresServer:
+    """A throwaway database on the test PostgreSQL server (COOPE_TEST_POSTGRES_URL), made for
+    one test session and dropped after it; each daemon gets a schema of its own in it."""
+
+    def __init__(self) -> None:
+        self.name = f"coope_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self._created = False
+
+    def _admin(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+
+    def create(self) -> None:
+        try:
+            with self._admin() as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+        except psycopg.OperationalError as exc:
+            missing(f"no PostgreSQL server at {POSTGRES_URL} ({exc}); set COOPE_TEST_POSTGRES_URL")
+        self._created = True
+
+    def drop(self) -> None:
+        if self._created:
+            with self._admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def url(self, schema: str) -> str:
+        """The database with `schema` first on the search path (made if missing)."""
+        base = urlsplit(POSTGRES_URL)._replace(path=f"/{self.name}").geturl()
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        return f"{base}?options=-csearch_path%3D{schema}%2Cpublic"

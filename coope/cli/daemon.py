@@ -51,6 +51,27 @@ def daemon(
             " Default: $XDG_DATA_HOME/coope, that is ~/.local/share/coope.",
         ),
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            envvar="COOPE_DATABASE_URL",
+            show_envvar=True,
+            metavar="URL",
+            help="A PostgreSQL database (postgresql://user:password@host/name) shared by every"
+            " daemon serving as one, instead of the SQLite file in the data dir. The schema is"
+            " created or upgraded at start.",
+        ),
+    ] = None,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            envvar="COOPE_REDIS_URL",
+            show_envvar=True,
+            metavar="URL",
+            help="A Redis server (redis://host:6379/0) that carries events between the daemons"
+            " serving as one; give each the same --database.",
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None,
         typer.Option(
@@ -120,6 +141,10 @@ def daemon(
     for url in ice_server or []:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise typer.BadParameter(f"{url!r} is not a stun:, turn: or turns: URL")
+    if database is not None and not database.startswith(("postgresql://", "postgres://")):
+        raise typer.BadParameter("not a postgresql:// URL", param_hint="--database")
+    if redis is not None and not redis.startswith(("redis://", "rediss://", "unix://")):
+        raise typer.BadParameter("not a redis://, rediss:// or unix:// URL", param_hint="--redis")
     ports = _port_range(ice_ports) if ice_ports else None
     # The daemon's stack is imported only here, so other commands start fast.
     from coope.daemon.config import DaemonConfig, SignupPolicy, parse_networks
@@ -143,6 +168,8 @@ def daemon(
         ice_ports=ports,
         ice_servers=tuple(ice_server) if ice_server else None,
         trusted_proxies=proxies or None,
+        database_url=database,
+        redis_url=redis,
     )
     run(config, log_level=log_level.value, log_format="json" if json else "text")
 

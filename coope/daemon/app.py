@@ -25,7 +25,7 @@ from coope.daemon.http import (
     webhooks,
     workspaces,
 )
-from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, STARTED_AT, WEBSOCKETS
+from coope.daemon.http.keys import CALLS, CONFIG, SERVICES, STARTED_AT, STORAGE, WEBSOCKETS
 from coope.daemon.http.middleware import errors_as_json
 from coope.daemon.http.openapi import (
     EVENTS_SCHEMA_PATH,
@@ -102,6 +102,23 @@ ROUTE_TABLES: list[RouteTable] = [
 ]
 
 
+def _configured_storage(config: DaemonConfig) -> Storage:
+    if config.database_url is None:
+        return SqliteStorage(config.db_path)
+    # Imported only when asked for: the embedded daemon never loads the PostgreSQL driver.
+    from coope.daemon.storage.postgres import PostgresStorage
+
+    return PostgresStorage(config.database_url)
+
+
+def _configured_bus(config: DaemonConfig) -> EventBus:
+    if config.redis_url is None:
+        return InProcessBus()
+    from coope.daemon.bus_redis import RedisBus
+
+    return RedisBus(config.redis_url)
+
+
 def create_app(
     config: DaemonConfig,
     *,
@@ -109,20 +126,22 @@ def create_app(
     bus: EventBus | None = None,
     clock: Clock | None = None,
 ) -> web.Application:
-    """Build the daemon: on SQLite in its data dir and an in-process bus unless given others.
+    """Build the daemon: on the configured PostgreSQL database and Redis server, or else on
+    SQLite in its data dir and an in-process bus, unless given others.
 
     Storage and the bus open when the app starts and are closed when it stops, also those given.
     """
     clock = clock or SystemClock()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(config.data_dir, 0o700)
-    storage = storage or SqliteStorage(config.db_path)
-    bus = bus or InProcessBus()
+    storage = storage or _configured_storage(config)
+    bus = bus or _configured_bus(config)
     services = Services.build(config, storage, bus, clock)
 
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_as_json])
     app[CONFIG] = config
     app[SERVICES] = services
+    app[STORAGE] = storage
     app[STARTED_AT] = clock.now()
     app[WEBSOCKETS] = set()
     if config.ice_hosts:

@@ -60,6 +60,10 @@ class DaemonConfig:
     turn_username: str | None = None
     turn_password: str | None = None
     ws_auth_timeout_s: float = 10.0
+    # Several daemons serving as one: a shared PostgreSQL database instead of the SQLite file in
+    # the data dir, and Redis to carry events between them instead of the in-process bus.
+    database_url: str | None = None
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> DaemonConfig:
@@ -75,6 +79,10 @@ class DaemonConfig:
             env["turn_password"] = turn_password
         if issuer := os.environ.get("COOPE_IDP_ISSUER"):
             env["idp_issuer"] = issuer
+        if database := os.environ.get("COOPE_DATABASE_URL"):
+            env["database_url"] = database
+        if redis := os.environ.get("COOPE_REDIS_URL"):
+            env["redis_url"] = redis
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
 

@@ -11,6 +11,13 @@ from coope.client import CoopeClient
 from tests.helpers import RunningDaemon
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage_backend(request: pytest.FixtureRequest) -> str:
+    """The daemon's tests are the storage contract: each runs on both backends (a test that
+    reads the SQLite file itself names `sqlite` alone, with `sqlite_only`)."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def bob(daemon: RunningDaemon, alice: CoopeClient) -> AsyncIterator[CoopeClient]:
     async with await daemon.user("bob") as client:

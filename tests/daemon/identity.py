@@ -7,9 +7,7 @@ import hashlib
 import hmac
 import json
 import os
-import sqlite3
 import uuid
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,12 +144,10 @@ def claims_of(token: str) -> dict[str, Any]:
     return claims
 
 
-def session_secret(daemon: RunningDaemon) -> bytes:
+async def session_secret(daemon: RunningDaemon) -> bytes:
     """The secret the daemon signs sessions with, read from its database."""
-    with closing(sqlite3.connect(f"file:{daemon.config.db_path}?mode=ro", uri=True)) as db:
-        row = db.execute("SELECT value FROM service_secrets WHERE name = 'session'").fetchone()
-    secret: bytes = row[0]
-    return secret
+    [(secret,)] = await daemon.sql("SELECT value FROM service_secrets WHERE name = 'session'")
+    return bytes(secret)
 
 
 def hmac_by_hand(claims: dict[str, Any], key: bytes, alg: str = "HS256") -> str:

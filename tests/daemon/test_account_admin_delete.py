@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from coope.client import CoopeClient
@@ -204,6 +202,4 @@ async def test_a_deleted_account_leaves_no_presence_behind(
     services = daemon.app[SERVICES]
     await services.presence.activity.touch(user_id)  # what a late request or a close would do
     await services.presence.activity.flush()
-    with sqlite3.connect(daemon.config.db_path) as db:
-        rows = db.execute("SELECT * FROM user_status WHERE user_id = ?", (user_id,)).fetchall()
-    assert rows == []
+    assert await daemon.sql("SELECT * FROM user_status WHERE user_id = ?", user_id) == []

@@ -19,10 +19,10 @@ from coope.client import CoopeClient
 from coope.core.errors import Conflict, NotFound, Unauthenticated
 from coope.core.models import Principal, User
 from coope.daemon.http.keys import SERVICES
-from coope.daemon.storage.sqlite import SqliteStorage
+from coope.daemon.storage.sql.accounts import SqlAccounts
 from tests.helpers import PASSWORD, RunningDaemon
 
-Change = Callable[[SqliteStorage, int], Awaitable[object]]
+Change = Callable[[SqlAccounts, int], Awaitable[object]]
 
 CHANGES: dict[str, Change] = {
     "reset": lambda storage, user_id: storage.set_password(user_id, "another hash"),
@@ -39,17 +39,17 @@ async def test_a_change_while_a_login_checks_the_password_wins(
     monkeypatch: pytest.MonkeyPatch,
     change: str,
 ) -> None:
-    read_hash = SqliteStorage.get_password_hash
+    read_hash = SqlAccounts.get_password_hash
 
-    async def hash_then_change(self: SqliteStorage, user_id: int) -> str | None:
+    async def hash_then_change(self: SqlAccounts, user_id: int) -> str | None:
         # The hash is read, then (while the login would be running scrypt on it) the account
         # changes and that change commits.
         stored = await read_hash(self, user_id)
-        monkeypatch.setattr(SqliteStorage, "get_password_hash", read_hash)
+        monkeypatch.setattr(SqlAccounts, "get_password_hash", read_hash)
         await CHANGES[change](self, user_id)
         return stored
 
-    monkeypatch.setattr(SqliteStorage, "get_password_hash", hash_then_change)
+    monkeypatch.setattr(SqlAccounts, "get_password_hash", hash_then_change)
     async with daemon.client() as late:
         with pytest.raises(Unauthenticated, match="wrong username or password"):
             await late.auth.login("alice", PASSWORD)
@@ -64,17 +64,17 @@ async def test_a_change_while_a_login_checks_the_password_wins(
 async def test_an_admin_token_for_an_account_disabled_meanwhile_is_not_made(
     daemon: RunningDaemon, admin: CoopeClient, alice: CoopeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    find = SqliteStorage.get_user_by_name
+    find = SqlAccounts.get_user_by_name
 
-    async def find_then_disable(self: SqliteStorage, username: str) -> User | None:
+    async def find_then_disable(self: SqlAccounts, username: str) -> User | None:
         # The admin's request finds alice live; she is disabled before the token is stored.
         user = await find(self, username)
         if user is not None and username == "alice":
-            monkeypatch.setattr(SqliteStorage, "get_user_by_name", find)
+            monkeypatch.setattr(SqlAccounts, "get_user_by_name", find)
             await self.set_disabled(user.id, True, 0.0)
         return user
 
-    monkeypatch.setattr(SqliteStorage, "get_user_by_name", find_then_disable)
+    monkeypatch.setattr(SqlAccounts, "get_user_by_name", find_then_disable)
     with pytest.raises(Conflict, match="alice is disabled"):
         await admin.admin.tokens.create("alice", "bot")
     await admin.admin.enable("alice")
@@ -84,17 +84,17 @@ async def test_an_admin_token_for_an_account_disabled_meanwhile_is_not_made(
 async def test_an_admin_token_for_an_account_deleted_meanwhile_is_not_made(
     daemon: RunningDaemon, admin: CoopeClient, alice: CoopeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    find = SqliteStorage.get_user_by_name
+    find = SqlAccounts.get_user_by_name
     deleted: list[int] = []
 
-    async def find_then_delete(self: SqliteStorage, username: str) -> User | None:
+    async def find_then_delete(self: SqlAccounts, username: str) -> User | None:
         user = await find(self, username)
         if user is not None and username == "alice":
-            monkeypatch.setattr(SqliteStorage, "get_user_by_name", find)
+            monkeypatch.setattr(SqlAccounts, "get_user_by_name", find)
             deleted.append((await self.delete_user(user.id, 0.0)).user.id)
         return user
 
-    monkeypatch.setattr(SqliteStorage, "get_user_by_name", find_then_delete)
+    monkeypatch.setattr(SqlAccounts, "get_user_by_name", find_then_delete)
     with pytest.raises(NotFound):
         await admin.admin.tokens.create("alice", "bot")
     assert deleted, "the race was made"

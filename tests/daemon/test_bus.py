@@ -20,7 +20,7 @@ from coope.core.events import Event, GenericEvent, PongData, PongEvent
 from coope.daemon.bus import EventBus, InProcessBus, Subscription
 from coope.daemon.bus_redis import RedisBus
 from tests.helpers import PATIENCE_S, assert_eventually
-from tests.tools import REDIS_URL, RedisLink, redis_bus
+from tests.tools import REDIS_URL, redis_bus, redis_link
 
 KINDS = ["in-process", "redis"]
 
@@ -180,7 +180,7 @@ async def test_subscribe_returns_only_once_redis_has_the_subscription() -> None:
     """Its SUBSCRIBE reaches Redis late: a subscribe that returned before Redis confirmed would
     let the publish that follows it go by unseen."""
     prefix = f"coope-test-{uuid.uuid4().hex}:"
-    async with RedisLink() as slow:
+    async with redis_link() as slow:
         publisher = await redis_bus(prefix=prefix)
         listener = RedisBus(slow.url, prefix=prefix)
         await publisher.start()
@@ -196,7 +196,7 @@ async def test_subscribe_returns_only_once_redis_has_the_subscription() -> None:
 
 
 async def test_a_publish_redis_does_not_take_is_unavailable_and_readers_resume() -> None:
-    async with RedisLink() as link:
+    async with redis_link() as link:
         await redis_bus()  # or a skip without Redis
         bus = RedisBus(link.url, prefix=f"coope-test-{uuid.uuid4().hex}:", dead_after_s=1)
         await bus.start()
@@ -213,7 +213,7 @@ async def test_a_publish_redis_does_not_take_is_unavailable_and_readers_resume()
 
 async def test_a_redis_that_stops_answering_is_taken_for_lost_and_found_again() -> None:
     prefix = f"coope-test-{uuid.uuid4().hex}:"
-    async with RedisLink() as link:
+    async with redis_link() as link:
         publisher = await redis_bus(prefix=prefix)
         bus = RedisBus(link.url, prefix=prefix, dead_after_s=0.6)
         await publisher.start()

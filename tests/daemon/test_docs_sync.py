@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -143,11 +142,9 @@ async def test_compaction_keeps_content_identical(start_daemon) -> None:  # type
         after = await carl.pages.content(page_id)  # reloaded: snapshot + what is left of the log
     assert after.markdown == before.markdown
     assert len(after.blocks) == 24
-    db = sqlite3.connect(daemon.config.db_path)
-    logged = db.execute("SELECT COUNT(*) FROM page_updates WHERE page_id = ?", (page_id,))
-    snapshot = db.execute("SELECT length(snapshot) FROM pages WHERE id = ?", (page_id,))
-    assert (logged.fetchone()[0], snapshot.fetchone()[0] > 0) == (0, True)
-    db.close()
+    [(logged,)] = await daemon.sql("SELECT COUNT(*) FROM page_updates WHERE page_id = ?", page_id)
+    [(snapshot,)] = await daemon.sql("SELECT length(snapshot) FROM pages WHERE id = ?", page_id)
+    assert (logged, snapshot > 0) == (0, True)
 
 
 # --- the socket refuses what it must --------------------------------------------------------

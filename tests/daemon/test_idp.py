@@ -155,7 +155,7 @@ async def test_hs256_signed_with_the_idp_public_key_is_refused(
     # Control: the same hand-made HS256 with the real session secret and a real session works,
     # so it is the key that is refused, not the construction.
     assert admin.token is not None
-    control = hmac_by_hand(claims_of(admin.token), session_secret(daemon))
+    control = hmac_by_hand(claims_of(admin.token), await session_secret(daemon))
     assert await accepted_as(daemon, control) == ("root", AuthKind.SESSION)
 
 

@@ -40,8 +40,8 @@ async def admin_id(admin: CoopeClient) -> int:
     return (await admin.auth.whoami()).user.id
 
 
-def sign(daemon: RunningDaemon, claims: dict[str, Any]) -> str:
-    return jwt.encode(claims, session_secret(daemon), algorithm="HS256")
+async def sign(daemon: RunningDaemon, claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, await session_secret(daemon), algorithm="HS256")
 
 
 # --- positive controls ------------------------------------------------------------------------
@@ -60,9 +60,9 @@ async def test_token_forged_with_the_real_secret_and_a_real_session_is_accepted(
 ) -> None:
     # The control for every forgery below: this harness does know how to make a good token, so
     # each refusal is caused by the one thing that test changes.
-    reissued = sign(daemon, claims_of(alice_token))
+    reissued = await sign(daemon, claims_of(alice_token))
     assert reissued == alice_token  # same claims, same key: the very same token
-    hand_made = hmac_by_hand(claims_of(alice_token), session_secret(daemon))
+    hand_made = hmac_by_hand(claims_of(alice_token), await session_secret(daemon))
     assert await accepted_as(daemon, hand_made) == ("alice", AuthKind.SESSION)
 
 
@@ -101,7 +101,7 @@ async def test_token_signed_with_a_wrong_key_is_refused(
 
 async def test_the_secrets_hex_text_is_not_the_key(daemon: RunningDaemon, alice_token: str) -> None:
     # The key is the bytes; their hex text (as an older daemon's file held it) is not a key too.
-    text_key = session_secret(daemon).hex().encode()
+    text_key = (await session_secret(daemon)).hex().encode()
     await refused(daemon, jwt.encode(claims_of(alice_token), text_key, algorithm="HS256"))
 
 
@@ -132,7 +132,7 @@ async def test_well_signed_token_naming_another_user_for_a_session_is_refused(
 ) -> None:
     # Even with the key, a session belongs to one user: alice's jti cannot carry admin's sub.
     claims = {**claims_of(alice_token), "sub": str(admin_id)}
-    assert "ended" in await refused(daemon, sign(daemon, claims))
+    assert "ended" in await refused(daemon, await sign(daemon, claims))
 
 
 async def test_well_signed_token_for_an_unknown_session_is_refused(
@@ -146,8 +146,8 @@ async def test_well_signed_token_for_an_unknown_session_is_refused(
         "iat": now,
         "exp": now + 3600,
     }
-    assert "ended" in await refused(daemon, sign(daemon, claims))
-    status, body = await whoami_raw(daemon, "Bearer " + sign(daemon, claims))
+    assert "ended" in await refused(daemon, await sign(daemon, claims))
+    status, body = await whoami_raw(daemon, "Bearer " + await sign(daemon, claims))
     assert "ended" in assert_unauthenticated(status, body)
 
 
@@ -155,7 +155,7 @@ async def test_token_of_a_logged_out_session_is_refused_even_when_re_signed(
     daemon: RunningDaemon, alice: CoopeClient, alice_token: str
 ) -> None:
     await alice.auth.logout()
-    fresh = sign(daemon, {**claims_of(alice_token), "iat": int(time.time())})
+    fresh = await sign(daemon, {**claims_of(alice_token), "iat": int(time.time())})
     assert "ended" in await refused(daemon, fresh)
 
 
@@ -168,7 +168,7 @@ async def test_token_with_a_wrong_or_missing_issuer_is_refused(
         del claims["iss"]
     else:
         claims["iss"] = issuer
-    message = await refused(daemon, sign(daemon, claims))
+    message = await refused(daemon, await sign(daemon, claims))
     assert "iss" in message
 
 
@@ -178,7 +178,7 @@ async def test_token_missing_a_required_claim_is_refused(
 ) -> None:
     claims = claims_of(alice_token)
     del claims[claim]
-    assert claim in await refused(daemon, sign(daemon, claims))
+    assert claim in await refused(daemon, await sign(daemon, claims))
 
 
 @pytest.mark.parametrize("sub", ["alice", "", "2.0", 2, None])
@@ -186,13 +186,13 @@ async def test_token_with_a_malformed_subject_is_refused(
     daemon: RunningDaemon, alice_token: str, sub: Any
 ) -> None:
     claims = {**claims_of(alice_token), "sub": sub}
-    status, body = await whoami_raw(daemon, "Bearer " + sign(daemon, claims))
+    status, body = await whoami_raw(daemon, "Bearer " + await sign(daemon, claims))
     assert_unauthenticated(status, body)
 
 
 async def test_expired_token_is_refused(daemon: RunningDaemon, alice_token: str) -> None:
     now = int(time.time())
-    expired = sign(daemon, {**claims_of(alice_token), "iat": now - 7200, "exp": now - 3600})
+    expired = await sign(daemon, {**claims_of(alice_token), "iat": now - 7200, "exp": now - 3600})
     assert "expired" in await refused(daemon, expired)
 
 
@@ -226,7 +226,7 @@ async def test_rs256_token_is_refused_when_no_idp_key_is_configured(
 async def test_other_hmac_algorithms_are_refused_even_with_the_real_secret(
     daemon: RunningDaemon, alice_token: str, alg: str
 ) -> None:
-    token = hmac_by_hand(claims_of(alice_token), session_secret(daemon), alg)
+    token = hmac_by_hand(claims_of(alice_token), await session_secret(daemon), alg)
     assert jwt.get_unverified_header(token)["alg"] == alg
     assert "alg value is not allowed" in await refused(daemon, token)
 

@@ -21,7 +21,7 @@ from coope.daemon.bus_redis import RedisBus
 from tests.conftest import DaemonFactory
 from tests.daemon.social_helpers import befriend, group_room
 from tests.helpers import PATIENCE_S, RunningDaemon, assert_eventually
-from tests.tools import RedisLink, redis_bus
+from tests.tools import redis_bus, redis_link
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ async def test_a_member_added_through_one_node_may_write_through_the_other(
 async def test_a_socket_opened_while_redis_is_gone_is_told_to_come_back_later(
     start_daemon: DaemonFactory,
 ) -> None:
-    async with RedisLink() as link:
+    async with redis_link() as link:
         await redis_bus()  # or a skip without Redis
         bus = RedisBus(link.url, prefix=f"coope-test-{uuid.uuid4().hex}:", dead_after_s=1)
         daemon = await start_daemon(bus=bus)

@@ -3,7 +3,6 @@ connection; online while a live connection is open; "active N min ago" from any 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -73,13 +72,10 @@ async def seen_by(friend: CoopeClient, name: str) -> PresenceOut:
     return (await friend.friends.get(name)).presence
 
 
-def stored_last_active(daemon: RunningDaemon, user_id: int) -> float | None:
-    """What the database file holds, read beside the daemon (as a second process would)."""
-    with sqlite3.connect(daemon.config.db_path) as conn:
-        row = conn.execute(
-            "SELECT last_active_at FROM user_status WHERE user_id = ?", (user_id,)
-        ).fetchone()
-    return None if row is None else float(row[0])
+async def stored_last_active(daemon: RunningDaemon, user_id: int) -> float | None:
+    """What the database holds, read behind the daemon's back."""
+    rows = await daemon.sql("SELECT last_active_at FROM user_status WHERE user_id = ?", user_id)
+    return float(rows[0][0]) if rows else None
 
 
 async def test_a_cli_only_user_reads_as_active_minutes_ago(
@@ -103,16 +99,16 @@ async def test_a_request_costs_no_write_but_one_a_minute(
 ) -> None:
     bob_id = (await bob.auth.whoami()).user.id
     first = daemon.clock.now() if daemon.clock else 0.0
-    assert stored_last_active(daemon, bob_id) == first
+    assert await stored_last_active(daemon, bob_id) == first
 
     advance(daemon, PERSIST_EVERY_S / 2)
     await bob.auth.whoami()
-    assert stored_last_active(daemon, bob_id) == first  # kept in memory only...
+    assert await stored_last_active(daemon, bob_id) == first  # kept in memory only...
     assert (await seen_by(alice, "bob")).active_ago_s == 0  # ...and read from there
 
     advance(daemon, PERSIST_EVERY_S / 2)
     await bob.auth.whoami()
-    assert stored_last_active(daemon, bob_id) == first + PERSIST_EVERY_S
+    assert await stored_last_active(daemon, bob_id) == first + PERSIST_EVERY_S
 
 
 async def test_a_user_who_never_made_a_request_reads_as_never(daemon: RunningDaemon) -> None:
@@ -120,11 +116,10 @@ async def test_a_user_who_never_made_a_request_reads_as_never(daemon: RunningDae
         # Signing up is no authenticated request; this read is dave's first one, and counts.
         mine = await dave.presence.get()
         assert mine.last_active_at == daemon_now(daemon)
-        with sqlite3.connect(daemon.config.db_path) as conn:
-            never = conn.execute(
-                "SELECT COUNT(*) FROM users u LEFT JOIN user_status s ON s.user_id = u.id"
-                " WHERE u.username = 'root' AND s.last_active_at IS NULL"
-            ).fetchone()[0]
+        [(never,)] = await daemon.sql(
+            "SELECT COUNT(*) FROM users u LEFT JOIN user_status s ON s.user_id = u.id"
+            " WHERE u.username = 'root' AND s.last_active_at IS NULL"
+        )
         assert never == 1
 
 

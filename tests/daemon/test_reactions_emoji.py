@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 from urllib.parse import quote
 
@@ -104,13 +103,12 @@ async def test_a_reaction_from_before_the_rule_can_still_be_taken_back(
     daemon: RunningDaemon, bob: CoopeClient, message: MessageOut
 ) -> None:
     # Reactions were once any short text; the rule is for new ones.
-    with sqlite3.connect(daemon.config.db_path) as db:
-        (bob_id,) = db.execute("SELECT id FROM users WHERE username = 'bob'").fetchone()
-        db.execute(
-            "INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, 0)",
-            (message.id, bob_id, "lol"),
-        )
-    db.close()
+    await daemon.sql(
+        "INSERT INTO reactions (message_id, user_id, emoji, created_at)"
+        " SELECT ?, id, ?, 0 FROM users WHERE username = 'bob'",
+        message.id,
+        "lol",
+    )
     assert (await bob.chat.history(message.room_id)).messages[-1].reactions == {"lol": ["bob"]}
     assert (await bob.chat.react(message.id, "lol", remove=True)).reactions == {}
 
@@ -141,13 +139,12 @@ async def test_the_heart_bare_and_with_its_selector_is_one_reaction(
 async def test_an_unknown_short_code_stored_before_is_taken_back_as_typed(
     daemon: RunningDaemon, bob: CoopeClient, message: MessageOut
 ) -> None:
-    with sqlite3.connect(daemon.config.db_path) as db:
-        (bob_id,) = db.execute("SELECT id FROM users WHERE username = 'bob'").fetchone()
-        db.execute(
-            "INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, 0)",
-            (message.id, bob_id, ":partyparrot:"),
-        )
-    db.close()
+    await daemon.sql(
+        "INSERT INTO reactions (message_id, user_id, emoji, created_at)"
+        " SELECT ?, id, ?, 0 FROM users WHERE username = 'bob'",
+        message.id,
+        ":partyparrot:",
+    )
     assert (await bob.chat.react(message.id, ":partyparrot:", remove=True)).reactions == {}
     with pytest.raises(InvalidInput, match="unknown short code"):
         await bob.chat.react(message.id, ":partyparrot:")  # added anew, it is no emoji

@@ -7,7 +7,7 @@ import pytest
 from coope.client import CoopeClient
 from coope.core.errors import InvalidInput, NotFound, Unauthenticated
 from coope.core.models import AuthKind
-from tests.helpers import RunningDaemon
+from tests.helpers import RunningDaemon, sqlite_only
 
 
 async def test_token_lifecycle(daemon: RunningDaemon, alice: CoopeClient) -> None:
@@ -32,6 +32,7 @@ async def test_token_lifecycle(daemon: RunningDaemon, alice: CoopeClient) -> Non
             await bot.auth.whoami()
 
 
+@sqlite_only
 async def test_secret_is_stored_hashed(daemon: RunningDaemon, alice: CoopeClient) -> None:
     created = await alice.tokens.create("scripts")
     raw = (daemon.config.data_dir / "coope.db").read_bytes()

@@ -8,9 +8,12 @@ from coope.core.models import Principal
 from coope.daemon.config import DaemonConfig
 from coope.daemon.services import Services
 from coope.daemon.sfu.calls import CallManager
+from coope.daemon.storage import Storage
 
 SERVICES = web.AppKey("services", Services)
 CONFIG = web.AppKey("config", DaemonConfig)
+# Where the daemon stores (for health checks; requests go through the services).
+STORAGE = web.AppKey("storage", Storage)
 STARTED_AT = web.AppKey("started_at", float)
 # Open websockets, closed with "going away" when the daemon shuts down.
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")

@@ -5,17 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from coope.daemon.storage.interface import Storage
-from coope.daemon.storage.sqlite.accounts import SqliteAccounts
-from coope.daemon.storage.sqlite.chat import SqliteChat
+from coope.daemon.storage.sql.accounts import SqlAccounts
+from coope.daemon.storage.sql.chat import SqlChat
+from coope.daemon.storage.sql.pages import SqlPages
+from coope.daemon.storage.sql.social import SqlSocial
+from coope.daemon.storage.sql.workspaces import SqlWorkspaces
 from coope.daemon.storage.sqlite.database import SqliteDatabase
-from coope.daemon.storage.sqlite.pages import SqlitePages
-from coope.daemon.storage.sqlite.social import SqliteSocial
-from coope.daemon.storage.sqlite.workspaces import SqliteWorkspaces
 
 
-class SqliteStorage(
-    SqliteAccounts, SqliteSocial, SqliteChat, SqliteWorkspaces, SqlitePages, Storage
-):
+class SqliteStorage(SqlAccounts, SqlSocial, SqlChat, SqlWorkspaces, SqlPages, Storage):
     def __init__(self, path: Path) -> None:
         self.db = SqliteDatabase(path)
 

@@ -18,9 +18,8 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -147,41 +146,6 @@ def _copy_before(conn: sqlite3.Connection, migration: str) -> None:
         "copied the database before a migration that rebuilds tables",
         extra={"migration": migration, "copy": str(copy)},
     )
-
-
-def is_unique_violation(exc: sqlite3.IntegrityError) -> bool:
-    """Whether a write broke a unique constraint (rather than, say, a foreign key)."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
-
-
-@contextmanager
-def unique_or(conflict: Callable[[], Exception]) -> Iterator[None]:
-    """Raise `conflict()` instead of the error of a write inside that broke a unique constraint
-    (the one a caller wraps: each use wraps statements with one unique constraint in play)."""
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise conflict() from exc
-        raise
-
-
-def same_as(column: str, value: object) -> tuple[str, tuple[object, ...]]:
-    """SQLite's `column IS ?` (true when both are NULL) in SQL that PostgreSQL accepts too, as a
-    condition and its parameters. Spelled per case rather than as one condition with `? IS NULL`
-    in it: PostgreSQL cannot tell the type of a NULL parameter that is only tested for NULL, and
-    an index on the column serves either case."""
-    if value is None:
-        return f"{column} IS NULL", ()
-    return f"{column} = ?", (value,)
-
-
-def fts_match(terms: list[str], *, prefix: bool = False) -> str:
-    """An FTS5 query for rows holding every one of `terms`, each quoted so that FTS5 operators
-    in what a person typed are searched for, not obeyed; with `prefix`, each term may start a
-    longer word."""
-    star = "*" if prefix else ""
-    return " ".join('"' + term.replace('"', '""') + '"' + star for term in terms)
 
 
 _PYTHON_STEP = re.compile(r"^--\s*python:\s*(\w+)\s*$")

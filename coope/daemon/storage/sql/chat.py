@@ -7,7 +7,6 @@ and a client that saw number N can ask for exactly what changed after it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -15,8 +14,16 @@ from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Message, Room, RoomKind, RoomMember, RoomRole, RoomSummary, User
 from coope.core.names import name_key
 from coope.daemon.storage.interface import ChatStore, RoomInvite
-from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
-from coope.daemon.storage.sqlite.database import SqliteDatabase, fts_match, unique_or
+from coope.daemon.storage.sql.accounts import USER_COLUMNS, user_from_row
+from coope.daemon.storage.sql.connection import Conn, Database, Row
+from coope.daemon.storage.sql.dialect import (
+    fts_match,
+    greatest,
+    is_sqlite,
+    least,
+    lock_row,
+    unique_or,
+)
 
 _MESSAGE_SELECT = (
     "SELECT m.*, u.username AS author,"
@@ -25,7 +32,7 @@ _MESSAGE_SELECT = (
 )
 
 
-def _room(row: sqlite3.Row) -> Room:
+def _room(row: Row) -> Room:
     return Room(
         id=row["id"],
         kind=RoomKind(row["kind"]),
@@ -36,7 +43,7 @@ def _room(row: sqlite3.Row) -> Room:
     )
 
 
-def _member(row: sqlite3.Row) -> RoomMember:
+def _member(row: Row) -> RoomMember:
     return RoomMember(
         user_id=row["user_id"],
         username=row["username"],
@@ -46,7 +53,7 @@ def _member(row: sqlite3.Row) -> RoomMember:
     )
 
 
-def _messages(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Message]:
+def _messages(conn: Conn, rows: list[Row]) -> list[Message]:
     reactions: dict[int, dict[str, list[str]]] = defaultdict(dict)
     if rows:
         ids = [r["id"] for r in rows]
@@ -60,7 +67,7 @@ def _messages(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Message
     return [_message(r, reactions.get(r["id"], {})) for r in rows]
 
 
-def _message(r: sqlite3.Row, reactions: dict[str, list[str]]) -> Message:
+def _message(r: Row, reactions: dict[str, list[str]]) -> Message:
     return Message(
         id=r["id"],
         room_id=r["room_id"],
@@ -79,25 +86,25 @@ def _message(r: sqlite3.Row, reactions: dict[str, list[str]]) -> Message:
     )
 
 
-def get_room_txn(conn: sqlite3.Connection, room_id: int) -> Room | None:
+def get_room_txn(conn: Conn, room_id: int) -> Room | None:
     row = conn.execute("SELECT * FROM rooms WHERE id = ?", (room_id,)).fetchone()
     return _room(row) if row else None
 
 
-def get_message_txn(conn: sqlite3.Connection, message_id: int) -> Message | None:
+def get_message_txn(conn: Conn, message_id: int) -> Message | None:
     rows = conn.execute(f"{_MESSAGE_SELECT} WHERE m.id = ?", (message_id,)).fetchall()
     found = _messages(conn, rows)
     return found[0] if found else None
 
 
-def _require_message(conn: sqlite3.Connection, message_id: int) -> Message:
+def _require_message(conn: Conn, message_id: int) -> Message:
     message = get_message_txn(conn, message_id)
     if message is None:
         raise NotFound("no such message")
     return message
 
 
-def _next_seq(conn: sqlite3.Connection, room_id: int) -> int:
+def _next_seq(conn: Conn, room_id: int) -> int:
     row = conn.execute(
         "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
     ).fetchone()
@@ -118,9 +125,7 @@ def _dm_key(a: int, b: int) -> str:
     return f"{min(a, b)}:{max(a, b)}"
 
 
-def _insert_member(
-    conn: sqlite3.Connection, room_id: int, user_id: int, role: RoomRole, now: float
-) -> bool:
+def _insert_member(conn: Conn, room_id: int, user_id: int, role: RoomRole, now: float) -> bool:
     cur = conn.execute(
         "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING",
@@ -129,7 +134,7 @@ def _insert_member(
     return cur.rowcount > 0
 
 
-def get_or_create_dm_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -> tuple[Room, bool]:
+def get_or_create_dm_txn(conn: Conn, a: int, b: int, now: float) -> tuple[Room, bool]:
     row = conn.execute("SELECT * FROM rooms WHERE dm_key = ?", (_dm_key(a, b),)).fetchone()
     if row is not None:
         return _room(row), False
@@ -146,14 +151,14 @@ def get_or_create_dm_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -
 
 
 def create_group_txn(
-    conn: sqlite3.Connection,
+    conn: Conn,
     creator_id: int,
     name: str,
     member_ids: list[int],
     now: float,
     invited_ids: list[int],
 ) -> Room:
-    with unique_or(_room_name_taken(name)):
+    with unique_or(conn, _room_name_taken(name)):
         room_id = conn.execute(
             "INSERT INTO rooms (kind, name, name_key, created_by, created_at)"
             " VALUES ('group', ?, ?, ?, ?) RETURNING id",
@@ -169,12 +174,12 @@ def create_group_txn(
     return room
 
 
-def add_member_txn(conn: sqlite3.Connection, room_id: int, user_id: int, now: float) -> bool:
+def add_member_txn(conn: Conn, room_id: int, user_id: int, now: float) -> bool:
     conn.execute("DELETE FROM room_invites WHERE room_id = ? AND user_id = ?", (room_id, user_id))
     return _insert_member(conn, room_id, user_id, RoomRole.MEMBER, now)
 
 
-def _is_member(conn: sqlite3.Connection, room_id: int, user_id: int) -> bool:
+def _is_member(conn: Conn, room_id: int, user_id: int) -> bool:
     row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM room_members WHERE room_id = ? AND user_id = ?)",
         (room_id, user_id),
@@ -182,9 +187,7 @@ def _is_member(conn: sqlite3.Connection, room_id: int, user_id: int) -> bool:
     return bool(row[0])
 
 
-def invite_member_txn(
-    conn: sqlite3.Connection, room_id: int, user_id: int, invited_by: int, now: float
-) -> bool:
+def invite_member_txn(conn: Conn, room_id: int, user_id: int, invited_by: int, now: float) -> bool:
     if _is_member(conn, room_id, user_id):
         return False
     cur = conn.execute(
@@ -202,7 +205,7 @@ _NOT_BLOCKED = (
 )
 
 
-def _invites(conn: sqlite3.Connection, where: str, args: list[object]) -> list[RoomInvite]:
+def _invites(conn: Conn, where: str, args: list[object]) -> list[RoomInvite]:
     rows = conn.execute(
         "SELECT i.room_id, i.user_id, i.invited_by, i.created_at AS invited_at FROM room_invites i"
         f" WHERE {where} ORDER BY i.created_at, i.room_id, i.user_id",
@@ -236,7 +239,7 @@ def _invites(conn: sqlite3.Connection, where: str, args: list[object]) -> list[R
     ]
 
 
-def room_invites_txn(conn: sqlite3.Connection, room_ids: list[int]) -> dict[int, list[RoomInvite]]:
+def room_invites_txn(conn: Conn, room_ids: list[int]) -> dict[int, list[RoomInvite]]:
     found: dict[int, list[RoomInvite]] = defaultdict(list)
     if room_ids:
         where = f"i.room_id IN ({','.join('?' * len(room_ids))})" + _NOT_BLOCKED
@@ -245,15 +248,13 @@ def room_invites_txn(conn: sqlite3.Connection, room_ids: list[int]) -> dict[int,
     return found
 
 
-def invites_of_txn(
-    conn: sqlite3.Connection, user_id: int
-) -> tuple[list[RoomInvite], list[RoomInvite]]:
+def invites_of_txn(conn: Conn, user_id: int) -> tuple[list[RoomInvite], list[RoomInvite]]:
     incoming = _invites(conn, "i.user_id = ?" + _NOT_BLOCKED, [user_id])
     outgoing = _invites(conn, "i.invited_by = ?" + _NOT_BLOCKED, [user_id])
     return incoming, outgoing
 
 
-def accept_invite_txn(conn: sqlite3.Connection, room_id: int, user_id: int, now: float) -> bool:
+def accept_invite_txn(conn: Conn, room_id: int, user_id: int, now: float) -> bool:
     cur = conn.execute(
         "DELETE FROM room_invites WHERE room_id = ? AND user_id = ?", (room_id, user_id)
     )
@@ -263,7 +264,7 @@ def accept_invite_txn(conn: sqlite3.Connection, room_id: int, user_id: int, now:
     return True
 
 
-def delete_invite_txn(conn: sqlite3.Connection, room_id: int, user_id: int) -> RoomInvite | None:
+def delete_invite_txn(conn: Conn, room_id: int, user_id: int) -> RoomInvite | None:
     found = _invites(conn, "i.room_id = ? AND i.user_id = ?", [room_id, user_id])
     if not found:
         return None
@@ -271,7 +272,7 @@ def delete_invite_txn(conn: sqlite3.Connection, room_id: int, user_id: int) -> R
     return found[0]
 
 
-def room_members_txn(conn: sqlite3.Connection, room_ids: list[int]) -> dict[int, list[RoomMember]]:
+def room_members_txn(conn: Conn, room_ids: list[int]) -> dict[int, list[RoomMember]]:
     members: dict[int, list[RoomMember]] = defaultdict(list)
     if room_ids:
         for row in conn.execute(
@@ -284,7 +285,7 @@ def room_members_txn(conn: sqlite3.Connection, room_ids: list[int]) -> dict[int,
     return members
 
 
-def rooms_of_txn(conn: sqlite3.Connection, user_id: int) -> list[RoomSummary]:
+def rooms_of_txn(conn: Conn, user_id: int) -> list[RoomSummary]:
     rows = conn.execute(
         "SELECT r.*, m.last_read_seq AS my_read,"
         " (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id AND x.seq > m.last_read_seq"
@@ -300,7 +301,8 @@ def rooms_of_txn(conn: sqlite3.Connection, user_id: int) -> list[RoomSummary]:
     ]
 
 
-def remove_member_txn(conn: sqlite3.Connection, room_id: int, user_id: int) -> bool:
+def remove_member_txn(conn: Conn, room_id: int, user_id: int) -> bool:
+    lock_row(conn, "rooms", room_id)  # two admins leaving at once: the second sees the first go
     cur = conn.execute(
         "DELETE FROM room_members WHERE room_id = ? AND user_id = ?", (room_id, user_id)
     )
@@ -322,7 +324,7 @@ def remove_member_txn(conn: sqlite3.Connection, room_id: int, user_id: int) -> b
 
 
 def post_message_txn(
-    conn: sqlite3.Connection,
+    conn: Conn,
     room_id: int,
     author_id: int,
     client_id: str,
@@ -360,8 +362,18 @@ def post_message_txn(
     return _message(row, {}), True
 
 
-def edit_message_txn(conn: sqlite3.Connection, message_id: int, body: str, now: float) -> Message:
+def _message_to_change(conn: Conn, message_id: int) -> Message:
+    """The message, read once its room is locked: every change in a room takes the room's row
+    for its sequence number anyway, so a delete under way is seen, not overtaken."""
     message = _require_message(conn, message_id)
+    if is_sqlite(conn):
+        return message
+    lock_row(conn, "rooms", message.room_id)
+    return _require_message(conn, message_id)
+
+
+def edit_message_txn(conn: Conn, message_id: int, body: str, now: float) -> Message:
+    message = _message_to_change(conn, message_id)
     if message.deleted:
         raise Conflict("this message was deleted")
     rev = _next_seq(conn, message.room_id)
@@ -372,8 +384,8 @@ def edit_message_txn(conn: sqlite3.Connection, message_id: int, body: str, now: 
     return _require_message(conn, message_id)
 
 
-def delete_message_txn(conn: sqlite3.Connection, message_id: int, now: float) -> Message:
-    message = _require_message(conn, message_id)
+def delete_message_txn(conn: Conn, message_id: int, now: float) -> Message:
+    message = _message_to_change(conn, message_id)
     if message.deleted:
         return message
     rev = _next_seq(conn, message.room_id)
@@ -386,9 +398,9 @@ def delete_message_txn(conn: sqlite3.Connection, message_id: int, now: float) ->
 
 
 def set_reaction_txn(
-    conn: sqlite3.Connection, message_id: int, user_id: int, emoji: str, on: bool, now: float
+    conn: Conn, message_id: int, user_id: int, emoji: str, on: bool, now: float
 ) -> Message:
-    message = _require_message(conn, message_id)
+    message = _message_to_change(conn, message_id)
     if message.deleted:
         raise Conflict("this message was deleted")
     if on:
@@ -413,7 +425,7 @@ def set_reaction_txn(
 
 
 def messages_txn(
-    conn: sqlite3.Connection, room_id: int, before: int | None, after: int | None, limit: int
+    conn: Conn, room_id: int, before: int | None, after: int | None, limit: int
 ) -> list[Message]:
     where, args = ["m.room_id = ?"], [room_id]
     if before is not None:
@@ -432,9 +444,7 @@ def messages_txn(
     return messages if after is not None else messages[::-1]
 
 
-def changes_txn(
-    conn: sqlite3.Connection, room_id: int, after_rev: int, limit: int
-) -> list[Message]:
+def changes_txn(conn: Conn, room_id: int, after_rev: int, limit: int) -> list[Message]:
     rows = conn.execute(
         f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.rev > ? ORDER BY m.rev LIMIT ?",
         (room_id, after_rev, limit),
@@ -442,10 +452,10 @@ def changes_txn(
     return _messages(conn, rows)
 
 
-def mark_read_txn(conn: sqlite3.Connection, room_id: int, user_id: int, seq: int) -> int:
+def mark_read_txn(conn: Conn, room_id: int, user_id: int, seq: int) -> int:
     row = conn.execute(
-        "UPDATE room_members SET last_read_seq = MAX(last_read_seq,"
-        " MIN(?, (SELECT last_seq FROM rooms WHERE id = ?)))"
+        f"UPDATE room_members SET last_read_seq = {greatest(conn)}(last_read_seq,"
+        f" {least(conn)}(?, (SELECT last_seq FROM rooms WHERE id = ?)))"
         " WHERE room_id = ? AND user_id = ? RETURNING last_read_seq",
         (seq, room_id, room_id, user_id),
     ).fetchone()
@@ -455,26 +465,33 @@ def mark_read_txn(conn: sqlite3.Connection, room_id: int, user_id: int, seq: int
 
 
 def search_txn(
-    conn: sqlite3.Connection, user_id: int, terms: list[str], room_id: int | None, limit: int
+    conn: Conn, user_id: int, terms: list[str], room_id: int | None, limit: int
 ) -> list[Message]:
+    if is_sqlite(conn):
+        match = "JOIN messages_fts f ON f.rowid = m.id WHERE messages_fts MATCH ?"
+        rank = "f.rank"
+        args: list[object] = [fts_match(terms)]
+    else:  # `body_words`: a generated tsvector column (postgres/migrations)
+        match = ", coope_tsquery(?, false) q WHERE m.body_words @@ q"
+        rank = "ts_rank_cd(m.body_words, q) DESC"
+        args = [terms]
     sql = (
-        f"{_MESSAGE_SELECT} JOIN messages_fts f ON f.rowid = m.id"
-        " WHERE messages_fts MATCH ? AND m.deleted = 0"
+        f"{_MESSAGE_SELECT} {match} AND m.deleted = 0"
         " AND m.room_id IN (SELECT room_id FROM room_members WHERE user_id = ?)"
     )
-    args: list[object] = [fts_match(terms), user_id]
+    args.append(user_id)
     if room_id is not None:
         sql += " AND m.room_id = ?"
         args.append(room_id)
-    rows = conn.execute(sql + " ORDER BY f.rank, m.id DESC LIMIT ?", [*args, limit]).fetchall()
+    rows = conn.execute(f"{sql} ORDER BY {rank}, m.id DESC LIMIT ?", [*args, limit]).fetchall()
     return _messages(conn, rows)
 
 
-class SqliteChat(ChatStore):
-    db: SqliteDatabase
+class SqlChat(ChatStore):
+    db: Database
 
     async def find_dm(self, a: int, b: int) -> Room | None:
-        def txn(conn: sqlite3.Connection) -> Room | None:
+        def txn(conn: Conn) -> Room | None:
             row = conn.execute("SELECT * FROM rooms WHERE dm_key = ?", (_dm_key(a, b),)).fetchone()
             return _room(row) if row else None
 
@@ -489,7 +506,7 @@ class SqliteChat(ChatStore):
         reply_to: int | None,
         now: float,
     ) -> tuple[Room, bool, Message, bool]:
-        def txn(conn: sqlite3.Connection) -> tuple[Room, bool, Message, bool]:
+        def txn(conn: Conn) -> tuple[Room, bool, Message, bool]:
             room, created = get_or_create_dm_txn(conn, author_id, other_id, now)
             message, stored = post_message_txn(
                 conn, room.id, author_id, client_id, body, reply_to, now
@@ -514,7 +531,7 @@ class SqliteChat(ChatStore):
         return await self.db.read(get_room_txn, room_id)
 
     async def find_group_room(self, name: str) -> Room | None:
-        def txn(conn: sqlite3.Connection) -> Room | None:
+        def txn(conn: Conn) -> Room | None:
             row = conn.execute(
                 "SELECT * FROM rooms WHERE kind = 'group' AND name_key = ?", (name_key(name),)
             ).fetchone()
@@ -551,8 +568,8 @@ class SqliteChat(ChatStore):
         return await self.db.write(remove_member_txn, room_id, user_id)
 
     async def rename_room(self, room_id: int, name: str) -> Room:
-        def txn(conn: sqlite3.Connection) -> Room:
-            with unique_or(_room_name_taken(name)):
+        def txn(conn: Conn) -> Room:
+            with unique_or(conn, _room_name_taken(name)):
                 conn.execute(
                     "UPDATE rooms SET name = ?, name_key = ? WHERE id = ?",
                     (name, name_key(name), room_id),

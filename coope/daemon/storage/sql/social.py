@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from coope.core.errors import Forbidden
 from coope.core.models import User
 from coope.daemon.storage.interface import FriendRequestOutcome, SocialStore, StoredPresence
-from coope.daemon.storage.sqlite.accounts import USER_COLUMNS, user_from_row
-from coope.daemon.storage.sqlite.database import SqliteDatabase
+from coope.daemon.storage.sql.accounts import USER_COLUMNS, user_from_row
+from coope.daemon.storage.sql.connection import Conn, Database, Row
+from coope.daemon.storage.sql.dialect import lock
 
 _U = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
 
 
-def _exists(conn: sqlite3.Connection, sql: str, *args: object) -> bool:
+def _exists(conn: Conn, sql: str, *args: object) -> bool:
     return bool(conn.execute(f"SELECT EXISTS ({sql})", args).fetchone()[0])
 
 
-def blocked_between_txn(conn: sqlite3.Connection, a: int, b: int) -> bool:
+def blocked_between_txn(conn: Conn, a: int, b: int) -> bool:
     return _exists(
         conn,
         "SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?)"
@@ -29,11 +28,11 @@ def blocked_between_txn(conn: sqlite3.Connection, a: int, b: int) -> bool:
     )
 
 
-def are_friends_txn(conn: sqlite3.Connection, a: int, b: int) -> bool:
+def are_friends_txn(conn: Conn, a: int, b: int) -> bool:
     return _exists(conn, "SELECT 1 FROM friendships WHERE user_id = ? AND friend_id = ?", a, b)
 
 
-def _befriend_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -> None:
+def _befriend_txn(conn: Conn, a: int, b: int, now: float) -> None:
     conn.execute(
         "DELETE FROM friend_requests"
         " WHERE (from_id = ? AND to_id = ?) OR (from_id = ? AND to_id = ?)",
@@ -46,9 +45,14 @@ def _befriend_txn(conn: sqlite3.Connection, a: int, b: int, now: float) -> None:
     )
 
 
-def request_friend_txn(
-    conn: sqlite3.Connection, from_id: int, to_id: int, now: float
-) -> FriendRequestOutcome:
+def _lock_pair(conn: Conn, a: int, b: int) -> None:
+    """Requests, friendships and blocks between two people change one at a time: requests that
+    cross become a friendship, and nothing slips in beside a block."""
+    lock(conn, f"pair:{min(a, b)}:{max(a, b)}")
+
+
+def request_friend_txn(conn: Conn, from_id: int, to_id: int, now: float) -> FriendRequestOutcome:
+    _lock_pair(conn, from_id, to_id)
     if blocked_between_txn(conn, from_id, to_id):
         # The same answer whichever side blocked, so a blocked user cannot tell.
         raise Forbidden("you cannot send this user a friend request")
@@ -69,12 +73,12 @@ def request_friend_txn(
     )
 
 
-def _users_with_time(conn: sqlite3.Connection, sql: str, arg: int) -> list[tuple[User, float]]:
+def _users_with_time(conn: Conn, sql: str, arg: int) -> list[tuple[User, float]]:
     return [(user_from_row(r), r["created_at"]) for r in conn.execute(sql, (arg,))]
 
 
 def friend_requests_txn(
-    conn: sqlite3.Connection, user_id: int
+    conn: Conn, user_id: int
 ) -> tuple[list[tuple[User, float]], list[tuple[User, float]]]:
     incoming = _users_with_time(
         conn,
@@ -91,7 +95,8 @@ def friend_requests_txn(
     return incoming, outgoing
 
 
-def accept_friend_txn(conn: sqlite3.Connection, user_id: int, from_id: int, now: float) -> bool:
+def accept_friend_txn(conn: Conn, user_id: int, from_id: int, now: float) -> bool:
+    _lock_pair(conn, user_id, from_id)
     if not _exists(
         conn, "SELECT 1 FROM friend_requests WHERE from_id = ? AND to_id = ?", from_id, user_id
     ):
@@ -100,7 +105,8 @@ def accept_friend_txn(conn: sqlite3.Connection, user_id: int, from_id: int, now:
     return True
 
 
-def block_txn(conn: sqlite3.Connection, blocker_id: int, blocked_id: int, now: float) -> None:
+def block_txn(conn: Conn, blocker_id: int, blocked_id: int, now: float) -> None:
+    _lock_pair(conn, blocker_id, blocked_id)
     conn.execute(
         "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)"
         " ON CONFLICT DO NOTHING",
@@ -119,7 +125,7 @@ def block_txn(conn: sqlite3.Connection, blocker_id: int, blocked_id: int, now: f
     )
 
 
-def _presence(row: sqlite3.Row) -> StoredPresence:
+def _presence(row: Row) -> StoredPresence:
     return StoredPresence(
         status=row["status"],
         text=row["text"],
@@ -128,8 +134,8 @@ def _presence(row: sqlite3.Row) -> StoredPresence:
     )
 
 
-class SqliteSocial(SocialStore):
-    db: SqliteDatabase
+class SqlSocial(SocialStore):
+    db: Database
 
     async def request_friend(self, from_id: int, to_id: int, now: float) -> FriendRequestOutcome:
         return await self.db.write(request_friend_txn, from_id, to_id, now)
@@ -143,7 +149,7 @@ class SqliteSocial(SocialStore):
         return await self.db.write(accept_friend_txn, user_id, from_id, now)
 
     async def delete_friend_request(self, from_id: int, to_id: int) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
             cur = conn.execute(
                 "DELETE FROM friend_requests WHERE from_id = ? AND to_id = ?", (from_id, to_id)
             )
@@ -152,7 +158,7 @@ class SqliteSocial(SocialStore):
         return await self.db.write(txn)
 
     async def remove_friend(self, user_id: int, friend_id: int) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
             cur = conn.execute(
                 "DELETE FROM friendships WHERE (user_id = ? AND friend_id = ?)"
                 " OR (user_id = ? AND friend_id = ?)",
@@ -163,7 +169,7 @@ class SqliteSocial(SocialStore):
         return await self.db.write(txn)
 
     async def friends(self, user_id: int) -> list[User]:
-        def txn(conn: sqlite3.Connection) -> list[User]:
+        def txn(conn: Conn) -> list[User]:
             rows = conn.execute(
                 f"SELECT {_U} FROM friendships f JOIN users u ON u.id = f.friend_id"
                 " WHERE f.user_id = ? ORDER BY u.username",
@@ -174,7 +180,7 @@ class SqliteSocial(SocialStore):
         return await self.db.read(txn)
 
     async def friend_ids(self, user_id: int) -> list[int]:
-        def txn(conn: sqlite3.Connection) -> list[int]:
+        def txn(conn: Conn) -> list[int]:
             rows = conn.execute("SELECT friend_id FROM friendships WHERE user_id = ?", (user_id,))
             return [r[0] for r in rows]
 
@@ -187,7 +193,7 @@ class SqliteSocial(SocialStore):
         await self.db.write(block_txn, blocker_id, blocked_id, now)
 
     async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
             cur = conn.execute(
                 "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
                 (blocker_id, blocked_id),
@@ -197,7 +203,7 @@ class SqliteSocial(SocialStore):
         return await self.db.write(txn)
 
     async def blocked_users(self, blocker_id: int) -> list[User]:
-        def txn(conn: sqlite3.Connection) -> list[User]:
+        def txn(conn: Conn) -> list[User]:
             rows = conn.execute(
                 f"SELECT {_U} FROM blocks b JOIN users u ON u.id = b.blocked_id"
                 " WHERE b.blocker_id = ? ORDER BY u.username",
@@ -213,7 +219,7 @@ class SqliteSocial(SocialStore):
     # --- presence --------------------------------------------------------------------------
 
     async def presences(self, user_ids: list[int]) -> dict[int, StoredPresence]:
-        def txn(conn: sqlite3.Connection) -> dict[int, StoredPresence]:
+        def txn(conn: Conn) -> dict[int, StoredPresence]:
             marks = ",".join("?" * len(user_ids))
             rows = conn.execute(
                 f"SELECT * FROM user_status WHERE user_id IN ({marks})", user_ids
@@ -226,7 +232,7 @@ class SqliteSocial(SocialStore):
     async def set_chosen_status(
         self, user_id: int, status: str, text: str, expires_at: float | None
     ) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Conn) -> None:
             conn.execute(
                 "INSERT INTO user_status (user_id, status, text, expires_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET status = excluded.status,"
@@ -237,7 +243,7 @@ class SqliteSocial(SocialStore):
         await self.db.write(txn)
 
     async def set_last_active(self, user_id: int, when: float) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Conn) -> None:
             conn.execute(
                 # A deleted account's last request (its own deletion) or its sockets closing
                 # after it leave no row behind.
@@ -254,7 +260,7 @@ class SqliteSocial(SocialStore):
         await self.db.write(txn)
 
     async def status_ends(self, after: float) -> list[tuple[int, float]]:
-        def txn(conn: sqlite3.Connection) -> list[tuple[int, float]]:
+        def txn(conn: Conn) -> list[tuple[int, float]]:
             rows = conn.execute(
                 "SELECT user_id, expires_at FROM user_status WHERE expires_at > ?", (after,)
             )

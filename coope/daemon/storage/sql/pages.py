@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from coope.core.errors import Conflict, InvalidInput, NotFound
 from coope.core.models import Page
 from coope.core.names import first_free, name_key
 from coope.daemon.storage.interface import NewPage, PageStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase, fts_match, same_as, unique_or
-from coope.daemon.storage.sqlite.workspaces import unused_covers_txn
+from coope.daemon.storage.sql.connection import Conn, Database, Row
+from coope.daemon.storage.sql.dialect import (
+    fts_match,
+    greatest,
+    is_sqlite,
+    lock_row,
+    same_as,
+    unique_or,
+)
+from coope.daemon.storage.sql.workspaces import unused_covers_txn
 
 _PAGE_COLUMNS = (
     "id, workspace_id, parent_id, title, icon, cover, position, archived_root, created_by,"
@@ -18,7 +25,7 @@ _PAGE_COLUMNS = (
 )
 
 
-def _page(row: sqlite3.Row) -> Page:
+def _page(row: Row) -> Page:
     return Page(
         id=row["id"],
         workspace_id=row["workspace_id"],
@@ -34,12 +41,12 @@ def _page(row: sqlite3.Row) -> Page:
     )
 
 
-def get_page_txn(conn: sqlite3.Connection, page_id: int) -> Page | None:
+def get_page_txn(conn: Conn, page_id: int) -> Page | None:
     row = conn.execute(f"SELECT {_PAGE_COLUMNS} FROM pages WHERE id = ?", (page_id,)).fetchone()
     return _page(row) if row else None
 
 
-def _require_page(conn: sqlite3.Connection, page_id: int) -> Page:
+def _require_page(conn: Conn, page_id: int) -> Page:
     page = get_page_txn(conn, page_id)
     if page is None:
         raise NotFound("no such page")
@@ -51,9 +58,7 @@ def _require_page(conn: sqlite3.Connection, page_id: int) -> Page:
 _IN_TITLE_SCOPE = "(archived_root IS NULL OR archived_root <> id)"
 
 
-def _title_taken(
-    conn: sqlite3.Connection, title: str, parent_id: int | None
-) -> Callable[[], Conflict]:
+def _title_taken(conn: Conn, title: str, parent_id: int | None) -> Callable[[], Conflict]:
     """The conflict for a write that gave a page a sibling's title."""
 
     def conflict() -> Conflict:
@@ -69,7 +74,7 @@ def _title_taken(
 
 
 def _sibling_by_key_txn(
-    conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, key: str
+    conn: Conn, workspace_id: int, parent_id: int | None, key: str
 ) -> Page | None:
     under, under_params = same_as("parent_id", parent_id)
     row = conn.execute(
@@ -80,9 +85,7 @@ def _sibling_by_key_txn(
     return _page(row) if row else None
 
 
-def _free_title_txn(
-    conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, title: str
-) -> str:
+def _free_title_txn(conn: Conn, workspace_id: int, parent_id: int | None, title: str) -> str:
     """`title`, or "Title (2)" (the first free number) if a page under `parent_id` has it."""
     return first_free(
         title, lambda key: _sibling_by_key_txn(conn, workspace_id, parent_id, key) is not None
@@ -90,12 +93,12 @@ def _free_title_txn(
 
 
 def find_sibling_txn(
-    conn: sqlite3.Connection, workspace_id: int, parent_id: int | None, title: str
+    conn: Conn, workspace_id: int, parent_id: int | None, title: str
 ) -> Page | None:
     return _sibling_by_key_txn(conn, workspace_id, parent_id, name_key(title))
 
 
-def _subtree_ids(conn: sqlite3.Connection, page_id: int) -> list[int]:
+def _subtree_ids(conn: Conn, page_id: int) -> list[int]:
     # The CAST: psycopg sends a small int as a smallint, and PostgreSQL wants both halves of the
     # recursion to be of one type.
     rows = conn.execute(
@@ -106,10 +109,21 @@ def _subtree_ids(conn: sqlite3.Connection, page_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-def move_page_txn(
-    conn: sqlite3.Connection, page_id: int, parent_id: int | None, position: str, now: float
-) -> Page:
+def _page_in_locked_tree(conn: Conn, page_id: int) -> Page:
+    """The page, read once its workspace's tree is locked: moves, titles among siblings and
+    the trash are rules over many rows, which concurrent writers (PostgreSQL) must take turns
+    to check and change."""
     page = _require_page(conn, page_id)
+    if is_sqlite(conn):
+        return page
+    lock_row(conn, "workspaces", page.workspace_id)
+    return _require_page(conn, page_id)
+
+
+def move_page_txn(
+    conn: Conn, page_id: int, parent_id: int | None, position: str, now: float
+) -> Page:
+    page = _page_in_locked_tree(conn, page_id)
     if parent_id is not None:
         if parent_id in _subtree_ids(conn, page_id):
             raise InvalidInput("a page cannot move under itself or one of its own sub-pages")
@@ -117,7 +131,7 @@ def move_page_txn(
         parent = get_page_txn(conn, parent_id)
         if parent is None or parent.workspace_id != page.workspace_id or parent.archived:
             raise InvalidInput("the parent must be a live page of the same workspace")
-    with unique_or(_title_taken(conn, page.title, parent_id)):
+    with unique_or(conn, _title_taken(conn, page.title, parent_id)):
         conn.execute(
             "UPDATE pages SET parent_id = ?, position = ?, updated_at = ? WHERE id = ?",
             (parent_id, position, now, page_id),
@@ -125,7 +139,7 @@ def move_page_txn(
     return _require_page(conn, page_id)
 
 
-def _move_to_top_txn(conn: sqlite3.Connection, page: Page) -> None:
+def _move_to_top_txn(conn: Conn, page: Page) -> None:
     """Put a page at the top of its workspace, renamed "Title (2)" if a page there has the title
     (pages in the trash are nobody's siblings and keep theirs)."""
     title = page.title
@@ -137,8 +151,8 @@ def _move_to_top_txn(conn: sqlite3.Connection, page: Page) -> None:
     )
 
 
-def restore_txn(conn: sqlite3.Connection, root_id: int, now: float) -> Page:
-    root = _require_page(conn, root_id)
+def restore_txn(conn: Conn, root_id: int, now: float) -> Page:
+    root = _page_in_locked_tree(conn, root_id)
     if root.archived_root != root_id:
         raise InvalidInput("only the page that was archived can be restored, with its sub-pages")
     parent = get_page_txn(conn, root.parent_id) if root.parent_id is not None else None
@@ -156,8 +170,8 @@ def restore_txn(conn: sqlite3.Connection, root_id: int, now: float) -> Page:
     return _require_page(conn, root_id)
 
 
-def delete_subtree_txn(conn: sqlite3.Connection, root_id: int) -> tuple[list[int], list[str]]:
-    root = _require_page(conn, root_id)
+def delete_subtree_txn(conn: Conn, root_id: int) -> tuple[list[int], list[str]]:
+    root = _page_in_locked_tree(conn, root_id)
     if root.archived_root != root_id:
         raise InvalidInput("archive the page first; pages are deleted for good from the trash")
     rows = conn.execute(
@@ -184,15 +198,16 @@ def delete_subtree_txn(conn: sqlite3.Connection, root_id: int) -> tuple[list[int
     return ids, unused_covers_txn(conn, [r[1] for r in rows if r[1]])
 
 
-class SqlitePages(PageStore):
-    db: SqliteDatabase
+class SqlPages(PageStore):
+    db: Database
 
     async def create_page(self, new: NewPage, content: bytes | None) -> Page:
-        def txn(conn: sqlite3.Connection) -> Page:
+        def txn(conn: Conn) -> Page:
+            lock_row(conn, "workspaces", new.workspace_id)  # see _page_in_locked_tree
             title = new.title
             if new.number_if_taken:
                 title = _free_title_txn(conn, new.workspace_id, new.parent_id, title)
-            with unique_or(_title_taken(conn, title, new.parent_id)):
+            with unique_or(conn, _title_taken(conn, title, new.parent_id)):
                 page_id = conn.execute(
                     "INSERT INTO pages (workspace_id, parent_id, title, title_key, icon, position,"
                     " created_by, created_at, updated_at, snapshot)"
@@ -223,7 +238,7 @@ class SqlitePages(PageStore):
         return await self.db.read(find_sibling_txn, workspace_id, parent_id, title)
 
     async def pages_of(self, workspace_id: int, *, archived: bool = False) -> list[Page]:
-        def txn(conn: sqlite3.Connection) -> list[Page]:
+        def txn(conn: Conn) -> list[Page]:
             where = "archived_root = id" if archived else "archived_root IS NULL"
             rows = conn.execute(
                 f"SELECT {_PAGE_COLUMNS} FROM pages WHERE workspace_id = ? AND {where}"
@@ -235,7 +250,7 @@ class SqlitePages(PageStore):
         return await self.db.read(txn)
 
     async def last_child_position(self, workspace_id: int, parent_id: int | None) -> str | None:
-        def txn(conn: sqlite3.Connection) -> str | None:
+        def txn(conn: Conn) -> str | None:
             under, under_params = same_as("parent_id", parent_id)
             row = conn.execute(
                 f"SELECT MAX(position) FROM pages WHERE workspace_id = ? AND {under}",
@@ -255,8 +270,8 @@ class SqlitePages(PageStore):
         cover: str | None = None,
         clear_cover: bool = False,
     ) -> Page:
-        def txn(conn: sqlite3.Connection) -> Page:
-            page = _require_page(conn, page_id)
+        def txn(conn: Conn) -> Page:
+            page = _page_in_locked_tree(conn, page_id)
             fields: dict[str, object] = {"updated_at": now}
             if title is not None:
                 fields["title"] = title
@@ -266,7 +281,7 @@ class SqlitePages(PageStore):
             if cover is not None or clear_cover:
                 fields["cover"] = cover
             sets = ", ".join(f"{k} = ?" for k in fields)
-            with unique_or(_title_taken(conn, title or page.title, page.parent_id)):
+            with unique_or(conn, _title_taken(conn, title or page.title, page.parent_id)):
                 conn.execute(f"UPDATE pages SET {sets} WHERE id = ?", [*fields.values(), page_id])
             return _require_page(conn, page_id)
 
@@ -278,8 +293,8 @@ class SqlitePages(PageStore):
         return await self.db.write(move_page_txn, page_id, parent_id, position, now)
 
     async def archive_subtree(self, page_id: int, now: float) -> list[int]:
-        def txn(conn: sqlite3.Connection) -> list[int]:
-            if _require_page(conn, page_id).archived:
+        def txn(conn: Conn) -> list[int]:
+            if _page_in_locked_tree(conn, page_id).archived:
                 raise InvalidInput("this page is already in the trash")
             ids = [
                 i
@@ -304,22 +319,32 @@ class SqlitePages(PageStore):
     async def search_pages(
         self, workspace_ids: list[int], terms: list[str], limit: int
     ) -> list[tuple[Page, str]]:
-        def txn(conn: sqlite3.Connection) -> list[tuple[Page, str]]:
+        def txn(conn: Conn) -> list[tuple[Page, str]]:
             marks = ",".join("?" * len(workspace_ids))
-            rows = conn.execute(
-                f"SELECT {', '.join('p.' + c.strip() for c in _PAGE_COLUMNS.split(','))},"
-                " snippet(pages_fts, -1, '[', ']', '…', 12) AS snippet"
-                " FROM pages_fts f JOIN pages p ON p.id = f.rowid"
-                f" WHERE pages_fts MATCH ? AND p.workspace_id IN ({marks})"
-                " AND p.archived_root IS NULL ORDER BY f.rank LIMIT ?",
-                [fts_match(terms, prefix=True), *workspace_ids, limit],
-            )
+            columns = ", ".join("p." + c.strip() for c in _PAGE_COLUMNS.split(","))
+            if is_sqlite(conn):
+                rows = conn.execute(
+                    f"SELECT {columns}, snippet(pages_fts, -1, '[', ']', '…', 12) AS snippet"
+                    " FROM pages_fts f JOIN pages p ON p.id = f.rowid"
+                    f" WHERE pages_fts MATCH ? AND p.workspace_id IN ({marks})"
+                    " AND p.archived_root IS NULL ORDER BY f.rank LIMIT ?",
+                    [fts_match(terms, prefix=True), *workspace_ids, limit],
+                )
+            else:  # `words`: a generated tsvector column (postgres/migrations)
+                rows = conn.execute(
+                    f"SELECT {columns}, coope_snippet(p.title || ' ' || p.body_text, q) AS snippet"
+                    " FROM pages p, coope_tsquery(?, true) q"
+                    f" WHERE p.words @@ q AND p.workspace_id IN ({marks})"
+                    " AND p.archived_root IS NULL ORDER BY ts_rank_cd(p.words, q) DESC, p.id"
+                    " LIMIT ?",
+                    [terms, *workspace_ids, limit],
+                )
             return [(_page(r), r["snippet"]) for r in rows]
 
         return await self.db.read(txn) if workspace_ids else []
 
     async def load_content(self, page_id: int) -> tuple[bytes | None, list[bytes], int]:
-        def txn(conn: sqlite3.Connection) -> tuple[bytes | None, list[bytes], int]:
+        def txn(conn: Conn) -> tuple[bytes | None, list[bytes], int]:
             row = conn.execute(
                 "SELECT snapshot, snapshot_seq FROM pages WHERE id = ?", (page_id,)
             ).fetchone()
@@ -334,29 +359,34 @@ class SqlitePages(PageStore):
         return await self.db.read(txn)
 
     async def append_update(self, page_id: int, data: bytes, now: float) -> int:
-        def txn(conn: sqlite3.Connection) -> int:
+        def txn(conn: Conn) -> int:
+            # The page's row first: it stays locked to the commit, so concurrent appends
+            # (other nodes) take their numbers one after the other. The number is read by a
+            # statement of its own, which sees what the append before this one committed.
+            cur = conn.execute("UPDATE pages SET updated_at = ? WHERE id = ?", (now, page_id))
+            if not cur.rowcount:
+                raise NotFound("no such page")
             row = conn.execute(
-                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM page_updates WHERE page_id = ?), 0),"
+                f"SELECT {greatest(conn)}("
+                "COALESCE((SELECT MAX(seq) FROM page_updates WHERE page_id = ?), 0),"
                 " snapshot_seq) FROM pages WHERE id = ?",
                 (page_id, page_id),
             ).fetchone()
-            if row is None or row[0] is None:
-                raise NotFound("no such page")
             seq = int(row[0]) + 1
             conn.execute(
                 "INSERT INTO page_updates (page_id, seq, data) VALUES (?, ?, ?)",
                 (page_id, seq, data),
             )
-            conn.execute("UPDATE pages SET updated_at = ? WHERE id = ?", (now, page_id))
             return seq
 
         return await self.db.write(txn)
 
     async def compact(self, page_id: int, snapshot: bytes, upto_seq: int) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Conn) -> None:
+            # Never over a newer snapshot (an older compaction finishing late).
             conn.execute(
-                "UPDATE pages SET snapshot = ?, snapshot_seq = ? WHERE id = ?",
-                (snapshot, upto_seq, page_id),
+                "UPDATE pages SET snapshot = ?, snapshot_seq = ? WHERE id = ? AND snapshot_seq < ?",
+                (snapshot, upto_seq, page_id, upto_seq),
             )
             conn.execute(
                 "DELETE FROM page_updates WHERE page_id = ? AND seq <= ?", (page_id, upto_seq)
@@ -365,7 +395,7 @@ class SqlitePages(PageStore):
         await self.db.write(txn)
 
     async def set_body_text(self, page_id: int, text: str) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Conn) -> None:
             conn.execute("UPDATE pages SET body_text = ? WHERE id = ?", (text, page_id))
 
         await self.db.write(txn)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from coope.core import rules
@@ -11,7 +10,8 @@ from coope.core.models import Invite, Workspace, WorkspaceMember, WorkspaceRole
 from coope.core.names import name_key
 from coope.core.workspace_schemas import invite_refusal
 from coope.daemon.storage.interface import MemberEntry, WorkspaceStore
-from coope.daemon.storage.sqlite.database import SqliteDatabase, unique_or
+from coope.daemon.storage.sql.connection import Conn, Database, Row
+from coope.daemon.storage.sql.dialect import for_share, lock_row, unique_or
 
 # Member lists show the owner first, then admins, editors and viewers.
 _MOST_TRUSTED_FIRST = (
@@ -21,11 +21,11 @@ _MOST_TRUSTED_FIRST = (
 )
 
 
-def _workspace(row: sqlite3.Row) -> Workspace:
+def _workspace(row: Row) -> Workspace:
     return Workspace(id=row["id"], name=row["name"], created_at=row["created_at"])
 
 
-def _invite(row: sqlite3.Row) -> Invite:
+def _invite(row: Row) -> Invite:
     return Invite(
         code=row["code"],
         workspace_id=row["workspace_id"],
@@ -39,7 +39,7 @@ def _invite(row: sqlite3.Row) -> Invite:
     )
 
 
-def get_workspace_txn(conn: sqlite3.Connection, workspace_id: int) -> Workspace | None:
+def get_workspace_txn(conn: Conn, workspace_id: int) -> Workspace | None:
     row = conn.execute("SELECT * FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
     return _workspace(row) if row else None
 
@@ -52,16 +52,14 @@ def _name_taken(name: str) -> Callable[[], Conflict]:
     )
 
 
-def _require_workspace(conn: sqlite3.Connection, workspace_id: int) -> Workspace:
+def _require_workspace(conn: Conn, workspace_id: int) -> Workspace:
     workspace = get_workspace_txn(conn, workspace_id)
     if workspace is None:
         raise NotFound("no such workspace")
     return workspace
 
 
-def member_role_txn(
-    conn: sqlite3.Connection, workspace_id: int, user_id: int
-) -> WorkspaceRole | None:
+def member_role_txn(conn: Conn, workspace_id: int, user_id: int) -> WorkspaceRole | None:
     row = conn.execute(
         "SELECT role FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
         (workspace_id, user_id),
@@ -69,7 +67,7 @@ def member_role_txn(
     return WorkspaceRole(row[0]) if row else None
 
 
-def unused_covers_txn(conn: sqlite3.Connection, candidates: list[str]) -> list[str]:
+def unused_covers_txn(conn: Conn, candidates: list[str]) -> list[str]:
     """Of these cover files, the ones no remaining page uses (covers are shared by content)."""
     return [
         c
@@ -81,7 +79,7 @@ def unused_covers_txn(conn: sqlite3.Connection, candidates: list[str]) -> list[s
 
 
 def set_members_txn(
-    conn: sqlite3.Connection, workspace_id: int, entries: list[MemberEntry], now: float
+    conn: Conn, workspace_id: int, entries: list[MemberEntry], now: float
 ) -> list[WorkspaceRole | None]:
     """Give each entry's user its role, adding those who are not members; all or nothing.
 
@@ -89,6 +87,7 @@ def set_members_txn(
     so that no account disabled or deleted and no transfer slips between a check and the
     write. Returns the roles before.
     """
+    lock_row(conn, "workspaces", workspace_id)  # membership changes take turns per workspace
     _require_workspace(conn, workspace_id)
     before = [member_role_txn(conn, workspace_id, e.user_id) for e in entries]
     problems: list[tuple[int, str, str]] = []
@@ -113,17 +112,20 @@ def set_members_txn(
     return before
 
 
-def _active_user_txn(conn: sqlite3.Connection, user_id: int) -> bool:
+def _active_user_txn(conn: Conn, user_id: int) -> bool:
     """The account exists and may be given a role: not disabled, not deleted (0009)."""
     row = conn.execute(
-        "SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL", (user_id,)
+        "SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL"
+        + for_share(conn),
+        (user_id,),
     ).fetchone()
     return row is not None
 
 
 def redeem_invite_txn(
-    conn: sqlite3.Connection, code: str, user_id: int, now: float
+    conn: Conn, code: str, user_id: int, now: float
 ) -> tuple[Workspace, WorkspaceRole, bool]:
+    lock_row(conn, "invites", code, column="code")  # its uses are counted one at a time
     row = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
     if row is None:
         raise NotFound("no such invite")
@@ -143,7 +145,8 @@ def redeem_invite_txn(
     return workspace, invite.role, True
 
 
-def transfer_txn(conn: sqlite3.Connection, workspace_id: int, from_id: int, to_id: int) -> None:
+def transfer_txn(conn: Conn, workspace_id: int, from_id: int, to_id: int) -> None:
+    lock_row(conn, "workspaces", workspace_id)
     if member_role_txn(conn, workspace_id, from_id) is not WorkspaceRole.OWNER:
         raise Conflict("only the current owner can hand the workspace over")
     if member_role_txn(conn, workspace_id, to_id) is None:
@@ -158,12 +161,12 @@ def transfer_txn(conn: sqlite3.Connection, workspace_id: int, from_id: int, to_i
     )
 
 
-class SqliteWorkspaces(WorkspaceStore):
-    db: SqliteDatabase
+class SqlWorkspaces(WorkspaceStore):
+    db: Database
 
     async def create_workspace(self, name: str, owner_id: int, now: float) -> Workspace:
-        def txn(conn: sqlite3.Connection) -> Workspace:
-            with unique_or(_name_taken(name)):
+        def txn(conn: Conn) -> Workspace:
+            with unique_or(conn, _name_taken(name)):
                 workspace_id = conn.execute(
                     "INSERT INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)"
                     " RETURNING id",
@@ -182,7 +185,7 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.read(get_workspace_txn, workspace_id)
 
     async def find_workspace(self, name: str) -> Workspace | None:
-        def txn(conn: sqlite3.Connection) -> Workspace | None:
+        def txn(conn: Conn) -> Workspace | None:
             row = conn.execute(
                 "SELECT * FROM workspaces WHERE name_key = ?", (name_key(name),)
             ).fetchone()
@@ -191,7 +194,7 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.read(txn)
 
     async def workspaces_of(self, user_id: int) -> list[tuple[Workspace, WorkspaceRole]]:
-        def txn(conn: sqlite3.Connection) -> list[tuple[Workspace, WorkspaceRole]]:
+        def txn(conn: Conn) -> list[tuple[Workspace, WorkspaceRole]]:
             rows = conn.execute(
                 "SELECT w.*, m.role FROM workspace_members m"
                 " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?"
@@ -203,7 +206,7 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.read(txn)
 
     async def all_workspaces(self) -> list[Workspace]:
-        def txn(conn: sqlite3.Connection) -> list[Workspace]:
+        def txn(conn: Conn) -> list[Workspace]:
             # Not COLLATE NOCASE (SQLite only): SQLite's lower() folds ASCII letters only, as
             # NOCASE does, so the order is the same.
             rows = conn.execute("SELECT * FROM workspaces ORDER BY lower(name), id")
@@ -212,8 +215,8 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.read(txn)
 
     async def rename_workspace(self, workspace_id: int, name: str) -> Workspace:
-        def txn(conn: sqlite3.Connection) -> Workspace:
-            with unique_or(_name_taken(name)):
+        def txn(conn: Conn) -> Workspace:
+            with unique_or(conn, _name_taken(name)):
                 conn.execute(
                     "UPDATE workspaces SET name = ?, name_key = ? WHERE id = ?",
                     (name, name_key(name), workspace_id),
@@ -223,7 +226,7 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.write(txn)
 
     async def delete_workspace(self, workspace_id: int) -> list[str]:
-        def txn(conn: sqlite3.Connection) -> list[str]:
+        def txn(conn: Conn) -> list[str]:
             covers = [
                 r[0]
                 for r in conn.execute(
@@ -244,7 +247,7 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.write(txn)
 
     async def workspace_members(self, workspace_id: int) -> list[WorkspaceMember]:
-        def txn(conn: sqlite3.Connection) -> list[WorkspaceMember]:
+        def txn(conn: Conn) -> list[WorkspaceMember]:
             rows = conn.execute(
                 "SELECT m.*, u.username FROM workspace_members m JOIN users u ON u.id = m.user_id"
                 " WHERE m.workspace_id = ?"
@@ -271,24 +274,25 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.write(set_members_txn, workspace_id, entries, now)
 
     async def workspace_headcounts(self, member_id: int | None) -> dict[int, tuple[list[str], int]]:
-        def txn(conn: sqlite3.Connection) -> dict[int, tuple[list[str], int]]:
+        def txn(conn: Conn) -> dict[int, tuple[list[str], int]]:
             among = (
                 ""
                 if member_id is None
                 else " AND m.workspace_id IN"
-                " (SELECT workspace_id FROM workspace_members WHERE user_id = :member)"
+                " (SELECT workspace_id FROM workspace_members WHERE user_id = ?)"
             )
+            params = () if member_id is None else (member_id,)
             counts = conn.execute(
                 f"SELECT m.workspace_id, COUNT(*) FROM workspace_members m WHERE TRUE{among}"
                 " GROUP BY m.workspace_id",
-                {"member": member_id},
+                params,
             )
             found: dict[int, tuple[list[str], int]] = {ws: ([], n) for ws, n in counts}
             owners = conn.execute(
                 "SELECT m.workspace_id, u.username FROM workspace_members m"
                 f" JOIN users u ON u.id = m.user_id WHERE m.role = 'owner'{among}"
                 " ORDER BY u.username",
-                {"member": member_id},
+                params,
             )
             for ws, username in owners:
                 found[ws][0].append(username)
@@ -297,7 +301,8 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.read(txn)
 
     async def remove_workspace_member(self, workspace_id: int, user_id: int) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
+            lock_row(conn, "workspaces", workspace_id)
             if member_role_txn(conn, workspace_id, user_id) is WorkspaceRole.OWNER:
                 raise Conflict(
                     "an owner neither leaves nor is removed: transfer the workspace first"
@@ -314,7 +319,7 @@ class SqliteWorkspaces(WorkspaceStore):
         await self.db.write(transfer_txn, workspace_id, from_id, to_id)
 
     async def create_invite(self, invite: Invite) -> Invite:
-        def txn(conn: sqlite3.Connection) -> Invite:
+        def txn(conn: Conn) -> Invite:
             conn.execute(
                 "INSERT INTO invites (code, workspace_id, role, created_by, created_at,"
                 " expires_at, max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -333,7 +338,7 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.write(txn)
 
     async def invites(self, workspace_id: int) -> list[Invite]:
-        def txn(conn: sqlite3.Connection) -> list[Invite]:
+        def txn(conn: Conn) -> list[Invite]:
             rows = conn.execute(
                 "SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at",
                 (workspace_id,),
@@ -343,14 +348,14 @@ class SqliteWorkspaces(WorkspaceStore):
         return await self.db.read(txn)
 
     async def get_invite(self, code: str) -> Invite | None:
-        def txn(conn: sqlite3.Connection) -> Invite | None:
+        def txn(conn: Conn) -> Invite | None:
             row = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
             return _invite(row) if row else None
 
         return await self.db.read(txn)
 
     async def revoke_invite(self, code: str) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
             cur = conn.execute(
                 "UPDATE invites SET revoked = 1 WHERE code = ? AND revoked = 0", (code,)
             )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from coope.core.errors import Conflict, NotFound, SignupClosed
 from coope.core.models import (
     DELETED_DISPLAY_NAME,
@@ -22,7 +20,15 @@ from coope.daemon.storage.interface import (
     NewUser,
     WebhookDelivery,
 )
-from coope.daemon.storage.sqlite.database import SqliteDatabase, same_as, unique_or
+from coope.daemon.storage.sql.connection import Conn, Database, Row
+from coope.daemon.storage.sql.dialect import (
+    for_share,
+    is_sqlite,
+    lock,
+    lock_row,
+    same_as,
+    unique_or,
+)
 
 USER_COLUMNS = (
     "id, username, display_name, role, disabled, created_at, external_id, email,"
@@ -31,10 +37,18 @@ USER_COLUMNS = (
 _TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked"
 # A condition on the user `?` names: still able to sign in. Put in the statement that issues a
 # credential, so that disabling or deleting the account in between leaves no live credential.
-_LIVE_USER = "EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL)"
 
 
-def user_from_row(row: sqlite3.Row) -> User:
+def _live_user(conn: Conn) -> str:
+    """A condition: the user (a parameter) is neither disabled nor deleted, and stays so until
+    the transaction ends (an admin disabling them meanwhile waits, and then ends what it made)."""
+    return (
+        "EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL"
+        f"{for_share(conn)})"
+    )
+
+
+def user_from_row(row: Row) -> User:
     return User(
         id=row["id"],
         username=row["username"],
@@ -49,7 +63,7 @@ def user_from_row(row: sqlite3.Row) -> User:
     )
 
 
-def _token(row: sqlite3.Row) -> ApiToken:
+def _token(row: Row) -> ApiToken:
     return ApiToken(
         id=row["id"],
         user_id=row["user_id"],
@@ -62,20 +76,20 @@ def _token(row: sqlite3.Row) -> ApiToken:
     )
 
 
-def get_user_txn(conn: sqlite3.Connection, user_id: int) -> User | None:
+def get_user_txn(conn: Conn, user_id: int) -> User | None:
     row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
     return user_from_row(row) if row else None
 
 
-def _user_where_txn(conn: sqlite3.Connection, column: str, value: str) -> User | None:
+def _user_where_txn(conn: Conn, column: str, value: str) -> User | None:
     row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {column} = ?", (value,)).fetchone()
     return user_from_row(row) if row else None
 
 
-def _insert_user_txn(conn: sqlite3.Connection, new: NewUser, role: Role) -> User:
+def _insert_user_txn(conn: Conn, new: NewUser, role: Role) -> User:
     # Of the unique columns only the username is in play: a new user's external id, if any,
     # was looked up in this transaction and is nobody's.
-    with unique_or(lambda: Conflict(f"username {new.username!r} is taken")):
+    with unique_or(conn, lambda: Conflict(f"username {new.username!r} is taken")):
         row = conn.execute(
             "INSERT INTO users (username, display_name, password_hash, role, created_at,"
             " external_id, email) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -94,15 +108,19 @@ def _insert_user_txn(conn: sqlite3.Connection, new: NewUser, role: Role) -> User
     return user
 
 
-def create_user_txn(conn: sqlite3.Connection, new: NewUser, only_if_first: bool) -> User:
+def create_user_txn(conn: Conn, new: NewUser, only_if_first: bool) -> User:
     has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
+    if not has_users and not is_sqlite(conn):
+        # Concurrent first signups: one becomes the admin, the others see it once it is in.
+        lock(conn, "first-user")
+        has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
     if has_users and only_if_first:
         raise SignupClosed("signup is closed on this daemon: ask an admin to create your account")
     return _insert_user_txn(conn, new, new.role if has_users else Role.ADMIN)
 
 
 def list_users_txn(
-    conn: sqlite3.Connection, search: str | None, limit: int, offset: int
+    conn: Conn, search: str | None, limit: int, offset: int
 ) -> tuple[list[User], int]:
     where, params = "", []
     if search:
@@ -121,16 +139,17 @@ def list_users_txn(
     return [user_from_row(r) for r in rows], int(total)
 
 
-def _require_user_txn(conn: sqlite3.Connection, user_id: int) -> User:
+def _require_user_txn(conn: Conn, user_id: int) -> User:
     user = get_user_txn(conn, user_id)
     if user is None or user.deleted:
         raise NotFound("no such user")
     return user
 
 
-def _check_admins_remain_txn(conn: sqlite3.Connection, losing: User) -> None:
+def _check_admins_remain_txn(conn: Conn, losing: User) -> None:
     if not losing.is_admin or losing.disabled:
         return
+    lock(conn, "admins")  # two admins demoting each other at once: the second one sees it
     others = conn.execute(
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
         (losing.id,),
@@ -139,7 +158,8 @@ def _check_admins_remain_txn(conn: sqlite3.Connection, losing: User) -> None:
         raise Conflict(f"{losing.username} is the last active admin: make another admin first")
 
 
-def set_role_txn(conn: sqlite3.Connection, user_id: int, role: Role) -> User:
+def set_role_txn(conn: Conn, user_id: int, role: Role) -> User:
+    lock_row(conn, "users", user_id)
     user = _require_user_txn(conn, user_id)
     if role is not Role.ADMIN:
         _check_admins_remain_txn(conn, user)
@@ -147,7 +167,7 @@ def set_role_txn(conn: sqlite3.Connection, user_id: int, role: Role) -> User:
     return _require_user_txn(conn, user_id)
 
 
-def _end_credentials_txn(conn: sqlite3.Connection, user_id: int, now: float) -> None:
+def _end_credentials_txn(conn: Conn, user_id: int, now: float) -> None:
     """End every credential of the user, for good: enabling the account again later brings none
     of them back (sessions and API tokens are revoked; identity-provider tokens issued until
     `now` are refused)."""
@@ -156,7 +176,8 @@ def _end_credentials_txn(conn: sqlite3.Connection, user_id: int, now: float) -> 
     conn.execute("UPDATE users SET credentials_ended_at = ? WHERE id = ?", (now, user_id))
 
 
-def set_disabled_txn(conn: sqlite3.Connection, user_id: int, disabled: bool, now: float) -> User:
+def set_disabled_txn(conn: Conn, user_id: int, disabled: bool, now: float) -> User:
+    lock_row(conn, "users", user_id)
     user = _require_user_txn(conn, user_id)
     if disabled:
         _check_admins_remain_txn(conn, user)
@@ -165,7 +186,7 @@ def set_disabled_txn(conn: sqlite3.Connection, user_id: int, disabled: bool, now
     return _require_user_txn(conn, user_id)
 
 
-def _record_delivery_txn(conn: sqlite3.Connection, delivery: WebhookDelivery) -> bool:
+def _record_delivery_txn(conn: Conn, delivery: WebhookDelivery) -> bool:
     """Record a delivery; False if this same delivery (id and body) was recorded before.
 
     Raises:
@@ -190,7 +211,7 @@ def _record_delivery_txn(conn: sqlite3.Connection, delivery: WebhookDelivery) ->
     return False
 
 
-def _free_username_txn(conn: sqlite3.Connection, hint: str, own_id: int | None = None) -> str:
+def _free_username_txn(conn: Conn, hint: str, own_id: int | None = None) -> str:
     """`hint` made into a username nobody else holds, with a numeric suffix if need be."""
     stem = username_from_hint(hint)
     candidate, n = stem, 1
@@ -202,7 +223,7 @@ def _free_username_txn(conn: sqlite3.Connection, hint: str, own_id: int | None =
 
 
 def upsert_external_user_txn(
-    conn: sqlite3.Connection, profile: ExternalProfile, delivery: WebhookDelivery
+    conn: Conn, profile: ExternalProfile, delivery: WebhookDelivery
 ) -> DeliveryResult:
     if not _record_delivery_txn(conn, delivery):
         return DeliveryResult(None, applied=False)
@@ -233,7 +254,7 @@ def upsert_external_user_txn(
 
 
 def disable_external_user_txn(
-    conn: sqlite3.Connection, external_id: str, delivery: WebhookDelivery
+    conn: Conn, external_id: str, delivery: WebhookDelivery
 ) -> DeliveryResult:
     if not _record_delivery_txn(conn, delivery):
         return DeliveryResult(None, applied=False)
@@ -245,11 +266,11 @@ def disable_external_user_txn(
     return DeliveryResult(_require_user_txn(conn, user.id))
 
 
-def forget_webhook_deliveries_txn(conn: sqlite3.Connection, before: float) -> int:
+def forget_webhook_deliveries_txn(conn: Conn, before: float) -> int:
     return conn.execute("DELETE FROM webhook_deliveries WHERE received_at < ?", (before,)).rowcount
 
 
-def _session(row: sqlite3.Row) -> Session:
+def _session(row: Row) -> Session:
     return Session(
         id=row["id"],
         user_id=row["user_id"],
@@ -262,9 +283,7 @@ def _session(row: sqlite3.Row) -> Session:
 # --- account admin ---------------------------------------------------------------------------
 
 
-def _end_sessions_txn(
-    conn: sqlite3.Connection, user_id: int, keep_session: str | None = None
-) -> list[str]:
+def _end_sessions_txn(conn: Conn, user_id: int, keep_session: str | None = None) -> list[str]:
     # Not `id IS NOT ?` (SQLite only); a session's id is never NULL.
     kept, kept_params = ("", ()) if keep_session is None else (" AND id <> ?", (keep_session,))
     ended = [
@@ -277,7 +296,7 @@ def _end_sessions_txn(
     return sorted(ended)
 
 
-def _revoke_tokens_txn(conn: sqlite3.Connection, user_id: int) -> list[int]:
+def _revoke_tokens_txn(conn: Conn, user_id: int) -> list[int]:
     rows = conn.execute(
         "UPDATE api_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0 RETURNING id",
         (user_id,),
@@ -286,12 +305,13 @@ def _revoke_tokens_txn(conn: sqlite3.Connection, user_id: int) -> list[int]:
 
 
 def set_password_txn(
-    conn: sqlite3.Connection,
+    conn: Conn,
     user_id: int,
     password_hash: str,
     keep_session: str | None,
     revoke_tokens: bool,
 ) -> CredentialsEnded:
+    lock_row(conn, "users", user_id)
     _require_user_txn(conn, user_id)
     conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
     return CredentialsEnded(
@@ -300,13 +320,13 @@ def set_password_txn(
     )
 
 
-def set_display_name_txn(conn: sqlite3.Connection, user_id: int, display_name: str) -> User:
+def set_display_name_txn(conn: Conn, user_id: int, display_name: str) -> User:
     _require_user_txn(conn, user_id)
     conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (display_name, user_id))
     return _require_user_txn(conn, user_id)
 
 
-def _check_no_sole_ownership_txn(conn: sqlite3.Connection, user: User) -> None:
+def _check_no_sole_ownership_txn(conn: Conn, user: User) -> None:
     """Refuse to delete the only owner of a workspace: its pages would have nobody to manage
     them. The admin hands each over (or deletes it) first."""
     owned = conn.execute(
@@ -326,11 +346,11 @@ def _check_no_sole_ownership_txn(conn: sqlite3.Connection, user: User) -> None:
         )
 
 
-def _leave_everything_txn(conn: sqlite3.Connection, user_id: int) -> tuple[list[int], list[int]]:
+def _leave_everything_txn(conn: Conn, user_id: int) -> tuple[list[int], list[int]]:
     """Take the user out of every workspace and group room: (workspace ids, room ids). Direct
     conversations keep both people, so the other one's history keeps its other party."""
     # Imported here: the chat store imports this module for its user columns.
-    from coope.daemon.storage.sqlite.chat import remove_member_txn
+    from coope.daemon.storage.sql.chat import remove_member_txn
 
     workspace_ids = [
         row[0]
@@ -354,7 +374,7 @@ def _leave_everything_txn(conn: sqlite3.Connection, user_id: int) -> tuple[list[
     return sorted(workspace_ids), room_ids
 
 
-def _drop_social_txn(conn: sqlite3.Connection, user_id: int) -> list[int]:
+def _drop_social_txn(conn: Conn, user_id: int) -> list[int]:
     """End friendships, requests, blocks and the status; return the former friends' ids."""
     friend_ids = [
         row[0]
@@ -369,7 +389,8 @@ def _drop_social_txn(conn: sqlite3.Connection, user_id: int) -> list[int]:
     return sorted(friend_ids)
 
 
-def delete_user_txn(conn: sqlite3.Connection, user_id: int, now: float) -> AccountDeleted:
+def delete_user_txn(conn: Conn, user_id: int, now: float) -> AccountDeleted:
+    lock_row(conn, "users", user_id)
     former = _require_user_txn(conn, user_id)
     _check_admins_remain_txn(conn, former)
     _check_no_sole_ownership_txn(conn, former)
@@ -388,8 +409,8 @@ def delete_user_txn(conn: sqlite3.Connection, user_id: int, now: float) -> Accou
     return AccountDeleted(tombstone, former, ended, workspace_ids, room_ids, friend_ids)
 
 
-class SqliteAccounts(AccountStore):
-    db: SqliteDatabase
+class SqlAccounts(AccountStore):
+    db: Database
 
     async def create_user(self, new: NewUser, *, only_if_first: bool = False) -> User:
         return await self.db.write(create_user_txn, new, only_if_first)
@@ -404,7 +425,7 @@ class SqliteAccounts(AccountStore):
         return await self.db.read(_user_where_txn, "external_id", external_id)
 
     async def get_password_hash(self, user_id: int) -> str | None:
-        def txn(conn: sqlite3.Connection) -> str | None:
+        def txn(conn: Conn) -> str | None:
             row = conn.execute(
                 "SELECT password_hash FROM users WHERE id = ?", (user_id,)
             ).fetchone()
@@ -437,7 +458,7 @@ class SqliteAccounts(AccountStore):
         return await self.db.write(forget_webhook_deliveries_txn, before)
 
     async def service_secret(self, name: str, candidate: bytes) -> bytes:
-        def txn(conn: sqlite3.Connection) -> bytes:
+        def txn(conn: Conn) -> bytes:
             conn.execute(
                 "INSERT INTO service_secrets (name, value) VALUES (?, ?)"
                 " ON CONFLICT (name) DO NOTHING",
@@ -450,11 +471,11 @@ class SqliteAccounts(AccountStore):
         return await self.db.write(txn)
 
     async def create_session_if_current(self, session: Session, password_hash: str | None) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
             current, current_params = same_as("password_hash", password_hash)
             cur = conn.execute(
                 "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked)"
-                f" SELECT ?, ?, ?, ?, ? WHERE {_LIVE_USER}"
+                f" SELECT ?, ?, ?, ?, ? WHERE {_live_user(conn)}"
                 f" AND EXISTS (SELECT 1 FROM users WHERE id = ? AND {current})",
                 (
                     session.id,
@@ -472,14 +493,14 @@ class SqliteAccounts(AccountStore):
         return await self.db.write(txn)
 
     async def get_session(self, session_id: str) -> Session | None:
-        def txn(conn: sqlite3.Connection) -> Session | None:
+        def txn(conn: Conn) -> Session | None:
             row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
             return _session(row) if row else None
 
         return await self.db.read(txn)
 
     async def revoke_session(self, session_id: str) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Conn) -> None:
             conn.execute("UPDATE sessions SET revoked = 1 WHERE id = ?", (session_id,))
 
         await self.db.write(txn)
@@ -493,10 +514,10 @@ class SqliteAccounts(AccountStore):
         created_at: float,
         expires_at: float | None,
     ) -> ApiToken:
-        def txn(conn: sqlite3.Connection) -> ApiToken:
+        def txn(conn: Conn) -> ApiToken:
             inserted = conn.execute(
                 "INSERT INTO api_tokens (user_id, name, prefix, secret_hash, created_at,"
-                f" expires_at) SELECT ?, ?, ?, ?, ?, ? WHERE {_LIVE_USER} RETURNING id",
+                f" expires_at) SELECT ?, ?, ?, ?, ?, ? WHERE {_live_user(conn)} RETURNING id",
                 (user_id, name, prefix, secret_hash, created_at, expires_at, user_id),
             ).fetchone()
             if inserted is None:
@@ -513,7 +534,7 @@ class SqliteAccounts(AccountStore):
         return await self.db.write(txn)
 
     async def get_token_by_hash(self, secret_hash: str) -> ApiToken | None:
-        def txn(conn: sqlite3.Connection) -> ApiToken | None:
+        def txn(conn: Conn) -> ApiToken | None:
             row = conn.execute(
                 f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = ?", (secret_hash,)
             ).fetchone()
@@ -522,7 +543,7 @@ class SqliteAccounts(AccountStore):
         return await self.db.read(txn)
 
     async def list_tokens(self, user_id: int) -> list[ApiToken]:
-        def txn(conn: sqlite3.Connection) -> list[ApiToken]:
+        def txn(conn: Conn) -> list[ApiToken]:
             rows = conn.execute(
                 f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE user_id = ? AND revoked = 0"
                 " ORDER BY id",
@@ -533,7 +554,7 @@ class SqliteAccounts(AccountStore):
         return await self.db.read(txn)
 
     async def revoke_token(self, user_id: int, token_id: int) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Conn) -> bool:
             cur = conn.execute(
                 "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ? AND revoked = 0",
                 (token_id, user_id),
@@ -543,7 +564,7 @@ class SqliteAccounts(AccountStore):
         return await self.db.write(txn)
 
     async def touch_token(self, token_id: int, used_at: float) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Conn) -> None:
             conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (used_at, token_id))
 
         await self.db.write(txn)
