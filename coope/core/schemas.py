@@ -93,6 +93,13 @@ class HealthOut(Schema):
     status: Literal["ok"]
     version: str
     uptime_s: float
+    database: str = Field(
+        "sqlite", description="What stores: `sqlite` (embedded) or `postgresql` (shared)"
+    )
+    events: str = Field(
+        "in-process",
+        description="What carries events between daemons: `in-process` (one daemon) or `redis`",
+    )
 
 
 # --- accounts -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
+from typing import ClassVar
 
 from coope.core.events import Event
 
@@ -46,9 +47,17 @@ class Subscription(ABC):
 
 
 class EventBus(ABC):
+    # What carries the events ("in-process", "redis"), as health reports it.
+    kind: ClassVar[str]
+
     @abstractmethod
     async def start(self) -> None:
         """Connect to what carries the events, if anything: before the first subscription."""
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Return once what carries the events answers; raise `Unavailable` if it cannot be
+        reached."""
 
     @abstractmethod
     async def publish(self, topics: Iterable[str], event: Event) -> None:
@@ -149,6 +158,11 @@ class LocalFanout:
 
 
 class InProcessBus(EventBus):
+    kind = "in-process"
+
+    async def check(self) -> None:
+        """Within one process there is nothing to reach."""
+
     def __init__(self, max_pending: int = 1000) -> None:
         self._fanout = LocalFanout(max_pending)
 

@@ -46,6 +46,8 @@ QUIET_S = 5.0  # with nothing to read for this long, the reader PINGs Redis
 class RedisBus(EventBus):
     """Events over Redis at `url`; `prefix` keeps apart services that share one Redis."""
 
+    kind = "redis"
+
     def __init__(
         self,
         url: str,
@@ -91,6 +93,13 @@ class RedisBus(EventBus):
         """Connect, or raise `RedisError` (or `OSError`) if Redis cannot be reached."""
         await self._connect()
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus")
+
+    async def check(self) -> None:
+        try:
+            async with asyncio.timeout(self._dead_after_s):
+                await self._publisher.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise Unavailable(f"the event bus (Redis) cannot be reached: {exc}") from exc
 
     async def publish(self, topics: Iterable[str], event: Event) -> None:
         channels = [self._prefix + topic for topic in topics]

@@ -3,11 +3,12 @@
 Every operation lists each status it can answer, all with the `ErrorOut` body: those its
 declaration implies (a credential: 401; path parameters: 404 and 422; a query: 422; a JSON body:
 400, 413, 415, 422; a raw body: 413), those it declares itself (`errors=`: 403, 409, 429...), and
-500. There is no `default` response, so a client (or a fuzzer) knows exactly which statuses to
-expect. The websockets are described as the GET they upgrade (101), with their protocol and close
-codes, and the document describes itself. The events the events socket sends are the
-`WebsocketEvent` schema in the components, and `/api/v1/events.schema.json` serves them as one
-standalone JSON Schema, for code generators that read JSON Schema rather than OpenAPI.
+500 and 503 (the database or the event bus cannot be reached). There is no `default` response,
+so a client (or a fuzzer) knows exactly which statuses to expect. The websockets are described
+as the GET they upgrade (101), with their protocol and close codes, and the document describes
+itself. The events the events socket sends are the `WebsocketEvent` schema in the components,
+and `/api/v1/events.schema.json` serves them as one standalone JSON Schema, for code generators
+that read JSON Schema rather than OpenAPI.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ ERROR_STATUSES: dict[int, str] = {
     422: "Well-formed, but breaks a rule; the message names the field",
     429: "Too many attempts: retry after the Retry-After header's seconds",
     500: "Internal error: a bug, and the daemon's log has the details",
+    503: "The database or the event bus (Redis) cannot be reached: retry in a moment",
 }
+# What any operation may answer, whatever its declaration: a bug, or a server it stands on gone.
+ANY_OPERATION = (500, 503)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ def _parameters(model: type[BaseModel], where: Literal["query", "path"]) -> list
 
 def error_statuses(e: Endpoint) -> list[int]:
     """Every error status the endpoint can answer: implied by its declaration, or declared."""
-    statuses = {500, *e.errors}
+    statuses = {*ANY_OPERATION, *e.errors}
     if e.auth:
         statuses.add(401)
     if "{" in e.path:
@@ -303,7 +307,7 @@ def _socket_operation(socket: Socket, error_ref: dict[str, Any]) -> dict[str, An
         "parameters": parameters,
         "responses": {
             "101": {"description": "Switching Protocols: the websocket is open"},
-            **_errors(sorted({500, *socket.errors}), error_ref),
+            **_errors(sorted({*ANY_OPERATION, *socket.errors}), error_ref),
         },
         "x-websocket": {"close-codes": {str(c): why for c, why in socket.close_codes.items()}},
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from coope.core.models import (
     AccountDeleted,
@@ -628,8 +629,15 @@ class PageStore(ABC):
 class Storage(AccountStore, SocialStore, ChatStore, WorkspaceStore, PageStore):
     """Everything the daemon stores, behind one lifecycle."""
 
+    # Which database this is ("sqlite", "postgresql"), as health reports it.
+    engine: ClassVar[str]
+
     @abstractmethod
     async def start(self) -> None: ...
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Return once the database answers; raise `Unavailable` if it cannot be reached."""
 
     @abstractmethod
     async def aclose(self) -> None:

@@ -259,9 +259,11 @@ class PostgresDatabase:
     def _run_write(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         for attempt in range(1, WRITE_TRIES + 1):
             raw = self._conn()
+            committing = False
             try:
                 raw.execute("BEGIN")
                 result = fn(PgConn(raw), *args)
+                committing = True
                 raw.execute("COMMIT")
                 return result
             except _CONFLICTS as exc:
@@ -273,10 +275,13 @@ class PostgresDatabase:
                 if not raw.broken:
                     self._rollback(raw)
                     raise
-                # Connection lost: whether a COMMIT under way took effect cannot be known, so
-                # the write is not tried again; the caller hears that the service is down.
                 self._drop(raw)
-                raise Unavailable(f"the database cannot be reached: {_reason(exc)}") from exc
+                # Lost before the COMMIT went out (most often a connection that broke while it
+                # sat idle: a server restart), nothing was written and a new connection may try
+                # again. Lost during the COMMIT, whether it took effect cannot be known, so the
+                # write is not tried again: the caller hears that the service is down.
+                if committing or attempt == WRITE_TRIES:
+                    raise Unavailable(f"the database cannot be reached: {_reason(exc)}") from exc
             except BaseException:
                 self._rollback(raw)
                 raise
