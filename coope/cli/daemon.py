@@ -69,7 +69,8 @@ def daemon(
             show_envvar=True,
             metavar="URL",
             help="A Redis server (redis://host:6379/0) that carries events between the daemons"
-            " serving as one; give each the same --database.",
+            " serving as one; give each the same --database. Services sharing one Redis keep"
+            " apart with COOPE_REDIS_PREFIX (default coope:).",
         ),
     ] = None,
     tls_cert: Annotated[

@@ -116,7 +116,7 @@ def _configured_bus(config: DaemonConfig) -> EventBus:
         return InProcessBus()
     from coope.daemon.bus_redis import RedisBus
 
-    return RedisBus(config.redis_url)
+    return RedisBus(config.redis_url, prefix=config.redis_prefix)
 
 
 def create_app(

@@ -64,6 +64,8 @@ class DaemonConfig:
     # the data dir, and Redis to carry events between them instead of the in-process bus.
     database_url: str | None = None
     redis_url: str | None = None
+    # What this service's channels in Redis begin with, to keep apart services sharing one.
+    redis_prefix: str = "coope:"
 
     @classmethod
     def from_env(cls, **overrides: object) -> DaemonConfig:
@@ -83,6 +85,8 @@ class DaemonConfig:
             env["database_url"] = database
         if redis := os.environ.get("COOPE_REDIS_URL"):
             env["redis_url"] = redis
+        if prefix := os.environ.get("COOPE_REDIS_PREFIX"):
+            env["redis_prefix"] = prefix
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
 

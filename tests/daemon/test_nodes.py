@@ -1,12 +1,14 @@
-"""Two daemons serving as one: one database, and events between them over Redis.
+"""Daemons serving as one: one database, and events between them over Redis.
 
-The nodes share one SQLite file here (SQLite's locking takes one writer at a time): what is
-tested is what must cross from node to node through the bus, whatever the storage.
+The in-process nodes share one database (one SQLite file, which takes one writer at a time, or
+PostgreSQL), and test what must cross from node to node through the bus. Nodes as processes on
+PostgreSQL are killed under load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 
@@ -16,12 +18,13 @@ import pytest
 from coope.client import CoopeClient
 from coope.client.feeds import Feed
 from coope.client.follow import Change
-from coope.core.errors import NotFound
+from coope.core.errors import CoopeError, NotFound
+from coope.core.social_schemas import MessageOut
 from coope.daemon.bus_redis import RedisBus
 from tests.conftest import DaemonFactory
 from tests.daemon.social_helpers import befriend, group_room
-from tests.helpers import PATIENCE_S, RunningDaemon, assert_eventually
-from tests.tools import redis_bus, redis_link
+from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
+from tests.tools import REDIS_URL, PostgresServer, redis_bus, redis_link
 
 
 @pytest.fixture
@@ -111,3 +114,84 @@ async def test_a_socket_opened_while_redis_is_gone_is_told_to_come_back_later(
                 closed = await ws.receive(timeout=PATIENCE_S)
             assert (error["type"], error["data"]["code"]) == ("error", "unavailable")
             assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 1013)  # try again later
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)  # three daemons started, hundreds of acknowledged writes
+async def test_a_node_killed_under_chat_load_loses_no_acknowledged_message(
+    postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+) -> None:
+    """Three nodes on one PostgreSQL database. Ann sends through A, Ben through B, while Cyd
+    follows on C; A gets SIGKILL mid-stream. Ann sends her unanswered message again through B:
+    every acknowledged message is stored once, and Cyd saw them live in the stored order."""
+    url = await asyncio.to_thread(postgres.url, f"killed_{uuid.uuid4().hex[:12]}")
+    await (await redis_bus()).aclose()  # skips without Redis
+    env = {"COOPE_REDIS_PREFIX": f"coope-test-{uuid.uuid4().hex}:"}
+    shared = ("--database", url, "--redis", REDIS_URL)
+    a, b, c = (DaemonProcess(tmp_path / f"node-{n}", *shared, env=env) for n in "abc")
+    daemons.extend((a, b, c))
+    for node in (a, b, c):
+        node.start()
+    async with (
+        CoopeClient(a.url) as ann,
+        CoopeClient(b.url) as ben,
+        CoopeClient(c.url) as cy,
+    ):
+        for client, name in ((ann, "ann"), (ben, "ben"), (cy, "cyd")):
+            await client.auth.signup(name, PASSWORD)
+        room = await group_room(ann, "team", [ben, cy])
+        seen: list[str] = []  # what Cy's follower on C gives, in its order
+
+        async def follow() -> None:
+            async for kind, message in cy.live.room(room.id, after=0):
+                if kind == "created":
+                    seen.append(message.client_id)
+
+        follower = asyncio.create_task(follow())
+        acknowledged: set[str] = set()
+        unanswered: dict[str, str] = {}
+
+        async def send_loop(client: CoopeClient, name: str) -> None:
+            for n in range(10_000):
+                client_id = f"{name}-{n}"
+                unanswered[name] = client_id
+                try:
+                    await client.chat.send(room.id, f"{name} {n}", client_id=client_id)
+                except CoopeError:
+                    return  # the node died under us: this one was never acknowledged
+                acknowledged.add(client_id)
+                del unanswered[name]
+
+        loops = [
+            asyncio.create_task(send_loop(ann, "ann")),
+            asyncio.create_task(send_loop(ben, "ben")),
+        ]
+        await assert_eventually(
+            lambda: len(acknowledged) >= 150, timeout=60, what="150 acknowledged messages"
+        )
+        a.kill()  # SIGKILL while both are still sending
+        await loops[0]
+        await assert_eventually(
+            lambda: sum(i.startswith("ben") for i in acknowledged) >= 120, what="ben goes on"
+        )
+        loops[1].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loops[1]
+        # Sent again through another node, under the same client id: stored once at most.
+        async with CoopeClient(b.url, ann.token) as ann_on_b:
+            again = await ann_on_b.chat.send(room.id, "again", client_id=unanswered["ann"])
+        acknowledged.add(again.client_id)
+
+        stored: list[MessageOut] = []
+        while page := (await cy.chat.changes(room.id, after=len(stored), limit=1000)).messages:
+            stored += page  # nothing was edited: each change is a message, its rev its seq
+        stored_ids = [m.client_id for m in stored]
+        assert acknowledged <= set(stored_ids), acknowledged - set(stored_ids)
+        assert len(stored_ids) == len(set(stored_ids))  # nothing stored twice
+        # Every number once, in order: a transaction cut short by the kill took none.
+        assert [m.seq for m in stored] == list(range(1, len(stored) + 1))
+        await assert_eventually(lambda: len(seen) >= len(stored), what="cy has seen them all")
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        assert seen == stored_ids
