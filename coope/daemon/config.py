@@ -94,10 +94,6 @@ class DaemonConfig:
     def db_path(self) -> Path:
         return self.data_dir / "coope.db"
 
-    @property
-    def covers_dir(self) -> Path:
-        return self.data_dir / "covers"
-
 
 def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
     """Addresses or CIDR ranges ("10.0.0.1", "10.0.0.0/8", "::1"); `ValueError` names a bad one."""

@@ -65,6 +65,11 @@ def png_claiming(width: int, height: int, idat: bytes) -> bytes:
     )
 
 
+async def stored_covers(daemon: RunningDaemon) -> list[str]:
+    """The names of the cover images the database holds."""
+    return [name for (name,) in await daemon.sql("SELECT name FROM cover_images ORDER BY name")]
+
+
 async def served(page: Page, client: CoopeClient | None = None) -> tuple[bytes, str]:
     """The cover's bytes and content type, as a browser would get them."""
     token = (client or page.editor).token
@@ -120,8 +125,7 @@ async def test_other_formats_are_stored_as_documented(
     assert served_type == content_type
     with Image.open(io.BytesIO(data)) as stored:
         assert (stored.format, stored.size) == (stored_format, (40, 30))
-    covers = page.daemon.config.covers_dir
-    assert [p.suffix for p in covers.iterdir()] == [suffix]
+    assert [name[name.index(".") :] for name in await stored_covers(page.daemon)] == [suffix]
 
 
 async def test_jpeg_is_turned_upright_and_loses_its_exif(page: Page) -> None:
@@ -150,13 +154,25 @@ async def test_only_members_get_the_cover(page: Page) -> None:
         await page.outsider.pages.cover(page.id)
 
 
-async def test_replacing_and_clearing_remove_the_old_files(page: Page) -> None:
-    covers = page.daemon.config.covers_dir
+async def test_replacing_and_clearing_remove_the_old_images(page: Page) -> None:
     await page.editor.pages.set_cover(page.id, encoded(gradient(), "PNG"))
     await page.editor.pages.set_cover(page.id, encoded(gradient(), "WEBP"))
-    assert [p.suffix for p in covers.iterdir()] == [".webp"]
+    assert [name.rsplit(".")[1] for name in await stored_covers(page.daemon)] == ["webp"]
     assert not (await page.editor.pages.clear_cover(page.id)).has_cover
-    assert list(covers.iterdir()) == []
+    assert await stored_covers(page.daemon) == []
+
+
+async def test_pages_showing_one_picture_share_it_until_the_last_lets_go(page: Page) -> None:
+    picture = encoded(gradient(), "PNG")
+    other = await page.editor.pages.create((await page.editor.pages.get(page.id)).workspace_id, "B")
+    await page.editor.pages.set_cover(page.id, picture)
+    await page.editor.pages.set_cover(other.id, picture)
+    assert len(await stored_covers(page.daemon)) == 1
+    await page.editor.pages.clear_cover(page.id)
+    assert (await served(Page(page.daemon, other.id, page.editor, page.outsider)))[0]
+    await page.editor.pages.archive(other.id)
+    await page.editor.pages.delete(other.id)  # for good, from the trash
+    assert await stored_covers(page.daemon) == []
 
 
 # --- what is refused --------------------------------------------------------------------------
@@ -185,7 +201,7 @@ async def test_what_is_not_a_whole_image_is_refused(page: Page, upload: bytes) -
     with pytest.raises(InvalidInput, match="PNG, JPEG, GIF or WebP"):
         await page.editor.pages.set_cover(page.id, upload)
     assert not (await page.editor.pages.get(page.id)).has_cover
-    assert list(page.daemon.config.covers_dir.glob("*")) == []
+    assert await stored_covers(page.daemon) == []
 
 
 def _zlib_bomb(width: int, height: int) -> bytes:

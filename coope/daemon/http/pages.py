@@ -218,11 +218,9 @@ async def set_cover(request: web.Request, principal: Principal, params: PagePath
     params=PagePath,
     raw_response="image/*",
 )
-async def get_cover(
-    request: web.Request, principal: Principal, params: PagePath
-) -> web.FileResponse:
-    path, mime = await request.app[SERVICES].pages.cover(principal, params.page_id)
-    return web.FileResponse(path, headers={"Content-Type": mime})
+async def get_cover(request: web.Request, principal: Principal, params: PagePath) -> web.Response:
+    image, mime = await request.app[SERVICES].pages.cover(principal, params.page_id)
+    return web.Response(body=image, headers={"Content-Type": mime})
 
 
 @routes.delete(

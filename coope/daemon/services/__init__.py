@@ -89,7 +89,7 @@ class Services:
             friends=FriendService(storage, bus, clock, presence),
             chat=ChatService(storage, bus, clock),
             workspaces=workspaces,
-            pages=PageService(storage, clock, workspaces, docs, config.covers_dir, bus),
+            pages=PageService(storage, clock, workspaces, docs, bus),
             docs=docs,
             accounts=accounts,
             # One TokenService: the admin's tokens of others are made by the same one.

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pycrdt import Doc
@@ -58,7 +56,6 @@ class PageService:
         clock: Clock,
         workspaces: WorkspaceService,
         hub: DocumentHub,
-        covers_dir: Path,
         bus: EventBus,
     ) -> None:
         self._bus = bus
@@ -66,7 +63,6 @@ class PageService:
         self._clock = clock
         self._workspaces = workspaces
         self._hub = hub
-        self._covers = covers_dir
 
     async def view(self, principal: Principal, page_id: int) -> PageView:
         page = await self._storage.get_page(page_id)
@@ -220,18 +216,16 @@ class PageService:
 
     async def delete(self, principal: Principal, page_id: int) -> list[int]:
         await self._editable(principal, page_id)
-        ids, unused = await self._storage.delete_subtree(page_id)
+        ids = await self._storage.delete_subtree(page_id)
         for deleted in ids:
             await self._hub.forget(deleted)
-        await self._remove_cover_files(unused)
         return ids
 
     async def delete_workspace(self, principal: Principal, workspace_id: int) -> None:
-        unused = await self._workspaces.delete(principal, workspace_id)
+        await self._workspaces.delete(principal, workspace_id)
         for page_id in self._hub.loaded_pages():
             if await self._storage.get_page(page_id) is None:
                 await self._hub.forget(page_id)
-        await self._remove_cover_files(unused)
 
     async def search(
         self, principal: Principal, query: str, workspace_id: int | None, limit: int
@@ -256,28 +250,19 @@ class PageService:
             raise PayloadTooLarge(f"a cover can be at most {COVER_MAX_MB} MB")
         cover = await asyncio.to_thread(reencode_cover, data)  # CPU work, off the event loop
         name = f"{hashlib.sha256(cover.data).hexdigest()}.{cover.ext}"
-        await asyncio.to_thread(_write_file, self._covers / name, cover.data)
-        updated = await self._storage.update_page(page_id, self._clock.now(), cover=name)
-        if page.cover and page.cover != name:
-            await self._remove_cover_files(await self._storage.unused_covers([page.cover]))
-        return updated
+        return await self._storage.update_page(page.id, self._clock.now(), cover=(name, cover.data))
 
     async def clear_cover(self, principal: Principal, page_id: int) -> Page:
-        page = await self._editable(principal, page_id)
-        updated = await self._storage.update_page(page_id, self._clock.now(), clear_cover=True)
-        if page.cover:
-            await self._remove_cover_files(await self._storage.unused_covers([page.cover]))
-        return updated
+        await self._editable(principal, page_id)
+        return await self._storage.update_page(page_id, self._clock.now(), clear_cover=True)
 
-    async def cover(self, principal: Principal, page_id: int) -> tuple[Path, str]:
+    async def cover(self, principal: Principal, page_id: int) -> tuple[bytes, str]:
+        """The cover image and its content type."""
         page = (await self.view(principal, page_id)).page
-        if not page.cover:
+        image = await self._storage.cover_image(page.cover) if page.cover else None
+        if page.cover is None or image is None:
             raise NotFound("this page has no cover")
-        return self._covers / page.cover, COVER_TYPES[page.cover.rsplit(".", 1)[1]]
-
-    async def _remove_cover_files(self, names: list[str]) -> None:
-        for name in names:
-            await asyncio.to_thread((self._covers / name).unlink, missing_ok=True)
+        return image, COVER_TYPES[page.cover.rsplit(".", 1)[1]]
 
     # --- content ---------------------------------------------------------------------------
 
@@ -327,14 +312,3 @@ def _icon(icon: str) -> str:
     if len(icon) > ICON_MAX or any(c.isspace() for c in icon):
         raise InvalidInput(f"an icon is an emoji or a short code of at most {ICON_MAX} characters")
     return icon
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write durably: a temp file, fsync, then an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -226,14 +226,13 @@ class WorkspaceService:
         (await self.access(principal, workspace_id)).require(WorkspaceAction.RENAME)
         return await self._storage.rename_workspace(workspace_id, workspace_name(name))
 
-    async def delete(self, principal: Principal, workspace_id: int) -> list[str]:
-        """Delete the workspace; returns the cover files that the caller should remove."""
+    async def delete(self, principal: Principal, workspace_id: int) -> None:
+        """Delete the workspace, with its pages."""
         (await self.access(principal, workspace_id)).require(WorkspaceAction.DELETE)
         members = await self._storage.workspace_members(workspace_id)
-        unused = await self._storage.delete_workspace(workspace_id)
+        await self._storage.delete_workspace(workspace_id)
         for member in members:
             await self._announce(workspace_id, member.user_id, None)
-        return unused
 
     async def members(self, principal: Principal, workspace_id: int) -> list[WorkspaceMember]:
         await self.access(principal, workspace_id)

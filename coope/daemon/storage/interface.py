@@ -474,8 +474,8 @@ class WorkspaceStore(ABC):
         """Raises `Conflict` if another workspace has the same name."""
 
     @abstractmethod
-    async def delete_workspace(self, workspace_id: int) -> list[str]:
-        """Delete it with all its pages; return the cover files no page uses any more."""
+    async def delete_workspace(self, workspace_id: int) -> None:
+        """Delete it with all its pages (and the covers no other page uses)."""
 
     @abstractmethod
     async def workspace_members(self, workspace_id: int) -> list[WorkspaceMember]: ...
@@ -576,10 +576,12 @@ class PageStore(ABC):
         *,
         title: str | None = None,
         icon: str | None = None,
-        cover: str | None = None,
+        cover: tuple[str, bytes] | None = None,
         clear_cover: bool = False,
     ) -> Page:
-        """Raises `Conflict` if the new title is a sibling's."""
+        """`cover` is (name, image): images are kept by name (of their content) and shared by
+        the pages that show them; one no page shows any more is deleted. Raises `Conflict` if
+        the new title is a sibling's."""
 
     @abstractmethod
     async def move_page(
@@ -597,8 +599,9 @@ class PageStore(ABC):
         If a page there has taken its title meanwhile, the root comes back as "Title (2)"."""
 
     @abstractmethod
-    async def delete_subtree(self, root_id: int) -> tuple[list[int], list[str]]:
-        """Delete an archived subtree for good: (page ids, cover files no longer used)."""
+    async def delete_subtree(self, root_id: int) -> list[int]:
+        """Delete an archived subtree for good (and the covers no other page uses); returns the
+        ids of the pages deleted."""
 
     @abstractmethod
     async def search_pages(
@@ -622,8 +625,8 @@ class PageStore(ABC):
     async def set_body_text(self, page_id: int, text: str) -> None: ...
 
     @abstractmethod
-    async def unused_covers(self, names: list[str]) -> list[str]:
-        """Which of these cover files no page uses any more."""
+    async def cover_image(self, name: str) -> bytes | None:
+        """The image of a cover (`Page.cover` names it)."""
 
 
 class Storage(AccountStore, SocialStore, ChatStore, WorkspaceStore, PageStore):

@@ -13,11 +13,12 @@ from coope.daemon.storage.sql.dialect import (
     fts_match,
     greatest,
     is_sqlite,
+    lock,
     lock_row,
     same_as,
     unique_or,
 )
-from coope.daemon.storage.sql.workspaces import unused_covers_txn
+from coope.daemon.storage.sql.workspaces import drop_unused_covers_txn
 
 _PAGE_COLUMNS = (
     "id, workspace_id, parent_id, title, icon, cover, position, archived_root, created_by,"
@@ -170,7 +171,7 @@ def restore_txn(conn: Conn, root_id: int, now: float) -> Page:
     return _require_page(conn, root_id)
 
 
-def delete_subtree_txn(conn: Conn, root_id: int) -> tuple[list[int], list[str]]:
+def delete_subtree_txn(conn: Conn, root_id: int) -> list[int]:
     root = _page_in_locked_tree(conn, root_id)
     if root.archived_root != root_id:
         raise InvalidInput("archive the page first; pages are deleted for good from the trash")
@@ -195,7 +196,8 @@ def delete_subtree_txn(conn: Conn, root_id: int) -> tuple[list[int], list[str]]:
         f"UPDATE pages SET parent_id = NULL, archived_root = id WHERE id IN ({marks})", ids
     )
     conn.execute(f"DELETE FROM pages WHERE id IN ({marks})", ids)
-    return ids, unused_covers_txn(conn, [r[1] for r in rows if r[1]])
+    drop_unused_covers_txn(conn, [r[1] for r in rows if r[1]])
+    return ids
 
 
 class SqlPages(PageStore):
@@ -267,7 +269,7 @@ class SqlPages(PageStore):
         *,
         title: str | None = None,
         icon: str | None = None,
-        cover: str | None = None,
+        cover: tuple[str, bytes] | None = None,
         clear_cover: bool = False,
     ) -> Page:
         def txn(conn: Conn) -> Page:
@@ -278,11 +280,21 @@ class SqlPages(PageStore):
                 fields["title_key"] = name_key(title)
             if icon is not None:
                 fields["icon"] = icon
-            if cover is not None or clear_cover:
-                fields["cover"] = cover
+            if cover is not None:
+                name, image = cover
+                lock(conn, f"cover:{name}")  # see drop_unused_covers_txn
+                conn.execute(
+                    "INSERT INTO cover_images (name, data) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (name, image),
+                )
+                fields["cover"] = name
+            elif clear_cover:
+                fields["cover"] = None
             sets = ", ".join(f"{k} = ?" for k in fields)
             with unique_or(conn, _title_taken(conn, title or page.title, page.parent_id)):
                 conn.execute(f"UPDATE pages SET {sets} WHERE id = ?", [*fields.values(), page_id])
+            if page.cover is not None and "cover" in fields:
+                drop_unused_covers_txn(conn, [page.cover])
             return _require_page(conn, page_id)
 
         return await self.db.write(txn)
@@ -313,7 +325,7 @@ class SqlPages(PageStore):
     async def restore_subtree(self, root_id: int, now: float) -> Page:
         return await self.db.write(restore_txn, root_id, now)
 
-    async def delete_subtree(self, root_id: int) -> tuple[list[int], list[str]]:
+    async def delete_subtree(self, root_id: int) -> list[int]:
         return await self.db.write(delete_subtree_txn, root_id)
 
     async def search_pages(
@@ -400,5 +412,9 @@ class SqlPages(PageStore):
 
         await self.db.write(txn)
 
-    async def unused_covers(self, names: list[str]) -> list[str]:
-        return await self.db.read(unused_covers_txn, names)
+    async def cover_image(self, name: str) -> bytes | None:
+        def txn(conn: Conn) -> bytes | None:
+            row = conn.execute("SELECT data FROM cover_images WHERE name = ?", (name,)).fetchone()
+            return bytes(row[0]) if row else None
+
+        return await self.db.read(txn)

@@ -11,7 +11,7 @@ from coope.core.names import name_key
 from coope.core.workspace_schemas import invite_refusal
 from coope.daemon.storage.interface import MemberEntry, WorkspaceStore
 from coope.daemon.storage.sql.connection import Conn, Database, Row
-from coope.daemon.storage.sql.dialect import for_share, lock_row, unique_or
+from coope.daemon.storage.sql.dialect import for_share, lock, lock_row, unique_or
 
 # Member lists show the owner first, then admins, editors and viewers.
 _MOST_TRUSTED_FIRST = (
@@ -67,15 +67,17 @@ def member_role_txn(conn: Conn, workspace_id: int, user_id: int) -> WorkspaceRol
     return WorkspaceRole(row[0]) if row else None
 
 
-def unused_covers_txn(conn: Conn, candidates: list[str]) -> list[str]:
-    """Of these cover files, the ones no remaining page uses (covers are shared by content)."""
-    return [
-        c
-        for c in set(candidates)
-        if not conn.execute("SELECT EXISTS (SELECT 1 FROM pages WHERE cover = ?)", (c,)).fetchone()[
-            0
-        ]
-    ]
+def drop_unused_covers_txn(conn: Conn, candidates: list[str]) -> None:
+    """Delete those of these cover images that no page shows any more (pages that show the same
+    picture share one). Each is locked first, as a page taking it up does: the check and the
+    delete cannot straddle a page setting it."""
+    for name in sorted(set(candidates)):
+        lock(conn, f"cover:{name}")
+        conn.execute(
+            "DELETE FROM cover_images WHERE name = ?"
+            " AND NOT EXISTS (SELECT 1 FROM pages WHERE cover = ?)",
+            (name, name),
+        )
 
 
 def set_members_txn(
@@ -225,8 +227,8 @@ class SqlWorkspaces(WorkspaceStore):
 
         return await self.db.write(txn)
 
-    async def delete_workspace(self, workspace_id: int) -> list[str]:
-        def txn(conn: Conn) -> list[str]:
+    async def delete_workspace(self, workspace_id: int) -> None:
+        def txn(conn: Conn) -> None:
             covers = [
                 r[0]
                 for r in conn.execute(
@@ -242,9 +244,9 @@ class SqlWorkspaces(WorkspaceStore):
                 (workspace_id,),
             )
             conn.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id,))
-            return unused_covers_txn(conn, covers)
+            drop_unused_covers_txn(conn, covers)
 
-        return await self.db.write(txn)
+        await self.db.write(txn)
 
     async def workspace_members(self, workspace_id: int) -> list[WorkspaceMember]:
         def txn(conn: Conn) -> list[WorkspaceMember]:

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 from coope.core.names import NAME_MAX, first_free, name_key, reads_as_id
 
@@ -89,7 +90,30 @@ def reactions_as_emoji(conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM reactions WHERE emoji = ?", (old,))
 
 
+# --- covers in the database (0014) ---
+
+
+def cover_files_into_database(conn: sqlite3.Connection) -> None:
+    """Read the cover files that pages use from the `covers` folder beside the database file.
+    A page whose file is missing loses its cover rather than keep a name that serves nothing."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    folder = Path(path).parent / "covers" if path else None
+    names = [
+        row[0] for row in conn.execute("SELECT DISTINCT cover FROM pages WHERE cover IS NOT NULL")
+    ]
+    for name in names:
+        file = folder / name if folder is not None else None
+        if file is not None and file.name == name and file.is_file():
+            conn.execute(
+                "INSERT INTO cover_images (name, data) VALUES (?, ?)", (name, file.read_bytes())
+            )
+        else:
+            log.warning("a page's cover file is missing: cover removed", extra={"cover": name})
+            conn.execute("UPDATE pages SET cover = NULL WHERE cover = ?", (name,))
+
+
 STEPS: dict[str, Callable[[sqlite3.Connection], None]] = {
     "unique_names": unique_names,
     "reactions_as_emoji": reactions_as_emoji,
+    "cover_files_into_database": cover_files_into_database,
 }
