@@ -37,6 +37,7 @@ from coope.daemon.http.openapi import (
 from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.http.web_files import WEB_DIR, web_file
 from coope.daemon.services import Services
+from coope.daemon.services.ratelimit import FailureLog, MemoryFailureLog
 from coope.daemon.services.secrets import session_secret_candidate
 from coope.daemon.sfu.calls import CallManager, IceSettings
 from coope.daemon.sfu.internals import use_host_addresses, use_port_range
@@ -119,6 +120,14 @@ def _configured_bus(config: DaemonConfig) -> EventBus:
     return RedisBus(config.redis_url, prefix=config.redis_prefix)
 
 
+def _configured_failure_log(config: DaemonConfig) -> FailureLog:
+    if config.redis_url is None:
+        return MemoryFailureLog()
+    from coope.daemon.shared_redis import RedisFailureLog
+
+    return RedisFailureLog(config.redis_url, prefix=config.redis_prefix)
+
+
 def create_app(
     config: DaemonConfig,
     *,
@@ -136,7 +145,8 @@ def create_app(
     os.chmod(config.data_dir, 0o700)
     storage = storage or _configured_storage(config)
     bus = bus or _configured_bus(config)
-    services = Services.build(config, storage, bus, clock)
+    login_failures = _configured_failure_log(config)
+    services = Services.build(config, storage, bus, clock, login_failures=login_failures)
 
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_as_json])
     app[CONFIG] = config
@@ -167,6 +177,7 @@ def create_app(
         await services.docs.aclose()
         await services.presence.aclose()
         await bus.aclose()
+        await login_failures.aclose()
         await storage.aclose()
 
     app.cleanup_ctx.append(lifecycle)

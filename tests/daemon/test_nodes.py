@@ -23,6 +23,7 @@ from coope.core.social_schemas import MessageOut
 from coope.daemon.bus_redis import RedisBus
 from tests.conftest import DaemonFactory
 from tests.daemon.social_helpers import befriend, group_room
+from tests.daemon.test_login_limits import login
 from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
 from tests.tools import REDIS_URL, PostgresServer, redis_bus, redis_link
 
@@ -114,6 +115,25 @@ async def test_a_socket_opened_while_redis_is_gone_is_told_to_come_back_later(
                 closed = await ws.receive(timeout=PATIENCE_S)
             assert (error["type"], error["data"]["code"]) == ("error", "unavailable")
             assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 1013)  # try again later
+
+
+async def test_failed_logins_through_one_node_lock_the_account_on_the_other(
+    start_daemon: DaemonFactory, tmp_path: Path
+) -> None:
+    await (await redis_bus()).aclose()  # skips without Redis
+    service = {
+        "data_dir": tmp_path / "service",
+        "redis_url": REDIS_URL,
+        "redis_prefix": f"coope-test-{uuid.uuid4().hex}:",
+    }
+    a, b = [await start_daemon(**service) for _ in range(2)]
+    await (await a.user("ann")).aclose()
+    for _ in range(a.config.login_max_failures):
+        status, _, _ = await login(a, "ann", "not her password")
+        assert status == 401
+    status, body, retry_after = await login(b, "ann", PASSWORD)  # the right one, too late
+    assert (status, body["error"]["code"]) == (429, "rate_limited"), body
+    assert retry_after is not None
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from coope.daemon.services.livedocs import DocumentHub
 from coope.daemon.services.pages import PageService
 from coope.daemon.services.passwords import PasswordHasher
 from coope.daemon.services.presence import PresenceService
-from coope.daemon.services.ratelimit import FailureLimiter
+from coope.daemon.services.ratelimit import FailureLimiter, FailureLog
 from coope.daemon.services.tokens import TokenService
 from coope.daemon.services.workspaces import WorkspaceService
 from coope.daemon.storage import Storage
@@ -47,7 +47,11 @@ class Services:
         storage: Storage,
         bus: EventBus,
         clock: Clock,
+        *,
+        login_failures: FailureLog | None = None,
     ) -> Services:
+        """`login_failures`: where failed logins are counted (this process's memory unless
+        given one that daemons share)."""
         auth = AuthService(
             storage,
             bus,
@@ -61,6 +65,7 @@ class Services:
             config.login_max_failures,
             config.login_window_s,
             address_max_failures=config.login_address_max_failures,
+            log=login_failures,
         )
         accounts = AccountService(
             storage,

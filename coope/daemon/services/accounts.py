@@ -95,16 +95,16 @@ class AccountService:
         """Log in from the client address `client` (limited per account and per address)."""
         name = username.strip().lower()
         # Checked before the user is looked up: a locked name answers the same, existing or not.
-        self._limiter.check(name, client)
+        await self._limiter.check(name, client)
         user = await self._storage.get_user_by_name(name)
         stored = await self._storage.get_password_hash(user.id) if user else None
         # Always pay for one hash check, so that unknown names answer as slowly as wrong passwords.
         password_ok = await self._passwords.verify(password, stored)
         if user is None or not password_ok:
-            self._limiter.fail(name, client)
+            await self._limiter.fail(name, client)
             log.info("login failed", extra={"user": name, "client": client})
             raise Unauthenticated("wrong username or password")
-        self._limiter.succeeded(name, client)
+        await self._limiter.succeeded(name, client)
         if user.disabled:
             raise Forbidden("this account is disabled")
         # The password checked is the one stored when it was read: the session is only made if
@@ -134,17 +134,17 @@ class AccountService:
         # Before the current password is checked: a weak new one costs no scrypt run, and no
         # failed guess.
         rules.check_password(new)
-        self._limiter.check(user.username, client)
+        await self._limiter.check(user.username, client)
         stored = await self._storage.get_password_hash(user.id)
         if stored is None:
             raise Forbidden(
                 "this account signs in through the identity provider: it has no password here"
             )
         if not await self._passwords.verify(current, stored):
-            self._limiter.fail(user.username, client)
+            await self._limiter.fail(user.username, client)
             log.info("password change refused", extra={"user": user.username, "client": client})
             raise Forbidden("the current password is wrong")
-        self._limiter.succeeded(user.username, client)
+        await self._limiter.succeeded(user.username, client)
         keep = principal.credential_id if principal.kind is AuthKind.SESSION else None
         ended = await self._storage.set_password(
             user.id, await self._passwords.hash(new), keep_session=keep
