@@ -57,9 +57,9 @@ def daemon(
             envvar="COOPE_DATABASE_URL",
             show_envvar=True,
             metavar="URL",
-            help="A PostgreSQL database (postgresql://user:password@host/name) shared by every"
-            " daemon serving as one, instead of the SQLite file in the data dir. The schema is"
-            " created or upgraded at start.",
+            help="A PostgreSQL database (postgresql://USER@HOST/DB) shared by every daemon"
+            " serving as one, instead of the SQLite file in the data dir. The schema is created"
+            " or upgraded at start.",
         ),
     ] = None,
     redis: Annotated[

@@ -213,10 +213,17 @@ def _normalised(reply: Reply, stranger: str) -> Any:
             for entry in data["incoming"]
             if stranger not in json.dumps([entry.get("user"), entry.get("invited_by")])
         ]
-    # The victim's own requests move their last activity: no doing of the stranger's.
-    if isinstance(data, dict) and "last_active_at" in data:
-        for moved in ("last_active_at", "last_seen_at", "active_ago_s"):
-            data.pop(moved, None)
+    # Last activity moves with the people's own requests and the clock, wherever it shows (a
+    # presence, or each friend's in a list): no doing of the stranger's.
+    return _without_activity(data)
+
+
+def _without_activity(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_without_activity(item) for item in data]
+    if isinstance(data, dict):
+        moved = ("last_active_at", "last_seen_at", "active_ago_s")
+        return {k: _without_activity(v) for k, v in data.items() if k not in moved}
     return data
 
 
