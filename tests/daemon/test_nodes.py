@@ -215,3 +215,25 @@ async def test_a_node_killed_under_chat_load_loses_no_acknowledged_message(
         with contextlib.suppress(asyncio.CancelledError):
             await follower
         assert seen == stored_ids
+
+
+async def test_a_page_written_through_two_nodes_loses_nothing_to_compaction(
+    start_daemon: DaemonFactory, tmp_path: Path
+) -> None:
+    """Each node keeps the page in memory and compacts its log after every update: a node never
+    replaces log rows it does not hold (the other's) with a snapshot that lacks them."""
+    service = {"data_dir": tmp_path / "service", "doc_compact_every": 1}
+    a, b = [await start_daemon(**service) for _ in range(2)]
+    async with await a.user("ann") as ann:
+        ws = await ann.workspaces.create("Team")
+        page = await ann.pages.create(ws.id, "Notes")
+        async with CoopeClient(b.url, ann.token) as ann_on_b:
+            await ann.pages.append(page.id, "one, through A")
+            await ann_on_b.pages.append(page.id, "two, through B")
+            await ann.pages.append(page.id, "three, through A")
+            await ann_on_b.pages.append(page.id, "four, through B")
+        fresh = await start_daemon(**service)  # reads the page from the database alone
+        async with CoopeClient(fresh.url, ann.token) as ann_on_fresh:
+            text = (await ann_on_fresh.pages.content(page.id)).markdown
+    for line in ("one, through A", "two, through B", "three, through A", "four, through B"):
+        assert line in text, text

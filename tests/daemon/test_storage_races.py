@@ -12,13 +12,15 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from coope.core.errors import Conflict, Gone
-from coope.core.models import Invite, Role, User, WorkspaceRole
+from coope.core.models import Invite, Role, Session, User, WorkspaceRole
 from coope.daemon.storage import NewUser, Storage
 from coope.daemon.storage.interface import FriendRequestOutcome, NewPage
 from coope.daemon.storage.sqlite import SqliteStorage
+from tests.helpers import assert_eventually
 from tests.tools import PostgresServer
 
 WRITERS = 8
@@ -174,3 +176,30 @@ async def test_pages_moved_under_each_other_at_once_make_no_cycle(store: Storage
         )
         moved = [await store.get_page(p.id) for p in (a, b)]
         assert [p.parent_id for p in moved if p is not None].count(None) >= 1
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+async def test_a_login_waiting_on_a_password_reset_sees_it(store: Storage) -> None:
+    """The reset is under way (its row written, not yet committed) when the login's session is
+    inserted: the insert waits for it, then sees the new hash, and makes no session."""
+    alice = await store.create_user(_new("alice"))
+    url = store.db.url  # type: ignore[attr-defined]
+    with psycopg.connect(url) as reset:  # another daemon's transaction, held open
+        reset.execute("UPDATE users SET password_hash = 'new' WHERE id = %s", (alice.id,))
+        session = Session("jti-1", alice.id, 1.0, 2.0, False)
+        inserting = asyncio.ensure_future(store.create_session_if_current(session, "x"))
+        await assert_eventually(
+            lambda: _waiting_on_a_lock(url), what="the insert waits on the reset"
+        )
+        reset.commit()
+    assert await inserting is False
+    assert await store.get_session("jti-1") is None
+
+
+def _waiting_on_a_lock(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])

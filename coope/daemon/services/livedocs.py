@@ -98,7 +98,12 @@ class LiveDoc:
     awareness: Awareness
     peers: dict[Peer, set[int]] = field(default_factory=dict)  # peer -> its awareness client ids
     since_snapshot: int = 0
+    # Every logged update up to this number is in `doc` (loaded, or appended from here), so a
+    # compaction may replace the log up to it. Another daemon's update numbers leave a gap that
+    # this daemon's later ones wait behind (`ahead`): its log rows are never compacted away
+    # by a document that does not hold them.
     persisted_seq: int = 0
+    ahead: set[int] = field(default_factory=set)
     text_dirty_at: float | None = None
     idle_since: float | None = None
     # Parts of the loaded content that still wait on changes the daemon never got (written by
@@ -316,7 +321,10 @@ class DocumentHub:
             for peer in list(live.peers):
                 await peer.close(1011, "the update could not be stored")
             raise
-        live.persisted_seq = max(live.persisted_seq, seq)
+        live.ahead.add(seq)
+        while live.persisted_seq + 1 in live.ahead:
+            live.persisted_seq += 1
+            live.ahead.discard(live.persisted_seq)
         live.since_snapshot += 1
         live.text_dirty_at = live.text_dirty_at or self._clock.now()
         message = create_update_message(update)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 from coope.core.errors import Conflict, NotFound, SignupClosed
 from coope.core.models import (
     DELETED_DISPLAY_NAME,
@@ -38,13 +40,16 @@ _TOKEN_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, last_used_a
 # A condition on the user `?` names: still able to sign in. Put in the statement that issues a
 # credential, so that disabling or deleting the account in between leaves no live credential.
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
-def _live_user(conn: Conn) -> str:
-    """A condition: the user (a parameter) is neither disabled nor deleted, and stays so until
-    the transaction ends (an admin disabling them meanwhile waits, and then ends what it made)."""
+
+def _live_user(conn: Conn, also: str = "") -> str:
+    """A condition: the user (a parameter) is neither disabled nor deleted (and `also` holds of
+    the row), and stays so until the transaction ends: an admin changing them meanwhile waits,
+    and then ends what this made; a change that came first is seen, whole."""
     return (
         "EXISTS (SELECT 1 FROM users WHERE id = ? AND disabled = 0 AND deleted_at IS NULL"
-        f"{for_share(conn)})"
+        f"{also}{for_share(conn)})"
     )
 
 
@@ -108,15 +113,22 @@ def _insert_user_txn(conn: Conn, new: NewUser, role: Role) -> User:
     return user
 
 
+def _first_user_txn(conn: Conn) -> bool:
+    """Whether the account about to be made is the daemon's first (its admin). Of concurrent
+    first signups one is: they take turns, and the others see it once it is in."""
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]:
+        return False
+    if is_sqlite(conn):
+        return True
+    lock(conn, "first-user")
+    return not conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
+
+
 def create_user_txn(conn: Conn, new: NewUser, only_if_first: bool) -> User:
-    has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
-    if not has_users and not is_sqlite(conn):
-        # Concurrent first signups: one becomes the admin, the others see it once it is in.
-        lock(conn, "first-user")
-        has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
-    if has_users and only_if_first:
+    first = _first_user_txn(conn)
+    if not first and only_if_first:
         raise SignupClosed("signup is closed on this daemon: ask an admin to create your account")
-    return _insert_user_txn(conn, new, new.role if has_users else Role.ADMIN)
+    return _insert_user_txn(conn, new, Role.ADMIN if first else new.role)
 
 
 def list_users_txn(
@@ -124,11 +136,13 @@ def list_users_txn(
 ) -> tuple[list[User], int]:
     where, params = "", []
     if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # Lowered here as lower() lowers the columns in both engines: ASCII letters only.
+        pattern = "%" + escaped.translate(_ASCII_LOWER) + "%"
         where = (
-            "WHERE lower(username) LIKE lower(?) ESCAPE '\\'"
-            " OR lower(display_name) LIKE lower(?) ESCAPE '\\'"
-            " OR lower(email) LIKE lower(?) ESCAPE '\\'"
+            "WHERE lower(username) LIKE ? ESCAPE '\\'"
+            " OR lower(display_name) LIKE ? ESCAPE '\\'"
+            " OR lower(email) LIKE ? ESCAPE '\\'"
         )
         params = [pattern, pattern, pattern]
     total = conn.execute(f"SELECT COUNT(*) FROM users {where}", params).fetchone()[0]
@@ -227,6 +241,8 @@ def upsert_external_user_txn(
 ) -> DeliveryResult:
     if not _record_delivery_txn(conn, delivery):
         return DeliveryResult(None, applied=False)
+    # Deliveries about one person reaching two daemons at once: the second finds the first's.
+    lock(conn, f"external:{profile.external_id}")
     user = _user_where_txn(conn, "external_id", profile.external_id)
     if user is not None and user.deleted:
         # An admin deleted it; the provider's later news of the person brings nothing back.
@@ -241,8 +257,8 @@ def upsert_external_user_txn(
             external_id=profile.external_id,
             email=profile.email,
         )
-        has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]
-        return DeliveryResult(_insert_user_txn(conn, new, Role.USER if has_users else Role.ADMIN))
+        role = Role.ADMIN if _first_user_txn(conn) else Role.USER
+        return DeliveryResult(_insert_user_txn(conn, new, role))
     username = _free_username_txn(conn, profile.username_hint, own_id=user.id)
     conn.execute(
         # `disabled` is left alone: neither an admin's lock-out nor a provider deletion (after which
@@ -258,6 +274,7 @@ def disable_external_user_txn(
 ) -> DeliveryResult:
     if not _record_delivery_txn(conn, delivery):
         return DeliveryResult(None, applied=False)
+    lock(conn, f"external:{external_id}")
     user = _user_where_txn(conn, "external_id", external_id)
     if user is None or user.deleted:
         return DeliveryResult(None)
@@ -475,15 +492,15 @@ class SqlAccounts(AccountStore):
             current, current_params = same_as("password_hash", password_hash)
             cur = conn.execute(
                 "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked)"
-                f" SELECT ?, ?, ?, ?, ? WHERE {_live_user(conn)}"
-                f" AND EXISTS (SELECT 1 FROM users WHERE id = ? AND {current})",
+                # The password in the locked row's condition: a reset committed while this
+                # waited is seen (a check outside it would read the hash from before).
+                f" SELECT ?, ?, ?, ?, ? WHERE {_live_user(conn, f' AND {current}')}",
                 (
                     session.id,
                     session.user_id,
                     session.created_at,
                     session.expires_at,
                     int(session.revoked),
-                    session.user_id,
                     session.user_id,
                     *current_params,
                 ),

@@ -282,7 +282,10 @@ class SqlPages(PageStore):
                 fields["icon"] = icon
             if cover is not None:
                 name, image = cover
-                lock(conn, f"cover:{name}")  # see drop_unused_covers_txn
+                # See drop_unused_covers_txn; the old one too, in name order, so that two pages
+                # swapping pictures never wait on each other.
+                for held in sorted({name, page.cover or name}):
+                    lock(conn, f"cover:{held}")
                 conn.execute(
                     "INSERT INTO cover_images (name, data) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     (name, image),

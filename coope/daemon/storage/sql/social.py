@@ -7,7 +7,7 @@ from coope.core.models import User
 from coope.daemon.storage.interface import FriendRequestOutcome, SocialStore, StoredPresence
 from coope.daemon.storage.sql.accounts import USER_COLUMNS, user_from_row
 from coope.daemon.storage.sql.connection import Conn, Database, Row
-from coope.daemon.storage.sql.dialect import lock
+from coope.daemon.storage.sql.dialect import for_share, lock
 
 _U = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
 
@@ -249,7 +249,7 @@ class SqlSocial(SocialStore):
                 # after it leave no row behind.
                 "INSERT INTO user_status (user_id, last_active_at)"
                 " SELECT ?, ? WHERE EXISTS"
-                " (SELECT 1 FROM users WHERE id = ? AND deleted_at IS NULL)"
+                f" (SELECT 1 FROM users WHERE id = ? AND deleted_at IS NULL{for_share(conn)})"
                 # Qualified: for PostgreSQL a bare last_active_at could be excluded's too.
                 " ON CONFLICT (user_id) DO UPDATE SET last_active_at = excluded.last_active_at"
                 " WHERE user_status.last_active_at IS NULL"

@@ -151,7 +151,9 @@ def transfer_txn(conn: Conn, workspace_id: int, from_id: int, to_id: int) -> Non
     lock_row(conn, "workspaces", workspace_id)
     if member_role_txn(conn, workspace_id, from_id) is not WorkspaceRole.OWNER:
         raise Conflict("only the current owner can hand the workspace over")
-    if member_role_txn(conn, workspace_id, to_id) is None:
+    # The new owner's account held as it is (an admin deleting it meanwhile waits, and then
+    # finds them an owner): a workspace is never left with none.
+    if member_role_txn(conn, workspace_id, to_id) is None or not _active_user_txn(conn, to_id):
         raise InvalidInput("the new owner must be a member of the workspace first")
     conn.execute(
         "UPDATE workspace_members SET role = 'admin' WHERE workspace_id = ? AND user_id = ?",
@@ -229,6 +231,7 @@ class SqlWorkspaces(WorkspaceStore):
 
     async def delete_workspace(self, workspace_id: int) -> None:
         def txn(conn: Conn) -> None:
+            lock_row(conn, "workspaces", workspace_id)  # its pages' covers stay as read here
             covers = [
                 r[0]
                 for r in conn.execute(
