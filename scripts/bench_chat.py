@@ -62,7 +62,18 @@ class Bench:
         self.cross_node: list[float] = []  # those delivered by another node than the sender's
         self.acked = 0
         self.errors = 0
+        self.closed = 0  # sockets the daemon closed (a client too far behind is let go)
         self.acks: dict[str, asyncio.Future[None]] = {}
+
+    async def send(self, ws: aiohttp.ClientWebSocketResponse, message: dict[str, object]) -> bool:
+        """Send on a socket; False (and counted) once the daemon has closed it."""
+        if ws.closed:
+            return False
+        try:
+            await ws.send_str(json.dumps(message))
+        except (aiohttp.ClientConnectionResetError, ConnectionResetError):
+            return False
+        return True
 
     async def listen(self, ws: aiohttp.ClientWebSocketResponse, node: int) -> None:
         async for msg in ws:
@@ -84,6 +95,7 @@ class Bench:
                     waiter.set_result(None)
             elif kind == "error":
                 self.errors += 1
+        self.closed += 1
 
 
 def _quantiles_ms(samples: list[float]) -> str:
@@ -159,22 +171,22 @@ async def run(args: argparse.Namespace, urls: list[str]) -> None:
                 cid = f"s{n}"
                 n += 1
                 bench.sent_at[cid] = (time.perf_counter(), i % nodes)
-                await sockets[i].send_str(
-                    json.dumps(
-                        {
-                            "type": "message.send",
-                            "room_id": rooms[i],
-                            "body": f"hello {n}",
-                            "client_id": cid,
-                        }
-                    )
+                await bench.send(
+                    sockets[i],
+                    {
+                        "type": "message.send",
+                        "room_id": rooms[i],
+                        "body": f"hello {n}",
+                        "client_id": cid,
+                    },
                 )
             await asyncio.sleep(0.002)
         await asyncio.sleep(2.0)  # let the last deliveries arrive
         expected = n * args.room_size  # the sender's own socket gets it too
         print(
             f"steady: {n} messages at {n / args.seconds:.0f}/s, "
-            f"{len(bench.latencies)}/{expected} deliveries, errors {bench.errors}"
+            f"{len(bench.latencies)}/{expected} deliveries, errors {bench.errors},"
+            f" sockets closed by the daemon {bench.closed}"
         )
         p99 = _p99_ms(bench.latencies)
         print(
@@ -201,17 +213,13 @@ async def run(args: argparse.Namespace, urls: list[str]) -> None:
                 k += 1
                 waiter = loop.create_future()
                 bench.acks[cid] = waiter
-                await sockets[i].send_str(
-                    json.dumps(
-                        {
-                            "type": "message.send",
-                            "room_id": rooms[i],
-                            "body": "burst",
-                            "client_id": cid,
-                        }
-                    )
-                )
-                await waiter
+                message = {"type": "message.send", "room_id": rooms[i], "body": "burst"}
+                if not await bench.send(sockets[i], {**message, "client_id": cid}):
+                    return
+                try:
+                    await asyncio.wait_for(waiter, max(stop_at - time.perf_counter(), 0) + 5)
+                except TimeoutError:
+                    return
 
         burst_start = time.perf_counter()
         await asyncio.gather(*(sender(i) for i in range(args.clients)))

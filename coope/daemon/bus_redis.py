@@ -75,6 +75,7 @@ class RedisBus(EventBus):
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **timeouts,
         )
+        self._publishing = asyncio.Lock()
         self._prefix = prefix
         self._dead_after_s = dead_after_s
         self._quiet_s = min(QUIET_S, dead_after_s / 3)
@@ -104,13 +105,16 @@ class RedisBus(EventBus):
     async def publish(self, topics: Iterable[str], event: Event) -> None:
         channels = [self._prefix + topic for topic in topics]
         try:
-            if len(channels) == 1:
-                await self._publisher.publish(channels[0], event.json_text)
-            elif channels:
-                async with self._publisher.pipeline(transaction=False) as pipe:
-                    for channel in channels:
-                        pipe.publish(channel, event.json_text)
-                    await pipe.execute()
+            # One at a time: the publisher is one connection, which a pipeline would otherwise
+            # ask its pool for a second time while another publish holds it.
+            async with self._publishing:
+                if len(channels) == 1:
+                    await self._publisher.publish(channels[0], event.json_text)
+                elif channels:
+                    async with self._publisher.pipeline(transaction=False) as pipe:
+                        for channel in channels:
+                            pipe.publish(channel, event.json_text)
+                        await pipe.execute()
         except (RedisError, OSError) as exc:
             # Readers here may have missed it: they resume. Those of other daemons resume when
             # their own link to Redis fails, which is what usually makes this one fail.

@@ -116,6 +116,18 @@ async def test_one_subscription_keeps_publish_order_across_its_topics(kind: str)
 
 
 @pytest.mark.parametrize("kind", KINDS)
+async def test_publishes_at_once_to_several_topics_all_arrive(kind: str) -> None:
+    """Many senders at once (a busy daemon), each event to several topics: every one is
+    published, none refused for want of a connection."""
+    async with nodes(kind) as (a, b):
+        sub = await b.subscribe(["user:1"])
+        await asyncio.gather(
+            *(a.publish([f"user:{n % 7 + 2}", "user:1"], numbered(n)) for n in range(200))
+        )
+        assert sorted(e.data["n"] for e in await take(sub, 200)) == list(range(200))
+
+
+@pytest.mark.parametrize("kind", KINDS)
 async def test_events_arrive_as_the_classes_they_were_published_as(kind: str) -> None:
     async with nodes(kind) as (a, b):
         sub = await b.subscribe(["user:1"])
