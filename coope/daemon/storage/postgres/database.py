@@ -129,6 +129,10 @@ class PgConn:
         self.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
 
+def _answer(conn: PgConn) -> None:
+    conn.execute("SELECT 1").fetchone()
+
+
 def _connect(url: str) -> psycopg.Connection[Any]:
     try:
         raw: psycopg.Connection[Any] = psycopg.connect(
@@ -194,6 +198,9 @@ class PostgresDatabase:
         self._readers = readers
         self._write_pool: ThreadPoolExecutor | None = None
         self._read_pool: ThreadPoolExecutor | None = None
+        # Health checks on a thread (hence a connection) of their own: a busy read pool is not
+        # a database gone.
+        self._check_pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._conns: set[psycopg.Connection[Any]] = set()
         self._conns_lock = threading.Lock()
@@ -210,6 +217,7 @@ class PostgresDatabase:
         await asyncio.to_thread(migrate)
         self._write_pool = ThreadPoolExecutor(self._writers, thread_name_prefix="coope-pg-write")
         self._read_pool = ThreadPoolExecutor(self._readers, thread_name_prefix="coope-pg-read")
+        self._check_pool = ThreadPoolExecutor(1, thread_name_prefix="coope-pg-check")
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` in a transaction; return once it is committed."""
@@ -219,11 +227,14 @@ class PostgresDatabase:
         """Run `fn(conn, *args)` in a read-only snapshot."""
         return await self._run(self._read_pool, self._run_read, fn, args)
 
+    async def check(self) -> None:
+        await self._run(self._check_pool, self._run_read, _answer, ())
+
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
-        for pool in (self._write_pool, self._read_pool):
+        for pool in (self._write_pool, self._read_pool, self._check_pool):
             if pool is not None:
                 await asyncio.to_thread(pool.shutdown, wait=True)
         with self._conns_lock:

@@ -45,4 +45,9 @@ class Database(Protocol):
         """Run `fn(conn, *args)` in a read-only transaction (one consistent snapshot)."""
         ...
 
+    async def check(self) -> None:
+        """Return once the database answers, whatever else waits on it; raise `Unavailable` if
+        it cannot be reached."""
+        ...
+
     async def aclose(self) -> None: ...

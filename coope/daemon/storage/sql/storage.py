@@ -7,14 +7,10 @@ from typing import ClassVar
 from coope.daemon.storage.interface import Storage
 from coope.daemon.storage.sql.accounts import SqlAccounts
 from coope.daemon.storage.sql.chat import SqlChat
-from coope.daemon.storage.sql.connection import Conn, Database
+from coope.daemon.storage.sql.connection import Database
 from coope.daemon.storage.sql.pages import SqlPages
 from coope.daemon.storage.sql.social import SqlSocial
 from coope.daemon.storage.sql.workspaces import SqlWorkspaces
-
-
-def _answer(conn: Conn) -> None:
-    conn.execute("SELECT 1").fetchone()
 
 
 class SqlStorage(SqlAccounts, SqlSocial, SqlChat, SqlWorkspaces, SqlPages, Storage):
@@ -27,7 +23,7 @@ class SqlStorage(SqlAccounts, SqlSocial, SqlChat, SqlWorkspaces, SqlPages, Stora
         await self.db.start()
 
     async def check(self) -> None:
-        await self.db.read(_answer)
+        await self.db.check()
 
     async def aclose(self) -> None:
         await self.db.aclose()

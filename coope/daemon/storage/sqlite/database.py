@@ -214,6 +214,10 @@ class SqliteDatabase:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_pool, self._run_read, fn, args)
 
+    async def check(self) -> None:
+        """A file answers as long as it can be read (reads never wait on the writer)."""
+        await self.read(_answer)
+
     async def aclose(self) -> None:
         """Commit everything already queued, then close every connection."""
         if self._closed:
@@ -298,6 +302,10 @@ class SqliteDatabase:
             outcomes = [(write, None, exc) for write in batch]
         for write, result, error in outcomes:
             write.loop.call_soon_threadsafe(_settle, write.future, result, error)
+
+
+def _answer(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT 1").fetchone()
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
