@@ -37,6 +37,7 @@ from coope.daemon.http.openapi import (
 from coope.daemon.http.routes import RouteTable, add_routes
 from coope.daemon.http.web_files import WEB_DIR, web_file
 from coope.daemon.services import Services
+from coope.daemon.services.live_connections import LiveConnections, MemoryLiveConnections
 from coope.daemon.services.ratelimit import FailureLog, MemoryFailureLog
 from coope.daemon.services.secrets import session_secret_candidate
 from coope.daemon.sfu.calls import CallManager, IceSettings
@@ -120,12 +121,18 @@ def _configured_bus(config: DaemonConfig) -> EventBus:
     return RedisBus(config.redis_url, prefix=config.redis_prefix)
 
 
-def _configured_failure_log(config: DaemonConfig) -> FailureLog:
+def _configured_shared_state(config: DaemonConfig) -> tuple[FailureLog, LiveConnections]:
+    """Failed logins and who is connected: in memory, or in Redis for daemons serving as one."""
     if config.redis_url is None:
-        return MemoryFailureLog()
-    from coope.daemon.shared_redis import RedisFailureLog
+        return MemoryFailureLog(), MemoryLiveConnections()
+    from coope.daemon.shared_redis import RedisFailureLog, RedisLiveConnections
 
-    return RedisFailureLog(config.redis_url, prefix=config.redis_prefix)
+    return (
+        RedisFailureLog(config.redis_url, prefix=config.redis_prefix),
+        RedisLiveConnections(
+            config.redis_url, prefix=config.redis_prefix, ttl_s=config.presence_ttl_s
+        ),
+    )
 
 
 def create_app(
@@ -145,8 +152,15 @@ def create_app(
     os.chmod(config.data_dir, 0o700)
     storage = storage or _configured_storage(config)
     bus = bus or _configured_bus(config)
-    login_failures = _configured_failure_log(config)
-    services = Services.build(config, storage, bus, clock, login_failures=login_failures)
+    login_failures, live_connections = _configured_shared_state(config)
+    services = Services.build(
+        config,
+        storage,
+        bus,
+        clock,
+        login_failures=login_failures,
+        live_connections=live_connections,
+    )
 
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_as_json])
     app[CONFIG] = config
@@ -171,6 +185,7 @@ def create_app(
             raise
         await services.docs.start()
         services.chat.start()
+        services.presence.start()
         yield
         await call_manager.aclose()
         await services.chat.aclose()
@@ -178,6 +193,7 @@ def create_app(
         await services.presence.aclose()
         await bus.aclose()
         await login_failures.aclose()
+        await live_connections.aclose()
         await storage.aclose()
 
     app.cleanup_ctx.append(lifecycle)

@@ -66,6 +66,8 @@ class DaemonConfig:
     redis_url: str | None = None
     # What this service's channels in Redis begin with, to keep apart services sharing one.
     redis_prefix: str = "coope:"
+    # With Redis: a socket of a daemon that died (or lost Redis) counts as gone after this long.
+    presence_ttl_s: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> DaemonConfig:

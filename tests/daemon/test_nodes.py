@@ -22,7 +22,7 @@ from coope.core.errors import CoopeError, NotFound
 from coope.core.social_schemas import MessageOut
 from coope.daemon.bus_redis import RedisBus
 from tests.conftest import DaemonFactory
-from tests.daemon.social_helpers import befriend, group_room
+from tests.daemon.social_helpers import befriend, group_room, next_presence, ping
 from tests.daemon.test_login_limits import login
 from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
 from tests.tools import REDIS_URL, PostgresServer, redis_bus, redis_link
@@ -237,3 +237,40 @@ async def test_a_page_written_through_two_nodes_loses_nothing_to_compaction(
             text = (await ann_on_fresh.pages.content(page.id)).markdown
     for line in ("one, through A", "two, through B", "three, through A", "four, through B"):
         assert line in text, text
+
+
+async def _presence(friend: CoopeClient, name: str) -> str:
+    (entry,) = [f for f in await friend.friends.list() if f.user.username == name]
+    return entry.presence.state.value
+
+
+async def test_presence_crosses_nodes_and_a_dead_nodes_users_go_offline(
+    start_daemon: DaemonFactory, tmp_path: Path
+) -> None:
+    """Ann connects through A, Ben reads and hears her through B. A node that stops keeping its
+    sockets alive in Redis (dead, or cut off) has its users announced offline by the other."""
+    await (await redis_bus()).aclose()  # skips without Redis
+    prefix = f"coope-test-{uuid.uuid4().hex}:"
+    shared = {"data_dir": tmp_path / "service", "redis_prefix": prefix, "presence_ttl_s": 1.0}
+    async with redis_link() as link:
+        a = await start_daemon(redis_url=link.url, **shared)
+        b = await start_daemon(redis_url=REDIS_URL, **shared)
+        async with await a.user("ann") as ann, await b.user("ben") as ben:
+            await befriend(ann, ben)
+            async with ben.events() as heard_on_b:
+                await ping(heard_on_b)
+                async with ann.events() as ann_socket:
+                    await ping(ann_socket)
+                    assert (await next_presence(heard_on_b, "ann")).data.state == "online"
+                    assert await _presence(ben, "ann") == "online"
+                assert (await next_presence(heard_on_b, "ann")).data.state == "offline"
+                assert await _presence(ben, "ann") == "offline"
+
+                async with CoopeClient(a.url, ann.token) as ann_again, ann_again.events() as s:
+                    await ping(s)
+                    assert (await next_presence(heard_on_b, "ann")).data.state == "online"
+                    link.refusing = True
+                    link.cut()  # A can no longer keep Ann's socket alive
+                    lapsed = await next_presence(heard_on_b, "ann", timeout=PATIENCE_S)
+                    assert lapsed.data.state == "offline"
+                    assert await _presence(ben, "ann") == "offline"

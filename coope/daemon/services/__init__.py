@@ -14,6 +14,7 @@ from coope.daemon.services.auth import AuthService
 from coope.daemon.services.chat import ChatService
 from coope.daemon.services.clerk import ClerkSync
 from coope.daemon.services.friends import FriendService
+from coope.daemon.services.live_connections import LiveConnections
 from coope.daemon.services.livedocs import DocumentHub
 from coope.daemon.services.pages import PageService
 from coope.daemon.services.passwords import PasswordHasher
@@ -49,9 +50,10 @@ class Services:
         clock: Clock,
         *,
         login_failures: FailureLog | None = None,
+        live_connections: LiveConnections | None = None,
     ) -> Services:
-        """`login_failures`: where failed logins are counted (this process's memory unless
-        given one that daemons share)."""
+        """`login_failures`: where failed logins are counted; `live_connections`: who is
+        connected (both in this process's memory unless given ones that daemons share)."""
         auth = AuthService(
             storage,
             bus,
@@ -80,7 +82,7 @@ class Services:
             if config.clerk_webhook_secret
             else None
         )
-        presence = PresenceService(storage, bus, clock)
+        presence = PresenceService(storage, bus, clock, live_connections)
         workspaces = WorkspaceService(storage, bus, clock)
         docs = DocumentHub(
             storage,

@@ -15,6 +15,7 @@ nothing (one event per request would flood them): it is read as "active N min ag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import weakref
@@ -35,6 +36,7 @@ from coope.core.social_schemas import (
 from coope.daemon.bus import EventBus, user_topics
 from coope.daemon.clock import Clock
 from coope.daemon.services.activity import Activity
+from coope.daemon.services.live_connections import LiveConnections, MemoryLiveConnections
 from coope.daemon.storage import Storage
 from coope.daemon.storage.interface import StoredPresence
 
@@ -63,12 +65,21 @@ class ChosenStatus:
 
 
 class PresenceService:
-    def __init__(self, storage: Storage, bus: EventBus, clock: Clock) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        bus: EventBus,
+        clock: Clock,
+        live: LiveConnections | None = None,
+    ) -> None:
+        """`live`: who is connected (this daemon's sockets in memory unless given sockets that
+        daemons share)."""
         self._storage = storage
         self._bus = bus
         self._clock = clock
         self.activity = Activity(storage, clock)
-        self._connections: dict[int, dict[str, PresenceState]] = {}
+        self._live = live or MemoryLiveConnections()
+        self._beat: asyncio.Task[None] | None = None
         self._announce_locks: dict[int, asyncio.Lock] = {}
         # One change of a user's chosen status at a time (held only while someone waits).
         self._status_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
@@ -87,8 +98,12 @@ class PresenceService:
         """Presence of the given users (id -> username), as their friends see it."""
         await self._load_ends()
         stored = await self._storage.presences(list(users))
+        live = await self._live.states(list(users))
         now = self._clock.now()
-        return {uid: self._out(uid, name, stored[uid], now) for uid, name in users.items()}
+        return {
+            uid: self._out(uid, name, stored[uid], _state_of(live[uid]), now)
+            for uid, name in users.items()
+        }
 
     async def mine(self, principal: Principal) -> PresenceOut:
         """The caller's own presence; asking is activity already (a request counts as one only
@@ -103,17 +118,14 @@ class PresenceService:
         user = principal.user
         await self._load_ends()
         await self.activity.touch(user.id)
-        before = self._live_state(user.id)
-        self._connections.setdefault(user.id, {})[connection_id] = PresenceState.ONLINE
+        before = await self._live_state(user.id)
+        await self._live.put(user.id, connection_id, PresenceState.ONLINE)
         await self._announce_if_changed(user.id, user.username, before)
 
     async def disconnected(self, principal: Principal, connection_id: str) -> None:
         user = principal.user
-        before = self._live_state(user.id)
-        connections = self._connections.get(user.id, {})
-        connections.pop(connection_id, None)
-        if not connections:
-            self._connections.pop(user.id, None)
+        before = await self._live_state(user.id)
+        await self._live.drop(user.id, connection_id)
         await self.activity.touch(user.id)
         await self._announce_if_changed(user.id, user.username, before)
 
@@ -122,20 +134,33 @@ class PresenceService:
     ) -> None:
         """One connection reports itself active (online) or idle (away)."""
         user = principal.user
-        connections = self._connections.get(user.id)
-        if connections is None or connection_id not in connections:
+        if not self._live.holds(user.id, connection_id):
             return
-        before = self._live_state(user.id)
-        connections[connection_id] = state
+        before = await self._live_state(user.id)
+        await self._live.put(user.id, connection_id, state)
         await self._announce_if_changed(user.id, user.username, before)
 
-    def _live_state(self, user_id: int) -> PresenceState:
-        connections = self._connections.get(user_id)
-        if not connections:
-            return PresenceState.OFFLINE
-        if PresenceState.ONLINE in connections.values():
-            return PresenceState.ONLINE
-        return PresenceState.AWAY
+    async def _live_state(self, user_id: int) -> PresenceState:
+        return _state_of((await self._live.states([user_id]))[user_id])
+
+    # --- sockets of other daemons ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Keep this daemon's sockets alive for the other daemons, and announce those of a
+        daemon that died once they lapse."""
+        self._beat = asyncio.create_task(self._beat_forever(), name="presence-beat")
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._live.beat_s)
+            try:
+                await self._live.refresh()
+                for user_id in await self._live.lapsed():
+                    user = await self._storage.get_user(user_id)
+                    if user is not None:
+                        await self._announce(user_id, user.username)
+            except Exception:
+                log.exception("keeping presence across daemons failed; trying again")
 
     # --- chosen status ---------------------------------------------------------------------
 
@@ -176,7 +201,7 @@ class PresenceService:
         """Drop what is held in memory of a deleted account: its last activity, the end of its
         status (never announced now) and its connections' states."""
         self._ends.pop(user_id, None)
-        self._connections.pop(user_id, None)
+        self._live.forget(user_id)
         self.activity.forget(user_id)
         self._arm()
 
@@ -205,6 +230,10 @@ class PresenceService:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._beat is not None:
+            self._beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat
         self._ends.clear()
         self._soonest.clear()
         for task in list(self._ending):
@@ -260,9 +289,15 @@ class PresenceService:
 
     # --- what friends see --------------------------------------------------------------------
 
-    def _out(self, user_id: int, username: str, stored: StoredPresence, now: float) -> PresenceOut:
+    def _out(
+        self,
+        user_id: int,
+        username: str,
+        stored: StoredPresence,
+        live: PresenceState,
+        now: float,
+    ) -> PresenceOut:
         chosen = ChosenStatus.stored(stored, now)
-        live = self._live_state(user_id)
         online = live is not PresenceState.OFFLINE
         state = PresenceState.AWAY if online and chosen.status == "away" else live
         last = now if online else self.activity.last(user_id, stored.last_active_at)
@@ -281,7 +316,7 @@ class PresenceService:
     async def _announce_if_changed(
         self, user_id: int, username: str, before: PresenceState
     ) -> None:
-        after = self._live_state(user_id)
+        after = await self._live_state(user_id)
         if after is before:
             return
         if PresenceState.OFFLINE not in (before, after):
@@ -300,8 +335,17 @@ class PresenceService:
             presence = (await self.presence_of({user_id: username}))[user_id]
             event = PresenceEvent(data=presence)
             await self._bus.publish(user_topics([user_id, *friend_ids]), event)
-        if not lock.locked() and user_id not in self._connections:
+        if not lock.locked() and not self._live.holds(user_id):
             self._announce_locks.pop(user_id, None)
+
+
+def _state_of(sockets: list[PresenceState]) -> PresenceState:
+    """Online while any socket is active, away while every one is idle, offline with none."""
+    if not sockets:
+        return PresenceState.OFFLINE
+    if PresenceState.ONLINE in sockets:
+        return PresenceState.ONLINE
+    return PresenceState.AWAY
 
 
 def _wanted_status(change: StatusIn) -> Availability | None:

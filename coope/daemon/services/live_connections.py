@@ -1,0 +1,87 @@
+"""Who is connected: every live events socket and the state it reports, by user.
+
+One daemon knows its own sockets (`MemoryLiveConnections`). Daemons serving as one share them
+(`coope/daemon/shared_redis.py`): each keeps its own alive there with `refresh`, so that the
+sockets of a daemon that died lapse by themselves, and one of the others, whichever claims a
+lapsed socket in `lapsed`, tells the user's friends.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from coope.core.models import PresenceState
+
+
+class LiveConnections(ABC):
+    # How often `refresh` and `lapsed` are called (by `PresenceService`), in seconds.
+    beat_s: float = 1.0
+
+    @abstractmethod
+    async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
+        """A socket of this daemon opened, or reports a state."""
+
+    @abstractmethod
+    async def drop(self, user_id: int, connection_id: str) -> None:
+        """A socket of this daemon closed."""
+
+    @abstractmethod
+    async def states(self, user_ids: list[int]) -> dict[int, list[PresenceState]]:
+        """The state of each live socket of each user, on any daemon (none: offline)."""
+
+    @abstractmethod
+    def holds(self, user_id: int, connection_id: str | None = None) -> bool:
+        """Whether this daemon has a socket of the user (that one, if named)."""
+
+    @abstractmethod
+    def forget(self, user_id: int) -> None:
+        """Drop what this daemon holds of a deleted account (its sockets are closing)."""
+
+    @abstractmethod
+    async def refresh(self) -> None:
+        """Keep this daemon's sockets alive for the others."""
+
+    @abstractmethod
+    async def lapsed(self) -> list[int]:
+        """Users of which a socket lapsed (its daemon stopped keeping it alive) and this daemon
+        claimed it: it announces them. Each lapse is claimed by one daemon."""
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+
+class MemoryLiveConnections(LiveConnections):
+    """The sockets of this daemon alone, in memory: nothing lapses."""
+
+    beat_s = 60.0
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, dict[str, PresenceState]] = {}
+
+    async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
+        self._sockets.setdefault(user_id, {})[connection_id] = state
+
+    async def drop(self, user_id: int, connection_id: str) -> None:
+        sockets = self._sockets.get(user_id, {})
+        sockets.pop(connection_id, None)
+        if not sockets:
+            self._sockets.pop(user_id, None)
+
+    async def states(self, user_ids: list[int]) -> dict[int, list[PresenceState]]:
+        return {uid: list(self._sockets.get(uid, {}).values()) for uid in user_ids}
+
+    def holds(self, user_id: int, connection_id: str | None = None) -> bool:
+        sockets = self._sockets.get(user_id)
+        return sockets is not None and (connection_id is None or connection_id in sockets)
+
+    def forget(self, user_id: int) -> None:
+        self._sockets.pop(user_id, None)
+
+    async def refresh(self) -> None:
+        """Nothing to keep alive: no other daemon reads these."""
+
+    async def lapsed(self) -> list[int]:
+        return []
+
+    async def aclose(self) -> None:
+        """Memory holds nothing open."""
