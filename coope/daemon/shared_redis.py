@@ -84,6 +84,7 @@ class RedisLiveConnections(LiveConnections):
         self._ttl_s = ttl_s
         self.beat_s = ttl_s / 4
         self._own: dict[int, dict[str, PresenceState]] = {}
+        self._claim = self._redis.register_script(_CLAIM_LAPSED)
 
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}{user_id}"
@@ -136,21 +137,27 @@ class RedisLiveConnections(LiveConnections):
 
     async def refresh(self) -> None:
         lapse_at = self._lapse_at()
-        own = {f"{uid}:{cid}": lapse_at for uid, sockets in self._own.items() for cid in sockets}
-        if own:
-            await self._redis.zadd(self._lapses, own)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id, sockets in self._own.items():
+                    # The states too: after Redis was lost (or restarted), they come back.
+                    pipe.hset(self._key(user_id), mapping={c: s.value for c, s in sockets.items()})
+                    pipe.zadd(self._lapses, {f"{user_id}:{c}": lapse_at for c in sockets})
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise _presence_unavailable(exc) from exc
 
     async def lapsed(self) -> list[int]:
-        now = time.time()
-        due = await self._redis.zrangebyscore(self._lapses, "-inf", now)
         claimed: list[int] = []
-        for member in due:
-            text = member.decode() if isinstance(member, bytes) else str(member)
-            if not await self._redis.zrem(self._lapses, text):
-                continue  # another daemon claimed it, or its own daemon refreshed it
-            user_id, _, connection_id = text.partition(":")
-            await self._redis.hdel(self._key(int(user_id)), connection_id)
-            claimed.append(int(user_id))
+        try:
+            for member in await self._redis.zrangebyscore(self._lapses, "-inf", time.time()):
+                text = member.decode() if isinstance(member, bytes) else str(member)
+                user_id, _, connection_id = text.partition(":")
+                keys = [self._lapses, self._key(int(user_id))]
+                if await self._claim(keys=keys, args=[text, connection_id, time.time()]):
+                    claimed.append(int(user_id))
+        except (RedisError, OSError) as exc:
+            raise _presence_unavailable(exc) from exc
         return sorted(set(claimed))
 
     async def aclose(self) -> None:
@@ -159,6 +166,19 @@ class RedisLiveConnections(LiveConnections):
     def _lapse_at(self) -> float:
         # The servers' own clocks: daemons serving as one keep theirs in step (NTP).
         return time.time() + self._ttl_s
+
+
+# Claim a lapsed socket: only if it is still due (its daemon did not refresh it meanwhile),
+# and only one daemon (the one whose ZREM removes it), its state going with it.
+_CLAIM_LAPSED = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if due and tonumber(due) <= tonumber(ARGV[3]) then
+    redis.call('ZREM', KEYS[1], ARGV[1])
+    redis.call('HDEL', KEYS[2], ARGV[2])
+    return 1
+end
+return 0
+"""
 
 
 def _state(value: bytes | str) -> PresenceState:

@@ -22,7 +22,14 @@ from coope.core.errors import CoopeError, NotFound
 from coope.core.social_schemas import MessageOut
 from coope.daemon.bus_redis import RedisBus
 from tests.conftest import DaemonFactory
-from tests.daemon.social_helpers import befriend, group_room, next_presence, ping
+from tests.daemon.social_helpers import (
+    assert_none_within,
+    befriend,
+    group_room,
+    next_presence,
+    ping,
+    presence_of,
+)
 from tests.daemon.test_login_limits import login
 from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
 from tests.tools import REDIS_URL, PostgresServer, redis_bus, redis_link
@@ -239,6 +246,9 @@ async def test_a_page_written_through_two_nodes_loses_nothing_to_compaction(
         assert line in text, text
 
 
+TTL_S = 1.0  # how long a socket of a node cut off from Redis stays online (10 s by default)
+
+
 async def _presence(friend: CoopeClient, name: str) -> str:
     (entry,) = [f for f in await friend.friends.list() if f.user.username == name]
     return entry.presence.state.value
@@ -251,7 +261,7 @@ async def test_presence_crosses_nodes_and_a_dead_nodes_users_go_offline(
     sockets alive in Redis (dead, or cut off) has its users announced offline by the other."""
     await (await redis_bus()).aclose()  # skips without Redis
     prefix = f"coope-test-{uuid.uuid4().hex}:"
-    shared = {"data_dir": tmp_path / "service", "redis_prefix": prefix, "presence_ttl_s": 1.0}
+    shared = {"data_dir": tmp_path / "service", "redis_prefix": prefix, "presence_ttl_s": TTL_S}
     async with redis_link() as link:
         a = await start_daemon(redis_url=link.url, **shared)
         b = await start_daemon(redis_url=REDIS_URL, **shared)
@@ -262,6 +272,8 @@ async def test_presence_crosses_nodes_and_a_dead_nodes_users_go_offline(
                 async with ann.events() as ann_socket:
                     await ping(ann_socket)
                     assert (await next_presence(heard_on_b, "ann")).data.state == "online"
+                    # Kept alive by A: she does not lapse, however many beats go by.
+                    await assert_none_within(heard_on_b, presence_of("ann"), 3 * TTL_S)
                     assert await _presence(ben, "ann") == "online"
                 assert (await next_presence(heard_on_b, "ann")).data.state == "offline"
                 assert await _presence(ben, "ann") == "offline"

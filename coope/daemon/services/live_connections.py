@@ -23,7 +23,8 @@ class LiveConnections(ABC):
 
     @abstractmethod
     async def drop(self, user_id: int, connection_id: str) -> None:
-        """A socket of this daemon closed."""
+        """A socket of this daemon closed. Never raises: one that cannot be dropped from what
+        daemons share is no longer kept alive there, and lapses."""
 
     @abstractmethod
     async def states(self, user_ids: list[int]) -> dict[int, list[PresenceState]]:

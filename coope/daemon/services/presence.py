@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass
 from typing import get_args
 
-from coope.core.errors import InvalidInput
+from coope.core.errors import InvalidInput, Unavailable
 from coope.core.events import PresenceEvent
 from coope.core.models import PresenceState, Principal
 from coope.core.schemas import to_datetime
@@ -124,10 +124,21 @@ class PresenceService:
 
     async def disconnected(self, principal: Principal, connection_id: str) -> None:
         user = principal.user
-        before = await self._live_state(user.id)
+        try:
+            before: PresenceState | None = await self._live_state(user.id)
+        except Unavailable:
+            before = None
         await self._live.drop(user.id, connection_id)
         await self.activity.touch(user.id)
-        await self._announce_if_changed(user.id, user.username, before)
+        if before is None:
+            # What daemons share cannot be reached: the socket lapses there by itself, and the
+            # daemon that notices tells the friends (`LiveConnections.lapsed`).
+            log.warning("a closed socket could not be announced", extra={"user": user.username})
+            return
+        try:
+            await self._announce_if_changed(user.id, user.username, before)
+        except Unavailable as exc:
+            log.warning("a closed socket could not be announced: %s", exc)
 
     async def connection_state(
         self, principal: Principal, connection_id: str, state: PresenceState
@@ -159,6 +170,8 @@ class PresenceService:
                     user = await self._storage.get_user(user_id)
                     if user is not None:
                         await self._announce(user_id, user.username)
+            except Unavailable as exc:
+                log.warning("presence across daemons: %s; trying again", exc)
             except Exception:
                 log.exception("keeping presence across daemons failed; trying again")
 

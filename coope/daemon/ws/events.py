@@ -154,8 +154,8 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
         ws, ReadyEvent(data=ReadyData(user=UserOut.of(principal.user), auth=principal.kind))
     )
     pump = asyncio.create_task(_pump(conn, sub), name="ws-event-pump")
-    await services.presence.connected(principal, conn.id)
     try:
+        await services.presence.connected(principal, conn.id)
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 await _on_client_message(conn, msg.data)
