@@ -8,6 +8,7 @@ a login is refused rather than let through uncounted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -15,6 +16,7 @@ import uuid
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from coope.core.errors import Unavailable
 from coope.core.models import PresenceState
@@ -75,16 +77,25 @@ class RedisLiveConnections(LiveConnections):
     `beat_s`; a socket not refreshed for `ttl_s` (its daemon died, or lost Redis) lapses, and
     the daemon whose ZREM of it wins announces the user."""
 
+    shared = True
+    # Lapsed sockets claimed per beat at most: the rest come on the next.
+    CLAIM_BATCH = 100
+
     def __init__(self, url: str, *, prefix: str = "coope:", ttl_s: float = 10.0) -> None:
-        self._redis = redis.from_url(
-            url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
-        )
+        # A beat (a refresh that times out included) stays well inside a lapse time.
+        timeout = min(TIMEOUT_S, ttl_s / 4)
+        self._redis = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = f"{prefix}presence:"
         self._lapses = f"{prefix}presence-lapses"
         self._ttl_s = ttl_s
-        self.beat_s = ttl_s / 4
+        self.beat_s = ttl_s / 5
         self._own: dict[int, dict[str, PresenceState]] = {}
         self._claim = self._redis.register_script(_CLAIM_LAPSED)
+        # Lapse times are on Redis's clock (this is how far ahead of ours it is), so daemons
+        # whose clocks differ neither look dead nor claim each other's live sockets.
+        self._clock_offset = 0.0
+        # A refresh and a change of this daemon's own sockets never cross in Redis.
+        self._changing = asyncio.Lock()
 
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}{user_id}"
@@ -92,7 +103,7 @@ class RedisLiveConnections(LiveConnections):
     async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
         self._own.setdefault(user_id, {})[connection_id] = state
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with self._changing, self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(self._key(user_id), connection_id, state.value)
                 pipe.zadd(self._lapses, {f"{user_id}:{connection_id}": self._lapse_at()})
                 await pipe.execute()
@@ -105,7 +116,7 @@ class RedisLiveConnections(LiveConnections):
         if not sockets:
             self._own.pop(user_id, None)
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with self._changing, self._redis.pipeline(transaction=True) as pipe:
                 pipe.hdel(self._key(user_id), connection_id)
                 pipe.zrem(self._lapses, f"{user_id}:{connection_id}")
                 await pipe.execute()
@@ -135,44 +146,68 @@ class RedisLiveConnections(LiveConnections):
     def forget(self, user_id: int) -> None:
         self._own.pop(user_id, None)
 
-    async def refresh(self) -> None:
-        lapse_at = self._lapse_at()
+    def release(self, user_id: int, connection_id: str) -> None:
+        sockets = self._own.get(user_id, {})
+        sockets.pop(connection_id, None)
+        if not sockets:
+            self._own.pop(user_id, None)
+
+    async def refresh(self) -> list[int]:
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id, sockets in self._own.items():
-                    # The states too: after Redis was lost (or restarted), they come back.
-                    pipe.hset(self._key(user_id), mapping={c: s.value for c, s in sockets.items()})
-                    pipe.zadd(self._lapses, {f"{user_id}:{c}": lapse_at for c in sockets})
-                await pipe.execute()
+            async with self._changing:
+                seconds, micros = await self._redis.time()
+                self._clock_offset = seconds + micros / 1e6 - time.time()
+                lapse_at = self._lapse_at()
+                users = list(self._own)
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for user_id in users:
+                        sockets = self._own[user_id]
+                        # The states too: one taken for lapsed, or lost with Redis, comes back.
+                        states: dict[FieldT, EncodableT] = {c: s.value for c, s in sockets.items()}
+                        pipe.hset(self._key(user_id), mapping=states)
+                        pipe.zadd(self._lapses, {f"{user_id}:{c}": lapse_at for c in sockets})
+                    results = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise _presence_unavailable(exc) from exc
+        added = results[0::2]  # HSET answers how many fields it created
+        return [user_id for user_id, count in zip(users, added, strict=True) if count]
 
     async def lapsed(self) -> list[int]:
         claimed: list[int] = []
         try:
-            for member in await self._redis.zrangebyscore(self._lapses, "-inf", time.time()):
+            due = await self._redis.zrangebyscore(
+                self._lapses, "-inf", self._now(), start=0, num=self.CLAIM_BATCH
+            )
+            for member in due:
                 text = member.decode() if isinstance(member, bytes) else str(member)
                 user_id, _, connection_id = text.partition(":")
                 keys = [self._lapses, self._key(int(user_id))]
-                if await self._claim(keys=keys, args=[text, connection_id, time.time()]):
+                if await self._claim(keys=keys, args=[text, connection_id]):
                     claimed.append(int(user_id))
         except (RedisError, OSError) as exc:
-            raise _presence_unavailable(exc) from exc
+            if not claimed:
+                raise _presence_unavailable(exc) from exc
+            # Those claimed are no one else's to announce now: they are announced.
+            log.warning("claiming lapsed sockets stopped: %s", exc)
         return sorted(set(claimed))
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
+    def _now(self) -> float:
+        """Redis's time, as last learnt."""
+        return time.time() + self._clock_offset
+
     def _lapse_at(self) -> float:
-        # The servers' own clocks: daemons serving as one keep theirs in step (NTP).
-        return time.time() + self._ttl_s
+        return self._now() + self._ttl_s
 
 
 # Claim a lapsed socket: only if it is still due (its daemon did not refresh it meanwhile),
 # and only one daemon (the one whose ZREM removes it), its state going with it.
 _CLAIM_LAPSED = """
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if due and tonumber(due) <= tonumber(ARGV[3]) then
+local now = redis.call('TIME')
+if due and tonumber(due) <= tonumber(now[1]) + tonumber(now[2]) / 1000000 then
     redis.call('ZREM', KEYS[1], ARGV[1])
     redis.call('HDEL', KEYS[2], ARGV[2])
     return 1

@@ -258,12 +258,14 @@ async def test_presence_crosses_nodes_and_a_dead_nodes_users_go_offline(
     start_daemon: DaemonFactory, tmp_path: Path
 ) -> None:
     """Ann connects through A, Ben reads and hears her through B. A node that stops keeping its
-    sockets alive in Redis (dead, or cut off) has its users announced offline by the other."""
+    sockets alive in Redis (dead, or cut off) has its users announced offline by the other, and
+    back online by itself once it reaches Redis again."""
     await (await redis_bus()).aclose()  # skips without Redis
     prefix = f"coope-test-{uuid.uuid4().hex}:"
     shared = {"data_dir": tmp_path / "service", "redis_prefix": prefix, "presence_ttl_s": TTL_S}
     async with redis_link() as link:
-        a = await start_daemon(redis_url=link.url, **shared)
+        # A's events go straight to Redis; only what A keeps of who is online crosses the link.
+        a = await start_daemon(redis_url=link.url, bus=await redis_bus(prefix=prefix), **shared)
         b = await start_daemon(redis_url=REDIS_URL, **shared)
         async with await a.user("ann") as ann, await b.user("ben") as ben:
             await befriend(ann, ben)
@@ -286,3 +288,7 @@ async def test_presence_crosses_nodes_and_a_dead_nodes_users_go_offline(
                     lapsed = await next_presence(heard_on_b, "ann", timeout=PATIENCE_S)
                     assert lapsed.data.state == "offline"
                     assert await _presence(ben, "ann") == "offline"
+                    link.refusing = False  # A puts her back, and says so
+                    back = await next_presence(heard_on_b, "ann", timeout=PATIENCE_S)
+                    assert back.data.state == "online"
+                    assert await _presence(ben, "ann") == "online"

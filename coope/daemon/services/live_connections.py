@@ -16,6 +16,8 @@ from coope.core.models import PresenceState
 class LiveConnections(ABC):
     # How often `refresh` and `lapsed` are called (by `PresenceService`), in seconds.
     beat_s: float = 1.0
+    # Whether other daemons change what this one reads (announcements then check themselves).
+    shared: bool = False
 
     @abstractmethod
     async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
@@ -39,8 +41,15 @@ class LiveConnections(ABC):
         """Drop what this daemon holds of a deleted account (its sockets are closing)."""
 
     @abstractmethod
-    async def refresh(self) -> None:
-        """Keep this daemon's sockets alive for the others."""
+    def release(self, user_id: int, connection_id: str) -> None:
+        """Stop keeping a closed socket alive without removing it from what daemons share (it
+        could not be read): it lapses, and whoever claims it announces it."""
+
+    @abstractmethod
+    async def refresh(self) -> list[int]:
+        """Keep this daemon's sockets alive for the others; returns the users some socket of
+        whom had to be put back (another daemon had taken it for lapsed, or Redis lost it):
+        they are announced again."""
 
     @abstractmethod
     async def lapsed(self) -> list[int]:
@@ -78,8 +87,15 @@ class MemoryLiveConnections(LiveConnections):
     def forget(self, user_id: int) -> None:
         self._sockets.pop(user_id, None)
 
-    async def refresh(self) -> None:
+    def release(self, user_id: int, connection_id: str) -> None:
+        sockets = self._sockets.get(user_id, {})
+        sockets.pop(connection_id, None)
+        if not sockets:
+            self._sockets.pop(user_id, None)
+
+    async def refresh(self) -> list[int]:
         """Nothing to keep alive: no other daemon reads these."""
+        return []
 
     async def lapsed(self) -> list[int]:
         return []

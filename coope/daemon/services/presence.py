@@ -48,6 +48,9 @@ within this long of it even when the clock jumps (a machine woken from sleep, a 
 
 _AVAILABILITIES: tuple[Availability, ...] = get_args(Availability)
 
+# How often an announcement reads again to catch one of another daemon that crossed it.
+_RECHECKS = 2
+
 
 @dataclass(frozen=True)
 class ChosenStatus:
@@ -128,17 +131,21 @@ class PresenceService:
             before: PresenceState | None = await self._live_state(user.id)
         except Unavailable:
             before = None
-        await self._live.drop(user.id, connection_id)
         await self.activity.touch(user.id)
         if before is None:
             # What daemons share cannot be reached: the socket lapses there by itself, and the
-            # daemon that notices tells the friends (`LiveConnections.lapsed`).
+            # daemon that claims it tells the friends (`LiveConnections.lapsed`).
+            self._live.release(user.id, connection_id)
             log.warning("a closed socket could not be announced", extra={"user": user.username})
             return
+        await self._live.drop(user.id, connection_id)
         try:
             await self._announce_if_changed(user.id, user.username, before)
         except Unavailable as exc:
             log.warning("a closed socket could not be announced: %s", exc)
+        lock = self._announce_locks.get(user.id)
+        if lock is not None and not lock.locked() and not self._live.holds(user.id):
+            del self._announce_locks[user.id]
 
     async def connection_state(
         self, principal: Principal, connection_id: str, state: PresenceState
@@ -164,16 +171,27 @@ class PresenceService:
     async def _beat_forever(self) -> None:
         while True:
             await asyncio.sleep(self._live.beat_s)
-            try:
-                await self._live.refresh()
-                for user_id in await self._live.lapsed():
-                    user = await self._storage.get_user(user_id)
-                    if user is not None:
-                        await self._announce(user_id, user.username)
-            except Unavailable as exc:
-                log.warning("presence across daemons: %s; trying again", exc)
-            except Exception:
-                log.exception("keeping presence across daemons failed; trying again")
+            changed: list[int] = []
+            for step in (self._live.refresh, self._live.lapsed):
+                try:
+                    changed += await step()
+                except Unavailable as exc:
+                    log.warning("presence across daemons: %s; trying again", exc)
+                except Exception:
+                    log.exception("keeping presence across daemons failed; trying again")
+            for user_id in sorted(set(changed)):
+                # Each on its own: a slow one holds up neither the others nor the next beat.
+                task = asyncio.create_task(self._announce_by_id(user_id))
+                self._ending.add(task)
+                task.add_done_callback(self._ending.discard)
+
+    async def _announce_by_id(self, user_id: int) -> None:
+        try:
+            user = await self._storage.get_user(user_id)
+            if user is not None:
+                await self._announce(user_id, user.username)
+        except Exception:
+            log.exception("announcing a presence failed", extra={"user_id": user_id})
 
     # --- chosen status ---------------------------------------------------------------------
 
@@ -346,8 +364,19 @@ class PresenceService:
         async with lock:
             friend_ids = await self._storage.friend_ids(user_id)
             presence = (await self.presence_of({user_id: username}))[user_id]
-            event = PresenceEvent(data=presence)
-            await self._bus.publish(user_topics([user_id, *friend_ids]), event)
+            await self._bus.publish(
+                user_topics([user_id, *friend_ids]), PresenceEvent(data=presence)
+            )
+            # Another daemon may have announced this user meanwhile, from a state read before
+            # this one's: whoever announces last reads again, so friends end with what is.
+            for _ in range(_RECHECKS if self._live.shared else 0):
+                now = (await self.presence_of({user_id: username}))[user_id]
+                if (now.state, now.online) == (presence.state, presence.online):
+                    break
+                presence = now
+                await self._bus.publish(
+                    user_topics([user_id, *friend_ids]), PresenceEvent(data=now)
+                )
         if not lock.locked() and not self._live.holds(user_id):
             self._announce_locks.pop(user_id, None)
 

@@ -155,7 +155,12 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
     )
     pump = asyncio.create_task(_pump(conn, sub), name="ws-event-pump")
     try:
-        await services.presence.connected(principal, conn.id)
+        try:
+            await services.presence.connected(principal, conn.id)
+        except CoopeError as exc:  # who is online cannot be kept: a new connection may do
+            await _send(ws, _error(exc.code, exc.message))
+            await ws.close(code=close_code(exc), message=close_reason(exc.message))
+            return
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 await _on_client_message(conn, msg.data)
