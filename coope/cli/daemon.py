@@ -68,9 +68,9 @@ def daemon(
             envvar="COOPE_REDIS_URL",
             show_envvar=True,
             metavar="URL",
-            help="A Redis server (redis://host:6379/0) that carries events between the daemons"
-            " serving as one; give each the same --database. Services sharing one Redis keep"
-            " apart with COOPE_REDIS_PREFIX (default coope:).",
+            help="A Redis server (redis://HOST:6379/0) that the daemons serving as one share:"
+            " events, who is online, failed logins. Give each the same --database. Services"
+            " sharing one Redis keep apart with COOPE_REDIS_PREFIX (default coope:).",
         ),
     ] = None,
     tls_cert: Annotated[

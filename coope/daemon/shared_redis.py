@@ -111,10 +111,7 @@ class RedisLiveConnections(LiveConnections):
             raise _presence_unavailable(exc) from exc
 
     async def drop(self, user_id: int, connection_id: str) -> None:
-        sockets = self._own.get(user_id, {})
-        sockets.pop(connection_id, None)
-        if not sockets:
-            self._own.pop(user_id, None)
+        self.release(user_id, connection_id)
         try:
             async with self._changing, self._redis.pipeline(transaction=True) as pipe:
                 pipe.hdel(self._key(user_id), connection_id)

@@ -72,10 +72,7 @@ class MemoryLiveConnections(LiveConnections):
         self._sockets.setdefault(user_id, {})[connection_id] = state
 
     async def drop(self, user_id: int, connection_id: str) -> None:
-        sockets = self._sockets.get(user_id, {})
-        sockets.pop(connection_id, None)
-        if not sockets:
-            self._sockets.pop(user_id, None)
+        self.release(user_id, connection_id)  # no one else reads them: the same
 
     async def states(self, user_ids: list[int]) -> dict[int, list[PresenceState]]:
         return {uid: list(self._sockets.get(uid, {}).values()) for uid in user_ids}
