@@ -143,6 +143,18 @@ class TcpLink:
             writer.close()
 
 
+async def forget_redis_prefix(prefix: str) -> None:
+    """Delete what a test's daemons kept in the test Redis under `prefix` (failed logins, who
+    is online), which would otherwise only expire in its own time."""
+    client = redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 def redis_link() -> TcpLink:
     """A link to the test Redis (`TcpLink`)."""
     return TcpLink(REDIS_URL, 6379)

@@ -88,6 +88,9 @@ class RedisLiveConnections(LiveConnections):
         self._prefix = f"{prefix}presence:"
         self._lapses = f"{prefix}presence-lapses"
         self._ttl_s = ttl_s
+        # Keys outlive their last refresh this long: a service stopped (or a test run ended)
+        # leaves nothing behind in Redis.
+        self._key_ttl_s = math.ceil(3 * ttl_s)
         self.beat_s = ttl_s / 5
         self._own: dict[int, dict[str, PresenceState]] = {}
         self._claim = self._redis.register_script(_CLAIM_LAPSED)
@@ -105,7 +108,9 @@ class RedisLiveConnections(LiveConnections):
         try:
             async with self._changing, self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(self._key(user_id), connection_id, state.value)
+                pipe.expire(self._key(user_id), self._key_ttl_s)
                 pipe.zadd(self._lapses, {f"{user_id}:{connection_id}": self._lapse_at()})
+                pipe.expire(self._lapses, self._key_ttl_s)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise _presence_unavailable(exc) from exc
@@ -162,11 +167,13 @@ class RedisLiveConnections(LiveConnections):
                         # The states too: one taken for lapsed, or lost with Redis, comes back.
                         states: dict[FieldT, EncodableT] = {c: s.value for c, s in sockets.items()}
                         pipe.hset(self._key(user_id), mapping=states)
+                        pipe.expire(self._key(user_id), self._key_ttl_s)
                         pipe.zadd(self._lapses, {f"{user_id}:{c}": lapse_at for c in sockets})
+                    pipe.expire(self._lapses, self._key_ttl_s)
                     results = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise _presence_unavailable(exc) from exc
-        added = results[0::2]  # HSET answers how many fields it created
+        added = results[0 : 3 * len(users) : 3]  # HSET answers how many fields it created
         return [user_id for user_id, count in zip(users, added, strict=True) if count]
 
     async def lapsed(self) -> list[int]:

@@ -12,7 +12,7 @@ from coope.core.errors import RateLimited
 from coope.daemon.clock import ManualClock
 from coope.daemon.services.ratelimit import FailureLimiter, FailureLog, MemoryFailureLog
 from coope.daemon.shared_redis import RedisFailureLog
-from tests.tools import REDIS_URL, redis_bus
+from tests.tools import REDIS_URL, forget_redis_prefix, redis_bus
 
 WINDOW_S = 300.0
 
@@ -31,6 +31,7 @@ async def logs(request: pytest.FixtureRequest) -> AsyncIterator[list[FailureLog]
     yield shared
     for log in shared:
         await log.aclose()
+    await forget_redis_prefix(prefix)
 
 
 def limiter(clock: ManualClock, log: FailureLog) -> FailureLimiter:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -32,7 +33,7 @@ from tests.daemon.social_helpers import (
 )
 from tests.daemon.test_login_limits import login
 from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
-from tests.tools import REDIS_URL, PostgresServer, redis_bus, redis_link
+from tests.tools import REDIS_URL, PostgresServer, forget_redis_prefix, redis_bus, redis_link
 
 
 @pytest.fixture
@@ -44,6 +45,15 @@ async def nodes(start_daemon: DaemonFactory, tmp_path: Path) -> tuple[RunningDae
             for _ in range(2)
         ]
     )
+
+
+@pytest.fixture
+async def service_prefix() -> AsyncIterator[str]:
+    """What one test's service keeps in Redis begins with; forgotten after the test (asked for
+    before `start_daemon`, so after its daemons stop)."""
+    prefix = f"coope-test-{uuid.uuid4().hex}:"
+    yield prefix
+    await forget_redis_prefix(prefix)
 
 
 async def on(node: RunningDaemon, token: str) -> CoopeClient:
@@ -125,13 +135,13 @@ async def test_a_socket_opened_while_redis_is_gone_is_told_to_come_back_later(
 
 
 async def test_failed_logins_through_one_node_lock_the_account_on_the_other(
-    start_daemon: DaemonFactory, tmp_path: Path
+    service_prefix: str, start_daemon: DaemonFactory, tmp_path: Path
 ) -> None:
     await (await redis_bus()).aclose()  # skips without Redis
     service = {
         "data_dir": tmp_path / "service",
         "redis_url": REDIS_URL,
-        "redis_prefix": f"coope-test-{uuid.uuid4().hex}:",
+        "redis_prefix": service_prefix,
     }
     a, b = [await start_daemon(**service) for _ in range(2)]
     await (await a.user("ann")).aclose()
@@ -146,14 +156,14 @@ async def test_failed_logins_through_one_node_lock_the_account_on_the_other(
 @pytest.mark.slow
 @pytest.mark.timeout(240)  # three daemons started, hundreds of acknowledged writes
 async def test_a_node_killed_under_chat_load_loses_no_acknowledged_message(
-    postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
     """Three nodes on one PostgreSQL database. Ann sends through A, Ben through B, while Cyd
     follows on C; A gets SIGKILL mid-stream. Ann sends her unanswered message again through B:
     every acknowledged message is stored once, and Cyd saw them live in the stored order."""
     url = await asyncio.to_thread(postgres.url, f"killed_{uuid.uuid4().hex[:12]}")
     await (await redis_bus()).aclose()  # skips without Redis
-    env = {"COOPE_REDIS_PREFIX": f"coope-test-{uuid.uuid4().hex}:"}
+    env = {"COOPE_REDIS_PREFIX": service_prefix}
     shared = ("--database", url, "--redis", REDIS_URL)
     a, b, c = (DaemonProcess(tmp_path / f"node-{n}", *shared, env=env) for n in "abc")
     daemons.extend((a, b, c))
@@ -255,13 +265,13 @@ async def _presence(friend: CoopeClient, name: str) -> str:
 
 
 async def test_presence_crosses_nodes_and_a_dead_nodes_users_go_offline(
-    start_daemon: DaemonFactory, tmp_path: Path
+    service_prefix: str, start_daemon: DaemonFactory, tmp_path: Path
 ) -> None:
     """Ann connects through A, Ben reads and hears her through B. A node that stops keeping its
     sockets alive in Redis (dead, or cut off) has its users announced offline by the other, and
     back online by itself once it reaches Redis again."""
     await (await redis_bus()).aclose()  # skips without Redis
-    prefix = f"coope-test-{uuid.uuid4().hex}:"
+    prefix = service_prefix
     shared = {"data_dir": tmp_path / "service", "redis_prefix": prefix, "presence_ttl_s": TTL_S}
     async with redis_link() as link:
         # A's events go straight to Redis; only what A keeps of who is online crosses the link.
