@@ -82,6 +82,7 @@ class RedisLiveConnections(LiveConnections):
     CLAIM_BATCH = 100
 
     def __init__(self, url: str, *, prefix: str = "coope:", ttl_s: float = 10.0) -> None:
+        super().__init__()
         # A beat (a refresh that times out included) stays well inside a lapse time.
         timeout = min(TIMEOUT_S, ttl_s / 4)
         self._redis = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
@@ -92,7 +93,6 @@ class RedisLiveConnections(LiveConnections):
         # leaves nothing behind in Redis.
         self._key_ttl_s = math.ceil(3 * ttl_s)
         self.beat_s = ttl_s / 5
-        self._own: dict[int, dict[str, PresenceState]] = {}
         self._claim = self._redis.register_script(_CLAIM_LAPSED)
         # Lapse times are on Redis's clock (this is how far ahead of ours it is), so daemons
         # whose clocks differ neither look dead nor claim each other's live sockets.
@@ -104,7 +104,7 @@ class RedisLiveConnections(LiveConnections):
         return f"{self._prefix}{user_id}"
 
     async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
-        self._own.setdefault(user_id, {})[connection_id] = state
+        self.own.setdefault(user_id, {})[connection_id] = state
         try:
             async with self._changing, self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(self._key(user_id), connection_id, state.value)
@@ -141,29 +141,16 @@ class RedisLiveConnections(LiveConnections):
             for uid, values in zip(user_ids, found, strict=True)
         }
 
-    def holds(self, user_id: int, connection_id: str | None = None) -> bool:
-        sockets = self._own.get(user_id)
-        return sockets is not None and (connection_id is None or connection_id in sockets)
-
-    def forget(self, user_id: int) -> None:
-        self._own.pop(user_id, None)
-
-    def release(self, user_id: int, connection_id: str) -> None:
-        sockets = self._own.get(user_id, {})
-        sockets.pop(connection_id, None)
-        if not sockets:
-            self._own.pop(user_id, None)
-
     async def refresh(self) -> list[int]:
         try:
             async with self._changing:
                 seconds, micros = await self._redis.time()
                 self._clock_offset = seconds + micros / 1e6 - time.time()
                 lapse_at = self._lapse_at()
-                users = list(self._own)
+                users = list(self.own)
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for user_id in users:
-                        sockets = self._own[user_id]
+                        sockets = self.own[user_id]
                         # The states too: one taken for lapsed, or lost with Redis, comes back.
                         states: dict[FieldT, EncodableT] = {c: s.value for c, s in sockets.items()}
                         pipe.hset(self._key(user_id), mapping=states)

@@ -14,10 +14,16 @@ from coope.core.models import PresenceState
 
 
 class LiveConnections(ABC):
+    """Keeps this daemon's own sockets (`own`: user -> socket id -> state) in memory; what it
+    shares of them, and how, is the subclass's."""
+
     # How often `refresh` and `lapsed` are called (by `PresenceService`), in seconds.
     beat_s: float = 1.0
     # Whether other daemons change what this one reads (announcements then check themselves).
     shared: bool = False
+
+    def __init__(self) -> None:
+        self.own: dict[int, dict[str, PresenceState]] = {}
 
     @abstractmethod
     async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
@@ -32,18 +38,22 @@ class LiveConnections(ABC):
     async def states(self, user_ids: list[int]) -> dict[int, list[PresenceState]]:
         """The state of each live socket of each user, on any daemon (none: offline)."""
 
-    @abstractmethod
     def holds(self, user_id: int, connection_id: str | None = None) -> bool:
         """Whether this daemon has a socket of the user (that one, if named)."""
+        sockets = self.own.get(user_id)
+        return sockets is not None and (connection_id is None or connection_id in sockets)
 
-    @abstractmethod
     def forget(self, user_id: int) -> None:
         """Drop what this daemon holds of a deleted account (its sockets are closing)."""
+        self.own.pop(user_id, None)
 
-    @abstractmethod
     def release(self, user_id: int, connection_id: str) -> None:
         """Stop keeping a closed socket alive without removing it from what daemons share (it
         could not be read): it lapses, and whoever claims it announces it."""
+        sockets = self.own.get(user_id, {})
+        sockets.pop(connection_id, None)
+        if not sockets:
+            self.own.pop(user_id, None)
 
     @abstractmethod
     async def refresh(self) -> list[int]:
@@ -65,30 +75,14 @@ class MemoryLiveConnections(LiveConnections):
 
     beat_s = 60.0
 
-    def __init__(self) -> None:
-        self._sockets: dict[int, dict[str, PresenceState]] = {}
-
     async def put(self, user_id: int, connection_id: str, state: PresenceState) -> None:
-        self._sockets.setdefault(user_id, {})[connection_id] = state
+        self.own.setdefault(user_id, {})[connection_id] = state
 
     async def drop(self, user_id: int, connection_id: str) -> None:
         self.release(user_id, connection_id)  # no one else reads them: the same
 
     async def states(self, user_ids: list[int]) -> dict[int, list[PresenceState]]:
-        return {uid: list(self._sockets.get(uid, {}).values()) for uid in user_ids}
-
-    def holds(self, user_id: int, connection_id: str | None = None) -> bool:
-        sockets = self._sockets.get(user_id)
-        return sockets is not None and (connection_id is None or connection_id in sockets)
-
-    def forget(self, user_id: int) -> None:
-        self._sockets.pop(user_id, None)
-
-    def release(self, user_id: int, connection_id: str) -> None:
-        sockets = self._sockets.get(user_id, {})
-        sockets.pop(connection_id, None)
-        if not sockets:
-            self._sockets.pop(user_id, None)
+        return {uid: list(self.own.get(uid, {}).values()) for uid in user_ids}
 
     async def refresh(self) -> list[int]:
         """Nothing to keep alive: no other daemon reads these."""

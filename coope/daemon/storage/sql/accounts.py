@@ -236,14 +236,24 @@ def _free_username_txn(conn: Conn, hint: str, own_id: int | None = None) -> str:
     return candidate
 
 
+def _delivered_about_txn(
+    conn: Conn, delivery: WebhookDelivery, external_id: str
+) -> tuple[bool, User | None]:
+    """Record the delivery and find the person it is about: (False, None) if it came before
+    (nothing to do), else (True, their account if they have one)."""
+    if not _record_delivery_txn(conn, delivery):
+        return False, None
+    # Deliveries about one person reaching two daemons at once: the second finds the first's.
+    lock(conn, f"external:{external_id}")
+    return True, _user_where_txn(conn, "external_id", external_id)
+
+
 def upsert_external_user_txn(
     conn: Conn, profile: ExternalProfile, delivery: WebhookDelivery
 ) -> DeliveryResult:
-    if not _record_delivery_txn(conn, delivery):
+    new_delivery, user = _delivered_about_txn(conn, delivery, profile.external_id)
+    if not new_delivery:
         return DeliveryResult(None, applied=False)
-    # Deliveries about one person reaching two daemons at once: the second finds the first's.
-    lock(conn, f"external:{profile.external_id}")
-    user = _user_where_txn(conn, "external_id", profile.external_id)
     if user is not None and user.deleted:
         # An admin deleted it; the provider's later news of the person brings nothing back.
         return DeliveryResult(None)
@@ -272,10 +282,9 @@ def upsert_external_user_txn(
 def disable_external_user_txn(
     conn: Conn, external_id: str, delivery: WebhookDelivery
 ) -> DeliveryResult:
-    if not _record_delivery_txn(conn, delivery):
+    new_delivery, user = _delivered_about_txn(conn, delivery, external_id)
+    if not new_delivery:
         return DeliveryResult(None, applied=False)
-    lock(conn, f"external:{external_id}")
-    user = _user_where_txn(conn, "external_id", external_id)
     if user is None or user.deleted:
         return DeliveryResult(None)
     conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user.id,))
