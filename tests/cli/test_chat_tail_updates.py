@@ -153,7 +153,8 @@ def test_people_see_one_line_per_change_not_the_message_again(
     assert lines[1] == " " * lines[0].index("two lines") + "of text"
     assert re.fullmatch(rf"\d\d:\d\d +{n} ✎ {ben_name} edited: now", lines[2])
     assert lines[3] == " " * lines[2].index("now") + "edited"
-    assert [line.split(f"{n} ", 1)[1] for line in lines[4:]] == [
+    changes = [re.fullmatch(rf"\d\d:\d\d +{n} (.*)", line) for line in lines[4:]]
+    assert [change and change[1] for change in changes] == [
         f"+ 🎉 by {ann_name}",
         f"+ 🎉 by {ben_name}",
         f"- 🎉 by {ann_name}",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from coope.cli.friends import since
+from coope.core.presence import until_words
 from tests.cli.clitools import Cli, assert_fails, assert_ok
 from tests.daemon.social_helpers import befriend
 from tests.helpers import RunningDaemon
@@ -55,8 +56,9 @@ def test_a_chosen_status_shows_to_a_friend_who_uses_only_the_cli(pair: tuple[Cli
         "last_active_at",
         "online",
     }
-    until = f"until {ends.astimezone():%H:%M}"
     listed = ben("friend", "list")
+    # Read after the listing: past midnight the end is named with its day ("until Tue 00:13").
+    until = until_words(ends, datetime.now().astimezone())
     assert_ok(listed)
     assert f"busy: in a review ({until}, active just now)" in listed.stdout
     assert "seen never" not in listed.stdout

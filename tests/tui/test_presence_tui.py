@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 
 from coope.client import CoopeClient
 from coope.client.profiles import Profiles
+from coope.core.presence import until_words
 from coope.tui.friends_screen import FriendsScreen
 from tests.daemon.social_helpers import befriend
 from tests.helpers import RunningDaemon
@@ -47,13 +48,14 @@ async def test_a_friend_s_chosen_status_shows_live_on_one_line(
 
         mine = await bob.presence.set("busy", "in a review " + "x" * 120, for_s=3600)
         assert mine.expires_at is not None
-        until_words = f"until {mine.expires_at.astimezone():%H:%M}"
 
         def shown() -> str:
             return row_text(screen, "friend:bob")
 
         await until(pilot, lambda: "busy: in a review" in shown(), "bob's status, live")
-        assert f"({until_words}, active just now)" in shown()
+        # Past midnight the end is named with its day ("until Tue 00:31").
+        ends = until_words(mine.expires_at, datetime.now().astimezone())
+        assert f"({ends}, active just now)" in shown()
         # However long the text, the row is one line in an 80-column terminal.
         (option,) = [o for o in screen.query_one(OptionList).options if o.id == "friend:bob"]
         assert isinstance(option.prompt, Text)
