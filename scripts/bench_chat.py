@@ -32,18 +32,15 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import psycopg
-from benchlib import start_daemon, stop_daemon
+from benchlib import LOCAL_REDIS, start_nodes
 
 from coope.client import CoopeClient
 
@@ -51,8 +48,6 @@ PASSWORD = "bench password 1"
 GOAL_P99_MS = 50.0
 GOAL_RATE = 2000.0
 GOAL_CROSS_P99_MS = 100.0
-LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
 class Bench:
@@ -238,19 +233,6 @@ async def run(args: argparse.Namespace, urls: list[str]) -> None:
         await asyncio.gather(*listeners, return_exceptions=True)
 
 
-@contextlib.contextmanager
-def throwaway_database() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL server, dropped afterwards."""
-    name = f"coope_bench_{os.getpid()}"
-    with psycopg.connect(LOCAL_POSTGRES, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield LOCAL_POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(LOCAL_POSTGRES, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=500)
@@ -269,18 +251,7 @@ def main() -> None:
         return
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        shared: list[str] = []
-        if args.nodes > 1 and args.database is None:
-            args.database = stack.enter_context(throwaway_database())
-        if args.database:
-            shared += ["--database", args.database]
-        if args.nodes > 1:
-            shared += ["--redis", args.redis]
-        urls = []
-        for node in range(args.nodes):
-            proc, url = start_daemon(tmp / f"node{node}", None, "--log-level", "warning", *shared)
-            stack.callback(stop_daemon, proc)
-            urls.append(url)
+        urls = start_nodes(stack, tmp, args.nodes, args.database, args.redis)
         asyncio.run(run(args, urls))
 
 

@@ -1,6 +1,7 @@
 """Live documents under typing: keystroke-to-peer latency, late join, durable update ingest.
 
     .venv/bin/python scripts/bench_docs.py [--keystrokes 500] [--words 10000] [--burst 3000]
+                                           [--nodes 1] [--database URL] [--redis URL]
 
 It starts a throw-away daemon (temp data dir, logs at warning), creates a page, and connects two
 sync clients (pycrdt documents speaking y-protocols over the page's websocket, as any Yjs client):
@@ -14,12 +15,17 @@ sync clients (pycrdt documents speaking y-protocols over the page's websocket, a
    (so each was appended to the log with synchronous=FULL first).
 
 Goals: keystroke p99 under 10 ms on loopback; late join under 50 ms.
+
+`--nodes 2` puts A and B on two daemons serving as one (a throw-away PostgreSQL database unless
+`--database`, and Redis): every keystroke crosses from one node to the other over the bus.
+`--nodes 1 --database URL` is one daemon on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -29,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from benchlib import start_daemon, stop_daemon
+from benchlib import LOCAL_REDIS, start_nodes
 from pycrdt import (
     Doc,
     Text,
@@ -89,14 +95,16 @@ def text_of(doc: Doc[Any]) -> Text:
     return blocks[sorted(blocks.keys())[0]]["text"]  # type: ignore[no-any-return]
 
 
-async def run(args: argparse.Namespace, url: str) -> None:
+async def run(args: argparse.Namespace, urls: list[str]) -> None:
+    url = urls[0]
     async with CoopeClient(url) as client, aiohttp.ClientSession() as http:
         await client.auth.signup("bencher", "bench password 1")
         ws = await client.workspaces.create("Bench")
         page = await client.pages.create(ws.id, "Typing", markdown="start")
         sync = f"{url.replace('http', 'ws', 1)}/api/v1/sync/{{}}?token={client.token}"
+        sync_b = f"{urls[-1].replace('http', 'ws', 1)}/api/v1/sync/{{}}?token={client.token}"
 
-        a, b = SyncClient(http, sync.format(page.id)), SyncClient(http, sync.format(page.id))
+        a, b = SyncClient(http, sync.format(page.id)), SyncClient(http, sync_b.format(page.id))
         await a.connect()
         await b.connect()
         listener = asyncio.create_task(b.listen())
@@ -170,13 +178,18 @@ def main() -> None:
     parser.add_argument("--keystrokes", type=int, default=500)
     parser.add_argument("--words", type=int, default=10_000)
     parser.add_argument("--burst", type=int, default=3000)
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="daemons serving as one (A on the first, B on the last)",
+    )
+    parser.add_argument("--database", help="PostgreSQL URL (default with --nodes > 1: a new one)")
+    parser.add_argument("--redis", default=LOCAL_REDIS, help="Redis URL, with --nodes > 1")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_daemon(Path(tmp) / "data", None, "--log-level", "warning")
-        try:
-            asyncio.run(run(args, url))
-        finally:
-            stop_daemon(proc)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        asyncio.run(run(args, start_nodes(stack, tmp, args.nodes, args.database, args.redis)))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ class Services:
         docs = DocumentHub(
             storage,
             clock,
+            bus,
             compact_every=config.doc_compact_every,
             idle_unload_s=config.doc_idle_unload_s,
         )

@@ -25,6 +25,12 @@ Compaction never drops an accepted byte: every accepted update is integrated, so
 holds it. Content loaded from an older log that still waits on a dependency is kept aside and
 written into every snapshot with it (`LiveDoc.waiting`).
 
+Several daemons may have one page open (`doc_relay`): each applies what the others accepted,
+announced over the bus, and reads from the log what the bus lost. A daemon knows which log
+numbers its document holds (`LiveDoc.persisted_seq`, and `ahead` beyond a gap); a number missing
+for `GAP_WAIT_S` (an announcement lost or still on its way), one announced without its update,
+or a subscription that ended and was made again send it to the log for what it lacks.
+
 The sync protocol is y-protocols' (what y-websocket speaks): message type 0 = sync (step 1: a
 state vector; step 2 and update: an update), 1 = awareness (cursors, forwarded, never stored),
 3 = query awareness.
@@ -55,8 +61,10 @@ from pycrdt import (
 )
 
 from coope.core.blocks import BLOCK_TYPES, blocks_of, plain_text
-from coope.core.errors import BadRequest, Conflict, InvalidInput
+from coope.core.errors import BadRequest, Conflict, InvalidInput, NotFound, Unavailable
+from coope.daemon.bus import EventBus, Subscription
 from coope.daemon.clock import Clock
+from coope.daemon.services.doc_relay import DocRelay, Heard, Said
 from coope.daemon.services.yupdates import unintegrated, waiting_key
 from coope.daemon.storage import Storage
 
@@ -71,6 +79,9 @@ CLOSE_RESYNC = 1013
 RESYNC_TRIES = 3
 CLOSE_CANNOT_COMPLETE = 4409
 EMPTY_UPDATE = b"\x00\x00"
+# How long a log number may be missing before the log is read for it: the bus usually brings
+# it within milliseconds; past this it was lost.
+GAP_WAIT_S = 1.0
 
 
 class Peer(Protocol):
@@ -104,6 +115,10 @@ class LiveDoc:
     # by a document that does not hold them.
     persisted_seq: int = 0
     ahead: set[int] = field(default_factory=set)
+    wanted: int = 0  # the highest number another daemon announced without its update
+    gap_since: float | None = None  # since when a number below those held has been missing
+    unannounced: int = 0  # the highest own number the bus could not take: said again later
+    listener: asyncio.Task[None] | None = None  # hears the other daemons (doc_relay)
     text_dirty_at: float | None = None
     idle_since: float | None = None
     # Parts of the loaded content that still wait on changes the daemon never got (written by
@@ -153,6 +168,7 @@ class DocumentHub:
         self,
         storage: Storage,
         clock: Clock,
+        bus: EventBus,
         *,
         compact_every: int = 500,
         idle_unload_s: float = 60.0,
@@ -163,6 +179,7 @@ class DocumentHub:
         self._compact_every = compact_every
         self._idle_unload_s = idle_unload_s
         self._reindex_after_s = reindex_after_s
+        self._relay = DocRelay(bus)
         self._live: dict[int, LiveDoc] = {}
         self._loading: dict[int, asyncio.Future[LiveDoc]] = {}
         self._housekeeping: asyncio.Task[None] | None = None
@@ -179,6 +196,8 @@ class DocumentHub:
                 await self._housekeeping
         for live in list(self._live.values()):
             await self._unload(live)
+        for live in list(self._live.values()):  # peers still connected: no longer heard
+            self._drop(live)
 
     def loaded_pages(self) -> list[int]:
         return list(self._live)
@@ -193,6 +212,12 @@ class DocumentHub:
                         now - live.text_dirty_at >= self._reindex_after_s
                     ):
                         await self._reindex(live)
+                    if live.gap_since is not None and now - live.gap_since >= GAP_WAIT_S:
+                        await self._catch_up(live)
+                    if live.unannounced and await self._relay.updated(
+                        live.page_id, live.unannounced, None
+                    ):
+                        live.unannounced = 0
                     if live.idle_since is not None and now - live.idle_since >= self._idle_unload_s:
                         await self._unload(live)
                 except Exception:
@@ -207,10 +232,20 @@ class DocumentHub:
             await self._reindex(live)
         if live.since_snapshot:
             await self._compact(live)
-        if not live.peers and self._live.get(live.page_id) is live:
+        if not live.peers:
+            self._drop(live)
+
+    def _drop(self, live: LiveDoc) -> None:
+        """Keep `live` no longer: it stops hearing the other daemons."""
+        if self._live.get(live.page_id) is live:
             del self._live[live.page_id]
+        if live.listener is not None and live.listener is not asyncio.current_task():
+            live.listener.cancel()  # its own: it stops once the page is no longer live
 
     async def _compact(self, live: LiveDoc) -> None:
+        # Another daemon may compact the same page at the same time, each for its own updates:
+        # either snapshot holds the log up to its number, and the storage never puts an older
+        # one over a newer one, so whichever lands last changes nothing that matters.
         upto, snapshot = live.persisted_seq, live.doc.get_update()
         live.waiting = [rest for part in live.waiting if (rest := unintegrated(part, live.doc))]
         if live.waiting:
@@ -228,7 +263,12 @@ class DocumentHub:
             return await asyncio.shield(pending)
         future: asyncio.Future[LiveDoc] = asyncio.get_running_loop().create_future()
         self._loading[page_id] = future
+        subscription: Subscription | None = None
         try:
+            # Listening first: what another daemon accepts from now on is heard, and what it
+            # accepted before is in the log read next.
+            with contextlib.suppress(Unavailable):
+                subscription = await self._relay.listen(page_id)
             snapshot, updates, last_seq = await self._storage.load_content(page_id)
             doc = _load_doc(snapshot, updates)
             parts = [snapshot, *updates] if snapshot else updates
@@ -247,9 +287,14 @@ class DocumentHub:
             )
             live.awareness = Awareness(live.doc)
             self._live[page_id] = live
+            live.listener = asyncio.create_task(
+                self._listen(live, subscription), name=f"page-{page_id}-relay"
+            )
             future.set_result(live)
             return live
         except BaseException as exc:
+            if subscription is not None:
+                await subscription.aclose()
             future.set_exception(exc)
             future.exception()  # retrieved: waiters get it through shield
             raise
@@ -257,9 +302,15 @@ class DocumentHub:
             del self._loading[page_id]
 
     async def forget(self, page_id: int) -> None:
-        """Drop a page (deleted for good): close its peers, keep nothing in memory."""
-        live = self._live.pop(page_id, None)
+        """Drop a page (deleted for good): close its peers, keep nothing in memory, here and
+        on the other daemons."""
+        await self._forget_here(page_id)
+        await self._relay.forgotten(page_id)
+
+    async def _forget_here(self, page_id: int) -> None:
+        live = self._live.get(page_id)
         if live is not None:
+            self._drop(live)
             for peer in list(live.peers):
                 await peer.close(4404, "this page was deleted")
 
@@ -317,23 +368,126 @@ class DocumentHub:
             seq = await self._storage.append_update(live.page_id, update, self._clock.now())
         except Exception:
             # Memory must never be ahead of disk: drop the document and let it reload.
-            self._live.pop(live.page_id, None)
+            self._drop(live)
             for peer in list(live.peers):
                 await peer.close(1011, "the update could not be stored")
             raise
-        live.ahead.add(seq)
-        while live.persisted_seq + 1 in live.ahead:
-            live.persisted_seq += 1
-            live.ahead.discard(live.persisted_seq)
+        self._holds(live, seq)
+        # Only this daemon's own updates count towards its compactions: the others compact
+        # for theirs (see `_compact`).
         live.since_snapshot += 1
         live.text_dirty_at = live.text_dirty_at or self._clock.now()
-        message = create_update_message(update)
-        for peer in list(live.peers):
-            if peer is not origin:
-                await _send_quietly(peer, message)
+        await self._forward(live, create_update_message(update), origin)
+        if not await self._relay.updated(live.page_id, seq, update):
+            live.unannounced = max(live.unannounced, seq)
         if live.since_snapshot >= self._compact_every:
             await self._compact(live)
         return seq
+
+    def _holds(self, live: LiveDoc, seq: int) -> None:
+        """The document holds log update `seq`."""
+        live.ahead.add(seq)
+        self._advance(live)
+
+    def _advance(self, live: LiveDoc) -> None:
+        """Count the numbers held without a gap; note since when one is missing, if one is."""
+        while live.persisted_seq + 1 in live.ahead:
+            live.persisted_seq += 1
+            live.ahead.discard(live.persisted_seq)
+        if not live.ahead and live.wanted <= live.persisted_seq:
+            live.gap_since = None
+        elif live.gap_since is None:
+            live.gap_since = self._clock.now()
+
+    async def _forward(self, live: LiveDoc, message: bytes, origin: Peer | None) -> None:
+        for peer in list(live.peers):
+            if peer is not origin:
+                await _send_quietly(peer, message)
+
+    # --- the other daemons -----------------------------------------------------------------
+
+    async def _listen(self, live: LiveDoc, subscription: Subscription | None) -> None:
+        """Hear what the other daemons say about the page, while it is live here."""
+        attempt = 0
+        while self._live.get(live.page_id) is live:
+            try:
+                if subscription is None:
+                    subscription = await self._relay.listen(live.page_id)
+                    await self._catch_up(live)  # what was said while nobody listened
+                attempt = 0
+                async for event in subscription:
+                    if self._live.get(live.page_id) is not live:
+                        return
+                    if (heard := self._relay.heard(event)) is not None:
+                        await self._on_heard(live, heard)
+            except NotFound:  # deleted meanwhile, and the word of it lost
+                await self._forget_here(live.page_id)
+                return
+            except Exception as exc:  # the bus or the database away: listened to again
+                log.warning("page %s: not hearing the other daemons: %s", live.page_id, exc)
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+                attempt += 1
+            finally:
+                if subscription is not None:
+                    await subscription.aclose()
+                subscription = None  # ended (an overflow, a lost Redis): made again
+
+    async def _on_heard(self, live: LiveDoc, heard: Heard) -> None:
+        if heard.said is Said.UPDATE:
+            await self._apply_theirs(live, heard.seq, heard.payload)
+        elif heard.said is Said.AWARENESS and heard.payload is not None:
+            await self._forward(live, create_awareness_message(heard.payload), None)
+        elif heard.said is Said.ASK_AWARENESS:
+            ids = [cid for ids in live.peers.values() for cid in ids]
+            if ids:
+                await self._relay.awareness(
+                    live.page_id, live.awareness.encode_awareness_update(ids)
+                )
+        elif heard.said is Said.FORGOTTEN:
+            await self._forget_here(live.page_id)
+
+    async def _apply_theirs(self, live: LiveDoc, seq: int, update: bytes | None) -> None:
+        """Another daemon stored update `seq` (and checked it, as this one checks its own)."""
+        if seq <= live.persisted_seq or seq in live.ahead:
+            return
+        if update is None:
+            live.wanted = max(live.wanted, seq)
+            await self._catch_up(live)
+            return
+        try:
+            live.doc.apply_update(update)
+            live.shadow.apply_update(update)
+        except BaseException as exc:  # noqa: B036 - see _is_crdt_error
+            if not _is_crdt_error(exc):
+                raise
+            log.warning("page %s: update %s from another daemon unreadable", live.page_id, seq)
+            live.wanted = max(live.wanted, seq)
+            await self._catch_up(live)
+            return
+        self._holds(live, seq)
+        await self._forward(live, create_update_message(update), None)
+
+    async def _catch_up(self, live: LiveDoc) -> None:
+        """Read from the log what the document lacks, apply it and pass it on to the peers."""
+        snapshot, covers, updates = await self._storage.content_after(
+            live.page_id, live.persisted_seq
+        )
+        before = live.doc.get_state()
+        if snapshot is not None and covers > live.persisted_seq:
+            live.doc.apply_update(snapshot)
+            live.shadow.apply_update(snapshot)
+            live.persisted_seq = covers
+            live.ahead = {seq for seq in live.ahead if seq > covers}
+        for seq, update in updates:
+            if seq > live.persisted_seq and seq not in live.ahead:
+                live.doc.apply_update(update)
+                live.shadow.apply_update(update)
+                live.ahead.add(seq)
+        live.gap_since = None
+        self._advance(live)
+        missed = live.doc.get_update(before)
+        if missed != EMPTY_UPDATE:
+            await self._forward(live, create_update_message(missed), None)
 
     # --- sync peers ------------------------------------------------------------------------
 
@@ -348,6 +502,7 @@ class DocumentHub:
                 await peer.send(
                     create_awareness_message(live.awareness.encode_awareness_update(others))
                 )
+            await self._relay.ask_awareness(page_id)  # and those of the other daemons' peers
         except BaseException:
             # Gone while joining: no peer of the page is left behind (it would keep the page
             # loaded for ever).
@@ -362,8 +517,8 @@ class DocumentHub:
             gone = create_awareness_message(
                 live.awareness.encode_awareness_update(list(client_ids))
             )
-            for other in list(live.peers):
-                await _send_quietly(other, gone)
+            await self._forward(live, gone, None)
+            await self._relay.awareness(live.page_id, gone)
         if not live.peers:
             live.idle_since = self._clock.now()
 
@@ -435,10 +590,8 @@ class DocumentHub:
         except Exception as exc:  # pycrdt raises various errors on garbage
             raise SyncRefused(4400, "malformed awareness update") from exc
         live.peers[peer].update(set(live.awareness.states) - before - {live.doc.client_id})
-        message = create_awareness_message(payload)
-        for other in list(live.peers):
-            if other is not peer:
-                await _send_quietly(other, message)
+        await self._forward(live, create_awareness_message(payload), peer)
+        await self._relay.awareness(live.page_id, payload)
 
 
 class _WaitsOnOthers(Conflict):

@@ -615,6 +615,14 @@ class PageStore(ABC):
         """(snapshot, updates logged after it in order, the last update's sequence number)."""
 
     @abstractmethod
+    async def content_after(
+        self, page_id: int, seq: int
+    ) -> tuple[bytes | None, int, list[tuple[int, bytes]]]:
+        """What a copy holding the log up to `seq` lacks: (the snapshot if it covers more than
+        `seq`, else None; the number it covers up to, or `seq`; the updates logged after that,
+        as (sequence number, update) in order)."""
+
+    @abstractmethod
     async def append_update(self, page_id: int, data: bytes, now: float) -> int: ...
 
     @abstractmethod

@@ -373,6 +373,26 @@ class SqlPages(PageStore):
 
         return await self.db.read(txn)
 
+    async def content_after(
+        self, page_id: int, seq: int
+    ) -> tuple[bytes | None, int, list[tuple[int, bytes]]]:
+        def txn(conn: Conn) -> tuple[bytes | None, int, list[tuple[int, bytes]]]:
+            row = conn.execute(
+                "SELECT snapshot, snapshot_seq FROM pages WHERE id = ?", (page_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound("no such page")
+            covers = int(row["snapshot_seq"])
+            snapshot = bytes(row["snapshot"]) if covers > seq and row["snapshot"] else None
+            after = max(seq, covers)
+            updates = conn.execute(
+                "SELECT seq, data FROM page_updates WHERE page_id = ? AND seq > ? ORDER BY seq",
+                (page_id, after),
+            ).fetchall()
+            return snapshot, after, [(int(u[0]), bytes(u[1])) for u in updates]
+
+        return await self.db.read(txn)
+
     async def append_update(self, page_id: int, data: bytes, now: float) -> int:
         def txn(conn: Conn) -> int:
             # The page's row first: it stays locked to the commit, so concurrent appends
