@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pycrdt import Awareness, Decoder, Doc, Text, create_awareness_message
 from coope.client import CoopeClient
 from coope.core.blocks import add_block, blocks_of, read_blocks
 from coope.daemon.bus_redis import RedisBus
+from coope.daemon.http.keys import SERVICES
 from tests.conftest import DaemonFactory
 from tests.daemon.sync_client import SyncSocket, sync_url
 from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
@@ -141,34 +142,37 @@ async def test_cursors_cross_nodes_and_a_newcomer_is_told_the_others(
         async with aiohttp.ClientSession() as http:
             on_a = await http.ws_connect(sync_url(a, page_id, ann.token))
             mine = Awareness(Doc())
-            mine.set_local_state({"user": "ann on A", "cursor": 1})
-            await on_a.send_bytes(
-                create_awareness_message(mine.encode_awareness_update([mine.client_id]))
-            )
+
+            async def move(cursor: int) -> None:
+                mine.set_local_state({"user": "ann on A", "cursor": cursor})
+                update = mine.encode_awareness_update([mine.client_id])
+                await on_a.send_bytes(create_awareness_message(update))
+
+            await move(1)
             assert await SyncSocket(on_a).confirm()  # A has taken the cursor
             # A socket opened on B afterwards asks the other nodes: A answers with ann's cursor.
             on_b = await http.ws_connect(sync_url(b, page_id, ann.token))
-            await _awareness_with(on_b, "ann on A")
-            mine.set_local_state({"user": "ann on A", "cursor": 2})  # and what moves, live
-            await on_a.send_bytes(
-                create_awareness_message(mine.encode_awareness_update([mine.client_id]))
+            seen = Awareness(Doc())  # what B's client makes of the cursors it is sent
+            await _until_seen(on_b, seen, lambda: mine.client_id in seen.states)
+            await move(2)  # and what moves, live
+            await _until_seen(
+                on_b, seen, lambda: seen.states.get(mine.client_id, {}).get("cursor") == 2
             )
-            seen = await _awareness_with(on_b, '"cursor":2')
-            assert mine.client_id in seen.states
-            await on_a.close()
+            await on_a.close()  # and what leaves
+            await _until_seen(on_b, seen, lambda: mine.client_id not in seen.states)
             await on_b.close()
 
 
-async def _awareness_with(ws: aiohttp.ClientWebSocketResponse, text: str) -> Awareness:
-    """Read the socket until an awareness message mentions `text`; the states it gave."""
+async def _until_seen(
+    ws: aiohttp.ClientWebSocketResponse, seen: Awareness, condition: Callable[[], bool]
+) -> None:
+    """Apply the awareness messages the socket receives to `seen` until `condition` holds."""
     async with asyncio.timeout(PATIENCE_S):
-        while True:
+        while not condition():
             msg = await ws.receive()
             assert msg.type is aiohttp.WSMsgType.BINARY, msg
-            if msg.data[0] == 1 and text.encode() in msg.data:
-                seen = Awareness(Doc())
+            if msg.data[0] == 1:  # awareness
                 seen.apply_awareness_update(Decoder(msg.data[1:]).read_message() or b"", "test")
-                return seen
 
 
 async def test_replicas_on_killed_node_converge_through_another(
@@ -228,3 +232,9 @@ async def test_a_page_deleted_through_one_node_closes_its_replicas_on_the_other(
             await ann.pages.delete(page_id)
             await assert_eventually(lambda: on_b.close_code is not None, what="closed on B")
             assert (on_b.close_code, on_b.close_reason) == (4404, "this page was deleted")
+    # Nothing of the page is left on B: its listener is gone with it.
+    assert page_id not in b.app[SERVICES].docs.loaded_pages()
+    await assert_eventually(
+        lambda: not any(t.get_name() == f"page-{page_id}-relay" for t in asyncio.all_tasks()),
+        what="B's listener of the page gone",
+    )

@@ -41,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -119,6 +119,7 @@ class LiveDoc:
     gap_since: float | None = None  # since when a number below those held has been missing
     unannounced: int = 0  # the highest own number the bus could not take: said again later
     listener: asyncio.Task[None] | None = None  # hears the other daemons (doc_relay)
+    subscription: Subscription | None = None  # what it hears them through, while it does
     text_dirty_at: float | None = None
     idle_since: float | None = None
     # Parts of the loaded content that still wait on changes the daemon never got (written by
@@ -197,7 +198,7 @@ class DocumentHub:
         for live in list(self._live.values()):
             await self._unload(live)
         for live in list(self._live.values()):  # peers still connected: no longer heard
-            self._drop(live)
+            await self._drop(live)
 
     def loaded_pages(self) -> list[int]:
         return list(self._live)
@@ -207,21 +208,37 @@ class DocumentHub:
             await asyncio.sleep(min(0.5, self._reindex_after_s))
             now = self._clock.now()
             for live in list(self._live.values()):
-                try:
-                    if live.text_dirty_at is not None and (
-                        now - live.text_dirty_at >= self._reindex_after_s
-                    ):
-                        await self._reindex(live)
-                    if live.gap_since is not None and now - live.gap_since >= GAP_WAIT_S:
-                        await self._catch_up(live)
-                    if live.unannounced and await self._relay.updated(
-                        live.page_id, live.unannounced, None
-                    ):
-                        live.unannounced = 0
+                # Each step on its own: one that keeps failing holds up none of the others.
+                for step in (self._reindex_due, self._catch_up_due, self._announce_due):
+                    if not await self._try(live, step(live, now)):
+                        break
+                else:
                     if live.idle_since is not None and now - live.idle_since >= self._idle_unload_s:
-                        await self._unload(live)
-                except Exception:
-                    log.exception("document housekeeping failed", extra={"page": live.page_id})
+                        await self._try(live, self._unload(live))
+
+    async def _try(self, live: LiveDoc, step: Awaitable[None]) -> bool:
+        """Run a step of housekeeping; False if the page turned out to be gone."""
+        try:
+            await step
+        except NotFound:  # deleted, and the word of it lost: nothing of it is kept here
+            await self._forget_here(live.page_id)
+            return False
+        except Exception:
+            log.exception("document housekeeping failed", extra={"page": live.page_id})
+        return True
+
+    async def _reindex_due(self, live: LiveDoc, now: float) -> None:
+        if live.text_dirty_at is not None and now - live.text_dirty_at >= self._reindex_after_s:
+            await self._reindex(live)
+
+    async def _catch_up_due(self, live: LiveDoc, now: float) -> None:
+        if live.gap_since is not None and now - live.gap_since >= GAP_WAIT_S:
+            await self._catch_up(live)
+
+    async def _announce_due(self, live: LiveDoc, now: float) -> None:
+        """Say again, by number, what the bus could not take when it was stored."""
+        if live.unannounced and await self._relay.updated(live.page_id, live.unannounced, None):
+            live.unannounced = 0
 
     async def _reindex(self, live: LiveDoc) -> None:
         live.text_dirty_at = None
@@ -232,15 +249,22 @@ class DocumentHub:
             await self._reindex(live)
         if live.since_snapshot:
             await self._compact(live)
-        if not live.peers:
-            self._drop(live)
+        # Kept while an update of its own is still to be announced: the other daemons would
+        # not know to read it.
+        if not live.peers and not live.unannounced:
+            await self._drop(live)
 
-    def _drop(self, live: LiveDoc) -> None:
+    async def _drop(self, live: LiveDoc) -> None:
         """Keep `live` no longer: it stops hearing the other daemons."""
         if self._live.get(live.page_id) is live:
             del self._live[live.page_id]
-        if live.listener is not None and live.listener is not asyncio.current_task():
-            live.listener.cancel()  # its own: it stops once the page is no longer live
+        listener = live.listener
+        if listener is not None and listener is not asyncio.current_task():
+            listener.cancel()  # its own task stops by itself once the page is no longer live
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+        if live.subscription is not None:  # a listener cancelled before it began holds it
+            await live.subscription.aclose()
 
     async def _compact(self, live: LiveDoc) -> None:
         # Another daemon may compact the same page at the same time, each for its own updates:
@@ -286,10 +310,9 @@ class DocumentHub:
                 waiting=waiting,
             )
             live.awareness = Awareness(live.doc)
+            live.subscription = subscription
             self._live[page_id] = live
-            live.listener = asyncio.create_task(
-                self._listen(live, subscription), name=f"page-{page_id}-relay"
-            )
+            live.listener = asyncio.create_task(self._listen(live), name=f"page-{page_id}-relay")
             future.set_result(live)
             return live
         except BaseException as exc:
@@ -310,7 +333,7 @@ class DocumentHub:
     async def _forget_here(self, page_id: int) -> None:
         live = self._live.get(page_id)
         if live is not None:
-            self._drop(live)
+            await self._drop(live)
             for peer in list(live.peers):
                 await peer.close(4404, "this page was deleted")
 
@@ -368,7 +391,7 @@ class DocumentHub:
             seq = await self._storage.append_update(live.page_id, update, self._clock.now())
         except Exception:
             # Memory must never be ahead of disk: drop the document and let it reload.
-            self._drop(live)
+            await self._drop(live)
             for peer in list(live.peers):
                 await peer.close(1011, "the update could not be stored")
             raise
@@ -406,31 +429,31 @@ class DocumentHub:
 
     # --- the other daemons -----------------------------------------------------------------
 
-    async def _listen(self, live: LiveDoc, subscription: Subscription | None) -> None:
+    async def _listen(self, live: LiveDoc) -> None:
         """Hear what the other daemons say about the page, while it is live here."""
         attempt = 0
         while self._live.get(live.page_id) is live:
             try:
-                if subscription is None:
-                    subscription = await self._relay.listen(live.page_id)
+                if live.subscription is None:
+                    live.subscription = await self._relay.listen(live.page_id)
                     await self._catch_up(live)  # what was said while nobody listened
                 attempt = 0
-                async for event in subscription:
-                    if self._live.get(live.page_id) is not live:
-                        return
+                async for event in live.subscription:
                     if (heard := self._relay.heard(event)) is not None:
                         await self._on_heard(live, heard)
+                    if self._live.get(live.page_id) is not live:
+                        return  # forgotten (what it heard may have said so)
             except NotFound:  # deleted meanwhile, and the word of it lost
                 await self._forget_here(live.page_id)
                 return
             except Exception as exc:  # the bus or the database away: listened to again
                 log.warning("page %s: not hearing the other daemons: %s", live.page_id, exc)
-                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)))
                 attempt += 1
             finally:
-                if subscription is not None:
-                    await subscription.aclose()
-                subscription = None  # ended (an overflow, a lost Redis): made again
+                if live.subscription is not None:
+                    await live.subscription.aclose()
+                live.subscription = None  # ended (an overflow, a lost Redis): made again
 
     async def _on_heard(self, live: LiveDoc, heard: Heard) -> None:
         if heard.said is Said.UPDATE:
@@ -454,18 +477,30 @@ class DocumentHub:
             live.wanted = max(live.wanted, seq)
             await self._catch_up(live)
             return
+        if not self._apply_stored(live, seq, update):
+            live.wanted = max(live.wanted, seq)
+            await self._catch_up(live)
+            return
+        if unintegrated(update, live.doc) is None:
+            self._holds(live, seq)
+        else:
+            # It waits on an update still on its way (stored before it, announced after):
+            # not held until it is integrated, so that no compaction here drops it.
+            live.wanted = max(live.wanted, seq)
+            self._advance(live)
+        await self._forward(live, create_update_message(update), None)
+
+    def _apply_stored(self, live: LiveDoc, seq: int, update: bytes) -> bool:
+        """Apply an update that another daemon stored; False if it cannot be read."""
         try:
             live.doc.apply_update(update)
             live.shadow.apply_update(update)
         except BaseException as exc:  # noqa: B036 - see _is_crdt_error
             if not _is_crdt_error(exc):
                 raise
-            log.warning("page %s: update %s from another daemon unreadable", live.page_id, seq)
-            live.wanted = max(live.wanted, seq)
-            await self._catch_up(live)
-            return
-        self._holds(live, seq)
-        await self._forward(live, create_update_message(update), None)
+            log.warning("page %s: stored update %s is unreadable", live.page_id, seq)
+            return False
+        return True
 
     async def _catch_up(self, live: LiveDoc) -> None:
         """Read from the log what the document lacks, apply it and pass it on to the peers."""
@@ -474,15 +509,21 @@ class DocumentHub:
         )
         before = live.doc.get_state()
         if snapshot is not None and covers > live.persisted_seq:
-            live.doc.apply_update(snapshot)
-            live.shadow.apply_update(snapshot)
+            # What of it waits on changes never received was so for every daemon: it is
+            # carried into every snapshot (`waiting`), and held.
+            self._apply_stored(live, covers, snapshot)
             live.persisted_seq = covers
             live.ahead = {seq for seq in live.ahead if seq > covers}
-        for seq, update in updates:
-            if seq > live.persisted_seq and seq not in live.ahead:
-                live.doc.apply_update(update)
-                live.shadow.apply_update(update)
-                live.ahead.add(seq)
+        applied = [
+            (seq, update)
+            for seq, update in updates
+            if seq > live.persisted_seq
+            and seq not in live.ahead
+            and self._apply_stored(live, seq, update)
+        ]
+        # Held once integrated (after all of them: one may complete an earlier one); an
+        # update left waiting is read again at the next catch-up.
+        live.ahead.update(seq for seq, update in applied if unintegrated(update, live.doc) is None)
         live.gap_since = None
         self._advance(live)
         missed = live.doc.get_update(before)
@@ -514,10 +555,8 @@ class DocumentHub:
         client_ids = live.peers.pop(peer, set())
         if client_ids:
             live.awareness.remove_awareness_states(list(client_ids), "leave")
-            gone = create_awareness_message(
-                live.awareness.encode_awareness_update(list(client_ids))
-            )
-            await self._forward(live, gone, None)
+            gone = live.awareness.encode_awareness_update(list(client_ids))
+            await self._forward(live, create_awareness_message(gone), None)
             await self._relay.awareness(live.page_id, gone)
         if not live.peers:
             live.idle_since = self._clock.now()
