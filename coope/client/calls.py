@@ -8,7 +8,8 @@ Signalling rides on the client's live connection (`client.live`; the protocol is
 the daemon's SFU): `call.join` -> `call.joined`; every offer is ours (`call.offer` ->
 `call.answer`, one at a time); `call.renegotiate` asks for more receive-only m-lines;
 `call.tracks` says whose audio or video each of them carries; `call.kicked` ends the session
-when the same account takes the call over elsewhere, or is removed from the room; `call.leave`
+when the same account takes the call over elsewhere, or is removed from the room, and when the
+daemon that ran the call went away ("moved") the session joins again by itself; `call.leave`
 -> `call.left` on the way out. The daemon ends a connection's part in a call when that
 connection closes, so a session ends when the live connection drops, even though the
 connection itself comes back.
@@ -50,7 +51,7 @@ from coope.core.events import (
     CallTracks,
     Event,
 )
-from coope.core.social_schemas import KICKED_TAKEN_OVER, CallListOut, CallOut
+from coope.core.social_schemas import KICKED_MOVED, KICKED_TAKEN_OVER, CallListOut, CallOut
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
@@ -206,6 +207,10 @@ class CallSession:
         await live.connect()
         self.username = live.user.username if live.user is not None else ""
         self._handles = [live.on("call.*", self._on_call_event), live.on_state(self._on_live_state)]
+        await self._join()
+
+    async def _join(self) -> None:
+        """Join, make the peer connection and wait until media flows."""
         joined = await self._request(
             {
                 "type": "call.join",
@@ -409,7 +414,10 @@ class CallSession:
             self._left.set()
         elif isinstance(event, CallKicked):
             reason = event.data.reason or KICKED_TAKEN_OVER
-            if reason == KICKED_TAKEN_OVER:
+            if reason == KICKED_MOVED:
+                if not self._closing and not self._ended.is_set():
+                    self._spawn(self._join_again())
+            elif reason == KICKED_TAKEN_OVER:
                 self._end(
                     Conflict(
                         f"you left the call in room {self.room_id} ({reason}): this account"
@@ -418,6 +426,19 @@ class CallSession:
                 )
             else:  # no longer a member of the room
                 self._end(NotFound(f"you are out of the call in room {self.room_id}: {reason}"))
+
+    async def _join_again(self) -> None:
+        """The daemon that ran the call went away: join again with the same media (the call
+        starts anew wherever the join lands); the session goes on."""
+        old, self.pc = self.pc, None
+        self._joined = False
+        self.tracks, self._sources = {}, {}
+        if old is not None:
+            await old.close()
+        try:
+            await self._join()
+        except CoopeError as exc:
+            self._end(exc)
 
     def _count_people(self, event: PeopleEvent) -> None:
         if isinstance(event, CallParticipantJoined):

@@ -329,6 +329,8 @@ class SearchOut(Schema):
 # call.js): the account joined the call from another device, or is no longer in the room.
 KICKED_TAKEN_OVER = "taken over"
 KICKED_REMOVED = "removed from the room"
+# The daemon that ran the call is gone (or lost its hold on it): join again, it starts anew.
+KICKED_MOVED = "moved"
 
 
 class CallOut(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
@@ -42,6 +43,8 @@ from coope.daemon.services.ratelimit import FailureLog, MemoryFailureLog
 from coope.daemon.services.secrets import session_secret_candidate
 from coope.daemon.sfu.calls import CallManager, IceSettings
 from coope.daemon.sfu.internals import use_host_addresses, use_port_range
+from coope.daemon.sfu.leases import CallLeases, MemoryCallLeases
+from coope.daemon.sfu.routing import CallRouter
 from coope.daemon.storage import Storage
 from coope.daemon.storage.sqlite import SqliteStorage
 from coope.daemon.ws.docsync import sync_socket
@@ -121,16 +124,25 @@ def _configured_bus(config: DaemonConfig) -> EventBus:
     return RedisBus(config.redis_url, prefix=config.redis_prefix)
 
 
-def _configured_shared_state(config: DaemonConfig) -> tuple[FailureLog, LiveConnections]:
-    """Failed logins and who is connected: in memory, or in Redis for daemons serving as one."""
+def _configured_shared_state(
+    config: DaemonConfig,
+) -> tuple[FailureLog, LiveConnections, CallLeases]:
+    """Failed logins, who is connected and where calls run: in memory, or in Redis for daemons
+    serving as one."""
     if config.redis_url is None:
-        return MemoryFailureLog(), MemoryLiveConnections()
-    from coope.daemon.shared_redis import RedisFailureLog, RedisLiveConnections
+        return MemoryFailureLog(), MemoryLiveConnections(), MemoryCallLeases()
+    from coope.daemon.shared_redis import RedisCallLeases, RedisFailureLog, RedisLiveConnections
 
     return (
         RedisFailureLog(config.redis_url, prefix=config.redis_prefix),
         RedisLiveConnections(
             config.redis_url, prefix=config.redis_prefix, ttl_s=config.presence_ttl_s
+        ),
+        RedisCallLeases(
+            config.redis_url,
+            uuid.uuid4().hex,
+            prefix=config.redis_prefix,
+            ttl_s=config.call_lease_s,
         ),
     )
 
@@ -152,7 +164,7 @@ def create_app(
     os.chmod(config.data_dir, 0o700)
     storage = storage or _configured_storage(config)
     bus = bus or _configured_bus(config)
-    login_failures, live_connections = _configured_shared_state(config)
+    login_failures, live_connections, call_leases = _configured_shared_state(config)
     services = Services.build(
         config,
         storage,
@@ -173,7 +185,7 @@ def create_app(
     if config.ice_ports:
         use_port_range(*config.ice_ports)
     call_manager = CallManager(services.chat, bus, IceSettings(ice_servers(config)))
-    app[CALLS] = call_manager
+    calls = app[CALLS] = CallRouter(call_manager, call_leases, bus, services.chat, storage)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await storage.start()
@@ -186,14 +198,16 @@ def create_app(
         await services.docs.start()
         services.chat.start()
         services.presence.start()
+        await calls.start()
         yield
-        await call_manager.aclose()
+        await calls.aclose()
         await services.chat.aclose()
         await services.docs.aclose()
         await services.presence.aclose()
         await bus.aclose()
         await login_failures.aclose()
         await live_connections.aclose()
+        await call_leases.aclose()
         await storage.aclose()
 
     app.cleanup_ctx.append(lifecycle)

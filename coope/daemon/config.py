@@ -68,6 +68,8 @@ class DaemonConfig:
     redis_prefix: str = "coope:"
     # With Redis: a socket of a daemon that died (or lost Redis) counts as gone after this long.
     presence_ttl_s: float = 10.0
+    # A daemon that stops keeping its calls' leases (it died) frees them after this long.
+    call_lease_s: float = 3.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> DaemonConfig:

@@ -1,6 +1,8 @@
 """State that every daemon of a service shares through Redis, beside the events (`bus_redis`).
 
-Who is online: see `RedisLiveConnections`. Failed logins: each key's failure times are a sorted
+Who is online: see `RedisLiveConnections`. Which daemon runs each room's call: a key per room
+holding the daemon's name, with a lifetime its holder keeps renewing (`RedisCallLeases`).
+Failed logins: each key's failure times are a sorted
 set scored by time, trimmed as it is read and expiring a window after the last failure, so
 guesses spread over the daemons add up to one count. Redis out of reach is `Unavailable` (503):
 a login is refused rather than let through uncounted.
@@ -13,6 +15,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Iterable
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -22,6 +25,7 @@ from coope.core.errors import Unavailable
 from coope.core.models import PresenceState
 from coope.daemon.services.live_connections import LiveConnections
 from coope.daemon.services.ratelimit import FailureLog
+from coope.daemon.sfu.leases import CallLeases
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +211,106 @@ return 0
 """
 
 
+class RedisCallLeases(CallLeases):
+    def __init__(self, url: str, node: str, *, prefix: str = "coope:", ttl_s: float = 3.0) -> None:
+        timeout = min(TIMEOUT_S, ttl_s / 3)
+        self._redis = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._prefix = f"{prefix}call:"
+        self.node = node
+        self.ttl_s = ttl_s
+        self._claim = self._redis.register_script(_CLAIM_LEASE)
+        self._keep = self._redis.register_script(_KEEP_LEASES)
+        self._release = self._redis.register_script(_RELEASE_LEASE)
+
+    def _ttl_ms(self) -> int:
+        return max(1, round(self.ttl_s * 1000))
+
+    async def claim(self, room_id: int) -> str:
+        try:
+            holder = await self._claim(
+                keys=[f"{self._prefix}{room_id}"], args=[self.node, self._ttl_ms()]
+            )
+        except (RedisError, OSError) as exc:
+            raise _calls_unavailable(exc) from exc
+        return _text(holder)
+
+    async def holders(self, room_ids: Iterable[int]) -> dict[int, str]:
+        rooms = list(room_ids)
+        if not rooms:
+            return {}
+        try:
+            found = await self._redis.mget([f"{self._prefix}{room}" for room in rooms])
+        except (RedisError, OSError) as exc:
+            raise _calls_unavailable(exc) from exc
+        return {room: _text(h) for room, h in zip(rooms, found, strict=True) if h is not None}
+
+    async def keep(self, room_ids: Iterable[int]) -> set[int]:
+        rooms = list(room_ids)
+        if not rooms:
+            return set()
+        try:
+            kept = await self._keep(
+                keys=[f"{self._prefix}{room}" for room in rooms], args=[self.node, self._ttl_ms()]
+            )
+        except (RedisError, OSError) as exc:
+            raise _calls_unavailable(exc) from exc
+        return {room for room, held in zip(rooms, kept, strict=True) if not held}
+
+    async def release(self, room_id: int) -> None:
+        try:
+            await self._release(keys=[f"{self._prefix}{room_id}"], args=[self.node])
+        except (RedisError, OSError) as exc:
+            log.warning("could not give up the lease of a call: %s", exc)  # it lapses
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+# The holder of a room's lease, taken for this daemon (ARGV[1]) if free, renewed if its own.
+_CLAIM_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return ARGV[1]
+end
+if holder == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return holder
+"""
+
+# Renew each of this daemon's leases; 1 for those it holds, 0 for those it lost.
+_KEEP_LEASES = """
+local held = {}
+for i, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[1] then
+        redis.call('PEXPIRE', key, ARGV[2])
+        held[i] = 1
+    else
+        held[i] = 0
+    end
+end
+return held
+"""
+
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _calls_unavailable(exc: BaseException) -> Unavailable:
+    return Unavailable(f"Redis, which says where each call runs, cannot be reached: {exc}")
+
+
 def _state(value: bytes | str) -> PresenceState:
-    text = value.decode() if isinstance(value, bytes) else value
-    return PresenceState(text)
+    return PresenceState(_text(value))
 
 
 def _presence_unavailable(exc: BaseException) -> Unavailable:

@@ -209,7 +209,7 @@ async def test_join_leave_cycles_leave_nothing_behind(
             await guest.leave()
             await guest.expect("call.left")
             await guest.aclose()
-        manager = call_daemon.app[CALLS]
+        manager = call_daemon.app[CALLS].manager
         assert [len(r.participants) for r in manager._rooms.values()] == [1]
         await host.leave()
         await host.expect("call.left")
@@ -313,7 +313,7 @@ async def test_a_missed_removal_notice_is_caught_at_the_next_action(
     async def missed(room_id: int, user_id: int) -> None:
         pass
 
-    monkeypatch.setattr(call_daemon.app[CALLS], "member_removed", missed)
+    monkeypatch.setattr(call_daemon.app[CALLS].manager, "member_removed", missed)
     a, b = await _call(alice, room_id), await _call(bob, room_id)
     try:
         await a.join()
@@ -341,7 +341,7 @@ async def test_an_announcement_reaches_only_the_members_of_the_moment(
     async def missed(room_id: int, user_id: int) -> None:
         pass
 
-    monkeypatch.setattr(call_daemon.app[CALLS], "member_removed", missed)
+    monkeypatch.setattr(call_daemon.app[CALLS].manager, "member_removed", missed)
     a, c = await _call(alice, room_id), await _call(carol, room_id)
     try:
         async with bob.events() as bob_events:
@@ -398,7 +398,7 @@ async def test_everyone_leaving_at_once_is_clean(
                 await asyncio.gather(*(c.expect("call.left") for c in calls))
             else:
                 await asyncio.gather(*(c.aclose() for c in calls))
-            manager = call_daemon.app[CALLS]
+            manager = call_daemon.app[CALLS].manager
             await assert_eventually(lambda: manager._rooms == {} and not manager._removals)
             assert await alice.calls.list() == []
         problems = [r for r in caplog.records if r.levelno >= logging.WARNING and not _decoding(r)]

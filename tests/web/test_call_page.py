@@ -23,7 +23,7 @@ from coope.daemon.bus import user_topic
 from coope.daemon.http.keys import SERVICES
 from tests.daemon.callclient import CallClient
 from tests.daemon.social_helpers import group_room
-from tests.helpers import PASSWORD, RunningDaemon, assert_eventually
+from tests.helpers import PASSWORD, DaemonProcess, RunningDaemon, assert_eventually
 from tests.tools import require_tool
 
 # Headless Chromium pages joining calls: minutes on a busy machine.
@@ -135,7 +135,7 @@ class CallPage:
 
 
 async def open_call(
-    browser: Browser, daemon: RunningDaemon, room_id: int, who: CoopeClient
+    browser: Browser, daemon: RunningDaemon | DaemonProcess, room_id: int, who: CoopeClient
 ) -> CallPage:
     call = await CallPage.open(browser, f"{daemon.url}/call/{room_id}?token={who.token}")
     await call.wait("coope.state.phase === 'prejoin'")

@@ -15,5 +15,5 @@ routes = RouteTable("calls")
 @routes.get("/api/v1/calls", summary="Calls going on in your rooms.", response=CallListOut)
 async def list_calls(request: web.Request, principal: Principal) -> CallListOut:
     rooms = {r.room.id for r in await request.app[SERVICES].chat.rooms(principal)}
-    live = request.app[CALLS].live_calls(rooms)
+    live = await request.app[CALLS].live_calls(rooms)
     return CallListOut(calls=[CallOut.model_validate(c) for c in live])

@@ -7,7 +7,7 @@ from aiohttp import web
 from coope.core.models import Principal
 from coope.daemon.config import DaemonConfig
 from coope.daemon.services import Services
-from coope.daemon.sfu.calls import CallManager
+from coope.daemon.sfu.routing import CallRouter
 from coope.daemon.storage import Storage
 
 SERVICES = web.AppKey("services", Services)
@@ -18,6 +18,6 @@ STARTED_AT = web.AppKey("started_at", float)
 # Open websockets, closed with "going away" when the daemon shuts down.
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
 # The calls of the daemon (the SFU), above services in the layers.
-CALLS = web.AppKey("calls", CallManager)
+CALLS = web.AppKey("calls", CallRouter)
 # Who made a request, once a declared endpoint has authenticated it.
 PRINCIPAL = web.RequestKey("principal", Principal)

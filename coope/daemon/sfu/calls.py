@@ -165,6 +165,18 @@ class CallManager:
             if r.room_id in room_ids and r.participants
         ]
 
+    def rooms(self) -> list[int]:
+        """The rooms with a call here (or one ending)."""
+        return list(self._rooms)
+
+    async def end(self, room_id: int, reason: str) -> None:
+        """End the room's call here: every participant out, told why (`call.kicked`)."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        for user_id in list(room.participants):
+            await self._remove(room, user_id, reason, kick=True)
+
     # --- joining and leaving ---------------------------------------------------------------
 
     async def join(

@@ -15,8 +15,9 @@
 //
 // Network drops: when the websocket closes (or the media connection fails) we retry with
 // exponential backoff (0.5 s doubling to 10 s), join again with takeover (our old connection may
-// still be in the call) and build a new peer connection. call.kicked (the call moved to another
-// device of ours) stops all that.
+// still be in the call) and build a new peer connection; so does call.kicked with the reason
+// "moved" (the daemon that ran the call went away). call.kicked for any other reason (the call
+// moved to another device of ours, or we left the room) stops all that.
 //
 // For tests: window.coope = {state, stats} where stats() lists every receive slot as
 // {mid, kind, user, source, framesDecoded, bytesReceived}.
@@ -358,6 +359,10 @@ function onEvent(event) {
       });
       break;
     case "call.kicked":
+      if (data.reason === "moved") { // KICKED_MOVED: the daemon that ran the call is gone
+        if (wantCall) dropped("the call moved"); // joined again, it starts anew where we land
+        break;
+      }
       wantCall = false;
       closePeer();
       closeSocket();

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coope.core.errors import BadRequest
-from coope.core.events import CallJoined, CallLeft, RoomIdData
+from coope.core.events import CallLeft, RoomIdData
 from coope.daemon.ws.connection import Connection, bool_field, int_field, str_field
 
 MAX_SDP = 64 * 1024
@@ -14,7 +14,8 @@ MAX_SDP = 64 * 1024
 async def handle_call_message(conn: Connection, kind: str, payload: dict[str, Any]) -> None:
     room_id = int_field(payload, "room_id")
     if kind == "call.join":
-        joined = await conn.calls.join(
+        # `call.joined` comes from the daemon that runs the call, wherever that is.
+        await conn.calls.join(
             conn.principal,
             room_id,
             conn.id,
@@ -23,7 +24,6 @@ async def handle_call_message(conn: Connection, kind: str, payload: dict[str, An
             recording=bool_field(payload, "recording"),
             receive_video=_receive_video(payload),
         )
-        await conn.send(CallJoined(data=joined))
     elif kind == "call.offer":
         sdp = str_field(payload, "sdp")
         if len(sdp) > MAX_SDP:
@@ -37,7 +37,7 @@ async def handle_call_message(conn: Connection, kind: str, payload: dict[str, An
             raise BadRequest("'sources' must map mids to microphone, camera or screen")
         await conn.calls.offer(conn.principal, conn.id, room_id, sdp, sources)
     elif kind == "call.leave":
-        await conn.calls.leave(conn.principal.user.id, conn.id, room_id)
+        await conn.calls.leave(conn.principal, conn.id, room_id)
         await conn.send(CallLeft(data=RoomIdData(room_id=room_id)))
     else:
         raise BadRequest(f"unknown message type: {kind[:64]!r}")

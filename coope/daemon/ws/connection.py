@@ -13,14 +13,14 @@ from coope.core.models import Principal
 from coope.core.schemas import INT64_MAX, INT64_MIN
 from coope.daemon.bus import connection_topic
 from coope.daemon.services import Services
-from coope.daemon.sfu.calls import CallManager
+from coope.daemon.sfu.routing import CallRouter
 
 
 @dataclass(frozen=True)
 class Connection:
     ws: web.WebSocketResponse
     services: Services
-    calls: CallManager
+    calls: CallRouter
     principal: Principal
     id: str
 

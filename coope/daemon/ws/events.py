@@ -30,6 +30,7 @@ from aiohttp import WSMsgType, web
 from coope.core.errors import BadRequest, CoopeError, InternalError, Unauthenticated
 from coope.core.events import (
     AuthRevoked,
+    CallKicked,
     ErrorData,
     ErrorEvent,
     Event,
@@ -173,7 +174,7 @@ async def _serve(conn: Connection, sub: Subscription) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await pump
         await sub.aclose()
-        await conn.calls.disconnected(conn.id)
+        await conn.calls.disconnected(principal, conn.id)
         await services.presence.disconnected(principal, conn.id)
 
 
@@ -184,7 +185,9 @@ async def _pump(conn: Connection, sub: Subscription) -> None:
             if ws.closed:
                 return
             await ws.send_str(event.json_text)
-            if isinstance(event, RoomLeft):
+            if isinstance(event, CallKicked):
+                conn.calls.kicked(conn.id, event.data.room_id)
+            elif isinstance(event, RoomLeft):
                 # Removed from a room (or left it on another device): whatever this connection
                 # does in the room's call ends now, not at its next action.
                 await _left_room(conn, event.data.room_id)
@@ -203,7 +206,7 @@ async def _pump(conn: Connection, sub: Subscription) -> None:
 
 async def _left_room(conn: Connection, room_id: int) -> None:
     try:
-        await conn.calls.member_removed(room_id, conn.principal.user.id)
+        await conn.calls.member_removed(conn.principal, conn.id, room_id)
     except Exception:
         # The event stream must go on; the call checks membership again at every action.
         log.exception("ending call participation failed", extra={"room": room_id})
