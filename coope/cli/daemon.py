@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -131,12 +134,24 @@ def daemon(
             " else's X-Forwarded-For is ignored.",
         ),
     ] = None,
+    drain: Annotated[
+        bool,
+        typer.Option(
+            "--drain",
+            help="Drain the daemon running on this data dir instead of starting one: it starts"
+            " no new calls (the daemons serving with it do) and stops once its last call ends;"
+            " waits until it has. For rolling upgrades.",
+        ),
+    ] = False,
     log_level: Annotated[
         LogLevel, typer.Option(show_default=True, help="How much the daemon logs (stderr).")
     ] = LogLevel.info,
     json: Annotated[bool, typer.Option("--json", help="Log JSON lines instead of text.")] = False,
 ) -> None:
     """Run the coope daemon (Ctrl-C or SIGTERM stops it cleanly)."""
+    if drain:
+        _drain(data_dir.expanduser() if data_dir else None)
+        return
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("--tls-cert and --tls-key go together")
     for url in ice_server or []:
@@ -173,6 +188,36 @@ def daemon(
         redis_url=redis,
     )
     run(config, log_level=log_level.value, log_format="json" if json else "text")
+
+
+def _drain(data_dir: Path | None) -> None:
+    from coope.cli import output
+    from coope.cli.runtime import handled_errors
+    from coope.core.errors import NotFound
+    from coope.daemon.config import default_data_dir
+    from coope.daemon.main import PID_FILE
+
+    pid_file = (data_dir or default_data_dir()) / PID_FILE
+    with handled_errors():
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGUSR1)
+        except (OSError, ValueError):
+            raise NotFound(f"no daemon runs on {pid_file.parent} (see its {PID_FILE})") from None
+        output.note(f"draining the daemon (process {pid}): it stops when its last call ends")
+        while _alive(pid):
+            time.sleep(0.5)
+        output.note("it stopped")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's: there all the same
+    return True
 
 
 def _port_range(text: str) -> tuple[int, int]:

@@ -72,6 +72,8 @@ PeopleEvent = CallParticipantJoined | CallRecording | CallParticipantLeft | Call
 
 AUDIO_QUEUE = 250  # 5 s of 20 ms frames per `audio_frames()` reader before the oldest are dropped
 LEAVE_TIMEOUT_S = 3.0
+# Waits between attempts to join again after the call moved (its daemon went away).
+REJOIN_PAUSES_S = (0.5, 1.0, 2.0, 4.0)
 
 
 class CallsApi:
@@ -178,6 +180,7 @@ class CallSession:
         self._ended = asyncio.Event()
         self._error: CoopeError | None = None
         self._joined = False
+        self._rejoining = False
         self._closing = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -211,6 +214,7 @@ class CallSession:
 
     async def _join(self) -> None:
         """Join, make the peer connection and wait until media flows."""
+        self._joined = True  # asked for, at least: leaving is said from here on
         joined = await self._request(
             {
                 "type": "call.join",
@@ -222,7 +226,6 @@ class CallSession:
             },
             CallJoined,
         )
-        self._joined = True
         self.participants = set(joined.data.participants)
         self.recorders = set(joined.data.recording)
         self._tell_people_changed()
@@ -415,7 +418,8 @@ class CallSession:
         elif isinstance(event, CallKicked):
             reason = event.data.reason or KICKED_TAKEN_OVER
             if reason == KICKED_MOVED:
-                if not self._closing and not self._ended.is_set():
+                if not (self._closing or self._ended.is_set() or self._rejoining):
+                    self._rejoining = True
                     self._spawn(self._join_again())
             elif reason == KICKED_TAKEN_OVER:
                 self._end(
@@ -429,16 +433,42 @@ class CallSession:
 
     async def _join_again(self) -> None:
         """The daemon that ran the call went away: join again with the same media (the call
-        starts anew wherever the join lands); the session goes on."""
+        starts anew wherever the join lands), a few times if need be; the session goes on."""
+        # What ran for the old peer connection (an offer, a renegotiation, its receivers)
+        # stops first: none of it may touch the new one.
+        others = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        for attempt, pause in enumerate((0.0, *REJOIN_PAUSES_S)):
+            await self._drop_peer()
+            await asyncio.sleep(pause)
+            try:
+                await self._join()
+                self._rejoining = False
+                return
+            except Unavailable as exc:  # Redis or the daemon briefly away: once more
+                if attempt == len(REJOIN_PAUSES_S) or self._ended.is_set():
+                    self._end(exc)
+                    return
+            except CoopeError as exc:
+                self._end(exc)
+                return
+            except Exception as exc:  # aiortc's own: the session ends and says so
+                log.exception("joining the call again failed")
+                self._end(Unavailable(f"joining the call again failed: {exc!r}"))
+                return
+
+    async def _drop_peer(self) -> None:
+        """Close the peer connection, keeping the tracks we publish (for the next one)."""
         old, self.pc = self.pc, None
-        self._joined = False
-        self.tracks, self._sources = {}, {}
+        self.tracks = {}
         if old is not None:
+            for transceiver in self._sources:
+                # Detached first: closing a sender stops its track.
+                transceiver.sender.replaceTrack(None)
             await old.close()
-        try:
-            await self._join()
-        except CoopeError as exc:
-            self._end(exc)
+        self._sources = {}
 
     def _count_people(self, event: PeopleEvent) -> None:
         if isinstance(event, CallParticipantJoined):

@@ -100,6 +100,12 @@ class HealthOut(Schema):
         "in-process",
         description="What carries events between daemons: `in-process` (one daemon) or `redis`",
     )
+    node: str | None = Field(
+        None, description="This daemon's name among those serving as one; null for one alone"
+    )
+    draining: bool = Field(
+        False, description="Taking no new calls, and stopping once its last call ends"
+    )
 
 
 # --- accounts -------------------------------------------------------------------------------

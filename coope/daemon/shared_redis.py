@@ -11,6 +11,8 @@ a login is refused rather than let through uncounted.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import math
 import time
@@ -25,7 +27,7 @@ from coope.core.errors import Unavailable
 from coope.core.models import PresenceState
 from coope.daemon.services.live_connections import LiveConnections
 from coope.daemon.services.ratelimit import FailureLog
-from coope.daemon.sfu.leases import CallLeases
+from coope.daemon.sfu.leases import CallLeases, NodeLoad
 
 log = logging.getLogger(__name__)
 
@@ -212,23 +214,30 @@ return 0
 
 
 class RedisCallLeases(CallLeases):
+    shared = True
+
     def __init__(self, url: str, node: str, *, prefix: str = "coope:", ttl_s: float = 3.0) -> None:
         timeout = min(TIMEOUT_S, ttl_s / 3)
         self._redis = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = f"{prefix}call:"
+        self._loads_key = f"{prefix}call-nodes"  # node -> its last report (JSON)
+        self._alive_key = f"{prefix}call-nodes-alive"  # node, scored by its last report's time
         self.node = node
         self.ttl_s = ttl_s
         self._claim = self._redis.register_script(_CLAIM_LEASE)
+        self._report = self._redis.register_script(_REPORT_LOAD)
+        self._loads = self._redis.register_script(_LIVE_LOADS)
         self._keep = self._redis.register_script(_KEEP_LEASES)
         self._release = self._redis.register_script(_RELEASE_LEASE)
 
     def _ttl_ms(self) -> int:
         return max(1, round(self.ttl_s * 1000))
 
-    async def claim(self, room_id: int) -> str:
+    async def claim(self, room_id: int, holder: str | None = None) -> str:
         try:
             holder = await self._claim(
-                keys=[f"{self._prefix}{room_id}"], args=[self.node, self._ttl_ms()]
+                keys=[f"{self._prefix}{room_id}"],
+                args=[holder or self.node, self._ttl_ms(), self.node],
             )
         except (RedisError, OSError) as exc:
             raise _calls_unavailable(exc) from exc
@@ -262,21 +271,65 @@ class RedisCallLeases(CallLeases):
         except (RedisError, OSError) as exc:
             log.warning("could not give up the lease of a call: %s", exc)  # it lapses
 
+    async def report(self, load: NodeLoad) -> None:
+        text = json.dumps(dataclasses.asdict(load))
+        try:
+            await self._report(
+                keys=[self._loads_key, self._alive_key],
+                args=[self.node, text, math.ceil(3 * self.ttl_s)],
+            )
+        except (RedisError, OSError) as exc:
+            raise _calls_unavailable(exc) from exc
+
+    async def loads(self) -> list[NodeLoad]:
+        try:
+            found = await self._loads(keys=[self._loads_key, self._alive_key], args=[self.ttl_s])
+        except (RedisError, OSError) as exc:
+            raise _calls_unavailable(exc) from exc
+        loads = []
+        for text in found[1::2]:  # HGETALL: field, value, field, value...
+            try:
+                loads.append(NodeLoad(**json.loads(text)))
+            except (ValueError, TypeError):
+                log.warning("a daemon's load report is unreadable: dropped")
+        return loads
+
     async def aclose(self) -> None:
         await self._redis.aclose()
 
 
-# The holder of a room's lease, taken for this daemon (ARGV[1]) if free, renewed if its own.
+# The holder of a room's lease, taken for ARGV[1] if free; renewed if this daemon's (ARGV[3]).
 _CLAIM_LEASE = """
 local holder = redis.call('GET', KEYS[1])
 if not holder then
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
     return ARGV[1]
 end
-if holder == ARGV[1] then
+if holder == ARGV[3] then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return holder
+"""
+
+# A daemon's load report, and when it came (Redis's clock: daemons' clocks may differ).
+_REPORT_LOAD = """
+local now = redis.call('TIME')
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], tonumber(now[1]) + tonumber(now[2]) / 1000000, ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+
+# The reports of the daemons that reported within ARGV[1] seconds; the others are forgotten.
+_LIVE_LOADS = """
+local now = redis.call('TIME')
+local oldest = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(ARGV[1])
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. oldest)) do
+    redis.call('ZREM', KEYS[2], node)
+    redis.call('HDEL', KEYS[1], node)
+end
+return redis.call('HGETALL', KEYS[1])
 """
 
 # Renew each of this daemon's leases; 1 for those it holds, 0 for those it lost.

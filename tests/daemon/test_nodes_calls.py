@@ -5,17 +5,21 @@ participants are told to join again, and do, through the daemons left."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from coope.client import CoopeClient
 from coope.core.social_schemas import KICKED_MOVED, KICKED_REMOVED
 from coope.daemon.http.keys import CALLS
+from coope.media.sources import SilenceSource
 from tests.conftest import DaemonFactory
-from tests.daemon.callclient import CallClient, ToneTrack
+from tests.daemon.callclient import CallClient
 from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, DaemonProcess, RunningDaemon, assert_eventually
 from tests.tools import REDIS_URL, PostgresServer, forget_redis_prefix, redis_bus
@@ -171,7 +175,9 @@ async def test_a_call_session_joins_again_by_itself_when_its_call_s_node_dies(
         try:
             await on_a.join()  # the call is A's
             await on_a.start_media()
-            async with bob.calls.join(room.id, audio=ToneTrack()) as session:
+            # A source that ends with its sender, as every source of ours does.
+            microphone = SilenceSource()
+            async with bob.calls.join(room.id, audio=microphone) as session:
                 assert session.participants == {"alice", "bob"}
                 a.kill()
                 await assert_eventually(
@@ -183,7 +189,7 @@ async def test_a_call_session_joins_again_by_itself_when_its_call_s_node_dies(
                 async for user, _ in session.audio_frames():
                     if user == "alice":
                         break
-                assert not session.ended
+                assert not session.ended and microphone.readyState == "live"
                 await assert_eventually(
                     lambda: again[0].frames_from("bob", "audio") > 10, what="bob heard again"
                 )
@@ -191,3 +197,99 @@ async def test_a_call_session_joins_again_by_itself_when_its_call_s_node_dies(
             for call in (on_a, *again):
                 await call.aclose()
             await alice_on_c.aclose()
+
+
+async def test_new_calls_go_to_the_least_loaded_node_and_a_draining_one_stops_after_its_last(
+    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+) -> None:
+    a, b, c = await three_nodes(prefix, postgres, daemons, tmp_path)
+    clients: list[CoopeClient] = []
+
+    async def person(node: DaemonProcess, name: str) -> CoopeClient:
+        client = CoopeClient(node.url)
+        clients.append(client)
+        await client.auth.signup(name, PASSWORD)
+        return client
+
+    alice, dave = await person(a, "alice"), await person(a, "dave")
+    bob, carol, erin = await person(b, "bob"), await person(b, "carol"), await person(b, "erin")
+    frank = await person(c, "frank")
+    node = {}
+    for n in (a, b, c):
+        async with CoopeClient(n.url) as anon:
+            node[n] = (await anon.health()).node
+    rooms = [
+        await group_room(alice, name, members)
+        for name, members in (
+            ("one", []),
+            ("two", [bob, carol]),
+            ("three", [dave]),
+            ("four", [erin, frank]),
+        )
+    ]
+    calls: list[CallClient] = []
+    redis = aioredis.from_url(REDIS_URL, decode_responses=True)
+    draining: asyncio.subprocess.Process | None = None
+
+    async def join(client: CoopeClient, room: int) -> None:
+        calls.append(await _call(client, room))
+        joined = await calls[-1].join()
+        assert joined.type == "call.joined", joined
+
+    async def holder(room: int) -> str | None:
+        return await redis.get(f"{prefix}call:{room}")  # type: ignore[no-any-return]
+
+    async def reported(n: DaemonProcess, participants: int) -> bool:
+        load = await redis.hget(f"{prefix}call-nodes", node[n] or "")
+        return load is not None and json.loads(load)["participants"] == participants
+
+    try:
+        await join(alice, rooms[0].id)  # all equal: where the join arrived
+        assert await holder(rooms[0].id) == node[a]
+        await join(bob, rooms[1].id)
+        await join(carol, rooms[1].id)
+        assert await holder(rooms[1].id) == node[b]
+        await assert_eventually(lambda: reported(b, 2), what="B reports two participants")
+        await assert_eventually(lambda: reported(a, 1), what="A reports one")
+        await assert_eventually(lambda: reported(c, 0), what="C reports none")
+        await join(erin, rooms[3].id)  # through B, which is busier than C
+        assert await holder(rooms[3].id) == node[c]
+        await join(frank, rooms[3].id)
+        await assert_eventually(lambda: reported(c, 2), what="C reports two")
+
+        # A is the least loaded now, but drains: a new call goes elsewhere, A's own goes on.
+        draining = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "coope",
+            "daemon",
+            "--drain",
+            "--data-dir",
+            str(a.data_dir),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with CoopeClient(a.url) as anon:
+            await assert_eventually(lambda: _draining(anon), what="A drains")
+        await join(dave, rooms[2].id)  # through A
+        assert await holder(rooms[2].id) in (node[b], node[c])
+        assert await holder(rooms[0].id) == node[a]
+        assert a.proc is not None and a.proc.returncode is None
+
+        await calls[0].leave()  # A's last call ends: A stops, and the drain with it
+        assert await asyncio.to_thread(a.proc.wait, 30) == 0
+        _, said = await asyncio.wait_for(draining.communicate(), 30)
+        assert draining.returncode == 0, said
+        assert b"it stopped" in said
+    finally:
+        if draining is not None and draining.returncode is None:
+            draining.kill()
+            await draining.wait()
+        for call in calls:
+            await call.aclose()
+        for client in clients:
+            await client.aclose()
+        await redis.aclose()
+
+
+async def _draining(client: CoopeClient) -> bool:
+    return (await client.health()).draining

@@ -10,7 +10,7 @@ from aiohttp import web
 from coope import __version__
 from coope.core.errors import Unavailable
 from coope.core.schemas import HealthOut
-from coope.daemon.http.keys import SERVICES, STARTED_AT, STORAGE
+from coope.daemon.http.keys import CALLS, SERVICES, STARTED_AT, STORAGE
 from coope.daemon.http.routes import RouteTable
 
 routes = RouteTable("system")
@@ -32,6 +32,7 @@ async def health(request: web.Request) -> HealthOut:
     sends nobody to this daemon meanwhile, and it recovers by itself when they return."""
     services = request.app[SERVICES]
     storage = request.app[STORAGE]
+    calls = request.app[CALLS]
     await _within(storage.check(), "the database")
     await _within(services.bus.check(), "the event bus (Redis)")
     uptime = services.clock.now() - request.app[STARTED_AT]
@@ -41,6 +42,8 @@ async def health(request: web.Request) -> HealthOut:
         uptime_s=round(uptime, 3),
         database=storage.engine,
         events=services.bus.kind,
+        node=calls.node if calls.shared else None,
+        draining=calls.draining,
     )
 
 

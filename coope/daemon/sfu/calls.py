@@ -169,6 +169,9 @@ class CallManager:
         """The rooms with a call here (or one ending)."""
         return list(self._rooms)
 
+    def participant_count(self) -> int:
+        return sum(len(room.participants) for room in self._rooms.values())
+
     async def end(self, room_id: int, reason: str) -> None:
         """End the room's call here: every participant out, told why (`call.kicked`)."""
         room = self._rooms.get(room_id)

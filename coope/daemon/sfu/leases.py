@@ -11,17 +11,31 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NodeLoad:
+    """What a daemon reports of itself, so that new calls go to the least loaded."""
+
+    node: str
+    calls: int
+    participants: int
+    cpu: float  # its process's share of one core over the last report's time
+    draining: bool  # taking no new calls
 
 
 class CallLeases(ABC):
     # This daemon's name among those serving as one (what a lease it holds says).
     node: str
     ttl_s: float
+    shared: bool  # with other daemons
 
     @abstractmethod
-    async def claim(self, room_id: int) -> str:
-        """The daemon the room's call lives on: this one if the lease was free (it holds it
-        from now on) or already its own, else the holder. Raises `Unavailable`."""
+    async def claim(self, room_id: int, holder: str | None = None) -> str:
+        """The daemon the room's call lives on: `holder` (default this one) if the lease was
+        free (it holds it from now on), else who holds it (renewed if this one). Raises
+        `Unavailable`."""
 
     @abstractmethod
     async def holders(self, room_ids: Iterable[int]) -> dict[int, str]:
@@ -38,6 +52,14 @@ class CallLeases(ABC):
         """Give up the lease, if this daemon holds it."""
 
     @abstractmethod
+    async def report(self, load: NodeLoad) -> None:
+        """Say how loaded this daemon is (it counts as alive for `ttl_s` after)."""
+
+    @abstractmethod
+    async def loads(self) -> list[NodeLoad]:
+        """The last reports of the daemons alive. Raises `Unavailable`."""
+
+    @abstractmethod
     async def aclose(self) -> None: ...
 
 
@@ -46,8 +68,12 @@ class MemoryCallLeases(CallLeases):
 
     node = "local"
     ttl_s = 3.0
+    shared = False
 
-    async def claim(self, room_id: int) -> str:
+    def __init__(self) -> None:
+        self._load: NodeLoad | None = None
+
+    async def claim(self, room_id: int, holder: str | None = None) -> str:
         return self.node
 
     async def holders(self, room_ids: Iterable[int]) -> dict[int, str]:
@@ -58,6 +84,12 @@ class MemoryCallLeases(CallLeases):
 
     async def release(self, room_id: int) -> None:
         pass
+
+    async def report(self, load: NodeLoad) -> None:
+        self._load = load
+
+    async def loads(self) -> list[NodeLoad]:
+        return [] if self._load is None else [self._load]
 
     async def aclose(self) -> None:
         pass  # nothing held outside this process

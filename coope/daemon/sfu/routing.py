@@ -1,11 +1,15 @@
 """Calls of daemons serving as one: each room's call lives on one daemon, joined from any.
 
-The first join of a room claims its lease (`leases`) for the daemon it arrives at, whose SFU then
-carries the call. A participant whose event socket is on another daemon is that daemon's to
-relay: its signalling (join, offer, leave, its socket closing, its removal from the room) goes
-over the bus to the call's daemon as a request, answered with a reply; the call's daemon
-signals the participant on the socket's own topic, which the bus delivers to wherever the socket
-is. The media goes straight to the call's daemon: its answer carries its own ICE addresses.
+The first join of a room claims its lease (`leases`) for the least loaded daemon (fewest
+participants; the daemon the join arrives at when equal), whose SFU then carries the call: every
+daemon reports its load with each renewal, so one just added takes new calls at once, and one
+that drains (`drain`) takes none and stops once its last call ends.
+
+A participant whose event socket is on another daemon is that daemon's to relay: its
+signalling (join, offer, leave, its socket closing, its removal from the room) goes over the
+bus to the call's daemon as a request, answered with a reply; the call's daemon signals the
+participant on the socket's own topic, which the bus delivers to wherever the socket is. The
+media goes straight to the call's daemon: its answer carries its own ICE addresses.
 
 A daemon keeps the leases of its calls every third of `ttl_s`. One that can no longer keep a
 lease (taken by another after a lapse, or Redis out of reach for a lapse time) ends that call
@@ -22,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -42,7 +46,7 @@ from coope.core.social_schemas import KICKED_MOVED
 from coope.daemon.bus import EventBus, Subscription, connection_topic
 from coope.daemon.services.chat import ChatService
 from coope.daemon.sfu.calls import CallManager
-from coope.daemon.sfu.leases import CallLeases
+from coope.daemon.sfu.leases import CallLeases, NodeLoad
 from coope.daemon.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -86,6 +90,9 @@ class CallRouter:
         self._asked: dict[str, asyncio.Future[Any]] = {}  # request id -> its reply
         self._joining: dict[int, int] = {}  # room -> joins under way here (their lease kept)
         self._held: set[int] = set()  # rooms whose lease this daemon claimed
+        self._draining = False
+        self._drained = asyncio.Event()
+        self._cpu_at = (0.0, 0.0)  # (wall, process) time of the last report
         self._kept_at = 0.0  # when this daemon last kept its leases
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listener: asyncio.Task[None] | None = None
@@ -96,6 +103,11 @@ class CallRouter:
         self._listener = asyncio.create_task(self._listen(), name="calls-relay")
         self._keeper = asyncio.create_task(self._keep_leases(), name="calls-leases")
         self._kept_at = asyncio.get_running_loop().time()
+        # Requests and replies for this daemon are heard before it takes its first socket
+        # (unless the bus is away: then once it is back).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await self._listening.wait()
 
     # --- what sockets ask --------------------------------------------------------------------
 
@@ -112,13 +124,21 @@ class CallRouter:
     ) -> None:
         """Join the room's call wherever it lives; `call.joined` comes through `signal`."""
         await self._chat.member_ids(principal, room_id)  # no lease for a room one is not in
+        # Whatever this socket was in before (taken out there without a word to us) is past.
+        self._relayed.pop((connection_id, room_id), None)
         options = {"takeover": takeover, "recording": recording, "receive_video": receive_video}
         with self._joining_room(room_id):
-            holder = await self._claim(room_id)
+            holder = await self._place(room_id)
             if holder == self._node:
                 await self._join_here(principal, room_id, connection_id, signal, options)
                 return
-        await self._ask(holder, "join", principal, connection_id, room_id, options)
+        try:
+            await self._ask(holder, "join", principal, connection_id, room_id, options)
+        except BaseException:
+            # Refused, or no answer (lost, or too late): if it did join there after all, it
+            # is taken out again, or it would stay in the call unseen.
+            self._spawn(self._tell(holder, "disconnected", principal, connection_id, room_id, {}))
+            raise
         self._relayed[(connection_id, room_id)] = _Relayed(holder, signal)
 
     @contextlib.contextmanager
@@ -132,11 +152,58 @@ class CallRouter:
             if not self._joining[room_id]:
                 del self._joining[room_id]
 
-    async def _claim(self, room_id: int) -> str:
-        holder = await self._leases.claim(room_id)
+    async def _claim(self, room_id: int, holder: str | None = None) -> str:
+        holder = await self._leases.claim(room_id, holder)
         if holder == self._node:
             self._held.add(room_id)
         return holder
+
+    async def _place(self, room_id: int) -> str:
+        """The daemon the room's call lives on: where it is, or else the least loaded one."""
+        holder = (await self._leases.holders([room_id])).get(room_id)
+        if holder is not None:
+            return await self._claim(room_id) if holder == self._node else holder
+        loads = [load for load in await self._leases.loads() if not load.draining]
+        if not self._draining and all(load.node != self._node for load in loads):
+            loads.append(self._load())  # not reported yet: it takes calls all the same
+        if not loads:
+            raise Unavailable("no daemon takes new calls now (they are draining); try again")
+        best = min(loads, key=lambda load: (load.participants, load.node != self._node, load.cpu))
+        return await self._claim(room_id, best.node)
+
+    async def drain(self) -> None:
+        """Take no new call (another daemon does), and return once the last one here ended."""
+        self._draining = True
+        log.info("draining: no new calls here; stopping when the last one ends")
+        with contextlib.suppress(Unavailable):  # said again with the next renewal
+            await self._leases.report(self._load())
+        await self._drained.wait()
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    @property
+    def node(self) -> str:
+        return self._node
+
+    @property
+    def shared(self) -> bool:
+        """Whether other daemons serve with this one (calls may live elsewhere)."""
+        return self._leases.shared
+
+    def _load(self) -> NodeLoad:
+        loop_time, process_time = time.monotonic(), time.process_time()
+        then, used = self._cpu_at
+        cpu = (process_time - used) / (loop_time - then) if then and loop_time > then else 0.0
+        self._cpu_at = (loop_time, process_time)
+        return NodeLoad(
+            self._node,
+            calls=len(self.manager.rooms()),
+            participants=self.manager.participant_count(),
+            cpu=round(cpu, 3),
+            draining=self._draining,
+        )
 
     async def offer(
         self,
@@ -194,14 +261,16 @@ class CallRouter:
         return sorted(calls, key=lambda call: int(call["room_id"]))
 
     async def aclose(self) -> None:
-        for task in (self._listener, self._keeper, *self._tasks):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self.manager.aclose()
+        await _cancelled(self._keeper)
+        # Everyone here (relayed ones too) is told to join again, and the leases go: the calls
+        # start anew on the other daemons at once, not a lapse time later.
+        for room_id in self.manager.rooms():
+            await self.manager.end(room_id, KICKED_MOVED)
         for room_id in self._held:
             await self._leases.release(room_id)
+        for task in (self._listener, *self._tasks):
+            await _cancelled(task)
+        await self.manager.aclose()
 
     # --- the call's daemon -------------------------------------------------------------------
 
@@ -233,6 +302,9 @@ class CallRouter:
         principal = await self._principal(request)
         if op == "join":
             with self._joining_room(room_id):
+                if self._draining and room_id not in self.manager.rooms():
+                    await self._leases.release(room_id)  # placed here before it said so
+                    raise Unavailable("that daemon takes no new calls (draining): join again")
                 # Only the lease's holder starts a call: a request that arrives after this
                 # daemon lost it is sent back, to be tried again.
                 if await self._claim(room_id) != self._node:
@@ -332,12 +404,16 @@ class CallRouter:
         await self._bus.publish([node_topic(holder)], GenericEvent(type=REQUEST, data=data))
 
     async def _listen(self) -> None:
-        for attempt in itertools.count():
+        attempt = 0
+        while True:
             try:
                 requests = await self._bus.subscribe([node_topic(self._node)])
             except Unavailable:
-                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)))
+                attempt += 1
                 continue
+            attempt = 0
+            self._listening.set()
             try:
                 await self._read(requests)
             except Exception:  # a bug of ours: listening starts again, and says so
@@ -391,8 +467,7 @@ class CallRouter:
 
     async def _keep_leases(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(self._leases.ttl_s / 3)
+        while True:  # at once first: a daemon just started takes calls from its first second
             try:
                 await self._keep_once()
                 self._kept_at = loop.time()
@@ -404,17 +479,24 @@ class CallRouter:
                         await self.manager.end(room_id, KICKED_MOVED)
             except Exception:
                 log.exception("calls: keeping leases failed")
+            await asyncio.sleep(self._leases.ttl_s / 3)
 
     async def _keep_once(self) -> None:
-        mine = set(self.manager.rooms())
-        for room_id in self._held - mine - set(self._joining):  # their calls ended
-            self._held.discard(room_id)
-            await self._leases.release(room_id)
+        await self._leases.report(self._load())
+        if self._draining and not self.manager.rooms() and not self._joining:
+            self._drained.set()
+        # A call here keeps its lease whatever happened meanwhile, and one whose lease is lost
+        # (another daemon may run the room's call now) ends here.
+        self._held |= set(self.manager.rooms())
         lost = await self._leases.keep(self._held)
         self._held -= lost
-        for room_id in lost & mine:
+        for room_id in lost & set(self.manager.rooms()):
             log.warning("calls: the lease of room %s was lost; its call ends here", room_id)
             await self.manager.end(room_id, KICKED_MOVED)
+        for room_id in list(self._held):  # their calls ended: asked again just before each
+            if room_id not in self.manager.rooms() and room_id not in self._joining:
+                self._held.discard(room_id)
+                await self._leases.release(room_id)
         # Relayed participants whose call's daemon no longer holds the lease (it died): told
         # to join again.
         relayed = {room for _, room in self._relayed}
@@ -425,3 +507,10 @@ class CallRouter:
                 kicked = CallKickedData(room_id=room_id, reason=KICKED_MOVED)
                 with contextlib.suppress(CoopeError):
                     await where.signal(CallKicked(data=kicked))
+
+
+async def _cancelled(task: asyncio.Task[Any] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
