@@ -293,3 +293,33 @@ async def test_new_calls_go_to_the_least_loaded_node_and_a_draining_one_stops_af
 
 async def _draining(client: CoopeClient) -> bool:
     return (await client.health()).draining
+
+
+async def test_a_call_whose_lease_another_daemon_took_ends_here(
+    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+) -> None:
+    """No room has two calls: a daemon that finds its lease held by another (it lapsed while
+    this one was cut off) ends its call, telling everyone it moved."""
+    a = await start_daemon(
+        data_dir=tmp_path / "service",
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        ice_hosts=("127.0.0.1",),
+    )
+    redis = aioredis.from_url(REDIS_URL, decode_responses=True)
+    async with await a.user("alice") as alice, await a.user("bob") as bob:
+        room = await group_room(alice, "standup", [bob])
+        calls = [await _call(alice, room.id), await _call(bob, room.id)]
+        try:
+            for call in calls:
+                await call.join()
+            await redis.set(f"{prefix}call:{room.id}", "another-daemon", px=30_000)
+            for call in calls:
+                kicked = await call.expect("call.kicked", timeout=10)
+                assert kicked.data.reason == KICKED_MOVED
+            await assert_eventually(lambda: a.app[CALLS].manager.rooms() == [], what="ended")
+            assert await redis.get(f"{prefix}call:{room.id}") == "another-daemon"  # not ours
+        finally:
+            for call in calls:
+                await call.aclose()
+            await redis.aclose()
