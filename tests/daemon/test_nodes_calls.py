@@ -323,3 +323,26 @@ async def test_a_call_whose_lease_another_daemon_took_ends_here(
             for call in calls:
                 await call.aclose()
             await redis.aclose()
+
+
+async def test_participants_of_a_relaying_node_that_dies_leave_the_call(
+    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+) -> None:
+    """Bob is in A's call through B; B gets SIGKILL: nobody is left to say his socket closed,
+    and A takes him out once B stops reporting."""
+    a, b, _ = await three_nodes(prefix, postgres, daemons, tmp_path)
+    async with CoopeClient(a.url) as alice, CoopeClient(b.url) as bob:
+        await alice.auth.signup("alice", PASSWORD)
+        await bob.auth.signup("bob", PASSWORD)
+        room = await group_room(alice, "standup", [bob])
+        on_a, on_b = await _call(alice, room.id), await _call(bob, room.id)
+        try:
+            await on_a.join()
+            await on_b.join()
+            b.kill()
+            left = await on_a.expect("call.participant_left", timeout=30)
+            assert (left.data.user, left.data.reason) == ("bob", "disconnected")
+            assert [c.participants for c in await alice.calls.list()] == [["alice"]]
+        finally:
+            for call in (on_a, on_b):
+                await call.aclose()

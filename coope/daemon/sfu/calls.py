@@ -172,6 +172,10 @@ class CallManager:
     def participant_count(self) -> int:
         return sum(len(room.participants) for room in self._rooms.values())
 
+    def connections(self) -> set[str]:
+        """The event sockets whose participants are in a call here."""
+        return {p.peer.connection_id for r in self._rooms.values() for p in r.participants.values()}
+
     async def end(self, room_id: int, reason: str) -> None:
         """End the room's call here: every participant out, told why (`call.kicked`)."""
         room = self._rooms.get(room_id)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coope.core.errors import (
+    BadRequest,
     CoopeError,
     InternalError,
     Unauthenticated,
@@ -55,6 +56,7 @@ REQUEST = "internal.call_request"
 REPLY = "internal.call_reply"
 # How long a relayed request may wait for the call's daemon (a join makes a peer there).
 ANSWER_WITHIN_S = 10.0
+LIST_WITHIN_S = 2.0  # for listing its calls: a daemon that died is not waited for long
 
 Signal = Callable[[Event], Awaitable[None]]
 
@@ -87,6 +89,7 @@ class CallRouter:
         self._storage = storage
         self._node = leases.node
         self._relayed: dict[tuple[str, int], _Relayed] = {}  # (connection, room) -> where
+        self._relayed_in: dict[str, str] = {}  # a socket of another daemon in a call here -> it
         self._asked: dict[str, asyncio.Future[Any]] = {}  # request id -> its reply
         self._joining: dict[int, int] = {}  # room -> joins under way here (their lease kept)
         self._held: set[int] = set()  # rooms whose lease this daemon claimed
@@ -252,12 +255,18 @@ class CallRouter:
         for room_id, holder in (await self._leases.holders(room_ids)).items():
             if holder != self._node:
                 elsewhere.setdefault(holder, []).append(room_id)
-        for holder, rooms in elsewhere.items():
+
+        async def ask(holder: str, rooms: list[int]) -> list[dict[str, Any]]:
             try:
-                found = await self._ask(holder, "calls", None, "", 0, {"rooms": rooms})
+                found = await self._ask(
+                    holder, "calls", None, "", 0, {"rooms": rooms}, within_s=LIST_WITHIN_S
+                )
             except Unavailable:
-                continue  # its calls are gone with it, or it is too busy to say: not listed
-            calls += found if isinstance(found, list) else []
+                return []  # its calls are gone with it, or it is too busy to say: not listed
+            return found if isinstance(found, list) else []
+
+        for found in await asyncio.gather(*(ask(h, r) for h, r in elsewhere.items())):
+            calls += found
         return sorted(calls, key=lambda call: int(call["room_id"]))
 
     async def aclose(self) -> None:
@@ -299,6 +308,20 @@ class CallRouter:
         args: dict[str, Any] = request.get("args") or {}
         if op == "calls":
             return self.manager.live_calls({int(room) for room in args.get("rooms", [])})
+        # Leaving needs no say-so: done even for an account disabled meanwhile.
+        if op == "disconnected":
+            await self.manager.disconnected(connection_id)
+        elif op == "leave":
+            await self.manager.leave(int(request["user"]), connection_id, room_id)
+        elif op == "removed":
+            await self.manager.member_removed(room_id, int(request["user"]))
+        else:
+            await self._act(op, request, args)
+        return None
+
+    async def _act(self, op: str, request: dict[str, Any], args: dict[str, Any]) -> None:
+        """Join or offer, as the user the other daemon authenticated, if still allowed."""
+        room_id, connection_id = request["room"], request["connection"]
         principal = await self._principal(request)
         if op == "join":
             with self._joining_room(room_id):
@@ -311,17 +334,13 @@ class CallRouter:
                     raise Unavailable("the call moved to another daemon: join again")
                 signal = self._signal_for(connection_id)
                 await self._join_here(principal, room_id, connection_id, signal, args)
+                self._relayed_in[connection_id] = str(request["from"])
         elif op == "offer":
             await self.manager.offer(
                 principal, connection_id, room_id, str(args["sdp"]), dict(args["sources"])
             )
-        elif op == "leave":
-            await self.manager.leave(principal.user.id, connection_id, room_id)
-        elif op == "disconnected":
-            await self.manager.disconnected(connection_id)
-        elif op == "removed":
-            await self.manager.member_removed(room_id, principal.user.id)
-        return None
+        else:
+            raise BadRequest(f"no such call request: {op[:32]!r}")  # a newer daemon's
 
     def _signal_for(self, connection_id: str) -> Signal:
         """Events for a socket of another daemon: on its own topic, which reaches it there."""
@@ -349,6 +368,8 @@ class CallRouter:
         connection_id: str,
         room_id: int,
         args: dict[str, Any],
+        *,
+        within_s: float = ANSWER_WITHIN_S,
     ) -> Any:
         """Have the call's daemon do `op`; its answer, or the error it raised."""
         request_id = uuid.uuid4().hex
@@ -356,7 +377,7 @@ class CallRouter:
         self._asked[request_id] = answer
         try:
             await self._send(holder, request_id, op, principal, connection_id, room_id, args)
-            async with asyncio.timeout(ANSWER_WITHIN_S):
+            async with asyncio.timeout(within_s):
                 return await answer
         except TimeoutError:
             raise Unavailable("the daemon that runs this call does not answer; try again") from None
@@ -497,8 +518,27 @@ class CallRouter:
             if room_id not in self.manager.rooms() and room_id not in self._joining:
                 self._held.discard(room_id)
                 await self._leases.release(room_id)
-        # Relayed participants whose call's daemon no longer holds the lease (it died): told
-        # to join again.
+        await self._forget_the_dead()
+        await self._tell_the_moved()
+
+    async def _forget_the_dead(self) -> None:
+        """Participants relayed by a daemon that stopped reporting (it died) are out: nobody is
+        left to say their socket closed."""
+        present = self.manager.connections()
+        for connection_id in [c for c in self._relayed_in if c not in present]:
+            del self._relayed_in[connection_id]
+        if not self._relayed_in:
+            return
+        alive = {load.node for load in await self._leases.loads()}
+        for connection_id, node in list(self._relayed_in.items()):
+            if node not in alive:
+                del self._relayed_in[connection_id]
+                log.info("calls: the daemon relaying a participant is gone; they are out")
+                await self.manager.disconnected(connection_id)
+
+    async def _tell_the_moved(self) -> None:
+        """Participants relayed to a daemon that no longer holds the call's lease (it died):
+        told to join again."""
         relayed = {room for _, room in self._relayed}
         holders = await self._leases.holders(relayed)
         for (connection_id, room_id), where in list(self._relayed.items()):
