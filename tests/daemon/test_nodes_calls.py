@@ -9,32 +9,24 @@ import json
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from coope.client import CoopeClient
-from coope.core.social_schemas import KICKED_MOVED, KICKED_REMOVED
+from coope.core.social_schemas import KICKED_MOVED, KICKED_REMOVED, RoomOut
 from coope.daemon.http.keys import CALLS
 from coope.media.sources import SilenceSource
 from tests.conftest import DaemonFactory
 from tests.daemon.callclient import CallClient
 from tests.daemon.social_helpers import group_room
 from tests.helpers import PASSWORD, DaemonProcess, RunningDaemon, assert_eventually
-from tests.tools import REDIS_URL, PostgresServer, forget_redis_prefix, redis_bus
+from tests.tools import REDIS_URL, PostgresServer
 
 # Real aiortc peers connecting media: minutes on a busy machine.
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """One service's name in Redis, its keys forgotten after the test."""
-    await (await redis_bus()).aclose()  # skips without Redis
-    name = f"coope-test-{uuid.uuid4().hex}:"
-    yield name
-    await forget_redis_prefix(name)
 
 
 async def _call(client: CoopeClient, room_id: int) -> CallClient:
@@ -59,12 +51,12 @@ async def _hear_each_other(calls: dict[str, CallClient]) -> None:
 
 
 async def test_participants_joined_through_two_nodes_hear_and_see_each_other(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
     service = {
         "data_dir": tmp_path / "service",
         "redis_url": REDIS_URL,
-        "redis_prefix": prefix,
+        "redis_prefix": service_prefix,
         "ice_hosts": ("127.0.0.1",),
     }
     a: RunningDaemon = await start_daemon(**service)
@@ -107,14 +99,25 @@ async def test_participants_joined_through_two_nodes_hear_and_see_each_other(
                 await call.aclose()
 
 
+@asynccontextmanager
+async def alice_on(
+    a: DaemonProcess, *, bob_on: DaemonProcess
+) -> AsyncIterator[tuple[CoopeClient, CoopeClient, RoomOut]]:
+    """Alice signed up through `a`, Bob through `bob_on`, and their room."""
+    async with CoopeClient(a.url) as alice, CoopeClient(bob_on.url) as bob:
+        await alice.auth.signup("alice", PASSWORD)
+        await bob.auth.signup("bob", PASSWORD)
+        yield alice, bob, await group_room(alice, "standup", [bob])
+
+
 async def three_nodes(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> tuple[DaemonProcess, ...]:
     """Three daemon processes serving as one, on a new PostgreSQL database."""
     url = await asyncio.to_thread(postgres.url, f"calls_{uuid.uuid4().hex[:12]}")
     shared = ("--database", url, "--redis", REDIS_URL, "--ice-host", "127.0.0.1")
     nodes = tuple(
-        DaemonProcess(tmp_path / f"node-{n}", *shared, env={"COOPE_REDIS_PREFIX": prefix})
+        DaemonProcess(tmp_path / f"node-{n}", *shared, env={"COOPE_REDIS_PREFIX": service_prefix})
         for n in "abc"
     )
     daemons.extend(nodes)
@@ -124,16 +127,13 @@ async def three_nodes(
 
 
 async def test_when_the_call_s_node_dies_its_participants_join_again_through_others(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
     """Three processes on one PostgreSQL database. The call runs on A, Bob's socket is on B;
     A gets SIGKILL: Bob is told the call moved once A's lease lapses, joins again through B,
     and Alice, back through C, joins him there."""
-    a, b, c = await three_nodes(prefix, postgres, daemons, tmp_path)
-    async with CoopeClient(a.url) as alice, CoopeClient(b.url) as bob:
-        await alice.auth.signup("alice", PASSWORD)
-        await bob.auth.signup("bob", PASSWORD)
-        room = await group_room(alice, "standup", [bob])
+    a, b, c = await three_nodes(service_prefix, postgres, daemons, tmp_path)
+    async with alice_on(a, bob_on=b) as (alice, bob, room):
         on_a, on_b = await _call(alice, room.id), await _call(bob, room.id)
         alice_on_c = CoopeClient(c.url, alice.token)
         again: list[CallClient] = []
@@ -160,15 +160,12 @@ async def test_when_the_call_s_node_dies_its_participants_join_again_through_oth
 
 
 async def test_a_call_session_joins_again_by_itself_when_its_call_s_node_dies(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
     """Bob's `CallSession` (the CLI's, the TUI's, the meeting bot's) through B, in a call on A:
     A dies, the session goes on, joined again, and hears Alice once she is back through C."""
-    a, b, c = await three_nodes(prefix, postgres, daemons, tmp_path)
-    async with CoopeClient(a.url) as alice, CoopeClient(b.url) as bob:
-        await alice.auth.signup("alice", PASSWORD)
-        await bob.auth.signup("bob", PASSWORD)
-        room = await group_room(alice, "standup", [bob])
+    a, b, c = await three_nodes(service_prefix, postgres, daemons, tmp_path)
+    async with alice_on(a, bob_on=b) as (alice, bob, room):
         on_a = await _call(alice, room.id)
         alice_on_c = CoopeClient(c.url, alice.token)
         again: list[CallClient] = []
@@ -200,9 +197,9 @@ async def test_a_call_session_joins_again_by_itself_when_its_call_s_node_dies(
 
 
 async def test_new_calls_go_to_the_least_loaded_node_and_a_draining_one_stops_after_its_last(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
-    a, b, c = await three_nodes(prefix, postgres, daemons, tmp_path)
+    a, b, c = await three_nodes(service_prefix, postgres, daemons, tmp_path)
     clients: list[CoopeClient] = []
 
     async def person(node: DaemonProcess, name: str) -> CoopeClient:
@@ -237,10 +234,10 @@ async def test_new_calls_go_to_the_least_loaded_node_and_a_draining_one_stops_af
         assert joined.type == "call.joined", joined
 
     async def holder(room: int) -> str | None:
-        return await redis.get(f"{prefix}call:{room}")  # type: ignore[no-any-return]
+        return await redis.get(f"{service_prefix}call:{room}")  # type: ignore[no-any-return]
 
     async def reported(n: DaemonProcess, participants: int) -> bool:
-        load = await redis.hget(f"{prefix}call-nodes", node[n] or "")
+        load = await redis.hget(f"{service_prefix}call-nodes", node[n] or "")
         return load is not None and json.loads(load)["participants"] == participants
 
     try:
@@ -296,14 +293,14 @@ async def _draining(client: CoopeClient) -> bool:
 
 
 async def test_a_call_whose_lease_another_daemon_took_ends_here(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
     """No room has two calls: a daemon that finds its lease held by another (it lapsed while
     this one was cut off) ends its call, telling everyone it moved."""
     a = await start_daemon(
         data_dir=tmp_path / "service",
         redis_url=REDIS_URL,
-        redis_prefix=prefix,
+        redis_prefix=service_prefix,
         ice_hosts=("127.0.0.1",),
     )
     redis = aioredis.from_url(REDIS_URL, decode_responses=True)
@@ -313,12 +310,14 @@ async def test_a_call_whose_lease_another_daemon_took_ends_here(
         try:
             for call in calls:
                 await call.join()
-            await redis.set(f"{prefix}call:{room.id}", "another-daemon", px=30_000)
+            await redis.set(f"{service_prefix}call:{room.id}", "another-daemon", px=30_000)
             for call in calls:
                 kicked = await call.expect("call.kicked", timeout=10)
                 assert kicked.data.reason == KICKED_MOVED
             await assert_eventually(lambda: a.app[CALLS].manager.rooms() == [], what="ended")
-            assert await redis.get(f"{prefix}call:{room.id}") == "another-daemon"  # not ours
+            assert (
+                await redis.get(f"{service_prefix}call:{room.id}") == "another-daemon"
+            )  # not ours
         finally:
             for call in calls:
                 await call.aclose()
@@ -326,15 +325,12 @@ async def test_a_call_whose_lease_another_daemon_took_ends_here(
 
 
 async def test_participants_of_a_relaying_node_that_dies_leave_the_call(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
     """Bob is in A's call through B; B gets SIGKILL: nobody is left to say his socket closed,
     and A takes him out once B stops reporting."""
-    a, b, _ = await three_nodes(prefix, postgres, daemons, tmp_path)
-    async with CoopeClient(a.url) as alice, CoopeClient(b.url) as bob:
-        await alice.auth.signup("alice", PASSWORD)
-        await bob.auth.signup("bob", PASSWORD)
-        room = await group_room(alice, "standup", [bob])
+    a, b, _ = await three_nodes(service_prefix, postgres, daemons, tmp_path)
+    async with alice_on(a, bob_on=b) as (alice, bob, room):
         on_a, on_b = await _call(alice, room.id), await _call(bob, room.id)
         try:
             await on_a.join()

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from pycrdt import Awareness, Decoder, Doc, Text, create_awareness_message
 
 from coope.client import CoopeClient
@@ -24,23 +23,14 @@ from coope.daemon.http.keys import SERVICES
 from tests.conftest import DaemonFactory
 from tests.daemon.sync_client import SyncSocket, sync_url
 from tests.helpers import PASSWORD, PATIENCE_S, DaemonProcess, RunningDaemon, assert_eventually
-from tests.tools import REDIS_URL, PostgresServer, forget_redis_prefix, redis_bus, redis_link
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """One service's name in Redis, its keys forgotten after the test."""
-    await (await redis_bus()).aclose()  # skips without Redis
-    name = f"coope-test-{uuid.uuid4().hex}:"
-    yield name
-    await forget_redis_prefix(name)
+from tests.tools import REDIS_URL, PostgresServer, redis_link
 
 
 async def _node(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str, **config: Any
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str, **config: Any
 ) -> RunningDaemon:
     return await start_daemon(
-        data_dir=tmp_path / "service", bus=RedisBus(REDIS_URL, prefix=prefix), **config
+        data_dir=tmp_path / "service", bus=RedisBus(REDIS_URL, prefix=service_prefix), **config
     )
 
 
@@ -54,9 +44,9 @@ def _texts(doc: Doc[Any]) -> list[str]:
 
 
 async def test_replicas_on_two_nodes_type_into_one_block_and_converge(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
-    a, b = [await _node(start_daemon, tmp_path, prefix) for _ in range(2)]
+    a, b = [await _node(start_daemon, tmp_path, service_prefix) for _ in range(2)]
     async with await a.user("ann") as ann, CoopeClient(b.url, ann.token) as ann_on_b:
         page_id = await _page(ann)
         async with ann.replica(page_id) as on_a, ann_on_b.replica(page_id) as on_b:
@@ -80,9 +70,9 @@ async def test_replicas_on_two_nodes_type_into_one_block_and_converge(
 
 
 async def test_an_update_too_big_for_the_bus_is_read_from_the_log(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
-    a, b = [await _node(start_daemon, tmp_path, prefix) for _ in range(2)]
+    a, b = [await _node(start_daemon, tmp_path, service_prefix) for _ in range(2)]
     async with await a.user("ann") as ann, CoopeClient(b.url, ann.token) as ann_on_b:
         page_id = await _page(ann, "first")
         async with ann_on_b.replica(page_id) as on_b:
@@ -95,15 +85,15 @@ async def test_an_update_too_big_for_the_bus_is_read_from_the_log(
 
 
 async def test_what_a_node_missed_while_cut_from_redis_reaches_its_replicas(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
     """Node B loses Redis while A takes edits (and compacts after each, so the log B reads
     holds a snapshot): B reads them from the log once it listens again."""
     async with redis_link() as link:
-        a = await _node(start_daemon, tmp_path, prefix, doc_compact_every=1)
+        a = await _node(start_daemon, tmp_path, service_prefix, doc_compact_every=1)
         b = await start_daemon(
             data_dir=tmp_path / "service",
-            bus=RedisBus(link.url, prefix=prefix, dead_after_s=1),
+            bus=RedisBus(link.url, prefix=service_prefix, dead_after_s=1),
             doc_compact_every=1,
         )
         async with await a.user("ann") as ann, CoopeClient(b.url, ann.token) as ann_on_b:
@@ -134,9 +124,9 @@ async def _replica_opens(client: CoopeClient, page_id: int) -> bool:
 
 
 async def test_cursors_cross_nodes_and_a_newcomer_is_told_the_others(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
-    a, b = [await _node(start_daemon, tmp_path, prefix) for _ in range(2)]
+    a, b = [await _node(start_daemon, tmp_path, service_prefix) for _ in range(2)]
     async with await a.user("ann") as ann:
         page_id = await _page(ann, "text")
         async with aiohttp.ClientSession() as http:
@@ -176,7 +166,7 @@ async def _until_seen(
 
 
 async def test_replicas_on_killed_node_converge_through_another(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
     """Three processes on one PostgreSQL database: replicas type into one page through A and B,
     A gets SIGKILL; the replica of A reconnects through B with what it typed meanwhile, and C,
@@ -184,7 +174,7 @@ async def test_replicas_on_killed_node_converge_through_another(
     url = await asyncio.to_thread(postgres.url, f"docs_{uuid.uuid4().hex[:12]}")
     shared = ("--database", url, "--redis", REDIS_URL)
     a, b, c = (
-        DaemonProcess(tmp_path / f"node-{n}", *shared, env={"COOPE_REDIS_PREFIX": prefix})
+        DaemonProcess(tmp_path / f"node-{n}", *shared, env={"COOPE_REDIS_PREFIX": service_prefix})
         for n in "abc"
     )
     daemons.extend((a, b, c))
@@ -222,9 +212,9 @@ async def test_replicas_on_killed_node_converge_through_another(
 
 
 async def test_a_page_deleted_through_one_node_closes_its_replicas_on_the_other(
-    start_daemon: DaemonFactory, tmp_path: Path, prefix: str
+    start_daemon: DaemonFactory, tmp_path: Path, service_prefix: str
 ) -> None:
-    a, b = [await _node(start_daemon, tmp_path, prefix) for _ in range(2)]
+    a, b = [await _node(start_daemon, tmp_path, service_prefix) for _ in range(2)]
     async with await a.user("ann") as ann, CoopeClient(b.url, ann.token) as ann_on_b:
         page_id = await _page(ann, "doomed")
         async with ann_on_b.replica(page_id) as on_b:

@@ -8,29 +8,26 @@ import pytest
 
 from coope.client import CoopeClient
 from tests.daemon.callclient import CallClient
-from tests.daemon.social_helpers import group_room
-from tests.daemon.test_nodes_calls import prefix, three_nodes
-from tests.helpers import PASSWORD, DaemonProcess, assert_eventually
+from tests.daemon.conftest import service_prefix
+from tests.daemon.test_nodes_calls import alice_on, three_nodes
+from tests.helpers import DaemonProcess, assert_eventually
 from tests.tools import PostgresServer, require_tool
 from tests.web.test_call_page import CHROMIUM, MEDIA_TIMEOUT, browsers, open_call
 
-__all__ = ["prefix"]  # the fixture, used below
+__all__ = ["service_prefix"]  # the fixture, used below
 
 pytestmark = pytest.mark.timeout(240)
 
 
 async def test_the_page_joins_again_when_the_call_s_node_dies(
-    prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
+    service_prefix: str, postgres: PostgresServer, daemons: list[DaemonProcess], tmp_path: Path
 ) -> None:
     """Bob's page is served by B, the call runs on A (Alice, an aiortc peer, started it
     there). A gets SIGKILL: the page is told the call moved, joins again through B, and sees
     Alice once she is back through C."""
     require_tool("chromium", CHROMIUM, hint="apt-get install chromium")
-    a, b, c = await three_nodes(prefix, postgres, daemons, tmp_path)
-    async with CoopeClient(a.url) as alice, CoopeClient(b.url) as bob:
-        await alice.auth.signup("alice", PASSWORD)
-        await bob.auth.signup("bob", PASSWORD)
-        room = await group_room(alice, "standup", [bob])
+    a, b, c = await three_nodes(service_prefix, postgres, daemons, tmp_path)
+    async with alice_on(a, bob_on=b) as (alice, bob, room):
         on_a = CallClient(alice, room.id)
         alice_on_c = CoopeClient(c.url, alice.token)
         back = CallClient(alice_on_c, room.id)
