@@ -72,8 +72,9 @@ def daemon(
             show_envvar=True,
             metavar="URL",
             help="A Redis server (redis://HOST:6379/0) that the daemons serving as one share:"
-            " events, who is online, failed logins. Give each the same --database. Services"
-            " sharing one Redis keep apart with COOPE_REDIS_PREFIX (default coope:).",
+            " events, who is online, failed logins, where each call runs. Give each the same"
+            " --database and its own --ice-host. Services sharing one Redis keep apart with"
+            " COOPE_REDIS_PREFIX (default coope:).",
         ),
     ] = None,
     tls_cert: Annotated[
