@@ -254,7 +254,7 @@ class RedisBus(EventBus):
                 await pubsub.ping()  # its answer is read as a message: Redis is there
 
     def _handle(self, message: dict[str, object]) -> None:
-        kind, channel = message.get("type"), _text(message.get("channel"))
+        kind, channel = message.get("type"), as_text(message.get("channel"))
         if kind in ("subscribe", "unsubscribe"):
             waiting = (self._subscribed if kind == "subscribe" else self._leaving).get(channel)
             if waiting is not None and not waiting.done():
@@ -295,5 +295,5 @@ def _expected(exc: Exception) -> bool:
     return isinstance(exc, RedisError | OSError)
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

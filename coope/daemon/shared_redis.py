@@ -25,6 +25,7 @@ from redis.typing import EncodableT, FieldT
 
 from coope.core.errors import Unavailable
 from coope.core.models import PresenceState
+from coope.daemon.bus_redis import as_text
 from coope.daemon.services.live_connections import LiveConnections
 from coope.daemon.services.ratelimit import FailureLog
 from coope.daemon.sfu.leases import CallLeases, NodeLoad
@@ -241,7 +242,7 @@ class RedisCallLeases(CallLeases):
             )
         except (RedisError, OSError) as exc:
             raise _calls_unavailable(exc) from exc
-        return _text(holder)
+        return as_text(holder)
 
     async def holders(self, room_ids: Iterable[int]) -> dict[int, str]:
         rooms = list(room_ids)
@@ -251,7 +252,7 @@ class RedisCallLeases(CallLeases):
             found = await self._redis.mget([f"{self._prefix}{room}" for room in rooms])
         except (RedisError, OSError) as exc:
             raise _calls_unavailable(exc) from exc
-        return {room: _text(h) for room, h in zip(rooms, found, strict=True) if h is not None}
+        return {room: as_text(h) for room, h in zip(rooms, found, strict=True) if h is not None}
 
     async def keep(self, room_ids: Iterable[int]) -> set[int]:
         rooms = list(room_ids)
@@ -354,16 +355,12 @@ return 0
 """
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _calls_unavailable(exc: BaseException) -> Unavailable:
     return Unavailable(f"Redis, which says where each call runs, cannot be reached: {exc}")
 
 
 def _state(value: bytes | str) -> PresenceState:
-    return PresenceState(_text(value))
+    return PresenceState(as_text(value))
 
 
 def _presence_unavailable(exc: BaseException) -> Unavailable:
